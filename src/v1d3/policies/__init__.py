@@ -1,1 +1,98 @@
-"""policies"""
+"""Named, ready-to-run policies: every name usable on the command line and in ``evaluate``.
+
+A combination is written ``dispatch/reposition`` (e.g. ``distance/stay``, ``v1d3/value``).
+Your own policy plugs in by subclassing :class:`~v1d3.dispatch.base.DispatchPolicy` or
+:class:`~v1d3.reposition.base.RepositionPolicy` and passing an instance to
+:func:`v1d3.eval.run.run_simulation`, or by adding a factory to :data:`DISPATCH` /
+:data:`REPOSITION`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from v1d3.dispatch.base import DispatchPolicy
+from v1d3.dispatch.baselines import (
+    DistanceMatching,
+    FareMatching,
+    FirstComeFirstServed,
+    NearestDriver,
+)
+from v1d3.errors import ConfigError
+from v1d3.reposition.base import RepositionPolicy
+from v1d3.reposition.baselines import RandomNeighbour, Stay, TowardsDemand
+
+__all__ = ["DISPATCH", "REPOSITION", "make_dispatch", "make_reposition", "split_policy"]
+
+DispatchFactory = Callable[..., DispatchPolicy]
+RepositionFactory = Callable[..., RepositionPolicy]
+
+
+def _plain(cls: type) -> Callable[..., Any]:
+    def make(
+        models: Path | None = None, scenario: Any = None, dispatch: Any = None, **params: Any
+    ) -> Any:
+        return cls(**params)
+
+    make.__doc__ = cls.__doc__
+    return make
+
+
+DISPATCH: dict[str, DispatchFactory] = {
+    "fcfs": _plain(FirstComeFirstServed),
+    "nearest": _plain(NearestDriver),
+    "distance": _plain(DistanceMatching),
+    "fare": _plain(FareMatching),
+}
+"""Dispatch policy factories by name: ``factory(models=folder, scenario=cfg, **params)``."""
+
+REPOSITION: dict[str, RepositionFactory] = {
+    "stay": _plain(Stay),
+    "random": _plain(RandomNeighbour),
+    "demand": _plain(TowardsDemand),
+}
+"""Repositioning policy factories by name: ``factory(models=..., scenario=..., dispatch=...)``."""
+
+
+def make_dispatch(
+    name: str, models: Path | None = None, scenario: Any = None, **params: Any
+) -> DispatchPolicy:
+    """A fresh dispatch policy by name."""
+    try:
+        factory = DISPATCH[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown dispatch policy {name!r}; expected one of {', '.join(DISPATCH)}"
+        ) from None
+    try:
+        return factory(models=models, scenario=scenario, **params)
+    except TypeError as e:
+        raise ConfigError(f"dispatch policy {name!r}: bad parameters ({e})") from None
+
+
+def make_reposition(
+    name: str,
+    models: Path | None = None,
+    scenario: Any = None,
+    dispatch: DispatchPolicy | None = None,
+    **params: Any,
+) -> RepositionPolicy:
+    """A fresh repositioning policy by name (``dispatch`` lets it share a value function)."""
+    try:
+        factory = REPOSITION[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown reposition policy {name!r}; expected one of {', '.join(REPOSITION)}"
+        ) from None
+    try:
+        return factory(models=models, scenario=scenario, dispatch=dispatch, **params)
+    except TypeError as e:
+        raise ConfigError(f"reposition policy {name!r}: bad parameters ({e})") from None
+
+
+def split_policy(spec: str) -> tuple[str, str]:
+    """``"distance/stay"`` → ``("distance", "stay")``; a bare dispatch name means ``/stay``."""
+    d, _, r = spec.partition("/")
+    return d, (r or "stay")

@@ -1,0 +1,76 @@
+"""One day of orders as columns (numpy arrays), sorted by request time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from v1d3.errors import DataError
+
+__all__ = ["Orders", "KDD_CANCEL_DISTANCES_M", "KDD_CANCEL_CURVE"]
+
+KDD_CANCEL_DISTANCES_M = np.arange(200.0, 2001.0, 200.0)
+"""Pickup distances (m) at which cancellation probabilities are given (KDD Cup 2020)."""
+KDD_CANCEL_CURVE = (0.035, 0.039, 0.042, 0.050, 0.059, 0.075, 0.086, 0.099, 0.112, 0.127)
+"""Mean cancellation probability at 200, 400, ... 2000 m over the Chengdu data (KDD Cup 2020)."""
+
+
+@dataclass(eq=False)
+class Orders:
+    """Orders of one simulated day. Times are seconds after the day's midnight."""
+
+    t_request: np.ndarray
+    """Request time, seconds after midnight (sorted ascending)."""
+    o_lat: np.ndarray
+    o_lng: np.ndarray
+    d_lat: np.ndarray
+    d_lng: np.ndarray
+    trip_s: np.ndarray
+    """Driving time from pick-up to drop-off, seconds."""
+    trip_m: np.ndarray
+    """Driving distance from pick-up to drop-off, metres."""
+    fare: np.ndarray
+    """Fare paid to the driver on completion, in the city's currency (dollars, yuan)."""
+    o_zone: np.ndarray
+    """Zone index of the origin (-1 when the city has no zones)."""
+    d_zone: np.ndarray
+    source_id: np.ndarray
+    """Order id in the source (trip-record row, KDD order id) or a running number."""
+    cancel_prob: np.ndarray | None = None
+    """Per-order cancellation probabilities at 200, 400, ... 2000 m, shape (n, 10), or None."""
+    dropped_rows: int = 0
+    """Source rows that were unusable one by one and dropped."""
+    drop_reasons: dict[str, int] = field(default_factory=dict)
+    """Dropped rows by reason."""
+
+    def __post_init__(self) -> None:
+        n = len(self.t_request)
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray) and f.name != "cancel_prob" and len(v) != n:
+                raise DataError(f"orders: column {f.name} has {len(v)} rows, expected {n}")
+        if n and np.any(np.diff(self.t_request) < 0):
+            raise DataError("orders: t_request must be sorted ascending")
+
+    def __len__(self) -> int:
+        return len(self.t_request)
+
+    def take(self, idx: np.ndarray) -> Orders:
+        """The orders at ``idx`` (kept in the given order), with the drop counters kept."""
+        cols = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            cols[f.name] = v[idx] if isinstance(v, np.ndarray) else v
+        return Orders(**cols)
+
+    def window(self, start_s: float, end_s: float) -> Orders:
+        """Orders requested in ``[start_s, end_s)``."""
+        lo, hi = np.searchsorted(self.t_request, [start_s, end_s], side="left")
+        return self.take(np.arange(lo, hi))
+
+    @staticmethod
+    def sort_columns(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Columns reordered by request time (stable)."""
+        order = np.argsort(cols["t_request"], kind="stable")
+        return {k: (v[order] if isinstance(v, np.ndarray) else v) for k, v in cols.items()}

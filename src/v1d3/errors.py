@@ -1,0 +1,33 @@
+"""The package's exceptions: one base class, specific subclasses.
+
+Every error a user can cause (a bad file, a bad parameter, an unknown name) is a
+:class:`V1D3Error`; the CLI turns it into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+__all__ = ["V1D3Error", "ConfigError", "DataError", "PolicyError", "CheckError", "ModelError"]
+
+
+class V1D3Error(Exception):
+    """Base class of every error V1D3 raises on purpose."""
+
+
+class ConfigError(V1D3Error, ValueError):
+    """A parameter or name is out of its allowed range (unknown scenario, negative drivers, ...)."""
+
+
+class DataError(V1D3Error, ValueError):
+    """An input file is unreadable or lacks what is needed (columns, types, coordinates)."""
+
+
+class PolicyError(V1D3Error):
+    """A policy broke the decision contract (not one-to-one, unknown pair, bad destination)."""
+
+
+class CheckError(V1D3Error, AssertionError):
+    """A finished run violates an invariant of the simulation (see :mod:`v1d3.sim.checker`)."""
+
+
+class ModelError(V1D3Error):
+    """A model file is missing, unreadable, or does not fit the scenario or method."""

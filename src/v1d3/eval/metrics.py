@@ -1,0 +1,179 @@
+"""Every figure of a run, computed in one place from its logs (never from simulator internals).
+
+``metrics.json`` keys (stable): see :data:`METRIC_KEYS`. Wait is request → pickup of completed
+orders; pickup distances are straight-line driver-to-origin distances of completed trips;
+utilisation is the share of online time spent on pickups and trips.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from v1d3.sim.log import EVENT_KINDS, ORDER_STATUS, RunLog
+
+__all__ = ["METRIC_KEYS", "compute_metrics", "metrics_by_hour", "gini", "driver_table"]
+
+METRIC_KEYS = (
+    "orders",
+    "matched",
+    "completed",
+    "cancelled",
+    "total_income",
+    "answer_rate",
+    "completion_rate",
+    "cancel_rate",
+    "wait_mean_s",
+    "wait_p90_s",
+    "pickup_km_mean",
+    "pickup_km_p90",
+    "utilisation",
+    "income_per_online_hour",
+    "income_per_online_hour_managed",
+    "income_gini",
+    "wall_s",
+    "dispatch_round_ms_p50",
+    "dispatch_round_ms_p99",
+    "dropped_rows",
+)
+
+_TRIP = EVENT_KINDS.index("trip")
+_START = EVENT_KINDS.index("shift_start")
+_END = EVENT_KINDS.index("shift_end")
+_COMPLETED = ORDER_STATUS.index("completed")
+_CANCELLED = ORDER_STATUS.index("cancelled")
+
+
+def gini(x: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 = equal, → 1 = concentrated)."""
+    x = np.sort(np.asarray(x, dtype=np.float64))
+    n = x.size
+    if n == 0 or x.sum() <= 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float((2 * np.sum(i * x) / (n * x.sum())) - (n + 1) / n)
+
+
+def _safe(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else 0.0
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    return float(np.percentile(x, q)) if x.size else 0.0
+
+
+def driver_table(log: RunLog) -> dict[str, np.ndarray]:
+    """Per driver: online seconds, busy seconds, income, managed flag."""
+    ev = log.events
+    n = log.drivers["driver_id"].size
+    kind = ev["kind"]
+    drv = ev["driver_id"]
+    t_on = np.full(n, np.nan)
+    t_off = np.full(n, np.nan)
+    s = kind == _START
+    t_on[drv[s]] = ev["t_start_s"][s]
+    e = kind == _END
+    t_off[drv[e]] = ev["t_start_s"][e]
+    online = np.nan_to_num(t_off - t_on)
+    trip = kind == _TRIP
+    busy = np.bincount(drv[trip], weights=ev["t_end_s"][trip] - ev["t_start_s"][trip], minlength=n)
+    income = np.bincount(drv[trip], weights=ev["reward"][trip], minlength=n)
+    return {
+        "online_s": online,
+        "busy_s": busy,
+        "income": income,
+        "managed": np.asarray(log.drivers["managed"], dtype=bool),
+    }
+
+
+def compute_metrics(log: RunLog) -> dict[str, Any]:
+    """The run's ``metrics.json`` as a dict (keys in :data:`METRIC_KEYS` order)."""
+    o = log.orders
+    status = o["status"]
+    n = int(status.size)
+    completed = status == _COMPLETED
+    cancelled = status == _CANCELLED
+    matched = completed | cancelled
+    wait = (o["t_assign_s"] + o["pickup_s"] - o["t_request_s"])[completed]
+    pick_km = o["pickup_m"][completed] / 1000.0
+    ev = log.events
+    trip = ev["kind"] == _TRIP
+    income = float(ev["reward"][trip].sum())
+    d = driver_table(log)
+    online_h = d["online_s"] / 3600.0
+    active = online_h > 0
+    hourly = d["income"][active] / online_h[active]
+    man = active & d["managed"]
+    ms = log.rounds["ms"]
+    m = {
+        "orders": n,
+        "matched": int(matched.sum()),
+        "completed": int(completed.sum()),
+        "cancelled": int(cancelled.sum()),
+        "total_income": round(income, 2),
+        "answer_rate": _safe(matched.sum(), n),
+        "completion_rate": _safe(completed.sum(), n),
+        "cancel_rate": _safe(cancelled.sum(), matched.sum()),
+        "wait_mean_s": float(wait.mean()) if wait.size else 0.0,
+        "wait_p90_s": _pct(wait, 90),
+        "pickup_km_mean": float(pick_km.mean()) if pick_km.size else 0.0,
+        "pickup_km_p90": _pct(pick_km, 90),
+        "utilisation": _safe(np.minimum(d["busy_s"], d["online_s"]).sum(), d["online_s"].sum()),
+        "income_per_online_hour": _safe(d["income"].sum(), online_h.sum()),
+        "income_per_online_hour_managed": _safe(d["income"][man].sum(), online_h[man].sum()),
+        "income_gini": gini(hourly),
+        "wall_s": float(log.meta.get("wall_s", 0.0)),
+        "dispatch_round_ms_p50": _pct(ms, 50),
+        "dispatch_round_ms_p99": _pct(ms, 99),
+        "dropped_rows": int(log.meta.get("dropped_rows", 0)),
+    }
+    return {k: m[k] for k in METRIC_KEYS}
+
+
+def metrics_by_hour(log: RunLog) -> dict[str, np.ndarray]:
+    """The main figures per hour of day (by request hour for orders, event start for income)."""
+    o = log.orders
+    hour = np.floor(o["t_request_s"] / 3600.0).astype(np.int64)
+    hours = np.arange(24)
+    status = o["status"]
+    completed = status == _COMPLETED
+    matched = completed | (status == _CANCELLED)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(hour[mask], minlength=24)[:24].astype(np.float64)
+
+    n = count(np.ones_like(completed))
+    wait = np.where(completed, o["t_assign_s"] + o["pickup_s"] - o["t_request_s"], 0.0)
+    wait_sum = np.bincount(hour, weights=wait, minlength=24)[:24]
+    pick_sum = np.bincount(hour, weights=np.where(completed, o["pickup_m"], 0.0), minlength=24)[:24]
+    ev = log.events
+    trip = ev["kind"] == _TRIP
+    ih = np.floor(ev["t_start_s"][trip] / 3600.0).astype(np.int64).clip(0, 23)
+    income = np.bincount(ih, weights=ev["reward"][trip], minlength=24)[:24]
+    # drivers online, averaged over the hour
+    d = driver_table(log)
+    on = np.full(d["online_s"].size, np.nan)
+    off = np.full(d["online_s"].size, np.nan)
+    s = ev["kind"] == _START
+    on[ev["driver_id"][s]] = ev["t_start_s"][s]
+    e = ev["kind"] == _END
+    off[ev["driver_id"][e]] = ev["t_start_s"][e]
+    ok = ~np.isnan(on) & ~np.isnan(off)
+    lo = hours[:, None] * 3600.0
+    overlap = np.clip(np.minimum(off[ok][None, :], lo + 3600) - np.maximum(on[ok][None, :], lo), 0, None)
+    online = overlap.sum(axis=1) / 3600.0
+    comp = count(completed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "hour": hours,
+            "orders": n,
+            "matched": count(matched),
+            "completed": comp,
+            "answer_rate": np.where(n > 0, count(matched) / np.maximum(n, 1), 0.0),
+            "completion_rate": np.where(n > 0, comp / np.maximum(n, 1), 0.0),
+            "income": income,
+            "wait_mean_s": np.where(comp > 0, wait_sum / np.maximum(comp, 1), 0.0),
+            "pickup_km_mean": np.where(comp > 0, pick_sum / np.maximum(comp, 1) / 1000, 0.0),
+            "drivers_online": online,
+        }

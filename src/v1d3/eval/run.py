@@ -1,0 +1,145 @@
+"""One simulation run: config in, run folder out (config, metrics, logs), written atomically."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from v1d3 import __version__
+from v1d3.demand.synthetic import SyntheticConfig
+from v1d3.dispatch.base import DispatchPolicy
+from v1d3.errors import ConfigError, DataError
+from v1d3.eval.metrics import compute_metrics, metrics_by_hour
+from v1d3.policies import make_dispatch, make_reposition
+from v1d3.reposition.base import RepositionPolicy
+from v1d3.sim.checker import check_run
+from v1d3.sim.config import SimConfig
+from v1d3.sim.engine import Simulator
+from v1d3.sim.log import RunLog, atomic_dir
+from v1d3.sim.scenario import Scenario, ScenarioConfig, build_scenario
+
+__all__ = ["RunConfig", "RunResult", "run_simulation", "save_config", "load_config", "write_run"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run. Saved as ``config.json`` in every run folder."""
+
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    dispatch: str = "distance"
+    """Dispatch policy name (``v1d3 policies`` lists them)."""
+    reposition: str = "stay"
+    """Repositioning policy name."""
+    seed: int = 0
+    """Seed of the run: demand, fleet, cancellations, idle drift and the policies' generators."""
+    models: str | None = None
+    """Folder with trained models for value-based policies."""
+    dispatch_params: dict[str, Any] = field(default_factory=dict)
+    """Keyword parameters of the dispatch policy."""
+    reposition_params: dict[str, Any] = field(default_factory=dict)
+    """Keyword parameters of the repositioning policy."""
+
+    @property
+    def policy(self) -> str:
+        return f"{self.dispatch}/{self.reposition}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["v1d3_version"] = __version__
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        d = dict(d)
+        d.pop("v1d3_version", None)
+        try:
+            sc = dict(d.pop("scenario", {}))
+            syn = sc.pop("synthetic", {})
+            if "rush_hours" in syn:
+                syn["rush_hours"] = tuple(syn["rush_hours"])
+            sim = dict(d.pop("sim", {}))
+            if "cancel_curve" in sim:
+                sim["cancel_curve"] = tuple(sim["cancel_curve"])
+            return cls(
+                scenario=ScenarioConfig(**sc, synthetic=SyntheticConfig(**syn)),
+                sim=SimConfig(**sim),
+                **d,
+            )
+        except TypeError as e:
+            raise ConfigError(f"config: unexpected or missing field ({e})") from None
+
+
+def save_config(cfg: RunConfig, path: Path) -> None:
+    Path(path).write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+
+
+def load_config(path: Path) -> RunConfig:
+    path = Path(path)
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise DataError(f"{path}: not a readable JSON run config ({e})") from None
+    return RunConfig.from_dict(d)
+
+
+@dataclass(eq=False)
+class RunResult:
+    """A finished run: its config, logs and metrics."""
+
+    config: RunConfig
+    log: RunLog
+    metrics: dict[str, Any]
+
+
+def run_simulation(
+    cfg: RunConfig,
+    scenario: Scenario | None = None,
+    dispatch: DispatchPolicy | None = None,
+    reposition: RepositionPolicy | None = None,
+    progress: Callable[[float, int], None] | None = None,
+    check: bool = True,
+) -> RunResult:
+    """Run one day. Pass policy instances to plug in your own; otherwise names are looked up.
+
+    ``scenario`` may be given to reuse one built for the same (scenario config, seed).
+    """
+    if scenario is None:
+        scenario = build_scenario(cfg.scenario, cfg.sim, cfg.seed)
+    models = Path(cfg.models) if cfg.models else None
+    if dispatch is None:
+        dispatch = make_dispatch(cfg.dispatch, models, cfg.scenario, **cfg.dispatch_params)
+    if reposition is None:
+        reposition = make_reposition(
+            cfg.reposition, models, cfg.scenario, dispatch=dispatch, **cfg.reposition_params
+        )
+    log = Simulator(scenario, cfg.seed).run(dispatch, reposition, progress)
+    if check:
+        check_run(log).raise_if_failed()
+    return RunResult(cfg, log, compute_metrics(log))
+
+
+def _hourly_csv(log: RunLog) -> str:
+    h = metrics_by_hour(log)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(list(h))
+    for i in range(len(h["hour"])):
+        w.writerow([round(float(h[k][i]), 6) if k != "hour" else int(h[k][i]) for k in h])
+    return buf.getvalue()
+
+
+def write_run(result: RunResult, out: Path) -> Path:
+    """Write the run folder (atomically: a temporary folder renamed at the end)."""
+    with atomic_dir(Path(out)) as tmp:
+        save_config(result.config, tmp / "config.json")
+        (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+        (tmp / "metrics_by_hour.csv").write_text(_hourly_csv(result.log))
+        result.log.write(tmp)
+    return Path(out)

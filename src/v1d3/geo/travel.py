@@ -1,0 +1,94 @@
+"""Travel-time models: how long a drive between two points takes.
+
+All models work on projected coordinates in metres (see :class:`v1d3.geo.projection.LocalProjection`)
+so that the dispatch hot path never converts back to degrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["TravelModel", "ConstantSpeed", "ZoneSpeedTable"]
+
+
+class TravelModel(Protocol):
+    """Road distance and driving time between points, possibly by zone and time of day."""
+
+    def road_m(self, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
+        """Driving distance in metres between projected points."""
+        ...
+
+    def time_s(
+        self,
+        x1: np.ndarray,
+        y1: np.ndarray,
+        x2: np.ndarray,
+        y2: np.ndarray,
+        zone1: np.ndarray,
+        zone2: np.ndarray,
+        t_s: float,
+    ) -> np.ndarray:
+        """Driving time in seconds, leaving at ``t_s`` seconds after midnight."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConstantSpeed:
+    """Straight-line distance times a detour factor, driven at one speed (KDD Cup 2020: 3 m/s)."""
+
+    speed_mps: float = 3.0
+    """Driving speed in metres per second."""
+    detour: float = 1.0
+    """Road distance / straight-line distance (dimensionless, ≥ 1)."""
+
+    def road_m(self, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
+        return np.hypot(x2 - x1, y2 - y1) * self.detour
+
+    def time_s(self, x1, y1, x2, y2, zone1, zone2, t_s):  # type: ignore[no-untyped-def]
+        return self.road_m(x1, y1, x2, y2) / self.speed_mps
+
+
+@dataclass(frozen=True, eq=False)
+class ZoneSpeedTable:
+    """Manhattan-style travel: city-block distance on a rotated street grid, zone-to-zone speeds.
+
+    The road distance is the L1 distance in a frame rotated by ``grid_angle_deg`` (Manhattan's
+    avenues run about 29° east of true north). The speed is the observed mean speed from the
+    pick-up zone to the drop-off zone in the 15-minute slot of the departure time.
+    """
+
+    speed_mps: np.ndarray = field(repr=False)
+    """Mean speeds, shape (slots, zones, zones), metres per second."""
+    grid_angle_deg: float = 29.0
+    """Rotation of the street grid against true north, degrees."""
+    slot_s: float = 900.0
+    """Length of one speed slot, seconds."""
+    min_speed_mps: float = 0.447
+    """Lower clip of any speed (1 mph), metres per second."""
+
+    def __post_init__(self) -> None:
+        a = np.deg2rad(self.grid_angle_deg)
+        object.__setattr__(self, "_cos", float(np.cos(a)))
+        object.__setattr__(self, "_sin", float(np.sin(a)))
+        object.__setattr__(self, "_mean_speed", float(np.mean(self.speed_mps)))
+
+    def road_m(self, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
+        dx = x2 - x1
+        dy = y2 - y1
+        c, s = self._cos, self._sin  # type: ignore[attr-defined]
+        return np.abs(dx * c - dy * s) + np.abs(dx * s + dy * c)
+
+    def speed(self, zone1: np.ndarray, zone2: np.ndarray, t_s: float) -> np.ndarray:
+        """Mean speed (m/s) between zones at time ``t_s``; unknown zones (-1) get the city mean."""
+        slot = int(t_s // self.slot_s) % self.speed_mps.shape[0]
+        z1 = np.asarray(zone1)
+        z2 = np.asarray(zone2)
+        ok = (z1 >= 0) & (z2 >= 0)
+        v = np.where(ok, self.speed_mps[slot, np.maximum(z1, 0), np.maximum(z2, 0)], self._mean_speed)  # type: ignore[attr-defined]
+        return np.maximum(v, self.min_speed_mps)
+
+    def time_s(self, x1, y1, x2, y2, zone1, zone2, t_s):  # type: ignore[no-untyped-def]
+        return self.road_m(x1, y1, x2, y2) / self.speed(zone1, zone2, t_s)

@@ -1,0 +1,111 @@
+"""The simulation's invariants, checked on a finished run from its logs alone.
+
+Use it on runs of your own policies: ``check_run(RunLog.read(folder)).raise_if_failed()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from v1d3.errors import CheckError
+from v1d3.sim.log import EVENT_KINDS, ORDER_STATUS, RunLog
+
+__all__ = ["CheckReport", "check_run"]
+
+_K = {k: i for i, k in enumerate(EVENT_KINDS)}
+_S = {k: i for i, k in enumerate(ORDER_STATUS)}
+POSITION_TOL_DEG = 1e-7
+MONEY_TOL = 1e-6
+
+
+@dataclass
+class CheckReport:
+    """The outcome of :func:`check_run`: a list of violated invariants (empty when all hold)."""
+
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def raise_if_failed(self) -> None:
+        if self.violations:
+            raise CheckError("run violates invariants: " + "; ".join(self.violations[:10]))
+
+
+def check_run(log: RunLog) -> CheckReport:
+    """Check every invariant; each violated one adds a message with a count and an example."""
+    rep = CheckReport()
+    ev = log.events
+    kind = ev["kind"]
+    drv = ev["driver_id"]
+    t0 = ev["t_start_s"]
+    t1 = ev["t_end_s"]
+    o = log.orders
+    n_drivers = log.drivers["driver_id"].size
+
+    def fail(msg: str, bad: np.ndarray) -> None:
+        idx = np.flatnonzero(bad)
+        if idx.size:
+            rep.violations.append(f"{msg} ({idx.size} cases, first at row {int(idx[0])})")
+
+    # clock monotone: no event ends before it starts; events ordered by start time
+    fail("event ends before it starts", t1 < t0 - 1e-9)
+    fail("event log not ordered by time", np.diff(t0) < -1e-9)
+    fail("unknown driver id in events", (drv < 0) | (drv >= n_drivers))
+    fail("event before the horizon", t0 < log.meta["start_s"] - 1e-9)
+
+    # each order served at most once, never both served and cancelled
+    trip = kind == _K["trip"]
+    canc = kind == _K["cancel"]
+    served_orders = ev["order_id"][trip]
+    fail("order served more than once", np.bincount(served_orders, minlength=1) > 1)
+    both = np.intersect1d(served_orders, ev["order_id"][canc])
+    fail("order both served and cancelled", np.isin(np.arange(o["status"].size), both))
+    completed = o["status"] == _S["completed"]
+    served_mask = np.zeros(o["status"].size, dtype=bool)
+    served_mask[served_orders] = True
+    fail("completed orders and trip events disagree", served_mask != completed)
+
+    # income equals the sum of completed fares, trip by trip
+    fail("trip reward differs from its order's fare", np.abs(ev["reward"][trip] - o["fare"][served_orders]) > MONEY_TOL)
+    total = float(ev["reward"].sum())
+    fares = float(o["fare"][completed].sum())
+    if abs(total - fares) > MONEY_TOL * max(1.0, abs(fares)):
+        rep.violations.append(f"income {total:.2f} differs from completed fares {fares:.2f}")
+    fail("reward on a non-trip event", (~trip) & (np.abs(ev["reward"]) > 0))
+
+    # no pickup beyond the radius
+    radius = float(log.meta["pickup_radius_m"])
+    fail("pickup beyond the radius", (trip | canc) & (ev["pickup_m"] > radius * (1 + 1e-9)))
+
+    # drivers conserved: one shift start and one shift end each, everything in between,
+    # no two trips at once, and positions continuous from one event to the next
+    # a cancellation changes no driver state (the driver stays available, even mid-repositioning),
+    # so the driver's sequence of states is every other event
+    seq = np.flatnonzero(~canc)
+    order = seq[np.lexsort((seq, t0[seq], drv[seq]))]
+    d = drv[order]
+    k = kind[order]
+    s0 = t0[order]
+    s1 = t1[order]
+    starts = np.bincount(drv[kind == _K["shift_start"]], minlength=n_drivers)
+    ends = np.bincount(drv[kind == _K["shift_end"]], minlength=n_drivers)
+    fail("driver with more than one shift start", starts > 1)
+    fail("driver whose shift start and end do not pair up", starts != ends)
+    first = np.r_[True, d[1:] != d[:-1]]
+    last = np.r_[d[1:] != d[:-1], True]
+    fail("driver's first event is not its shift start", first & (k != _K["shift_start"]))
+    fail("driver's last event is not its shift end", last & (k != _K["shift_end"]))
+    same = ~first
+    prev_end = np.r_[-np.inf, s1[:-1]]
+    fail("driver starts an event before its previous one ended", same & (s0 < prev_end - 1e-6))
+    lat0 = ev["start_lat"][order]
+    lng0 = ev["start_lng"][order]
+    lat1 = np.r_[np.nan, ev["end_lat"][order][:-1]]
+    lng1 = np.r_[np.nan, ev["end_lng"][order][:-1]]
+    jump = same & ((np.abs(lat0 - lat1) > POSITION_TOL_DEG) | (np.abs(lng0 - lng1) > POSITION_TOL_DEG))
+    fail("driver position jumps between events", jump)
+    return rep

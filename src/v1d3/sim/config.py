@@ -1,0 +1,59 @@
+"""Typed configuration of the simulation model (KDD Cup 2020 semantics by default)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from v1d3.demand.orders import KDD_CANCEL_CURVE
+from v1d3.errors import ConfigError
+
+__all__ = ["SimConfig"]
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How the simulated platform behaves. Every field is saved with each run."""
+
+    round_s: float = 2.0
+    """Time between two dispatch rounds, seconds."""
+    patience_s: float = 60.0
+    """How long an order waits for a match before it is lost, seconds (unless the data set one)."""
+    pickup_radius_m: float = 2000.0
+    """Largest straight-line driver-to-origin distance of a candidate pair, metres."""
+    k_nearest: int = 11
+    """Keep only the K nearest available drivers per order (0 = every driver within the radius)."""
+    cancellations: bool = True
+    """Whether passengers may cancel after assignment."""
+    cancel_curve: tuple[float, ...] = KDD_CANCEL_CURVE
+    """Cancellation probability at pickup distances 200, 400, ... 2000 m (linear in between)."""
+    idle_stay_prob: float = 0.9
+    """Probability that an idle driver stays in its cell during one idle-move interval."""
+    idle_move_every_s: float = 60.0
+    """Interval of idle drift and of repositioning calls, seconds."""
+    reposition_after_s: float = 300.0
+    """Idle time after which a managed driver is offered to the repositioning policy, seconds."""
+    managed_share: float = 1.0
+    """Share of the fleet whose idle drivers the repositioning policy manages (0..1)."""
+    shift_mean_h: float = 9.0
+    """Mean shift length, hours (0 = every driver online the whole horizon)."""
+    shift_std_h: float = 2.0
+    """Standard deviation of shift lengths, hours."""
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.round_s > 0, "round_s must be > 0 seconds"),
+            (self.patience_s >= 0, "patience_s must be >= 0 seconds"),
+            (self.pickup_radius_m > 0, "pickup_radius_m must be > 0 metres"),
+            (self.k_nearest >= 0, "k_nearest must be >= 0"),
+            (len(self.cancel_curve) == 10, "cancel_curve needs 10 probabilities (200..2000 m)"),
+            (all(0 <= p <= 1 for p in self.cancel_curve), "cancel_curve values must be in [0, 1]"),
+            (0 <= self.idle_stay_prob <= 1, "idle_stay_prob must be in [0, 1]"),
+            (self.idle_move_every_s > 0, "idle_move_every_s must be > 0 seconds"),
+            (self.reposition_after_s >= 0, "reposition_after_s must be >= 0 seconds"),
+            (0 <= self.managed_share <= 1, "managed_share must be in [0, 1]"),
+            (self.shift_mean_h >= 0, "shift_mean_h must be >= 0 hours"),
+            (self.shift_std_h >= 0, "shift_std_h must be >= 0 hours"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ConfigError(f"sim config: {msg}")
