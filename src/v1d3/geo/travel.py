@@ -74,6 +74,7 @@ class ZoneSpeedTable:
         object.__setattr__(self, "_cos", float(np.cos(a)))
         object.__setattr__(self, "_sin", float(np.sin(a)))
         object.__setattr__(self, "_mean_speed", float(np.mean(self.speed_mps)))
+        object.__setattr__(self, "_clipped", np.maximum(self.speed_mps, self.min_speed_mps))
 
     def road_m(self, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
         dx = x2 - x1
@@ -84,11 +85,13 @@ class ZoneSpeedTable:
     def speed(self, zone1: np.ndarray, zone2: np.ndarray, t_s: float) -> np.ndarray:
         """Mean speed (m/s) between zones at time ``t_s``; unknown zones (-1) get the city mean."""
         slot = int(t_s // self.slot_s) % self.speed_mps.shape[0]
+        table = self._clipped[slot]  # type: ignore[attr-defined]
         z1 = np.asarray(zone1)
         z2 = np.asarray(zone2)
-        ok = (z1 >= 0) & (z2 >= 0)
-        v = np.where(ok, self.speed_mps[slot, np.maximum(z1, 0), np.maximum(z2, 0)], self._mean_speed)  # type: ignore[attr-defined]
-        return np.maximum(v, self.min_speed_mps)
+        if z1.size and (z1.min() < 0 or z2.min() < 0):
+            ok = (z1 >= 0) & (z2 >= 0)
+            return np.where(ok, table[np.maximum(z1, 0), np.maximum(z2, 0)], self._mean_speed)  # type: ignore[attr-defined]
+        return table[z1, z2]
 
     def time_s(self, x1, y1, x2, y2, zone1, zone2, t_s):  # type: ignore[no-untyped-def]
         return self.road_m(x1, y1, x2, y2) / self.speed(zone1, zone2, t_s)

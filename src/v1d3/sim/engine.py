@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from v1d3.demand.orders import KDD_CANCEL_DISTANCES_M
+from v1d3.dispatch.candidates import DriverIndex
 from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
 from v1d3.errors import PolicyError
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
@@ -165,6 +165,8 @@ class Simulator:
         on_ptr = off_ptr = 0
 
         log = EventLog()
+        index = DriverIndex(n_drv)
+        touch = index.touch
         ctx_d = DayContext(city, sc.weekday, start_s, end_s, cfg, rng_policy_d, sc.epoch_s, managed)
         ctx_r = DayContext(city, sc.weekday, start_s, end_s, cfg, rng_policy_r, sc.epoch_s, managed)
         dispatch.reset(ctx_d)
@@ -237,6 +239,7 @@ class Simulator:
                 on_ptr = k
                 st.status[ids] = IDLE
                 st.avail[ids] = True
+                touch(ids)
                 st.idle_since[ids] = fleet.t_on[ids]
                 log.add(
                     SHIFT_START,
@@ -261,6 +264,7 @@ class Simulator:
                 stay = ending[~leave]
                 st.status[stay] = IDLE
                 st.avail[stay] = True
+                touch(stay)
                 st.idle_since[stay] = t_free[~leave]
                 if gone.size:
                     st.status[gone] = DONE
@@ -273,6 +277,7 @@ class Simulator:
                 if arrived.size:
                     t_arr = st.c_t1[arrived].copy()
                     end_cruise(arrived, t_arr, True)
+                    touch(arrived)
                     st.status[arrived] = IDLE
                     st.idle_since[arrived] = t_arr
 
@@ -287,10 +292,11 @@ class Simulator:
                 if now_off.size:
                     cruising = st.status[now_off] == CRUISE
                     if cruising.any():
-                        self._advance_cruise(st, t, city)
+                        touch(self._advance_cruise(st, t, city))
                         end_cruise(now_off[cruising], t, False)
                     st.status[now_off] = DONE
                     st.avail[now_off] = False
+                    touch(now_off)
                     # a repositioning trip cut short ends now, so the shift ends now too
                     t_end_shift = np.where(
                         cruising, t, np.maximum(fleet.t_off[now_off], st.idle_since[now_off])
@@ -309,7 +315,7 @@ class Simulator:
             if t >= next_tick:
                 next_tick += tick
                 if n_cruise:
-                    self._advance_cruise(st, t, city)
+                    touch(self._advance_cruise(st, t, city))
                 u = rng_drift.random(n_drv)
                 direction = rng_drift.integers(0, 6, size=n_drv)
                 jit = rng_drift.random((n_drv, 2))
@@ -325,6 +331,7 @@ class Simulator:
                         c0 = st.cell[movers]
                         nx, ny = self._point_in_cell(city, nb, jit[movers], edge)
                         self._place(st, city, movers, nx, ny, nb)
+                        touch(movers)
                         log.add(
                             IDLE_MOVE,
                             movers,
@@ -357,26 +364,7 @@ class Simulator:
             tic = time.perf_counter()
             wx = ox[waiting]
             wy = oy[waiting]
-            tree = cKDTree(np.column_stack((st.x[aidx], st.y[aidx])))
-            if k_near > 0:
-                kk = min(k_near, aidx.size)
-                dist, li = tree.query(
-                    np.column_stack((wx, wy)), k=kk, distance_upper_bound=radius
-                )
-                if kk == 1:
-                    dist = dist[:, None]
-                    li = li[:, None]
-                hit = li < aidx.size
-                rows, _ = np.nonzero(hit)
-                p_drv = aidx[li[hit]]
-                p_m = dist[hit]
-            else:
-                lists = tree.query_ball_point(np.column_stack((wx, wy)), r=radius)
-                lens = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-                rows = np.repeat(np.arange(len(lists)), lens)
-                li = np.fromiter((j for x in lists for j in x), dtype=np.int64, count=int(lens.sum()))
-                p_drv = aidx[li]
-                p_m = np.hypot(st.x[p_drv] - wx[rows], st.y[p_drv] - wy[rows])
+            rows, p_drv, p_m = index.query(st.avail, st.x, st.y, wx, wy, k_near, radius)
             n_pairs = p_drv.size
             sel = np.zeros(0, dtype=np.int64)
             served = np.zeros(0, dtype=bool)
@@ -449,6 +437,7 @@ class Simulator:
                         st.cell[d] = d_cell[o]
                         st.status[d] = BUSY
                         st.avail[d] = False
+                        touch(d)
                         st.free_at[d] = t_drop
                     waiting = waiting[o_status[waiting] == OPEN]
             elapsed = (time.perf_counter() - tic) * 1000.0
@@ -543,9 +532,9 @@ class Simulator:
             return sel
         if sel.min() < 0 or sel.max() >= p_drv.size:
             raise PolicyError("dispatch returned a pair index outside the candidate batch")
-        d = p_drv[sel]
-        o = p_ord[sel]
-        if np.unique(d).size != d.size or np.unique(o).size != o.size:
+        d = np.sort(p_drv[sel])
+        o = np.sort(p_ord[sel])
+        if (d[1:] == d[:-1]).any() or (o[1:] == o[:-1]).any():
             raise PolicyError("dispatch returned a matching that uses a driver or order twice")
         return sel
 
@@ -574,14 +563,16 @@ class Simulator:
         st.cell[ids] = cells
 
     @staticmethod
-    def _advance_cruise(st: _Drivers, t: float, city) -> None:  # type: ignore[no-untyped-def]
+    def _advance_cruise(st: _Drivers, t: float, city) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """Move repositioning drivers along their way; returns their ids."""
         ids = np.flatnonzero(st.status == CRUISE)
         if ids.size == 0:
-            return
+            return ids
         frac = np.clip((t - st.c_t0[ids]) / np.maximum(st.c_t1[ids] - st.c_t0[ids], 1e-9), 0, 1)
         x = st.c_x0[ids] + frac * (st.c_x1[ids] - st.c_x0[ids])
         y = st.c_y0[ids] + frac * (st.c_y1[ids] - st.c_y0[ids])
         Simulator._place(st, city, ids, x, y, city.cell_of_xy(x, y))
+        return ids
 
     def _reposition(  # type: ignore[no-untyped-def]
         self, policy, st, city, due, t, weekday, o_status, o_cell, t_req, jit, patience

@@ -65,36 +65,45 @@ EVENT_COLUMNS: dict[str, Any] = {
 """Column names and dtypes of the event table."""
 
 
+_DEFAULTS: dict[str, float] = {
+    "order_id": -1,
+    "start_cell": -1,
+    "end_cell": -1,
+    "reward": 0.0,
+    "pickup_m": 0.0,
+    "pickup_s": 0.0,
+}
+
+
 class EventLog:
-    """Appends chunks of events during a run; :meth:`finish` concatenates them once."""
+    """Collects events during a run; :meth:`finish` builds the columns once, at the end.
+
+    :meth:`add` only keeps references (the hot loop passes freshly indexed arrays), so logging
+    costs a list append per call.
+    """
 
     def __init__(self) -> None:
-        self._chunks: dict[str, list[np.ndarray]] = {k: [] for k in EVENT_COLUMNS}
+        self._parts: list[tuple[int, np.ndarray, dict[str, Any]]] = []
 
     def add(self, kind: int, driver: np.ndarray, **cols: Any) -> None:
-        n = len(driver)
-        if n == 0:
-            return
-        c = self._chunks
-        c["kind"].append(np.full(n, kind, dtype=np.int8))
-        c["driver_id"].append(np.asarray(driver, dtype=np.int32))
-        for name in EVENT_COLUMNS:
-            if name in ("kind", "driver_id"):
-                continue
-            v = cols.get(name)
-            if v is None:
-                default = -1 if name in ("order_id", "start_cell", "end_cell") else (
-                    0.0 if name in ("reward", "pickup_m", "pickup_s") else np.nan
-                )
-                c[name].append(np.full(n, default, dtype=EVENT_COLUMNS[name]))
-            else:
-                c[name].append(np.broadcast_to(np.asarray(v, dtype=EVENT_COLUMNS[name]), (n,)))
+        if len(driver):
+            self._parts.append((kind, driver, cols))
 
     def finish(self) -> dict[str, np.ndarray]:
-        out = {}
-        for name, dtype in EVENT_COLUMNS.items():
-            parts = self._chunks[name]
-            out[name] = np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+        sizes = [len(d) for _, d, _ in self._parts]
+        total = int(sum(sizes))
+        out = {name: np.empty(total, dtype=dtype) for name, dtype in EVENT_COLUMNS.items()}
+        pos = 0
+        for (kind, driver, cols), n in zip(self._parts, sizes, strict=True):
+            sl = slice(pos, pos + n)
+            out["kind"][sl] = kind
+            out["driver_id"][sl] = driver
+            for name in EVENT_COLUMNS:
+                if name in ("kind", "driver_id"):
+                    continue
+                v = cols.get(name)
+                out[name][sl] = _DEFAULTS.get(name, np.nan) if v is None else v
+            pos += n
         # stable order: by start time, then driver
         order = np.lexsort((out["driver_id"], out["t_start_s"]))
         return {k: v[order] for k, v in out.items()}

@@ -1,0 +1,212 @@
+"""Options shared by the commands, mapped onto the typed configs (one source of truth).
+
+Each option's help text comes from the config field it sets; commands take them with
+``**scenario_options`` style parameters and call :func:`configs_from_options`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from v1d3.sim.config import SimConfig
+from v1d3.sim.scenario import ScenarioConfig
+
+__all__ = [
+    "console",
+    "err_console",
+    "fail",
+    "configs_from_options",
+    "sim_progress",
+    "metrics_table",
+    "Scenario",
+    "Weekday",
+    "Orders",
+    "Drivers",
+    "Hours",
+    "StartHour",
+    "Resolution",
+    "Trips",
+    "Date",
+    "Grid",
+    "KddOrders",
+    "Seed",
+    "Radius",
+    "KNearest",
+    "Patience",
+    "ManagedShare",
+    "NoCancellations",
+    "ShiftHours",
+    "Models",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _doc(cls: type, name: str) -> str:
+    """The docstring of a dataclass field (the attribute docstring under it)."""
+    import ast
+    import inspect
+
+    src = inspect.getsource(cls)
+    tree = ast.parse(src)
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    for i, node in enumerate(body[:-1]):
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name:
+            nxt = body[i + 1]
+            if isinstance(nxt, ast.Expr) and isinstance(getattr(nxt, "value", None), ast.Constant):
+                return str(nxt.value.value).strip().split("\n")[0]
+    return ""
+
+
+def _sc(name: str) -> str:
+    return _doc(ScenarioConfig, name)
+
+
+def _sim(name: str) -> str:
+    return _doc(SimConfig, name)
+
+
+Scenario = Annotated[str, typer.Option(help=_sc("name"))]
+Weekday = Annotated[int, typer.Option(help=_sc("weekday"))]
+Orders = Annotated[int | None, typer.Option(help=_sc("orders"))]
+Drivers = Annotated[int | None, typer.Option(help=_sc("drivers"))]
+Hours = Annotated[float, typer.Option(help=_sc("hours"))]
+StartHour = Annotated[float, typer.Option(help=_sc("start_hour"))]
+Resolution = Annotated[int, typer.Option("--h3-resolution", help=_sc("h3_resolution"))]
+Trips = Annotated[str | None, typer.Option(help=_sc("trips"))]
+Date = Annotated[str | None, typer.Option(help=_sc("date"))]
+Grid = Annotated[str | None, typer.Option(help=_sc("grid"))]
+KddOrders = Annotated[str | None, typer.Option("--kdd-orders", help=_sc("kdd_orders"))]
+Seed = Annotated[int, typer.Option(help="Seed of the run (demand, fleet, cancellations, drift).")]
+Radius = Annotated[float, typer.Option("--radius-m", help=_sim("pickup_radius_m"))]
+KNearest = Annotated[int, typer.Option("--k-nearest", help=_sim("k_nearest"))]
+Patience = Annotated[float, typer.Option("--patience-s", help=_sim("patience_s"))]
+ManagedShare = Annotated[float, typer.Option("--managed-share", help=_sim("managed_share"))]
+NoCancellations = Annotated[
+    bool, typer.Option("--no-cancellations", help="Passengers never cancel after assignment.")
+]
+ShiftHours = Annotated[float, typer.Option("--shift-hours", help=_sim("shift_mean_h"))]
+Models = Annotated[
+    str | None, typer.Option(help="Folder with trained models (cvnet.pt, tabular-td.pt).")
+]
+
+_SIM_DEFAULTS = SimConfig()
+_SC_DEFAULTS = ScenarioConfig()
+
+
+def configs_from_options(
+    scenario: str = _SC_DEFAULTS.name,
+    weekday: int = _SC_DEFAULTS.weekday,
+    orders: int | None = None,
+    drivers: int | None = None,
+    hours: float = _SC_DEFAULTS.hours,
+    start_hour: float = _SC_DEFAULTS.start_hour,
+    h3_resolution: int = _SC_DEFAULTS.h3_resolution,
+    trips: str | None = None,
+    date: str | None = None,
+    grid: str | None = None,
+    kdd_orders: str | None = None,
+    radius_m: float = _SIM_DEFAULTS.pickup_radius_m,
+    k_nearest: int = _SIM_DEFAULTS.k_nearest,
+    patience_s: float = _SIM_DEFAULTS.patience_s,
+    managed_share: float = _SIM_DEFAULTS.managed_share,
+    no_cancellations: bool = False,
+    shift_hours: float = _SIM_DEFAULTS.shift_mean_h,
+) -> tuple[ScenarioConfig, SimConfig]:
+    """The scenario and simulation configs the shared options describe (validated)."""
+    sc = ScenarioConfig(
+        name=scenario,
+        weekday=weekday,
+        orders=orders,
+        drivers=drivers,
+        hours=hours,
+        start_hour=start_hour,
+        h3_resolution=h3_resolution,
+        trips=trips,
+        date=date,
+        grid=grid,
+        kdd_orders=kdd_orders,
+    )
+    sim = dataclasses.replace(
+        _SIM_DEFAULTS,
+        pickup_radius_m=radius_m,
+        k_nearest=k_nearest,
+        patience_s=patience_s,
+        managed_share=managed_share,
+        cancellations=not no_cancellations,
+        shift_mean_h=shift_hours,
+    )
+    return sc, sim
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit code 2."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def sim_progress(
+    label: str, start_s: float, end_s: float, enabled: bool = True
+) -> Iterator[Callable[[float, int], None]]:
+    """A progress bar over simulated time; yields the simulator's progress callback."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda t, n: None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[clock]}"),
+        TextColumn("{task.fields[rate]} orders/s"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=end_s - start_s, clock="00:00", rate="0")
+        t0 = time.perf_counter()
+
+        def update(t: float, n: int) -> None:
+            el = max(time.perf_counter() - t0, 1e-9)
+            hh, mm = divmod(int(t // 60), 60)
+            bar.update(task, completed=t - start_s, clock=f"{hh:02d}:{mm:02d}", rate=f"{n / el:,.0f}")
+
+        yield update
+
+
+_COLUMNS: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "total_income": ("income", lambda v: f"{v:,.0f}"),
+    "answer_rate": ("answered", lambda v: f"{100 * v:.1f}%"),
+    "completion_rate": ("completed", lambda v: f"{100 * v:.1f}%"),
+    "wait_mean_s": ("wait s", lambda v: f"{v:.0f}"),
+    "pickup_km_mean": ("pickup km", lambda v: f"{v:.2f}"),
+    "utilisation": ("busy", lambda v: f"{100 * v:.0f}%"),
+    "income_per_online_hour": ("$/online h", lambda v: f"{v:.2f}"),
+    "wall_s": ("wall s", lambda v: f"{v:.1f}"),
+}
+
+
+def metrics_table(rows: dict[str, dict[str, Any]], title: str = "") -> Table:
+    """A short comparison table: one row per policy."""
+    table = Table(title=title or None)
+    table.add_column("policy", style="bold", no_wrap=True)
+    for label, _ in _COLUMNS.values():
+        table.add_column(label, justify="right", no_wrap=True)
+    for name, m in rows.items():
+        table.add_row(name, *(fmt(m[k]) for k, (_, fmt) in _COLUMNS.items()))
+    return table

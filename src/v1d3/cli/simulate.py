@@ -1,0 +1,113 @@
+"""``v1d3 simulate``, ``v1d3 scenarios``, ``v1d3 policies``, ``v1d3 check``, ``v1d3 convert-trips``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from v1d3.cli import common as c
+from v1d3.eval.run import RunConfig, load_config, run_simulation, write_run
+from v1d3.policies import DISPATCH, REPOSITION
+from v1d3.sim.checker import check_run
+from v1d3.sim.log import RunLog
+from v1d3.sim.scenario import SCENARIOS
+
+
+def simulate(
+    out: Annotated[Path, typer.Option(help="Run folder to write (replaced if it exists).")] = Path(
+        "runs/simulate"
+    ),
+    config: Annotated[
+        Path | None, typer.Option(help="Reproduce a run from its config.json (other options ignored).")
+    ] = None,
+    dispatch: Annotated[str, typer.Option(help="Dispatch policy (see `v1d3 policies`).")] = "distance",
+    reposition: Annotated[str, typer.Option(help="Repositioning policy.")] = "stay",
+    scenario: c.Scenario = "manhattan",
+    weekday: c.Weekday = 2,
+    orders: c.Orders = None,
+    drivers: c.Drivers = None,
+    hours: c.Hours = 24.0,
+    start_hour: c.StartHour = 0.0,
+    h3_resolution: c.Resolution = 8,
+    trips: c.Trips = None,
+    date: c.Date = None,
+    grid: c.Grid = None,
+    kdd_orders: c.KddOrders = None,
+    seed: c.Seed = 0,
+    radius_m: c.Radius = 2000.0,
+    k_nearest: c.KNearest = 11,
+    patience_s: c.Patience = 60.0,
+    managed_share: c.ManagedShare = 1.0,
+    no_cancellations: c.NoCancellations = False,
+    shift_hours: c.ShiftHours = 9.0,
+    models: c.Models = None,
+) -> None:
+    """Simulate one day with one dispatch and one repositioning policy; write the run folder."""
+    if config is not None:
+        cfg = load_config(config)
+    else:
+        sc, sim = c.configs_from_options(
+            scenario, weekday, orders, drivers, hours, start_hour, h3_resolution, trips, date,
+            grid, kdd_orders, radius_m, k_nearest, patience_s, managed_share, no_cancellations,
+            shift_hours,
+        )
+        cfg = RunConfig(
+            scenario=sc, sim=sim, dispatch=dispatch, reposition=reposition, seed=seed, models=models
+        )
+    label = f"{cfg.scenario.name} {cfg.policy} seed {cfg.seed}"
+    start = cfg.scenario.start_hour * 3600
+    with c.sim_progress(label, start, start + cfg.scenario.hours * 3600) as progress:
+        result = run_simulation(cfg, progress=progress)
+    write_run(result, out)
+    c.console.print(c.metrics_table({cfg.policy: result.metrics}, title=label))
+    c.console.print(f"run folder: {out}  (reproduce: v1d3 simulate --config {out}/config.json)")
+
+
+def scenarios() -> None:
+    """List the scenarios."""
+    for name, (_, doc) in SCENARIOS.items():
+        c.console.print(f"[bold]{name}[/]: {doc}")
+
+
+def policies() -> None:
+    """List the dispatch and repositioning policies."""
+    c.console.print("[bold]dispatch[/]")
+    for name, f in DISPATCH.items():
+        c.console.print(f"  {name}: {(f.__doc__ or '').strip().splitlines()[0]}")
+    c.console.print("[bold]reposition[/]")
+    for name, f in REPOSITION.items():
+        c.console.print(f"  {name}: {(f.__doc__ or '').strip().splitlines()[0]}")
+
+
+def check(run: Annotated[Path, typer.Argument(help="A run folder written by simulate.")]) -> None:
+    """Check a finished run's invariants from its log files alone."""
+    report = check_run(RunLog.read(run))
+    if report.ok:
+        c.console.print(f"{run}: all invariants hold")
+        return
+    for v in report.violations:
+        c.err_console.print(f"{run}: {v}", highlight=False)
+    raise typer.Exit(1)
+
+
+def convert_trips(
+    trips: Annotated[Path, typer.Argument(help="TLC trip-record parquet file (yellow or green).")],
+    out: Annotated[Path, typer.Argument(help="Trajectory (event log) parquet file to write.")],
+    date: Annotated[str | None, typer.Option(help="Only this day, YYYY-MM-DD.")] = None,
+) -> None:
+    """Convert real trip records into the trajectory log schema (for offline value learning)."""
+    from v1d3.demand.tlc import trips_to_events
+
+    dropped = trips_to_events(trips, out, date=date)
+    c.console.print(f"wrote {out}; dropped rows: {sum(dropped.values())} {dict(dropped)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(simulate)
+    app.command()(scenarios)
+    app.command()(policies)
+    app.command()(check)
+    app.command("convert-trips")(convert_trips)
+

@@ -1,0 +1,246 @@
+"""Dispatching on advantages of a state-value function (method.md §2.2).
+
+For a candidate pair (driver i in state ``s_i``, order j):
+
+    A_ij = R_gamma(R_j, k_ij) + gamma^k_ij V(s'_j) − V(s_i)
+    k_ij = (pickup_s + trip_s) / time_unit_s,   s'_j = (drop-off, t + pickup_s + trip_s)
+
+optionally times ``1 − p_cancel(pickup_m)``; the matching maximises the sum of the weights.
+:class:`ValueDispatch` wires a value function to an optional online learner and an optional
+offline function that the online one is pulled towards every ``ensemble_every_s`` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from v1d3.demand.orders import KDD_CANCEL_DISTANCES_M
+from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
+from v1d3.dispatch.matching import max_weight_matching
+from v1d3.errors import ConfigError
+from v1d3.value.base import Discount, ValueFunction, discounted_reward
+from v1d3.value.learners import OnlineLearner, champion_units, ensemble_step
+from v1d3.value.tabular import TableValue
+
+__all__ = [
+    "advantage",
+    "champion_cancel_prob",
+    "curve_cancel_prob",
+    "top_k_mask",
+    "ValueDispatchConfig",
+    "ValueDispatch",
+]
+
+EnsembleFn = Callable[[ValueFunction, ValueFunction, float, float], None]
+"""``ensemble(online, offline, omega, t_s)``: pull the online function towards the offline one."""
+
+
+def champion_cancel_prob(pickup_m: np.ndarray) -> np.ndarray:
+    """The KDD Cup 2020 champion's cancellation model ``0.01 exp(ln(20) / 2000 · d)`` (d in m)."""
+    d = np.asarray(pickup_m, dtype=np.float64)
+    return np.clip(0.01 * np.exp(np.log(20.0) / 2000.0 * d), 0.0, 1.0)
+
+
+def curve_cancel_prob(pickup_m: np.ndarray, curve: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Cancellation probability from a curve at 200, 400 … 2000 m (linear in between, flat
+    outside); ``curve`` may also hold one row of 10 per pair."""
+    d = np.asarray(pickup_m, dtype=np.float64)
+    c = np.asarray(curve, dtype=np.float64)
+    if c.ndim == 1:
+        return np.interp(d, KDD_CANCEL_DISTANCES_M, c)
+    x = np.clip(d, KDD_CANCEL_DISTANCES_M[0], KDD_CANCEL_DISTANCES_M[-1])
+    step = KDD_CANCEL_DISTANCES_M[1] - KDD_CANCEL_DISTANCES_M[0]
+    pos = (x - KDD_CANCEL_DISTANCES_M[0]) / step
+    i = np.minimum(pos.astype(np.int64), c.shape[1] - 2)
+    w = pos - i
+    rows = np.arange(c.shape[0])
+    return (1.0 - w) * c[rows, i] + w * c[rows, i + 1]
+
+
+def advantage(
+    batch: CandidateBatch,
+    value: ValueFunction,
+    discount: Discount | None = None,
+    cancel_factor: bool = False,
+    cancel_curve: Sequence[float] | np.ndarray | None = None,
+    duration: Literal["exact", "champion"] = "exact",
+) -> np.ndarray:
+    """``A_ij`` of every pair of the batch (method.md §2.2).
+
+    ``discount`` defaults to the value function's. With ``cancel_factor`` the advantage is
+    multiplied by ``1 − p_cancel(pickup_m)``: the champion's exponential model when
+    ``cancel_curve`` is None, else the given curve (10 values at 200 … 2000 m, or one row per
+    pair). ``duration="champion"`` discounts over ``max(1, floor(trip_s / unit))`` units instead
+    of ``(pickup_s + trip_s) / unit`` (the drop-off time stays ``t + pickup_s + trip_s``).
+    """
+    d = discount if discount is not None else value.discount
+    dur_s = batch.pickup_s + batch.trip_s
+    if duration == "champion":
+        k = champion_units(batch.trip_s, d.time_unit_s)
+    elif duration == "exact":
+        k = d.units(dur_s)
+    else:
+        raise ConfigError(f"duration must be 'exact' or 'champion', got {duration!r}")
+    v1 = value.value(batch.dest_cell, batch.dest_lat, batch.dest_lng, batch.t + dur_s)
+    v0 = value.value(batch.driver_cell, batch.driver_lat, batch.driver_lng, batch.t)
+    a = discounted_reward(batch.fare, k, d.gamma) + np.power(d.gamma, k) * v1 - v0
+    if cancel_factor:
+        if cancel_curve is None:
+            p = champion_cancel_prob(batch.pickup_m)
+        else:
+            p = curve_cancel_prob(batch.pickup_m, cancel_curve)
+        a = a * (1.0 - p)
+    return a
+
+
+def top_k_mask(order: np.ndarray, pickup_m: np.ndarray, k: int) -> np.ndarray:
+    """Which pairs are among the ``k`` nearest drivers of their order (all when ``k`` ≤ 0)."""
+    n = len(order)
+    if k <= 0 or n == 0:
+        return np.ones(n, dtype=bool)
+    srt = np.lexsort((pickup_m, order))
+    o = np.asarray(order)[srt]
+    start = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+    rank = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+    keep = np.zeros(n, dtype=bool)
+    keep[srt[rank < k]] = True
+    return keep
+
+
+@dataclass(frozen=True)
+class ValueDispatchConfig:
+    """How :class:`ValueDispatch` turns values into edge weights and when it resets or blends."""
+
+    top_k: int = 11
+    """Keep only the ``top_k`` nearest drivers per order (0 = every candidate); the KDD Cup 2020
+    champion used 11."""
+    drop_negative: bool = False
+    """True: pairs with a weight ≤ 0 are never matched. False: serve as many orders as the
+    candidates allow (like distance matching) and, among those matchings, take the one with the
+    highest total weight."""
+    cancel_factor: bool = False
+    """Multiply advantages by the probability that the passenger does not cancel."""
+    cancel_model: Literal["champion", "sim"] = "champion"
+    """``champion``: ``0.01 exp(ln(20)/2000 · d)``; ``sim``: the simulator's curve (per-order
+    curves when the data carries them)."""
+    duration: Literal["exact", "champion"] = "exact"
+    """Trip length in the discount: ``exact`` = (pickup + trip) / unit, ``champion`` =
+    max(1, floor(trip / unit))."""
+    pickup_penalty_per_km: float = 0.0
+    """Subtracted from the weight per kilometre of pickup, currency units per km."""
+    daily_reset: Literal["none", "zero", "offline"] = "none"
+    """Before each day: keep the values, set them to 0, or copy the offline function."""
+    ensemble_every_s: float = 3600.0
+    """Interval of the ensemble step towards the offline function, seconds (needs one)."""
+    omega: float = 0.2
+    """Weight of the online values in the ensemble step, ``V ← ω V_on + (1 − ω) V_off``."""
+
+    def __post_init__(self) -> None:
+        if self.top_k < 0:
+            raise ConfigError(f"top_k must be >= 0, got {self.top_k}")
+        if self.cancel_model not in ("champion", "sim"):
+            raise ConfigError(
+                f"cancel_model must be 'champion' or 'sim', got {self.cancel_model!r}"
+            )
+        if self.duration not in ("exact", "champion"):
+            raise ConfigError(f"duration must be 'exact' or 'champion', got {self.duration!r}")
+        if self.daily_reset not in ("none", "zero", "offline"):
+            raise ConfigError(
+                f"daily_reset must be 'none', 'zero' or 'offline', got {self.daily_reset!r}"
+            )
+        if self.ensemble_every_s <= 0:
+            raise ConfigError("ensemble_every_s must be > 0 seconds")
+        if not 0 <= self.omega <= 1:
+            raise ConfigError(f"omega must be in [0, 1], got {self.omega}")
+        if self.pickup_penalty_per_km < 0:
+            raise ConfigError("pickup_penalty_per_km must be >= 0")
+
+
+class ValueDispatch(DispatchPolicy):
+    """Maximum-weight matching on advantages of one value function, learned online if asked.
+
+    ``learner`` updates ``value`` after every round; ``offline`` (with ``config.omega`` and
+    ``config.ensemble_every_s``) is blended in by ``ensemble`` at the change points; the
+    ``daily_reset`` of the config runs in :meth:`reset`.
+    """
+
+    name = "value"
+
+    def __init__(
+        self,
+        value: ValueFunction,
+        config: ValueDispatchConfig | None = None,
+        learner: OnlineLearner | None = None,
+        offline: ValueFunction | None = None,
+        ensemble: EnsembleFn = ensemble_step,
+    ) -> None:
+        self.value = value
+        self.config = config if config is not None else ValueDispatchConfig()
+        self.learner = learner
+        self.offline = offline
+        self.ensemble = ensemble
+        if self.config.daily_reset == "offline" and offline is None:
+            raise ConfigError("daily_reset='offline' needs an offline value function")
+        self._next_ensemble = np.inf
+        self._curve: np.ndarray | None = None
+
+    @property
+    def learns_online(self) -> bool:
+        return self.learner is not None or self.offline is not None
+
+    def reset(self, context: DayContext) -> None:
+        cfg = self.config
+        self.value.bind(context.city, context.weekday)
+        if self.offline is not None and self.offline is not self.value:
+            self.offline.bind(context.city, context.weekday)
+        if self.learner is not None:
+            self.learner.reset(context)
+        if cfg.daily_reset == "zero":
+            if not isinstance(self.value, TableValue):
+                raise ConfigError("daily_reset='zero' needs a table value function")
+            self.value.fill(0.0)
+        elif cfg.daily_reset == "offline" and self.offline is not None:
+            self.ensemble(self.value, self.offline, 0.0, context.start_s)
+        self._next_ensemble = (
+            context.start_s + cfg.ensemble_every_s if self.offline is not None else np.inf
+        )
+        self._curve = np.asarray(context.sim.cancel_curve, dtype=np.float64)
+
+    def weights(self, batch: CandidateBatch) -> np.ndarray:
+        """Edge weight of every pair: advantage (cancellation-weighted if configured) minus the
+        pickup penalty."""
+        cfg = self.config
+        curve: np.ndarray | None = None
+        if cfg.cancel_factor and cfg.cancel_model == "sim":
+            cp = batch.cancel_prob
+            curve = cp if cp is not None else self._curve
+        w = advantage(batch, self.value, None, cfg.cancel_factor, curve, cfg.duration)
+        if cfg.pickup_penalty_per_km:
+            w = w - cfg.pickup_penalty_per_km * batch.pickup_m / 1000.0
+        return w
+
+    def dispatch(self, batch: CandidateBatch) -> np.ndarray:
+        keep = np.flatnonzero(top_k_mask(batch.order, batch.pickup_m, self.config.top_k))
+        if keep.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        w = self.weights(batch)[keep]
+        if not self.config.drop_negative:
+            # lexicographic: one more pair always outweighs any difference in advantages
+            n_max = min(np.unique(batch.order[keep]).size, np.unique(batch.driver[keep]).size)
+            w = w + (2.0 * n_max * float(np.abs(w).max()) + 1.0)
+        return keep[max_weight_matching(batch.order[keep], batch.driver[keep], w)]
+
+    def observe(self, outcome: RoundOutcome) -> None:
+        # learn
+        if self.learner is not None:
+            self.learner.update(outcome, self.value)
+        # blend towards the offline function at the change points
+        t = outcome.batch.t
+        if self.offline is not None and t >= self._next_ensemble:
+            self.ensemble(self.value, self.offline, self.config.omega, t)
+            while self._next_ensemble <= t:
+                self._next_ensemble += self.config.ensemble_every_s

@@ -1,0 +1,87 @@
+"""Named neural value-based dispatch policies: ``cvnet`` and ``v1d3``.
+
+Factories have the registry's signature ``factory(models, scenario, dispatch=None, **params)``;
+``params`` are the fields of :class:`~v1d3.dispatch.value_based.ValueDispatchConfig` (e.g.
+``top_k=5``, ``omega=0.2``, ``ensemble_every_s=3600``) plus the online learner's own settings.
+
+- ``cvnet`` (Tang et al. 2019): the offline CVNet from ``<models>/cvnet.pt``, advantage matching.
+- ``v1d3`` (Tang et al. 2021): the same offline CVNet as the starting point of online values that
+  learn from every dispatch round and are pulled back to the offline ones every hour
+  (``omega = 0.2``); see :mod:`v1d3.value.online_neural`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from v1d3.dispatch.base import DispatchPolicy
+from v1d3.dispatch.value_based import ValueDispatch, ValueDispatchConfig
+from v1d3.errors import ConfigError, ModelError
+from v1d3.value.cvnet import CVNetValue, load_cvnet
+from v1d3.value.online_neural import (
+    NeuralOnline,
+    OnlineCVNetValue,
+    ResidualOnline,
+    ResidualValue,
+    residual_ensemble,
+)
+from v1d3.value.train_neural import CVNET_FILE
+
+__all__ = ["NEURAL_DISPATCH", "make_cvnet", "make_v1d3", "load_offline_cvnet"]
+
+
+def load_offline_cvnet(models: Path | None, scenario: Any, method: str) -> CVNetValue:
+    """``<models>/cvnet.pt`` as a value function; a :class:`ModelError` naming the missing file
+    and the command that trains it otherwise."""
+    name = None if scenario is None else str(getattr(scenario, "name", scenario))
+    train = f"v1d3 train --scenario {name or 'SCENARIO'} --method cvnet --out DIR"
+    if models is None:
+        raise ModelError(f"{method} needs {CVNET_FILE} in a models folder (--models DIR); {train}")
+    path = Path(models) / CVNET_FILE
+    if not path.is_file():
+        raise ModelError(f"{method}: model file {path} not found; train it with: {train}")
+    return load_cvnet(path, scenario=scenario)
+
+
+def make_cvnet(
+    models: Path | None = None, scenario: Any = None, dispatch: Any = None, **params: Any
+) -> DispatchPolicy:
+    """Offline CVNet values (``<models>/cvnet.pt``) with advantage matching."""
+    value = load_offline_cvnet(models, scenario, "cvnet")
+    return ValueDispatch(value, ValueDispatchConfig(**params))
+
+
+def make_v1d3(
+    models: Path | None = None,
+    scenario: Any = None,
+    dispatch: Any = None,
+    online: Literal["residual", "neural"] = "residual",
+    lr: float | None = None,
+    bucket_s: float | None = 3600.0,
+    **params: Any,
+) -> DispatchPolicy:
+    """V1D3: offline CVNet (``<models>/cvnet.pt``) + online updates every round + the periodic
+    ensemble towards the offline values.
+
+    ``online``: ``residual`` (default; an online table over the offline values, closed-form
+    population TD steps, microseconds per round) or ``neural`` (a copy of the net, one Adam step
+    per round; slower). ``lr``: the learner's rate (default 0.005 per driver for ``residual``,
+    1e-4 Adam for ``neural``). ``bucket_s``: time-bucket length of the residual table, seconds
+    (None = by cell only).
+    """
+    offline = load_offline_cvnet(models, scenario, "v1d3")
+    cfg = ValueDispatchConfig(**params)
+    if online == "residual":
+        value: Any = ResidualValue(offline, bucket_s=bucket_s)
+        learner: Any = ResidualOnline(lr if lr is not None else 0.005)
+    elif online == "neural":
+        value = OnlineCVNetValue(offline)
+        learner = NeuralOnline(lr if lr is not None else 1e-4)
+    else:
+        raise ConfigError(f"v1d3: online must be 'residual' or 'neural', got {online!r}")
+    return ValueDispatch(value, cfg, learner=learner, offline=offline, ensemble=residual_ensemble)
+
+
+NEURAL_DISPATCH = {"cvnet": make_cvnet, "v1d3": make_v1d3}
+"""Neural dispatch factories by name (merge into :data:`v1d3.policies.DISPATCH`)."""

@@ -1,0 +1,71 @@
+"""The value-function interface shared by dispatching, repositioning and every learner.
+
+A value function maps states ``s = (location, time of day)`` of one weekday to ``V(s)``, the
+expected discounted income from ``s`` to the end of the day (method.md §2). Locations come as
+the city's dense cell index plus coordinates, so tabular, tile-coded and neural functions all
+fit behind one batch call. Discounting is per ``time_unit_s`` seconds.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from v1d3.geo.city import City
+
+__all__ = ["ValueFunction", "Discount", "discounted_reward"]
+
+
+@dataclass(frozen=True)
+class Discount:
+    """Discount factor and the time unit it applies to."""
+
+    gamma: float = 0.9
+    """Discount factor per time unit (dimensionless, 0 < gamma ≤ 1)."""
+    time_unit_s: float = 600.0
+    """Length of one time unit, seconds (the KDD Cup 2020 champion used 10 minutes)."""
+
+    def units(self, seconds: np.ndarray | float) -> np.ndarray:
+        """Durations in time units."""
+        return np.asarray(seconds, dtype=np.float64) / self.time_unit_s
+
+    def factor(self, seconds: np.ndarray | float) -> np.ndarray:
+        """``gamma ** (seconds / time_unit_s)``."""
+        return np.power(self.gamma, self.units(seconds))
+
+
+def discounted_reward(reward: np.ndarray, k: np.ndarray, gamma: float) -> np.ndarray:
+    """``R_gamma(R, k) = R (gamma^k − 1) / (k (gamma − 1))``, and ``R`` where ``k == 0`` or
+    ``gamma == 1`` — a reward earned evenly over ``k`` time units (method.md §2.1)."""
+    reward = np.asarray(reward, dtype=np.float64)
+    k = np.asarray(k, dtype=np.float64)
+    if gamma == 1.0:
+        return reward * np.ones_like(k)
+    small = k < 1e-9
+    ks = np.where(small, 1.0, k)
+    out = reward * (np.power(gamma, ks) - 1.0) / (ks * (gamma - 1.0))
+    return np.where(small, reward, out)
+
+
+class ValueFunction(ABC):
+    """Batch ``V(cell, lat, lng, t)`` for one city and weekday.
+
+    :meth:`bind` is called before a simulated day with the city and weekday, so a function can
+    precompute per-cell tables (H3 parents, tile indices). ``t_s`` is seconds after midnight and
+    may run past 24 h (states after the end of the day are worth 0 by convention of the learner).
+    """
+
+    discount: Discount
+
+    def bind(self, city: City, weekday: int) -> None:
+        """Prepare for a day in ``city`` on ``weekday`` (Monday = 0)."""
+        self.city = city
+        self.weekday = weekday
+
+    @abstractmethod
+    def value(
+        self, cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, t_s: np.ndarray
+    ) -> np.ndarray:
+        """Values of the states, one per entry (arrays broadcast together)."""

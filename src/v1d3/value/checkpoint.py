@@ -1,0 +1,90 @@
+"""Model checkpoints: one ``torch.save`` file ``{"meta": {...}, "state": {...}}``, atomically.
+
+``meta`` says what the model is and what it fits; :func:`load_checkpoint` refuses a file that does
+not fit the method or scenario asked for. Keys written by every V1D3 model:
+
+- ``method``: the training method (``tabular-td``, ``cvnet``, ...);
+- ``scenario``: the scenario name it was trained on;
+- ``h3_resolution``: H3 resolution of the city's cells (None for a grid that is not H3);
+- ``h3_resolutions``: (optional) every resolution a coarse coding uses;
+- ``gamma``, ``time_unit_s``: the discount; ``bucket_s``: time-bucket length (None if none);
+- ``version``: the package version that wrote it (added here).
+
+``state`` holds tensors and plain Python values only, so files load with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from v1d3 import __version__
+from v1d3.errors import ModelError
+from v1d3.geo.city import City
+
+__all__ = ["save_checkpoint", "load_checkpoint", "city_digest"]
+
+
+def city_digest(city: City) -> str:
+    """A short fingerprint of a city's dense cells (their public ids, in order)."""
+    return hashlib.sha1("\n".join(city.labels).encode()).hexdigest()[:16]
+
+
+def save_checkpoint(path: Path, state: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Write ``{"meta": meta + version, "state": state}`` to ``path`` through a temporary file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"meta": {**meta, "version": __version__}, "state": state}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(
+    path: Path, expect_method: str | None = None, scenario: Any = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a checkpoint; returns ``(state, meta)``.
+
+    ``expect_method``: the method the file must hold. ``scenario``: a
+    :class:`~v1d3.sim.scenario.ScenarioConfig` whose name and H3 resolution the file must match,
+    or just a scenario name.
+    Every failure is a :class:`~v1d3.errors.ModelError` that names the file.
+    """
+    path = Path(path)
+    method = expect_method or path.stem
+    if not path.is_file():
+        raise ModelError(
+            f"{path}: model file not found (train it with: v1d3 train --method {method} ...)"
+        )
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as e:
+        raise ModelError(f"{path}: not a readable V1D3 model file ({e})") from None
+    if not isinstance(payload, dict) or not {"meta", "state"} <= set(payload):
+        raise ModelError(f"{path}: not a V1D3 model file (no meta/state)")
+    meta, state = payload["meta"], payload["state"]
+    if expect_method is not None and meta.get("method") != expect_method:
+        raise ModelError(
+            f"{path}: holds a {meta.get('method')!r} model, expected {expect_method!r}"
+        )
+    if scenario is not None:
+        name = scenario if isinstance(scenario, str) else getattr(scenario, "name", None)
+        if meta.get("scenario") is not None and meta["scenario"] != name:
+            raise ModelError(
+                f"{path}: trained on scenario {meta['scenario']!r}, not {name!r}; "
+                f"train it with: v1d3 train --scenario {name} --method {method} ..."
+            )
+        res = getattr(scenario, "h3_resolution", None)
+        if res is not None and meta.get("h3_resolution") not in (None, res):
+            raise ModelError(
+                f"{path}: trained on H3 resolution {meta['h3_resolution']}, the scenario uses {res}"
+            )
+    return state, meta

@@ -1,0 +1,140 @@
+"""``v1d3 train --method tabular-td``: historical days → transitions → tabular values → checkpoint.
+
+The history is either simulated with a behaviour policy (seeds ``seed, seed+1, …``, weekdays
+cycling Monday–Friday) or read from event (trajectory) files in the schema of
+:mod:`v1d3.sim.log`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from v1d3.errors import ConfigError, DataError
+from v1d3.sim.config import SimConfig
+from v1d3.sim.log import read_events
+from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.value.base import Discount
+from v1d3.value.checkpoint import city_digest
+from v1d3.value.learners import fit_tabular_offline
+from v1d3.value.tabular import TabularValue
+from v1d3.value.transitions import Transitions, concat, transitions_from_events
+
+__all__ = ["train_tabular", "trajectory_files", "ProgressFn", "TABULAR_FILE"]
+
+TABULAR_FILE = "tabular-td.pt"
+"""File name of the tabular model inside a models folder."""
+
+ProgressFn = Callable[[str, int, int, float | None], None]
+"""``progress(stage, done, total, loss)``: stage ``"simulate"`` (days done) or ``"fit"`` (time
+buckets done, loss = mean absolute TD error so far)."""
+
+
+def trajectory_files(path: Path) -> list[Path]:
+    """Event files under ``path``: the file itself, or every ``events.parquet`` below a folder
+    (run folders), else every ``*.parquet`` in it."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError(f"{path}: no such trajectory file or folder")
+    files = sorted(path.rglob("events.parquet")) or sorted(path.glob("*.parquet"))
+    if not files:
+        raise DataError(f"{path}: no event parquet files in this folder")
+    return files
+
+
+def train_tabular(
+    scenario_cfg: ScenarioConfig,
+    sim_cfg: SimConfig,
+    days: int,
+    seed: int,
+    behaviour: str = "distance",
+    trajectories: Path | None = None,
+    out: Path = Path("models"),
+    progress: ProgressFn | None = None,
+    bucket_s: float = 600.0,
+    discount: Discount | None = None,
+    per_weekday: bool = False,
+    idle_step_s: float = 600.0,
+    sweeps: int = 1,
+) -> Path:
+    """Fit ``V(cell, time bucket)`` offline (method.md §3.1) and write ``<out>/tabular-td.pt``.
+
+    ``days`` simulated days with the ``behaviour`` dispatch policy, unless ``trajectories``
+    (an event parquet file, or a folder of run folders / event files) is given; a run folder's
+    ``log_meta.json`` supplies each file's weekday and end of day, else the scenario's are used.
+    Returns the checkpoint path.
+    """
+    from v1d3.eval.run import RunConfig, run_simulation  # the evaluation layer sits above
+
+    disc = discount if discount is not None else Discount()
+    parts: list[Transitions] = []
+    meta_src: dict[str, object]
+    if trajectories is not None:
+        scenario = build_scenario(scenario_cfg, sim_cfg, seed)
+        city, end_s = scenario.city, scenario.end_s
+        files = trajectory_files(Path(trajectories))
+        for i, f in enumerate(files):
+            weekday, f_end = scenario_cfg.weekday, end_s
+            log_meta = f.with_name("log_meta.json")
+            if f.name == "events.parquet" and log_meta.is_file():
+                m = json.loads(log_meta.read_text())
+                weekday = int(m.get("weekday", weekday))
+                f_end = float(m.get("end_s", f_end))
+            parts.append(transitions_from_events(read_events(f), city, weekday, f_end, idle_step_s))
+            if progress is not None:
+                progress("simulate", i + 1, len(files), None)
+        meta_src = {"trajectories": [str(f) for f in files]}
+    else:
+        if days < 1:
+            raise ConfigError(f"days must be >= 1, got {days}")
+        city = None
+        end_s = 0.0
+        for d in range(days):
+            weekday = d % 5
+            sc = dataclasses.replace(scenario_cfg, weekday=weekday)
+            cfg = RunConfig(scenario=sc, sim=sim_cfg, dispatch=behaviour, seed=seed + d)
+            scenario = build_scenario(sc, sim_cfg, seed + d)
+            res = run_simulation(cfg, scenario=scenario, check=False)
+            city, end_s = scenario.city, max(end_s, scenario.end_s)
+            parts.append(
+                transitions_from_events(res.log.events, city, weekday, scenario.end_s, idle_step_s)
+            )
+            if progress is not None:
+                progress("simulate", d + 1, days, None)
+        meta_src = {"days": days, "seed": seed, "behaviour": behaviour}
+    assert city is not None
+
+    # fit
+    value = TabularValue(
+        city.n_cells,
+        bucket_s,
+        disc,
+        end_s=end_s,
+        per_weekday=per_weekday,
+        cells_digest=city_digest(city),
+    )
+    fit_progress = None
+    if progress is not None:
+        p = progress
+
+        def fit_progress(done: int, total: int, loss: float) -> None:
+            p("fit", done, total, loss)
+
+    stats = fit_tabular_offline(concat(parts), value, sweeps=sweeps, progress=fit_progress)
+    path = Path(out) / TABULAR_FILE
+    value.save(
+        path,
+        scenario=scenario_cfg.name,
+        h3_resolution=city.h3_resolution,
+        end_s=end_s,
+        idle_step_s=idle_step_s,
+        per_weekday=per_weekday,
+        n_transitions=int(stats["transitions"]),
+        mean_abs_td_error=stats["mean_abs_td_error"],
+        **meta_src,
+    )
+    return path
