@@ -184,7 +184,9 @@ def sim_progress(
         def update(t: float, n: int) -> None:
             el = max(time.perf_counter() - t0, 1e-9)
             hh, mm = divmod(int(t // 60), 60)
-            bar.update(task, completed=t - start_s, clock=f"{hh:02d}:{mm:02d}", rate=f"{n / el:,.0f}")
+            bar.update(
+                task, completed=t - start_s, clock=f"{hh:02d}:{mm:02d}", rate=f"{n / el:,.0f}"
+            )
 
         yield update
 

@@ -1,4 +1,4 @@
-"""``v1d3 simulate``, ``v1d3 scenarios``, ``v1d3 policies``, ``v1d3 check``, ``v1d3 convert-trips``."""
+"""Commands: simulate, scenarios, policies, check, convert-trips."""
 
 from __future__ import annotations
 
@@ -20,9 +20,12 @@ def simulate(
         "runs/simulate"
     ),
     config: Annotated[
-        Path | None, typer.Option(help="Reproduce a run from its config.json (other options ignored).")
+        Path | None,
+        typer.Option(help="Reproduce a run from its config.json (other options ignored)."),
     ] = None,
-    dispatch: Annotated[str, typer.Option(help="Dispatch policy (see `v1d3 policies`).")] = "distance",
+    dispatch: Annotated[
+        str, typer.Option(help="Dispatch policy (see `v1d3 policies`).")
+    ] = "distance",
     reposition: Annotated[str, typer.Option(help="Repositioning policy.")] = "stay",
     scenario: c.Scenario = "manhattan",
     weekday: c.Weekday = 2,
@@ -49,8 +52,22 @@ def simulate(
         cfg = load_config(config)
     else:
         sc, sim = c.configs_from_options(
-            scenario, weekday, orders, drivers, hours, start_hour, h3_resolution, trips, date,
-            grid, kdd_orders, radius_m, k_nearest, patience_s, managed_share, no_cancellations,
+            scenario,
+            weekday,
+            orders,
+            drivers,
+            hours,
+            start_hour,
+            h3_resolution,
+            trips,
+            date,
+            grid,
+            kdd_orders,
+            radius_m,
+            k_nearest,
+            patience_s,
+            managed_share,
+            no_cancellations,
             shift_hours,
         )
         cfg = RunConfig(
@@ -110,4 +127,3 @@ def register(app: typer.Typer) -> None:
     app.command()(policies)
     app.command()(check)
     app.command("convert-trips")(convert_trips)
-

@@ -59,4 +59,8 @@ class DistanceTimeFare:
     per_min: float = 0.3
 
     def __call__(self, trip_m: np.ndarray, trip_s: np.ndarray) -> np.ndarray:
-        return self.base + self.per_km * np.asarray(trip_m) / 1000 + self.per_min * np.asarray(trip_s) / 60
+        return (
+            self.base
+            + self.per_km * np.asarray(trip_m) / 1000
+            + self.per_min * np.asarray(trip_s) / 60
+        )

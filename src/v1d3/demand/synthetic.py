@@ -73,9 +73,7 @@ def _intensity(cfg: SyntheticConfig, hours: np.ndarray) -> np.ndarray:
     return lam * (0.35 + 0.65 / (1 + np.exp(-(hours - 5.5) * 1.5)))
 
 
-def synthetic_orders(
-    cfg: SyntheticConfig, city: City, n: int, rng: np.random.Generator
-) -> Orders:
+def synthetic_orders(cfg: SyntheticConfig, city: City, n: int, rng: np.random.Generator) -> Orders:
     """``n`` orders over one day (the caller keeps the horizon's window)."""
     if n < 0:
         raise ConfigError(f"orders must be >= 0, got {n}")

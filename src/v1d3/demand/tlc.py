@@ -373,8 +373,8 @@ def _select_day(rec: _Records, date: str | dt.date | None, weekday: int | None) 
 def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     """One day of replayed trip records: the ``nyc-tlc`` scenario's source.
 
-    The day is ``cfg.date``, or else the first date in the file that falls on ``cfg.weekday``
-    (a ``cfg.date`` on another weekday than ``cfg.weekday`` is a :class:`ConfigError`). The
+    The day is ``cfg.date`` (its weekday then overrides ``cfg.weekday``), or else the first date
+    in the file that falls on ``cfg.weekday``. The
     file is ``cfg.trips`` or the shipped green March 2021 records. ``cfg.orders`` keeps a
     random subset (without replacement) of that many trips. ``dropped_rows``/``drop_reasons``
     count the unusable rows whose pick-up falls on the day (rows without a pick-up time
@@ -385,7 +385,8 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
 
     path = Path(cfg.trips) if cfg.trips else default_trips_path()
     rec = _read_records(path)
-    day = _select_day(rec, cfg.date, cfg.weekday)
+    # an explicit date fixes the weekday; otherwise the first date on cfg.weekday is taken
+    day = _select_day(rec, cfg.date, None if cfg.date else cfg.weekday)
     on_day = rec.day() == day
     idx = np.flatnonzero(on_day & rec.usable)
     if cfg.orders is not None:
@@ -417,7 +418,13 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     )
     orders = Orders(**cols, dropped_rows=sum(drops.values()), drop_reasons=drops)
     drivers = max(10, int(round(DRIVERS_PER_1000_ORDERS * len(orders) / 1000.0)))
-    return DemandDay(tlc_city(cfg.h3_resolution), orders, default_drivers=drivers, epoch_s=epoch_s)
+    return DemandDay(
+        tlc_city(cfg.h3_resolution),
+        orders,
+        default_drivers=drivers,
+        epoch_s=epoch_s,
+        weekday=_weekday(day),
+    )
 
 
 def trips_to_events(

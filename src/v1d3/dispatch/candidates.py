@@ -91,7 +91,9 @@ class DriverIndex:
                 lists = self._tree.query_ball_point(q, r=radius)
                 lens = np.fromiter((len(v) for v in lists), dtype=np.int64, count=m)
                 r = np.repeat(np.arange(m), lens)
-                li = np.fromiter((j for v in lists for j in v), dtype=np.int64, count=int(lens.sum()))
+                li = np.fromiter(
+                    (j for v in lists for j in v), dtype=np.int64, count=int(lens.sum())
+                )
                 if n_stale:
                     keep = ~stale[li]  # type: ignore[index]
                     r, li = r[keep], li[keep]

@@ -161,7 +161,9 @@ def metrics_by_hour(log: RunLog) -> dict[str, np.ndarray]:
     off[ev["driver_id"][e]] = ev["t_start_s"][e]
     ok = ~np.isnan(on) & ~np.isnan(off)
     lo = hours[:, None] * 3600.0
-    overlap = np.clip(np.minimum(off[ok][None, :], lo + 3600) - np.maximum(on[ok][None, :], lo), 0, None)
+    overlap = np.clip(
+        np.minimum(off[ok][None, :], lo + 3600) - np.maximum(on[ok][None, :], lo), 0, None
+    )
     online = overlap.sum(axis=1) / 3600.0
     comp = count(completed)
     with np.errstate(invalid="ignore", divide="ignore"):

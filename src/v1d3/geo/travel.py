@@ -1,6 +1,7 @@
 """Travel-time models: how long a drive between two points takes.
 
-All models work on projected coordinates in metres (see :class:`v1d3.geo.projection.LocalProjection`)
+All models work on projected coordinates in metres (see
+:class:`v1d3.geo.projection.LocalProjection`)
 so that the dispatch hot path never converts back to degrees.
 """
 

@@ -70,7 +70,10 @@ def check_run(log: RunLog) -> CheckReport:
     fail("completed orders and trip events disagree", served_mask != completed)
 
     # income equals the sum of completed fares, trip by trip
-    fail("trip reward differs from its order's fare", np.abs(ev["reward"][trip] - o["fare"][served_orders]) > MONEY_TOL)
+    fail(
+        "trip reward differs from its order's fare",
+        np.abs(ev["reward"][trip] - o["fare"][served_orders]) > MONEY_TOL,
+    )
     total = float(ev["reward"].sum())
     fares = float(o["fare"][completed].sum())
     if abs(total - fares) > MONEY_TOL * max(1.0, abs(fares)):
@@ -106,6 +109,8 @@ def check_run(log: RunLog) -> CheckReport:
     lng0 = ev["start_lng"][order]
     lat1 = np.r_[np.nan, ev["end_lat"][order][:-1]]
     lng1 = np.r_[np.nan, ev["end_lng"][order][:-1]]
-    jump = same & ((np.abs(lat0 - lat1) > POSITION_TOL_DEG) | (np.abs(lng0 - lng1) > POSITION_TOL_DEG))
+    jump = same & (
+        (np.abs(lat0 - lat1) > POSITION_TOL_DEG) | (np.abs(lng0 - lng1) > POSITION_TOL_DEG)
+    )
     fail("driver position jumps between events", jump)
     return rep

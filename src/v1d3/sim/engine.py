@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from v1d3.demand.orders import KDD_CANCEL_DISTANCES_M
-from v1d3.dispatch.candidates import DriverIndex
 from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
+from v1d3.dispatch.candidates import DriverIndex
 from v1d3.errors import PolicyError
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.sim.log import (
@@ -349,7 +349,16 @@ class Simulator:
                 )
                 if due.size:
                     n_cruise += self._reposition(
-                        reposition, st, city, due, t, sc.weekday, o_status, o_cell, t_req, jit,
+                        reposition,
+                        st,
+                        city,
+                        due,
+                        t,
+                        sc.weekday,
+                        o_status,
+                        o_cell,
+                        t_req,
+                        jit,
                         patience,
                     )
                 if progress is not None:
@@ -372,12 +381,27 @@ class Simulator:
             if n_pairs:
                 p_ord = waiting[rows]
                 p_s = travel.time_s(
-                    st.x[p_drv], st.y[p_drv], ox[p_ord], oy[p_ord],
-                    cell_zone[st.cell[p_drv]], o_zone[p_ord], t,
+                    st.x[p_drv],
+                    st.y[p_drv],
+                    ox[p_ord],
+                    oy[p_ord],
+                    cell_zone[st.cell[p_drv]],
+                    o_zone[p_ord],
+                    t,
                 )
                 batch = CandidateBatch(
-                    t, sc.weekday, p_drv, p_ord, p_m, p_s,
-                    st.lat[p_drv], st.lng[p_drv], st.cell[p_drv], orders, o_cell, d_cell,
+                    t,
+                    sc.weekday,
+                    p_drv,
+                    p_ord,
+                    p_m,
+                    p_s,
+                    st.lat[p_drv],
+                    st.lng[p_drv],
+                    st.cell[p_drv],
+                    orders,
+                    o_cell,
+                    d_cell,
                 )
                 sel = self._check_matching(dispatch.dispatch(batch), p_drv, p_ord)
 
@@ -391,7 +415,10 @@ class Simulator:
                         if orders.cancel_prob is not None:
                             cp = orders.cancel_prob[so]
                             pc = np.array(
-                                [np.interp(m, KDD_CANCEL_DISTANCES_M, c) for m, c in zip(pm, cp, strict=True)]
+                                [
+                                    np.interp(m, KDD_CANCEL_DISTANCES_M, c)
+                                    for m, c in zip(pm, cp, strict=True)
+                                ]
                             )
                         else:
                             pc = np.interp(pm, KDD_CANCEL_DISTANCES_M, curve)
@@ -408,11 +435,19 @@ class Simulator:
                         o_status[co] = CANCELLED
                         o_t_end[co] = t
                         log.add(
-                            CANCEL, cd, order_id=co, t_start_s=t, t_end_s=t,
-                            start_lat=st.lat[cd], start_lng=st.lng[cd],
-                            end_lat=st.lat[cd], end_lng=st.lng[cd],
-                            start_cell=st.cell[cd], end_cell=st.cell[cd],
-                            pickup_m=pm[cancelled], pickup_s=ps[cancelled],
+                            CANCEL,
+                            cd,
+                            order_id=co,
+                            t_start_s=t,
+                            t_end_s=t,
+                            start_lat=st.lat[cd],
+                            start_lng=st.lng[cd],
+                            end_lat=st.lat[cd],
+                            end_lng=st.lng[cd],
+                            start_cell=st.cell[cd],
+                            end_cell=st.cell[cd],
+                            pickup_m=pm[cancelled],
+                            pickup_s=ps[cancelled],
                         )
                     d = sd[served]
                     o = so[served]
@@ -424,11 +459,20 @@ class Simulator:
                         o_status[o] = COMPLETED
                         o_t_end[o] = t_drop
                         log.add(
-                            TRIP, d, order_id=o, t_start_s=t, t_end_s=t_drop,
-                            start_lat=st.lat[d], start_lng=st.lng[d],
-                            end_lat=orders.d_lat[o], end_lng=orders.d_lng[o],
-                            start_cell=st.cell[d], end_cell=d_cell[o],
-                            reward=fare[o], pickup_m=pm[served], pickup_s=ps[served],
+                            TRIP,
+                            d,
+                            order_id=o,
+                            t_start_s=t,
+                            t_end_s=t_drop,
+                            start_lat=st.lat[d],
+                            start_lng=st.lng[d],
+                            end_lat=orders.d_lat[o],
+                            end_lng=orders.d_lng[o],
+                            start_cell=st.cell[d],
+                            end_cell=d_cell[o],
+                            reward=fare[o],
+                            pickup_m=pm[served],
+                            pickup_s=ps[served],
                         )
                         st.x[d] = d_x[o]
                         st.y[d] = d_y[o]
@@ -541,9 +585,16 @@ class Simulator:
     @staticmethod
     def _log_shift_end(log: EventLog, st: _Drivers, ids: np.ndarray, t: np.ndarray) -> None:
         log.add(
-            SHIFT_END, ids, t_start_s=t, t_end_s=t,
-            start_lat=st.lat[ids], start_lng=st.lng[ids], end_lat=st.lat[ids], end_lng=st.lng[ids],
-            start_cell=st.cell[ids], end_cell=st.cell[ids],
+            SHIFT_END,
+            ids,
+            t_start_s=t,
+            t_end_s=t,
+            start_lat=st.lat[ids],
+            start_lng=st.lng[ids],
+            end_lat=st.lat[ids],
+            end_lng=st.lng[ids],
+            start_cell=st.cell[ids],
+            end_cell=st.cell[ids],
         )
 
     @staticmethod

@@ -50,7 +50,9 @@ def make_fleet(
     anchor = rng.integers(0, len(orders), size=n)
     jitter = rng.normal(0.0, 150.0, size=(n, 2))  # metres, so drivers do not sit on one point
     lat = orders.o_lat[anchor] + jitter[:, 0] / 111_195.0
-    lng = orders.o_lng[anchor] + jitter[:, 1] / (111_195.0 * np.cos(np.deg2rad(orders.o_lat[anchor])))
+    lng = orders.o_lng[anchor] + jitter[:, 1] / (
+        111_195.0 * np.cos(np.deg2rad(orders.o_lat[anchor]))
+    )
     if cfg.shift_mean_h <= 0:
         t_on = np.full(n, start_s)
         t_off = np.full(n, end_s)

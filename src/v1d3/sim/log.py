@@ -148,7 +148,9 @@ class RunLog:
 def write_events(events: dict[str, np.ndarray], path: Path) -> None:
     """Write an event (trajectory) table to parquet atomically."""
     path = Path(path)
-    table = pa.table({k: pa.array(np.asarray(events[k], dtype=t)) for k, t in EVENT_COLUMNS.items()})
+    table = pa.table(
+        {k: pa.array(np.asarray(events[k], dtype=t)) for k, t in EVENT_COLUMNS.items()}
+    )
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, path)

@@ -96,6 +96,8 @@ class DemandDay:
     orders: Orders
     default_drivers: int
     epoch_s: float = 0.0
+    weekday: int | None = None
+    """The day's real weekday when the source has a calendar date (overrides the config's)."""
 
 
 Source = Callable[[ScenarioConfig, np.random.Generator], DemandDay]
@@ -132,7 +134,10 @@ SCENARIOS: dict[str, tuple[Source, str]] = {
         "Real 2018 Manhattan demand (origin-destination by weekday and 15 minutes), zone speeds, "
         "NYC meter fares. The default.",
     ),
-    "nyc-tlc": (_nyc_tlc, "Replay of real NYC TLC trip records (shipped: green taxis, March 2021)."),
+    "nyc-tlc": (
+        _nyc_tlc,
+        "Replay of real NYC TLC trip records (shipped: green taxis, March 2021).",
+    ),
     "synthetic": (_synthetic, "A parametric hexagonal city with hotspots and rush hours."),
     "kdd": (_kdd, "A city on a KDD Cup 2020 hexagon grid (--grid), KDD orders or synthetic."),
 }
@@ -167,7 +172,7 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
         city=day.city,
         orders=orders,
         fleet=fleet,
-        weekday=cfg.weekday,
+        weekday=day.weekday if day.weekday is not None else cfg.weekday,
         start_s=start_s,
         end_s=end_s,
         o_cell=o_cell,

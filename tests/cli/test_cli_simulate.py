@@ -1,0 +1,84 @@
+"""CLI smoke tests with tiny budgets, and bad input: one line, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SMALL = ["--scenario", "synthetic", "--orders", "4000", "--start-hour", "8", "--hours", "0.5"]
+
+
+def v1d3(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "v1d3.cli.main", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    r = v1d3("simulate", *SMALL, "--seed", "4", "--dispatch", "nearest", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    for name in (
+        "config.json",
+        "metrics.json",
+        "metrics_by_hour.csv",
+        "events.parquet",
+        "orders.parquet",
+        "drivers.parquet",
+        "rounds.parquet",
+    ):
+        assert (out / name).exists(), name
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["orders"] > 0 and "income_per_online_hour_managed" in m
+    again = tmp_path / "again"
+    r = v1d3("simulate", "--config", str(out / "config.json"), "--out", str(again))
+    assert r.returncode == 0, r.stderr
+    m2 = json.loads((again / "metrics.json").read_text())
+    for k in ("orders", "completed", "total_income", "wait_mean_s"):
+        assert m2[k] == m[k]
+    assert v1d3("check", str(out)).returncode == 0
+
+
+def test_listing_commands() -> None:
+    r = v1d3("scenarios")
+    assert r.returncode == 0 and "manhattan" in r.stdout and "nyc-tlc" in r.stdout
+    r = v1d3("policies")
+    assert r.returncode == 0 and "distance" in r.stdout and "demand" in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--scenario", "atlantis"], "unknown scenario"),
+        (["--dispatch", "psychic"], "unknown dispatch policy"),
+        (["--reposition", "teleport"], "unknown reposition policy"),
+        (["--drivers", "-3"], "drivers"),
+        (["--radius-m", "0"], "pickup_radius_m"),
+        (["--managed-share", "1.5"], "managed_share"),
+        (["--scenario", "nyc-tlc", "--trips", "/nonexistent/trips.parquet"], "trips.parquet"),
+        (["--scenario", "manhattan", "--weekday", "6"], "business days"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    out = tmp_path / "run"
+    r = v1d3("simulate", *SMALL[2:], *args, "--out", str(out))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+    assert not any(tmp_path.iterdir())
+
+
+def test_bad_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.json"
+    cfg.write_text("{not json")
+    r = v1d3("simulate", "--config", str(cfg), "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "config.json" in r.stderr
