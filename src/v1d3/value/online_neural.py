@@ -34,8 +34,7 @@ from v1d3.errors import ConfigError
 from v1d3.geo.city import City
 from v1d3.value.base import ValueFunction, discounted_reward
 from v1d3.value.cvnet import DAY_S, CVNetValue
-from v1d3.value.learners import OnlineLearner, PopulationOnlineTD, ensemble_step
-from v1d3.value.tabular import TableValue
+from v1d3.value.learners import OnlineLearner, ensemble_step
 
 __all__ = [
     "ResidualValue",
@@ -47,13 +46,12 @@ __all__ = [
 ]
 
 
-class ResidualValue(TableValue):
+class ResidualValue(ValueFunction):
     """``V_on(s) = V_off(s) + Δ[cell, time bucket]``: an online table started at the offline
     values (``Δ = 0`` at every :meth:`bind`).
 
     ``bucket_s = None`` indexes ``Δ`` by cell only (a correction that applies at every time of
-    the day, including the future drop-off times of trips). States at or after ``end_s`` are
-    worth 0.
+    the day, including the future drop-off times of trips). ``Δ`` is 0 at or after ``end_s``.
     """
 
     def __init__(
@@ -76,29 +74,34 @@ class ResidualValue(TableValue):
         self.offline.bind(city, weekday)
         super().bind(city, weekday)
         self.n_cells = city.n_cells
-        self.table = np.zeros(self.n_cells * self.n_buckets, dtype=np.float64)
+        self.table = np.zeros(self.n_cells * self.n_buckets + 1, dtype=np.float64)
 
     @property
     def residual(self) -> np.ndarray:
         """``Δ`` as ``(buckets, cells)`` (a view)."""
-        return self.table.reshape(self.n_buckets, self.n_cells)
+        return self.table[:-1].reshape(self.n_buckets, self.n_cells)
 
-    def active(
-        self, cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, t_s: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``Δ`` entry of each state; weight 0 at or after ``end_s``."""
+    def entry(self, cell: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+        """Flat index of each state's ``Δ`` entry; states at or after ``end_s`` get the last,
+        always-zero entry."""
         t = np.asarray(t_s, dtype=np.float64)
         idx = np.asarray(cell, dtype=np.int64)
         if self.bucket_s is not None:
             b = np.clip((t / self.bucket_s).astype(np.int64), 0, self.n_buckets - 1)
             idx = b * self.n_cells + idx
-        return idx[:, None], (t < self.end_s).astype(np.float64)[:, None]
+        return np.where(t < self.end_s, idx, self.table.size - 1)
 
     def value(
         self, cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, t_s: np.ndarray
     ) -> np.ndarray:
         """``V_off + Δ``."""
-        return self.offline.value(cell, lat, lng, t_s) + super().value(cell, lat, lng, t_s)
+        return self.offline.value(cell, lat, lng, t_s) + self.table[self.entry(cell, t_s)]
+
+    def add(self, cell: np.ndarray, t_s: np.ndarray, delta: np.ndarray) -> None:
+        """``Δ[entry(s)] += delta`` for every state (steps sharing an entry add up)."""
+        idx = self.entry(*np.broadcast_arrays(cell, t_s)).ravel()
+        self.table += np.bincount(idx, weights=np.ravel(delta), minlength=self.table.size)
+        self.table[-1] = 0.0
 
     def blend(self, omega: float) -> None:
         """``V_on ← ω V_on + (1 − ω) V_off``, which is ``Δ ← ω Δ``."""
@@ -107,23 +110,50 @@ class ResidualValue(TableValue):
         self.table *= omega
 
 
-class ResidualOnline(PopulationOnlineTD):
+class ResidualOnline(OnlineLearner):
     """V1D3's per-round update on a :class:`ResidualValue` (method.md §3.4 step 2).
 
-    The population TD step of :class:`~v1d3.value.learners.PopulationOnlineTD`, applied to the
-    residual table: ``Δ[e] += lr Σ_{i in e} (target_i − V_on(s_i))`` — a gradient step of size
-    ``lr / 2`` on ``Σ_i (target_i − V_on(s_i))²`` with the targets held fixed (semi-gradient TD).
-    Steps of the drivers that share an entry add up, so ``lr`` is per driver.
+    For every driver available in the round, the TD error against its target — dispatched:
+    ``R_gamma(R, k) + gamma^k V_on(s')`` with ``k = (pickup_s + trip_s) / time_unit_s``; idle:
+    ``gamma^(round_s / time_unit_s) V_on(s, t + round_s)`` — then ``Δ[e] += lr Σ_{i in e} δ_i``:
+    a gradient step of size ``lr / 2`` on ``Σ_i (target_i − V_on(s_i))²`` with the targets held
+    fixed (semi-gradient TD), in closed form. Steps of drivers sharing an entry add up, so
+    ``lr`` is per driver. Two batched value reads and one ``bincount`` per round.
     """
 
     def __init__(self, lr: float = 0.005) -> None:
         """``lr``: learning rate per driver and round (fraction of its TD error)."""
-        super().__init__(lr)
+        if not 0 < lr <= 1:
+            raise ConfigError(f"lr must be in (0, 1], got {lr}")
+        self.lr = float(lr)
+        self.round_s = 2.0
 
     def update(self, outcome: RoundOutcome, value: ValueFunction) -> None:
         if not isinstance(value, ResidualValue):
             raise ConfigError(f"ResidualOnline updates a ResidualValue, got {type(value).__name__}")
-        super().update(outcome, value)
+        d = value.discount
+        b = outcome.batch
+        t = b.t
+        sv = outcome.selected[~np.asarray(outcome.cancelled, dtype=bool)]
+        n_idle = len(outcome.idle_cell)
+        dur = b.pickup_s[sv] + b.trip_s[sv]
+        k = d.units(dur)
+        # read: every available driver now, and at its next state
+        cell0 = np.concatenate((b.driver_cell[sv], outcome.idle_cell))
+        lat0 = np.concatenate((b.driver_lat[sv], outcome.idle_lat))
+        lng0 = np.concatenate((b.driver_lng[sv], outcome.idle_lng))
+        v0 = value.value(cell0, lat0, lng0, np.full(cell0.size, t))
+        v1 = value.value(
+            np.concatenate((b.dest_cell[sv], outcome.idle_cell)),
+            np.concatenate((b.dest_lat[sv], outcome.idle_lat)),
+            np.concatenate((b.dest_lng[sv], outcome.idle_lng)),
+            np.concatenate((t + dur, np.full(n_idle, t + self.round_s))),
+        )
+        reward = np.concatenate((discounted_reward(b.fare[sv], k, d.gamma), np.zeros(n_idle)))
+        g = np.concatenate((np.power(d.gamma, k), np.full(n_idle, d.factor(self.round_s))))
+        # learn
+        if cell0.size:
+            value.add(cell0, np.full(cell0.size, t), self.lr * (reward + g * v1 - v0))
 
 
 def residual_ensemble(

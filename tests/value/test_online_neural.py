@@ -1,0 +1,225 @@
+"""V1D3's online part: the residual population TD step and the ensemble step on numbers, the
+neural variant's Adam step and parameter blend."""
+
+from __future__ import annotations
+
+import h3
+import numpy as np
+import pytest
+import torch
+
+from v1d3.demand.orders import Orders
+from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
+from v1d3.dispatch.value_based import ValueDispatch, ValueDispatchConfig
+from v1d3.errors import ConfigError
+from v1d3.geo.city import h3_city
+from v1d3.sim.config import SimConfig
+from v1d3.value.base import Discount, ValueFunction
+from v1d3.value.cvnet import CVNet, CVNetConfig, CVNetValue, build_vocabulary
+from v1d3.value.online_neural import (
+    NeuralOnline,
+    OnlineCVNetValue,
+    ResidualOnline,
+    ResidualValue,
+    parameter_ensemble,
+    residual_ensemble,
+)
+
+GAMMA = 0.9
+G_ROUND = GAMMA ** (2.0 / 600.0)
+
+
+class CellValue(ValueFunction):
+    """V_off(cell, t) = base[cell] at every time of day, 0 from midnight on."""
+
+    def __init__(self, base: list[float]) -> None:
+        self.base = np.asarray(base, dtype=np.float64)
+        self.discount = Discount(GAMMA, 600.0)
+
+    def value(self, cell, lat, lng, t_s):
+        c, t = np.broadcast_arrays(np.asarray(cell), np.asarray(t_s, dtype=np.float64))
+        return np.where(t >= 86_400.0, 0.0, self.base[c])
+
+
+@pytest.fixture(scope="module")
+def city():
+    c = h3.latlng_to_cell(45.0, 7.0, 8)
+    return h3_city("three", [c, *sorted(h3.grid_ring(c, 1))[:2]])
+
+
+def _round(city, t: float = 1_000.0) -> RoundOutcome:
+    """Driver 0 (cell 0) serves order 0: fare 10, pickup 60 s + trip 540 s (k = 1 unit) to
+    cell 1; drivers 1 (cell 0) and 2 (cell 2) stay idle."""
+    lat, lng = city.cell_lat, city.cell_lng
+    orders = Orders(
+        t_request=np.array([t]),
+        o_lat=lat[[0]],
+        o_lng=lng[[0]],
+        d_lat=lat[[1]],
+        d_lng=lng[[1]],
+        trip_s=np.array([540.0]),
+        trip_m=np.array([3000.0]),
+        fare=np.array([10.0]),
+        o_zone=np.array([-1]),
+        d_zone=np.array([-1]),
+        source_id=np.array([0]),
+    )
+    batch = CandidateBatch(
+        t,
+        2,
+        driver=np.array([0]),
+        order=np.array([0]),
+        pickup_m=np.array([400.0]),
+        pickup_s=np.array([60.0]),
+        driver_lat=lat[[0]],
+        driver_lng=lng[[0]],
+        driver_cell=np.array([0]),
+        orders=orders,
+        order_o_cell=np.array([0]),
+        order_d_cell=np.array([1]),
+    )
+    idle = np.array([0, 2])
+    return RoundOutcome(
+        batch,
+        selected=np.array([0]),
+        cancelled=np.array([False]),
+        idle_driver=np.array([1, 2]),
+        idle_cell=idle,
+        idle_lat=lat[idle],
+        idle_lng=lng[idle],
+    )
+
+
+def _context(city, start_s: float = 0.0) -> DayContext:
+    return DayContext(city, 2, start_s, 86_400.0, SimConfig(), np.random.default_rng(0))
+
+
+def test_residual_starts_at_the_offline_values(city):
+    off = CellValue([10.0, 20.0, 30.0])
+    on = ResidualValue(off, bucket_s=3600.0)
+    on.bind(city, 2)
+    assert on.residual.shape == (24, 3) and (on.table == 0).all()
+    cell = np.array([0, 1, 2])
+    assert np.allclose(on.value(cell, 0, 0, np.full(3, 5_000.0)), [10, 20, 30])
+    assert (on.value(cell, 0, 0, np.full(3, 86_400.0)) == 0).all()
+
+
+def test_residual_population_step_on_numbers(city):
+    off = CellValue([10.0, 20.0, 30.0])
+    on = ResidualValue(off, bucket_s=3600.0)
+    on.bind(city, 2)
+    learner = ResidualOnline(lr=0.1)
+    learner.reset(_context(city))
+    learner.update(_round(city), on)
+    # dispatched: target R_γ(10, 1) + γ V(s') = 10 + 0.9 · 20 = 28 against V(s) = 10;
+    # idle at cell 0: γ_round · 10 − 10; idle at cell 2: γ_round · 30 − 30 (sum per entry)
+    d0 = 0.1 * ((28.0 - 10.0) + (G_ROUND * 10.0 - 10.0))
+    d2 = 0.1 * (G_ROUND * 30.0 - 30.0)
+    assert on.residual[0] == pytest.approx([d0, 0.0, d2])
+    assert (on.residual[1:] == 0).all()  # only the round's hour moved
+    cell = np.array([0, 1, 2])
+    assert on.value(cell, 0, 0, np.full(3, 1_500.0)) == pytest.approx([10 + d0, 20, 30 + d2])
+    assert on.value(cell, 0, 0, np.full(3, 4_000.0)) == pytest.approx([10, 20, 30])
+    # a new day starts from the offline values again
+    on.bind(city, 3)
+    assert (on.table == 0).all()
+
+
+def test_residual_by_cell_only(city):
+    on = ResidualValue(CellValue([10.0, 20.0, 30.0]), bucket_s=None)
+    on.bind(city, 2)
+    ResidualOnline(lr=0.1).update(_round(city), on)
+    assert on.residual.shape == (1, 3)
+    assert on.value(np.array([0]), 0, 0, np.array([50_000.0]))[0] > 10.0
+
+
+def test_ensemble_step_on_numbers(city):
+    off = CellValue([10.0, 20.0, 30.0])
+    on = ResidualValue(off, bucket_s=None)
+    on.bind(city, 2)
+    on.residual[0] = [5.0, -10.0, 0.0]
+    cell = np.array([0, 1, 2])
+    t = np.full(3, 7_200.0)
+    before = on.value(cell, 0, 0, t)
+    residual_ensemble(on, off, 0.2, 7_200.0)
+    # V_on ← 0.2 V_on + 0.8 V_off
+    assert on.value(cell, 0, 0, t) == pytest.approx(0.2 * before + 0.8 * off.value(cell, 0, 0, t))
+    assert on.residual[0] == pytest.approx([1.0, -2.0, 0.0])
+    with pytest.raises(ConfigError, match="omega"):
+        on.blend(1.5)
+
+
+def test_dispatch_policy_blends_every_hour(city):
+    off = CellValue([10.0, 20.0, 30.0])
+    on = ResidualValue(off, bucket_s=None)
+    cfg = ValueDispatchConfig(ensemble_every_s=3600.0, omega=0.2)
+    policy = ValueDispatch(on, cfg, ResidualOnline(0.1), off, residual_ensemble)
+    policy.reset(_context(city))
+    policy.observe(_round(city, t=1_000.0))
+    d = on.table.copy()
+    assert on.residual[0, 0] > 0
+    policy.observe(_round(city, t=3_600.0))  # learn, then the hourly ensemble step
+    step = ResidualValue(off, bucket_s=None)
+    step.bind(city, 2)
+    step.table[:] = d
+    ResidualOnline(0.1).update(_round(city, t=3_600.0), step)
+    assert on.table == pytest.approx(0.2 * step.table)
+
+
+def test_residual_learner_needs_a_residual_value(city):
+    with pytest.raises(ConfigError, match="ResidualValue"):
+        ResidualOnline().update(_round(city), CellValue([1.0, 2.0, 3.0]))
+
+
+def _cvnet_value(city) -> CVNetValue:
+    torch.manual_seed(0)
+    cfg = CVNetConfig(embed_dim=8, hidden=(16,), gamma=GAMMA)
+    value = CVNetValue(CVNet(cfg, build_vocabulary(city, cfg), 8, value_scale=20.0))
+    value.bind(city, 2)
+    return value
+
+
+def _population_loss(value: OnlineCVNetValue, outcome: RoundOutcome) -> float:
+    learner = NeuralOnline()
+    b = outcome.batch
+    v1 = value.value(np.array([1, 0, 2]), 0, 0, np.array([b.t + 600.0, b.t + 2, b.t + 2]))
+    tgt = np.array([10.0 + GAMMA * v1[0], G_ROUND * v1[1], G_ROUND * v1[2]])
+    v0 = value.value(np.array([0, 0, 2]), 0, 0, np.full(3, b.t))
+    del learner
+    return float(((tgt - v0) ** 2).sum())
+
+
+def test_neural_online_step_lowers_the_population_loss(city):
+    offline = _cvnet_value(city)
+    online = OnlineCVNetValue(offline)
+    online.bind(city, 2)
+    cell = np.arange(3)
+    t = np.full(3, 1_000.0)
+    assert np.allclose(online.value(cell, 0, 0, t), offline.value_exact(cell, t), atol=1e-4)
+    outcome = _round(city)
+    before = _population_loss(online, outcome)
+    learner = NeuralOnline(lr=1e-2)
+    learner.reset(_context(city))
+    learner.update(outcome, online)
+    assert _population_loss(online, outcome) < before
+    # the offline net is untouched
+    assert np.allclose(offline.value(cell, 0, 0, t), offline.value_exact(cell, t), atol=1e-3)
+
+
+def test_parameter_ensemble_on_numbers(city):
+    offline = _cvnet_value(city)
+    online = OnlineCVNetValue(offline)
+    online.bind(city, 2)
+    with torch.no_grad():
+        for p in online.net.parameters():
+            p.add_(1.0)
+    residual_ensemble(online, offline, 0.2, 0.0)
+    off = dict(offline.net.named_parameters())
+    for name, p in online.net.named_parameters():
+        assert torch.allclose(p, off[name] + 0.2, atol=1e-6)
+    # binding again restarts from the offline weights
+    online.bind(city, 2)
+    for name, p in online.net.named_parameters():
+        assert torch.equal(p, off[name])
+    with pytest.raises(ConfigError):
+        parameter_ensemble(online, CellValue([1.0, 2.0, 3.0]), 0.2)
