@@ -119,7 +119,8 @@ class DriverIndex:
         rows = np.concatenate(rows_parts)
         drv = np.concatenate(drv_parts)
         dist = np.concatenate(dist_parts)
-        order = np.lexsort((drv, dist, rows))
+        # by row, then distance (ties keep a fixed order: tree part first, then by driver id)
+        order = np.argsort(rows * (4.0 * radius + 1.0) + dist, kind="stable")
         rows, drv, dist = rows[order], drv[order], dist[order]
         if k > 0 and rows.size:
             first = np.searchsorted(rows, rows, side="left")
