@@ -159,6 +159,27 @@ def _served(outcome: RoundOutcome) -> np.ndarray:
     return outcome.selected[~np.asarray(outcome.cancelled, dtype=bool)]
 
 
+class _RoundStates:
+    """Every available driver of a round (the served ones first) and its table entries."""
+
+    def __init__(self, outcome: RoundOutcome, served: np.ndarray, table: TableValue) -> None:
+        b = outcome.batch
+        self.n_served = int(served.size)
+        self.cell = np.concatenate((b.driver_cell[served], outcome.idle_cell))
+        self.lat = np.concatenate((b.driver_lat[served], outcome.idle_lat))
+        self.lng = np.concatenate((b.driver_lng[served], outcome.idle_lng))
+        self.t = np.full(self.cell.size, b.t)
+        self.idx, self.w = table.active(self.cell, self.lat, self.lng, self.t)
+        # V is the weighted sum of the entries unless a subclass adds to it (e.g. a residual)
+        self.plain = type(table).value is TableValue.value
+
+    def values(self, table: TableValue, dt_s: float = 0.0) -> np.ndarray:
+        """``V`` of the states now (``dt_s = 0``) or ``dt_s`` seconds later, same places."""
+        if dt_s == 0.0 and self.plain:
+            return table.read(self.idx, self.w)
+        return table.value(self.cell, self.lat, self.lng, self.t + dt_s)
+
+
 def _require_table(value: ValueFunction) -> TableValue:
     if not isinstance(value, TableValue):
         raise ConfigError(f"this online learner updates table values, got {type(value).__name__}")
@@ -195,39 +216,23 @@ class ChampionOnlineTD(OnlineLearner):
         b = outcome.batch
         sv = _served(outcome)
         t = b.t
-        # value of the served drivers' moves, all read before any write
-        if sv.size:
-            dur = b.pickup_s[sv] + b.trip_s[sv]
-            if self.duration == "champion":
-                k_s = champion_units(b.trip_s[sv], d.time_unit_s) * d.time_unit_s
-            else:
-                k_s = dur
-            target = td_targets(
-                table,
-                d,
-                b.fare[sv],
-                k_s,
-                b.dest_cell[sv],
-                b.dest_lat[sv],
-                b.dest_lng[sv],
-                t + dur,
-            )
-            adv = target - table.value(b.driver_cell[sv], b.driver_lat[sv], b.driver_lng[sv], t)
-        n_idle = len(outcome.idle_driver)
-        if n_idle:
-            g = d.factor(self.round_s) if self.per_round_decay else d.gamma
-            v_idle = table.value(outcome.idle_cell, outcome.idle_lat, outcome.idle_lng, t)
+        # read: every available driver's entries once, then the served drivers' targets
+        st = _RoundStates(outcome, sv, table)
+        n_sv = st.n_served
+        v0 = st.values(table)
+        dur = b.pickup_s[sv] + b.trip_s[sv]
+        if self.duration == "champion":
+            k_s = champion_units(b.trip_s[sv], d.time_unit_s) * d.time_unit_s
+        else:
+            k_s = dur
+        tgt = td_targets(
+            table, d, b.fare[sv], k_s, b.dest_cell[sv], b.dest_lat[sv], b.dest_lng[sv], t + dur
+        )
+        g = d.factor(self.round_s) if self.per_round_decay else d.gamma
+        delta = np.concatenate((tgt - v0[:n_sv], (g - 1.0) * v0[n_sv:]))
         # learn
-        if sv.size:
-            table.add(b.driver_cell[sv], b.driver_lat[sv], b.driver_lng[sv], t, self.alpha * adv)
-        if n_idle:
-            table.add(
-                outcome.idle_cell,
-                outcome.idle_lat,
-                outcome.idle_lng,
-                t,
-                self.alpha * (g - 1.0) * v_idle,
-            )
+        if delta.size:
+            table.write(st.idx, st.w, self.alpha * delta)
 
 
 class PopulationOnlineTD(OnlineLearner):
@@ -253,22 +258,22 @@ class PopulationOnlineTD(OnlineLearner):
         b = outcome.batch
         sv = _served(outcome)
         t = b.t
-        # targets, all read before any write
+        # read: every available driver's entries once, then the targets
+        st = _RoundStates(outcome, sv, table)
+        n_sv = st.n_served
+        v0 = st.values(table)
         dur = b.pickup_s[sv] + b.trip_s[sv]
         tgt_d = td_targets(
             table, d, b.fare[sv], dur, b.dest_cell[sv], b.dest_lat[sv], b.dest_lng[sv], t + dur
         )
-        v_d = table.value(b.driver_cell[sv], b.driver_lat[sv], b.driver_lng[sv], t)
-        ic, ia, ig = outcome.idle_cell, outcome.idle_lat, outcome.idle_lng
-        tgt_i = d.factor(self.round_s) * table.value(ic, ia, ig, t + self.round_s)
-        v_i = table.value(ic, ia, ig, t)
+        # an idle driver's next state: same place, one round later
+        dt = self.round_s
+        still = st.plain and not table.time_dependent and t + dt < getattr(table, "end_s", np.inf)
+        v_next = v0[n_sv:] if still else st.values(table, dt)[n_sv:]
+        delta = np.concatenate((tgt_d - v0[:n_sv], d.factor(dt) * v_next - v0[n_sv:]))
         # learn
-        cell = np.concatenate((b.driver_cell[sv], ic))
-        lat = np.concatenate((b.driver_lat[sv], ia))
-        lng = np.concatenate((b.driver_lng[sv], ig))
-        err = np.concatenate((tgt_d - v_d, tgt_i - v_i))
-        if err.size:
-            table.add(cell, lat, lng, t, self.lr * err)
+        if delta.size:
+            table.write(st.idx, st.w, self.lr * delta)
 
 
 # -- ensemble

@@ -37,6 +37,8 @@ class TableValue(ValueFunction):
 
     table: np.ndarray
     """The parameters, float64, one dimension (subclasses may keep shaped views of it)."""
+    time_dependent: bool = False
+    """Whether values change with the time of day (other than dropping to 0 at ``end_s``)."""
 
     @abstractmethod
     def active(
@@ -50,7 +52,11 @@ class TableValue(ValueFunction):
         """Values of the states, one per entry (arrays broadcast together)."""
         c, a, g, t = np.broadcast_arrays(cell, lat, lng, t_s)
         idx, w = self.active(c.ravel(), a.ravel(), g.ravel(), t.ravel())
-        return (self.table[idx] * w).sum(axis=1).reshape(c.shape)
+        return self.read(idx, w).reshape(c.shape)
+
+    def read(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Values of states given by their active entries (from :meth:`active`)."""
+        return (self.table[idx] * w).sum(axis=1)
 
     def add(
         self,
@@ -67,9 +73,14 @@ class TableValue(ValueFunction):
         """
         c, a, g, t, d = np.broadcast_arrays(cell, lat, lng, t_s, delta)
         idx, w = self.active(c.ravel(), a.ravel(), g.ravel(), t.ravel())
+        self.write(idx, w, d.ravel())
+
+    def write(self, idx: np.ndarray, w: np.ndarray, delta: np.ndarray) -> None:
+        """:meth:`add` for states given by their active entries (from :meth:`active`)."""
         norm = (w * w).sum(axis=1, keepdims=True)
-        step = np.divide(w, norm, out=np.zeros_like(w), where=norm > 0) * d.reshape(-1, 1)
-        self.table += np.bincount(idx.ravel(), weights=step.ravel(), minlength=self.table.size)
+        step = np.divide(w, norm, out=np.zeros(w.shape), where=norm > 0)
+        step *= np.asarray(delta, dtype=np.float64).reshape(-1, 1)
+        np.add.at(self.table, idx.ravel(), step.ravel())
 
     def fill(self, v: float = 0.0) -> None:
         """Set every entry to ``v`` (a daily reset)."""
@@ -82,6 +93,8 @@ class TabularValue(TableValue):
     States at or after ``end_s`` are worth 0. Before :meth:`bind` (or without per-weekday tables)
     the Monday/pooled table is read.
     """
+
+    time_dependent = True
 
     def __init__(
         self,

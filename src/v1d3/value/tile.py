@@ -83,10 +83,11 @@ class TileCodedValue(TableValue):
             raise ConfigError("tile coding: call bind(city, weekday) before reading values")
         lat = np.asarray(lat, dtype=np.float64)
         lng = np.asarray(lng, dtype=np.float64)
-        iy = np.floor((lat[:, None] - self._lat0 + self.offsets[:, 0]) / self.tile_deg)
-        ix = np.floor((lng[:, None] - self._lng0 + self.offsets[:, 1]) / self.tile_deg)
-        iy = np.clip(iy, 0, self._ny - 1).astype(np.int64)
-        ix = np.clip(ix, 0, self._nx - 1).astype(np.int64)
+        # positions relative to the grid origin are > 0 inside the box: truncation = floor
+        fy = (lat[:, None] - self._lat0 + self.offsets[:, 0]) / self.tile_deg
+        fx = (lng[:, None] - self._lng0 + self.offsets[:, 1]) / self.tile_deg
+        iy = np.clip(fy, 0, self._ny - 1, out=fy).astype(np.int64)
+        ix = np.clip(fx, 0, self._nx - 1, out=fx).astype(np.int64)
         base = self.n_cells + self.n_tiles * np.arange(len(self.offsets))
         idx = np.empty((lat.size, self.n_active), dtype=np.int64)
         idx[:, 0] = cell
