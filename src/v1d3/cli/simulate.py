@@ -92,10 +92,10 @@ def policies() -> None:
     """List the dispatch and repositioning policies."""
     c.console.print("[bold]dispatch[/]")
     for name, f in DISPATCH.items():
-        c.console.print(f"  {name}: {(f.__doc__ or '').strip().splitlines()[0]}")
+        c.console.print(f"  {name}: {(f.__doc__ or '').strip().splitlines()[0]}", soft_wrap=True)
     c.console.print("[bold]reposition[/]")
     for name, f in REPOSITION.items():
-        c.console.print(f"  {name}: {(f.__doc__ or '').strip().splitlines()[0]}")
+        c.console.print(f"  {name}: {(f.__doc__ or '').strip().splitlines()[0]}", soft_wrap=True)
 
 
 def check(run: Annotated[Path, typer.Argument(help="A run folder written by simulate.")]) -> None:

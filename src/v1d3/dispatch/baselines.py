@@ -32,8 +32,11 @@ class NearestDriver(DispatchPolicy):
 
 
 class DistanceMatching(DispatchPolicy):
-    """Batch bipartite matching that serves as many orders as it can at least total pickup
-    distance: maximum weight with ``w = 2 R − pickup_m`` (R = pickup radius)."""
+    """Batch bipartite matching minimising total pickup distance.
+
+    It serves as many orders as it can at least total pickup distance: maximum weight with
+    ``w = 2 R − pickup_m`` (R = pickup radius).
+    """
 
     name = "distance"
 

@@ -40,11 +40,42 @@ def _plain(cls: type) -> Callable[..., Any]:
     return make
 
 
+def _lazy(module: str, name: str, doc: str) -> Callable[..., Any]:
+    """A factory that imports its module on first use (torch loads only when needed)."""
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        mod = __import__(f"v1d3.policies.{module}", fromlist=[name])
+        return getattr(mod, name)(*args, **kwargs)
+
+    make.__doc__ = doc
+    return make
+
+
 DISPATCH: dict[str, DispatchFactory] = {
     "fcfs": _plain(FirstComeFirstServed),
     "nearest": _plain(NearestDriver),
     "distance": _plain(DistanceMatching),
     "fare": _plain(FareMatching),
+    "tabular-td": _lazy(
+        "value_based",
+        "make_tabular_td",
+        "Offline tabular TD values (Xu et al. 2018; models/tabular-td.pt), advantage matching.",
+    ),
+    "online-td": _lazy(
+        "value_based",
+        "make_online_td",
+        "KDD Cup 2020 champion: online tile-coded TD values reset daily, cancel-weighted edges.",
+    ),
+    "cvnet": _lazy(
+        "neural",
+        "make_cvnet",
+        "Offline CVNet values (Tang et al. 2019; models/cvnet.pt), advantage matching.",
+    ),
+    "v1d3": _lazy(
+        "neural",
+        "make_v1d3",
+        "V1D3: offline CVNet + online updates every round + hourly ensemble (Tang et al. 2021).",
+    ),
 }
 """Dispatch policy factories by name: ``factory(models=folder, scenario=cfg, **params)``."""
 
@@ -52,6 +83,11 @@ REPOSITION: dict[str, RepositionFactory] = {
     "stay": _plain(Stay),
     "random": _plain(RandomNeighbour),
     "demand": _plain(TowardsDemand),
+    "value": _lazy(
+        "value_based",
+        "make_value_reposition",
+        "Sample destinations with P ∝ exp(beta·gamma^dt·V) over the dispatch policy's values.",
+    ),
 }
 """Repositioning policy factories by name: ``factory(models=..., scenario=..., dispatch=...)``."""
 
