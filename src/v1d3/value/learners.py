@@ -107,16 +107,14 @@ def fit_tabular_offline(
         err_sum = 0.0
         for j in range(value.n_buckets):
             sl = order[bounds[j] : bounds[j + 1]]
-            if sl.size == 0:
-                continue
-            # learn: the 1/N running mean of the bucket's targets, per state
-            for _ in range(inner_iters):
-                target = r_g[sl] + g_k[sl] * value.table[s1[sl]]
-                sums = np.bincount(s0[sl], weights=target, minlength=n_st)
-                hit = np.unique(s0[sl])
-                value.table[hit] = sums[hit] / counts[hit]
-            err = target - value.table[s0[sl]]
-            err_sum += float(np.abs(err).sum())
+            if sl.size:
+                # learn: the 1/N running mean of the bucket's targets, per state
+                hit, inv = np.unique(s0[sl], return_inverse=True)
+                for _ in range(inner_iters):
+                    target = r_g[sl] + g_k[sl] * value.table[s1[sl]]
+                    sums = np.bincount(inv, weights=target, minlength=hit.size)
+                    value.table[hit] = sums / counts[hit]
+                err_sum += float(np.abs(target - value.table[s0[sl]]).sum())
             if progress is not None:
                 progress(j + 1, value.n_buckets, err_sum / max(int(bounds[j + 1]), 1))
     if value.per_weekday:

@@ -1,0 +1,82 @@
+"""The named value-based policies end to end on a small synthetic city, checked for invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from v1d3.errors import ModelError
+from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.policies.value_based import (
+    VALUE_DISPATCH,
+    VALUE_REPOSITION,
+    make_online_td,
+    make_tabular_td,
+    make_value_reposition,
+)
+from v1d3.sim.config import SimConfig
+from v1d3.sim.scenario import ScenarioConfig
+from v1d3.value.learners import ChampionOnlineTD
+from v1d3.value.tabular import TabularValue
+from v1d3.value.tile import TileCodedValue
+from v1d3.value.train import train_tabular
+
+SC = ScenarioConfig(name="synthetic", orders=8000, start_hour=7.0, hours=1.0)
+SIM = SimConfig(managed_share=0.5)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    train_tabular(SC, SIM, days=2, seed=100, out=out)
+    return out
+
+
+def test_registry_dicts():
+    assert set(VALUE_DISPATCH) == {"tabular-td", "online-td"}
+    assert set(VALUE_REPOSITION) == {"value"}
+
+
+def test_online_td_end_to_end():
+    d = make_online_td(models=None, scenario=SC)
+    assert isinstance(d.value, TileCodedValue) and isinstance(d.learner, ChampionOnlineTD)
+    assert d.config.top_k == 11 and d.config.cancel_factor and d.config.daily_reset == "zero"
+    assert d.learner.per_round_decay and d.value.discount.gamma == 0.9
+    r = make_value_reposition(models=None, scenario=SC, dispatch=d)
+    assert r.value is d.value
+    res = run_simulation(RunConfig(scenario=SC, sim=SIM, seed=5), dispatch=d, reposition=r)
+    assert res.metrics["completed"] > 0 and res.metrics["total_income"] > 0
+    assert np.abs(d.value.table).max() > 0  # learned during the day
+    # a second day starts from zero again, and runs the same
+    res2 = run_simulation(RunConfig(scenario=SC, sim=SIM, seed=5), dispatch=d, reposition=r)
+    assert res2.metrics["total_income"] == res.metrics["total_income"]
+
+
+def test_tabular_td_end_to_end(models):
+    d = make_tabular_td(models=models, scenario=SC, top_k=5)
+    assert isinstance(d.value, TabularValue) and d.learner is None and d.config.top_k == 5
+    r = make_value_reposition(models=models, scenario=SC, dispatch=d, beta=0.5, cap=2)
+    res = run_simulation(RunConfig(scenario=SC, sim=SIM, seed=7), dispatch=d, reposition=r)
+    assert res.metrics["completed"] > 0
+    assert (res.log.events["kind"] == 3).any()  # some drivers were repositioned
+
+
+def test_missing_models_are_clear_errors(tmp_path):
+    with pytest.raises(ModelError, match="needs a models folder"):
+        make_tabular_td(models=None, scenario=SC)
+    with pytest.raises(ModelError, match="model file not found.*--method tabular-td"):
+        make_tabular_td(models=tmp_path, scenario=SC)
+    with pytest.raises(ModelError, match="cvnet"):
+        make_value_reposition(models=None, scenario=SC, dispatch=None)
+    with pytest.raises(ModelError, match="cvnet"):
+        make_value_reposition(models=tmp_path, scenario=SC, dispatch=None)
+
+
+def test_model_of_another_scenario_is_refused(models):
+    with pytest.raises(ModelError, match="scenario 'synthetic'"):
+        make_tabular_td(models=models, scenario=ScenarioConfig(name="manhattan"))
+
+
+def test_bad_parameters_raise_type_error():
+    with pytest.raises(TypeError):
+        make_online_td(nonsense=1)
