@@ -1,0 +1,362 @@
+"""The ``kdd`` scenario: a city on a KDD Cup 2020 hexagon grid, with KDD orders or synthetic demand.
+
+Orders file (CSV, no header), one order per row::
+
+    order_id, ride_start_ts, ride_stop_ts, pickup_lng, pickup_lat, dropoff_lng, dropoff_lat,
+    reward_units[, p200, p400, ..., p2000]
+
+Times are Unix seconds; the optional ten values are the order's cancellation probabilities at
+pickup distances 200, 400, ... 2000 m. A calendar day is a day of China Standard Time (UTC+8), the
+competition's: ``epoch_s`` of a day is the Unix time of its local midnight, so agents see the
+real timestamps. Travel is straight-line at 3 m/s as in the competition; a trip lasts
+``ride_stop_ts - ride_start_ts``.
+
+Rows that cannot be read at all (field count, numbers) are dropped and counted wherever they
+are; rows of the chosen day that are unusable (times, coordinates outside the grid, reward,
+probabilities, a repeated id) are dropped and counted by reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from v1d3.demand.orders import KDD_CANCEL_CURVE, Orders
+from v1d3.demand.synthetic import synthetic_orders
+from v1d3.errors import ConfigError, DataError
+from v1d3.geo.city import City
+from v1d3.kddcup.grid import KDD_SPEED_MPS, STRAY_KM, HexGrid, read_grid
+
+if TYPE_CHECKING:
+    from v1d3.sim.scenario import DemandDay, ScenarioConfig
+
+__all__ = [
+    "KDD_UTC_OFFSET_S",
+    "REFERENCE_MONDAY",
+    "KddOrderTable",
+    "kdd_city",
+    "read_kdd_orders",
+    "write_kdd_orders",
+    "kdd_day",
+    "day_epoch",
+    "reference_epoch",
+    "weekday_of_epoch",
+]
+
+KDD_UTC_OFFSET_S = 8 * 3600
+"""Offset of the competition's local time (China Standard Time) from UTC, seconds."""
+REFERENCE_MONDAY = dt.date(2016, 11, 7)
+"""A Monday of the Chengdu data month: days without a calendar date are dated from this week."""
+_DAY_S = 86400
+_FIELDS_PLAIN = 8
+_FIELDS_CANCEL = 18
+_OUTSIDE_EDGES = 2.0
+"""A point farther than this many cell edges from every cell centre lies outside the grid."""
+_SHIFT_S = 9 * 3600.0
+_UTILISATION = 0.6
+_PICKUP_S = 300.0
+
+
+def day_epoch(date: dt.date | str) -> int:
+    """Unix time of local (UTC+8) midnight of a date (``YYYY-MM-DD`` or a ``date``)."""
+    if not isinstance(date, dt.date):
+        try:
+            date = dt.date.fromisoformat(str(date))
+        except ValueError:
+            raise ConfigError(f"date must be YYYY-MM-DD, got {date!r}") from None
+    return (date - dt.date(1970, 1, 1)).days * _DAY_S - KDD_UTC_OFFSET_S
+
+
+def reference_epoch(weekday: int) -> int:
+    """Local midnight of the reference week's day ``weekday`` (Monday = 0), Unix seconds."""
+    return day_epoch(REFERENCE_MONDAY) + int(weekday) * _DAY_S
+
+
+def weekday_of_epoch(epoch_s: float) -> int:
+    """Day of week (Monday = 0) of the local day starting at ``epoch_s``."""
+    day = math.floor((epoch_s + KDD_UTC_OFFSET_S) / _DAY_S)
+    return (day + 3) % 7
+
+
+def kdd_city(path: str | Path, max_km: float | None = STRAY_KM) -> tuple[City, HexGrid]:
+    """The city of a KDD grid table (strays farther than ``max_km`` dropped) and the table."""
+    grid = read_grid(path, max_km=max_km)
+    return grid.city(name="kdd"), grid
+
+
+@dataclass(frozen=True, eq=False)
+class KddOrderTable:
+    """The readable rows of a KDD orders file as columns (not yet a day)."""
+
+    order_id: tuple[str, ...]
+    start_ts: np.ndarray
+    stop_ts: np.ndarray
+    pickup_lng: np.ndarray
+    pickup_lat: np.ndarray
+    dropoff_lng: np.ndarray
+    dropoff_lat: np.ndarray
+    reward: np.ndarray
+    cancel_prob: np.ndarray = field(repr=False)
+    """Shape (n, 10); NaN rows where the file gives no probabilities."""
+    line: np.ndarray = field(repr=False)
+    """0-based line number of each row in the file."""
+    drop_reasons: dict[str, int] = field(default_factory=dict)
+    """Unreadable rows by reason (``fields``, ``number``)."""
+
+    def __len__(self) -> int:
+        return len(self.order_id)
+
+
+def read_kdd_orders(path: str | Path) -> KddOrderTable:
+    """Read a KDD orders file; rows of the wrong width or with non-numbers are counted, not kept."""
+    path = Path(path)
+    ids: list[str] = []
+    nums: list[list[float]] = []
+    lines: list[int] = []
+    drops: Counter[str] = Counter()
+    nan10 = [math.nan] * 10
+    try:
+        with path.open(newline="") as fh:
+            for i, row in enumerate(csv.reader(fh)):
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) not in (_FIELDS_PLAIN, _FIELDS_CANCEL) or not row[0].strip():
+                    drops["fields"] += 1
+                    continue
+                try:
+                    v = [float(x) for x in row[1:]]
+                except ValueError:
+                    drops["number"] += 1
+                    continue
+                if not all(math.isfinite(x) for x in v):
+                    drops["number"] += 1
+                    continue
+                if len(v) == _FIELDS_PLAIN - 1:
+                    v.extend(nan10)
+                ids.append(row[0].strip())
+                nums.append(v)
+                lines.append(i)
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: cannot read the orders file ({e})") from None
+    a = np.asarray(nums, dtype=np.float64).reshape(-1, _FIELDS_CANCEL - 1)
+    return KddOrderTable(
+        order_id=tuple(ids),
+        start_ts=a[:, 0],
+        stop_ts=a[:, 1],
+        pickup_lng=a[:, 2],
+        pickup_lat=a[:, 3],
+        dropoff_lng=a[:, 4],
+        dropoff_lat=a[:, 5],
+        reward=a[:, 6],
+        cancel_prob=a[:, 7:],
+        line=np.asarray(lines, dtype=np.int64),
+        drop_reasons=dict(drops),
+    )
+
+
+def write_kdd_orders(
+    path: str | Path, orders: Orders, epoch_s: float, cancel_prob: bool | None = None
+) -> int:
+    """Write orders as a KDD orders file (Unix seconds from ``epoch_s``); returns the row count.
+
+    ``cancel_prob`` adds the ten probabilities (default: when the orders carry them; orders
+    without them get :data:`~v1d3.demand.orders.KDD_CANCEL_CURVE`).
+    """
+    path = Path(path)
+    with_cp = orders.cancel_prob is not None if cancel_prob is None else cancel_prob
+    start = epoch_s + orders.t_request
+    stop = start + orders.trip_s
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        for i in range(len(orders)):
+            row: list[object] = [
+                int(orders.source_id[i]),
+                repr(float(start[i])),
+                repr(float(stop[i])),
+                repr(float(orders.o_lng[i])),
+                repr(float(orders.o_lat[i])),
+                repr(float(orders.d_lng[i])),
+                repr(float(orders.d_lat[i])),
+                repr(float(orders.fare[i])),
+            ]
+            if with_cp:
+                cp = KDD_CANCEL_CURVE if orders.cancel_prob is None else orders.cancel_prob[i]
+                row.extend(repr(float(p)) for p in cp)
+            w.writerow(row)
+    return len(orders)
+
+
+def _local_day(ts: np.ndarray) -> np.ndarray:
+    return np.floor((ts + KDD_UTC_OFFSET_S) / _DAY_S).astype(np.int64)
+
+
+def _date_str(day: int) -> str:
+    return str(np.datetime64(int(day), "D"))
+
+
+def _select_day(table: KddOrderTable, path: Path, cfg: ScenarioConfig) -> int:
+    days = np.unique(_local_day(table.start_ts))
+    if days.size == 0:
+        raise DataError(f"{path}: no readable orders (rows dropped: {table.drop_reasons})")
+    span = f"{_date_str(days[0])}..{_date_str(days[-1])}"
+    if cfg.date is not None:
+        day = (day_epoch(cfg.date) + KDD_UTC_OFFSET_S) // _DAY_S
+        if day not in days:
+            raise ConfigError(f"{path}: no orders on date {cfg.date} (file covers {span})")
+        return int(day)
+    match = [int(d) for d in days if (int(d) + 3) % 7 == cfg.weekday]
+    if not match:
+        raise ConfigError(
+            f"{path}: no orders on weekday {cfg.weekday} (Monday = 0; file covers {span})"
+        )
+    return match[0]
+
+
+def _default_drivers(trip_s: np.ndarray) -> int:
+    """Drivers that serve the day's orders at about 60 % utilisation over 9-hour shifts."""
+    work = float(np.sum(trip_s + _PICKUP_S))
+    return max(1, int(math.ceil(work / (_SHIFT_S * _UTILISATION))))
+
+
+def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> DemandDay:
+    from v1d3.sim.scenario import DemandDay
+
+    assert cfg.kdd_orders is not None
+    path = Path(cfg.kdd_orders)
+    table = read_kdd_orders(path)
+    day = _select_day(table, path, cfg)
+    epoch = day * _DAY_S - KDD_UTC_OFFSET_S
+    on_day = _local_day(table.start_ts) == day
+    drops: Counter[str] = Counter(table.drop_reasons)
+    ok = on_day.copy()
+
+    def drop(reason: str, bad: np.ndarray) -> None:
+        bad = bad & ok
+        if bad.any():
+            drops[reason] += int(bad.sum())
+            ok[bad] = False
+
+    drop("time", table.stop_ts <= table.start_ts)
+    lat = np.column_stack([table.pickup_lat, table.dropoff_lat])
+    lng = np.column_stack([table.pickup_lng, table.dropoff_lng])
+    drop("range", ((np.abs(lat) > 90) | (np.abs(lng) > 180)).any(axis=1))
+    drop("reward", table.reward < 0)
+    cp = table.cancel_prob
+    has_cp = ~np.isnan(cp).any(axis=1)
+    drop("cancel_prob", has_cp & ((cp < 0) | (cp > 1)).any(axis=1))
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        far = np.zeros(table.start_ts.size, dtype=bool)
+        ends = ((table.pickup_lat, table.pickup_lng), (table.dropoff_lat, table.dropoff_lng))
+        for la, ln in ends:
+            x, y = city.proj.to_xy(la[idx], ln[idx])
+            c = city.cell_of_xy(x, y)
+            d = np.hypot(x - city.cell_x[c], y - city.cell_y[c])
+            far[idx] |= d > _OUTSIDE_EDGES * city.edge_m
+        drop("outside_grid", far)
+    seen: set[str] = set()
+    dup = np.zeros(table.start_ts.size, dtype=bool)
+    for i in np.flatnonzero(ok).tolist():
+        oid = table.order_id[i]
+        if oid in seen:
+            dup[i] = True
+        seen.add(oid)
+    drop("duplicate_id", dup)
+
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        raise DataError(f"{path}: no usable orders on {_date_str(day)} (dropped: {dict(drops)})")
+    if cfg.orders is not None:
+        if cfg.orders > idx.size:
+            raise ConfigError(
+                f"orders={cfg.orders} exceeds the {idx.size} usable orders on {_date_str(day)} "
+                f"in {path}"
+            )
+        idx = np.sort(rng.choice(idx, size=cfg.orders, replace=False))
+    try:
+        source = np.array([int(table.order_id[i]) for i in idx.tolist()], dtype=np.int64)
+    except (ValueError, OverflowError):
+        source = table.line[idx]
+    o_lat, o_lng = table.pickup_lat[idx], table.pickup_lng[idx]
+    d_lat, d_lng = table.dropoff_lat[idx], table.dropoff_lng[idx]
+    ox, oy = city.proj.to_xy(o_lat, o_lng)
+    dx, dy = city.proj.to_xy(d_lat, d_lng)
+    n = idx.size
+    cols = Orders.sort_columns(
+        {
+            "t_request": table.start_ts[idx] - epoch,
+            "o_lat": o_lat,
+            "o_lng": o_lng,
+            "d_lat": d_lat,
+            "d_lng": d_lng,
+            "trip_s": table.stop_ts[idx] - table.start_ts[idx],
+            "trip_m": np.asarray(city.travel.road_m(ox, oy, dx, dy), dtype=np.float64),
+            "fare": table.reward[idx],
+            "o_zone": np.full(n, -1, dtype=np.int32),
+            "d_zone": np.full(n, -1, dtype=np.int32),
+            "source_id": source,
+            "cancel_prob": (
+                np.where(has_cp[idx, None], cp[idx], np.asarray(KDD_CANCEL_CURVE)[None, :])
+                if has_cp[idx].any()
+                else None
+            ),
+        }
+    )
+    orders = Orders(**cols, dropped_rows=sum(drops.values()), drop_reasons=dict(drops))
+    return DemandDay(
+        city,
+        orders,
+        default_drivers=_default_drivers(orders.trip_s),
+        epoch_s=float(epoch),
+        weekday=(day + 3) % 7,
+    )
+
+
+def kdd_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
+    """The ``kdd`` scenario's source: the city of ``cfg.grid`` and one day of demand on it.
+
+    With ``cfg.kdd_orders`` the day is ``cfg.date`` (its weekday then overrides ``cfg.weekday``)
+    or else the first date in the file on ``cfg.weekday``; ``cfg.orders`` keeps a random subset
+    of that many orders. Without an orders file, synthetic demand (``cfg.synthetic``, driven at
+    3 m/s in straight lines) is drawn over the grid, dated ``cfg.date`` or the reference week's
+    ``cfg.weekday`` (see :data:`REFERENCE_MONDAY`). Grid cells farther than
+    :data:`~v1d3.kddcup.grid.STRAY_KM` from the grid's median centre are dropped as strays.
+    """
+    from v1d3.sim.scenario import DemandDay
+
+    if cfg.grid is None:
+        raise ConfigError("scenario kdd needs a grid table (--grid PATH, a KDD hexagon table)")
+    city, grid = kdd_city(cfg.grid)
+    if cfg.kdd_orders is not None:
+        day = _orders_day(cfg, city, rng)
+    else:
+        if cfg.date is not None:
+            epoch = day_epoch(cfg.date)
+            weekday = weekday_of_epoch(epoch)
+        else:
+            epoch, weekday = reference_epoch(cfg.weekday), cfg.weekday
+        syn = dataclasses.replace(cfg.synthetic, speed_mps=KDD_SPEED_MPS, detour=1.0)
+        n = cfg.orders if cfg.orders is not None else syn.default_orders
+        orders = synthetic_orders(syn, city, n, rng)
+        day = DemandDay(
+            city,
+            orders,
+            default_drivers=_default_drivers(orders.trip_s),
+            epoch_s=float(epoch),
+            weekday=weekday,
+        )
+    if grid.dropped_rows:
+        reasons = Counter(day.orders.drop_reasons)
+        reasons.update({f"grid_{k}": v for k, v in grid.drop_reasons.items()})
+        day.orders.drop_reasons = dict(reasons)
+        day.orders.dropped_rows += grid.dropped_rows
+    return day
