@@ -86,7 +86,8 @@ def advantage(
     else:
         raise ConfigError(f"duration must be 'exact' or 'champion', got {duration!r}")
     v1 = value.value(batch.dest_cell, batch.dest_lat, batch.dest_lng, batch.t + dur_s)
-    v0 = value.value(batch.driver_cell, batch.driver_lat, batch.driver_lng, batch.t)
+    t0 = np.full(len(batch), batch.t)
+    v0 = value.value(batch.driver_cell, batch.driver_lat, batch.driver_lng, t0)
     a = discounted_reward(batch.fare, k, d.gamma) + np.power(d.gamma, k) * v1 - v0
     if cancel_factor:
         if cancel_curve is None:

@@ -11,6 +11,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from v1d3.errors import ConfigError, DataError
 from v1d3.sim.config import SimConfig
@@ -72,7 +73,7 @@ def train_tabular(
 
     disc = discount if discount is not None else Discount()
     parts: list[Transitions] = []
-    meta_src: dict[str, object]
+    meta_src: dict[str, Any]
     if trajectories is not None:
         scenario = build_scenario(scenario_cfg, sim_cfg, seed)
         city, end_s = scenario.city, scenario.end_s
