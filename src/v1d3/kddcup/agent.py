@@ -1,0 +1,362 @@
+"""Run any KDD Cup 2020 agent unmodified: load its submission folder, adapt it, contain its faults.
+
+A submission is a folder with ``agent.py`` defining ``Agent`` (no-argument constructor) with
+``dispatch(dispatch_observ)`` and ``reposition(repo_observ)``. :func:`load_agent` puts the folder
+first on ``sys.path`` as the official local test did, so an agent that imports its own modules
+and reads its own files relative to itself works as submitted.
+
+:class:`KddAgentPolicy` is both a :class:`~v1d3.dispatch.base.DispatchPolicy` and a
+:class:`~v1d3.reposition.base.RepositionPolicy` around one agent instance; pass it as both
+policies. Faults are contained the way the competition contained them: an exception or a call
+over the time budget voids that round's answer; a malformed entry, a pair that is not a
+candidate, or a driver or order used twice voids only that entry. Every fault is counted by kind
+(:attr:`KddAgentPolicy.faults`) and logged with the agent's traceback; the simulation goes on.
+A call cannot be pre-empted safely in-process, so an over-budget call runs to its end and its
+answer is then discarded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import os
+import sys
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy
+from v1d3.errors import ConfigError, PolicyError
+from v1d3.kddcup.city import reference_epoch
+from v1d3.kddcup.observation import (
+    dispatch_observation,
+    parse_dispatch_answer,
+    parse_reposition_answer,
+    reposition_observation,
+)
+from v1d3.reposition.base import RepositionBatch, RepositionPolicy
+
+if TYPE_CHECKING:
+    from v1d3.eval.run import RunConfig, RunResult
+    from v1d3.sim.scenario import Scenario
+
+__all__ = [
+    "AGENT_POLICY",
+    "FAULT_KINDS",
+    "AgentConfig",
+    "FaultRecord",
+    "AgentFaults",
+    "KddAgentPolicy",
+    "load_agent",
+    "make_agent_dispatch",
+    "make_agent_reposition",
+    "agent_run_config",
+    "run_agent",
+    "record_faults",
+    "parse_agent_option",
+]
+
+log = logging.getLogger(__name__)
+
+AGENT_POLICY = "kdd-agent"
+"""Policy name recorded in a run's config for both decisions of a KDD agent run."""
+FAULT_KINDS = ("exception", "timeout", "malformed", "non_candidate", "duplicate", "unknown_cell")
+"""Kinds of agent faults, counted per method (``dispatch``, ``reposition``)."""
+_METHODS = ("dispatch", "reposition")
+_MODULE = "agent"
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """How a KDD agent is run."""
+
+    time_budget_s: float = 2.0
+    """Wall-clock budget of one ``dispatch`` or ``reposition`` call, seconds; over it the
+    round's answer is void."""
+    max_records: int = 100
+    """Faults kept with their message and traceback (all faults are counted)."""
+
+    def __post_init__(self) -> None:
+        if not self.time_budget_s > 0:
+            raise ConfigError(f"agent time_budget_s must be > 0 seconds, got {self.time_budget_s}")
+        if self.max_records < 0:
+            raise ConfigError(f"agent max_records must be >= 0, got {self.max_records}")
+
+
+@dataclass(frozen=True)
+class FaultRecord:
+    """One contained agent fault."""
+
+    t_s: float
+    """Simulated clock of the call, seconds after midnight."""
+    method: str
+    """``dispatch`` or ``reposition``."""
+    kind: str
+    """One of :data:`FAULT_KINDS`."""
+    count: int
+    """Entries voided (1 for a whole-round fault)."""
+    message: str
+    traceback: str | None = None
+    """The agent's traceback (exceptions only)."""
+
+
+@dataclass
+class AgentFaults:
+    """Fault counts by ``(method, kind)`` and the first records in full."""
+
+    max_records: int = 100
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    records: list[FaultRecord] = field(default_factory=list)
+
+    def add(
+        self, t: float, method: str, kind: str, count: int, message: str, tb: str | None = None
+    ) -> None:
+        self.counts[(method, kind)] += count
+        if len(self.records) < self.max_records:
+            self.records.append(FaultRecord(t, method, kind, count, message, tb))
+            log.warning(
+                "agent %s fault (%s) at t=%.0f s: %s%s",
+                method,
+                kind,
+                t,
+                message,
+                f"\n{tb}" if tb else "",
+            )
+
+    @property
+    def total(self) -> int:
+        return int(sum(self.counts.values()))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Stable summary for ``metrics.json``: every kind of both methods, and the total."""
+        out: dict[str, Any] = {
+            m: {k: int(self.counts[(m, k)]) for k in FAULT_KINDS} for m in _METHODS
+        }
+        out["total"] = self.total
+        return out
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The kept records as JSON-ready dicts."""
+        return [dataclasses.asdict(r) for r in self.records]
+
+
+# -- loading
+
+
+_LOADED: set[str] = set()
+"""Agent folders imported so far in this process (their modules are purged on the next load)."""
+
+
+def _purge_agent_modules(folders: set[str]) -> None:
+    prefixes = tuple(f.rstrip(os.sep) + os.sep for f in folders)
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if name == _MODULE or (path and os.path.realpath(path).startswith(prefixes)):
+            del sys.modules[name]
+    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") not in folders]
+
+
+def _one_line(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {msg[0]}" if msg else type(e).__name__
+
+
+def load_agent(path: str | Path) -> Any:
+    """Import ``agent.py`` of a submission folder and construct its ``Agent()``.
+
+    The folder goes first on ``sys.path``; modules of previously loaded agent folders are
+    forgotten first, so each load gets a fresh import (and two agents may have modules of the
+    same name). Raises :class:`ConfigError` when the folder or file is missing and
+    :class:`PolicyError` when the import or the constructor fails, with a one-line message.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ConfigError(f"{path}: agent folder not found; expected a folder with agent.py")
+    if not (folder / "agent.py").is_file():
+        raise ConfigError(f"{path}: no agent.py in the agent folder")
+    real = os.path.realpath(folder)
+    _purge_agent_modules(_LOADED | {real})
+    _LOADED.add(real)
+    sys.path.insert(0, real)
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module(_MODULE)
+    except Exception as e:
+        raise PolicyError(f"{path}/agent.py: import failed ({_one_line(e)})") from None
+    cls = getattr(module, "Agent", None)
+    if not callable(cls):
+        raise PolicyError(f"{path}/agent.py: defines no Agent class")
+    try:
+        agent = cls()
+    except Exception as e:
+        raise PolicyError(f"{path}/agent.py: Agent() failed ({_one_line(e)})") from None
+    for method in _METHODS:
+        if not callable(getattr(agent, method, None)):
+            raise PolicyError(f"{path}/agent.py: Agent has no {method}(observation) method")
+    return agent
+
+
+# -- the adapter
+
+
+class KddAgentPolicy(DispatchPolicy, RepositionPolicy):
+    """One KDD Cup agent as V1D3's dispatch and repositioning policy (pass it as both)."""
+
+    name = AGENT_POLICY
+
+    def __init__(self, agent: Any, label: str = "agent", config: AgentConfig | None = None) -> None:
+        self.agent = agent
+        self.label = label
+        self.config = config if config is not None else AgentConfig()
+        self.faults = AgentFaults(self.config.max_records)
+        self._epoch = 0.0
+
+    def reset(self, context: DayContext) -> None:
+        """Keep the city and the day's Unix epoch (a reference date when the day has none)."""
+        RepositionPolicy.reset(self, context)
+        epoch = context.epoch_s
+        self._epoch = float(epoch) if epoch else float(reference_epoch(context.weekday))
+
+    @property
+    def epoch_s(self) -> float:
+        """Unix time of the simulated day's midnight as the agent sees it."""
+        return self._epoch
+
+    def _call(self, method: str, t: float, observ: Any) -> tuple[bool, Any]:
+        fn: Callable[[Any], Any] = getattr(self.agent, method)
+        tic = time.perf_counter()
+        try:
+            answer = fn(observ)
+        except Exception as e:
+            self.faults.add(t, method, "exception", 1, _one_line(e), traceback.format_exc())
+            return False, None
+        took = time.perf_counter() - tic
+        if took > self.config.time_budget_s:
+            self.faults.add(
+                t,
+                method,
+                "timeout",
+                1,
+                f"took {took:.3f} s, over the {self.config.time_budget_s:g} s budget; answer void",
+            )
+            return False, None
+        return True, answer
+
+    def _count(self, method: str, t: float, parsed: Any) -> None:
+        for kind, n in parsed.faults.items():
+            msg = "; ".join(parsed.messages) if parsed.messages else kind
+            self.faults.add(t, method, kind, n, msg)
+
+    def dispatch(self, batch: CandidateBatch) -> np.ndarray:
+        """Ask the agent; return the valid part of its matching (nothing on a round fault)."""
+        ok, answer = self._call("dispatch", batch.t, dispatch_observation(batch, self._epoch))
+        if not ok:
+            return np.zeros(0, dtype=np.int64)
+        parsed = parse_dispatch_answer(answer, batch)
+        self._count("dispatch", batch.t, parsed)
+        return parsed.value
+
+    def reposition(self, batch: RepositionBatch) -> np.ndarray:
+        """Ask the agent; drivers without a valid destination stay."""
+        city = self.context.city
+        ok, answer = self._call(
+            "reposition", batch.t, reposition_observation(batch, city, self._epoch)
+        )
+        if not ok:
+            return np.asarray(batch.cell, dtype=np.int64).copy()
+        parsed = parse_reposition_answer(answer, batch, city)
+        self._count("reposition", batch.t, parsed)
+        return parsed.value
+
+
+# -- running (helpers for the CLI and the policy registry)
+
+
+def make_agent_dispatch(
+    models: Path | None = None,
+    scenario: Any = None,
+    dispatch: Any = None,
+    path: str | None = None,
+    time_budget_s: float = 2.0,
+) -> KddAgentPolicy:
+    """Registry factory: a KDD agent folder (``path=``) as the dispatch policy."""
+    if path is None:
+        raise ConfigError("dispatch policy kdd-agent needs path=<agent folder>")
+    return KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s))
+
+
+def make_agent_reposition(
+    models: Path | None = None,
+    scenario: Any = None,
+    dispatch: Any = None,
+    path: str | None = None,
+    time_budget_s: float = 2.0,
+) -> KddAgentPolicy:
+    """Registry factory: the dispatch policy's agent when it is one, else the agent at ``path``."""
+    if isinstance(dispatch, KddAgentPolicy) and (path is None or str(path) == dispatch.label):
+        return dispatch
+    return make_agent_dispatch(path=path, time_budget_s=time_budget_s)
+
+
+def agent_run_config(cfg: RunConfig, path: str | Path, time_budget_s: float = 2.0) -> RunConfig:
+    """The run config that records an agent run (both policies ``kdd-agent`` with its path)."""
+    return dataclasses.replace(
+        cfg,
+        dispatch=AGENT_POLICY,
+        reposition=AGENT_POLICY,
+        dispatch_params={"path": str(path), "time_budget_s": float(time_budget_s)},
+        reposition_params={},
+    )
+
+
+def record_faults(result: RunResult, policy: KddAgentPolicy) -> RunResult:
+    """Add the agent's faults to a finished run: ``metrics["agent_faults"]`` (counts) and
+    ``log.meta["agent_faults"]``/``log.meta["agent_fault_log"]`` (records with tracebacks)."""
+    result.metrics["agent_faults"] = policy.faults.as_dict()
+    result.log.meta["agent_faults"] = policy.faults.as_dict()
+    result.log.meta["agent_fault_log"] = policy.faults.log_records()
+    return result
+
+
+def run_agent(
+    cfg: RunConfig,
+    path: str | Path,
+    time_budget_s: float = 2.0,
+    scenario: Scenario | None = None,
+    progress: Callable[[float, int], None] | None = None,
+    check: bool = True,
+) -> RunResult:
+    """Run one day with the KDD agent at ``path`` deciding both dispatch and repositioning.
+
+    The agent is loaded fresh (a new import and a new ``Agent()``), so runs do not share state.
+    """
+    from v1d3.eval.run import run_simulation
+
+    policy = KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s))
+    result = run_simulation(
+        agent_run_config(cfg, path, time_budget_s),
+        scenario=scenario,
+        dispatch=policy,
+        reposition=policy,
+        progress=progress,
+        check=check,
+    )
+    return record_faults(result, policy)
+
+
+def parse_agent_option(spec: str) -> tuple[str, str]:
+    """``NAME=PATH`` → ``(NAME, PATH)``; a bare ``PATH`` is named after its folder."""
+    name, sep, path = spec.partition("=")
+    if not sep:
+        path = spec
+        name = Path(spec.rstrip("/\\")).name or spec
+    if not name or not path:
+        raise ConfigError(f"--agent {spec!r}: expected NAME=PATH (PATH: a KDD agent folder)")
+    return name, path
