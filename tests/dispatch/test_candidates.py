@@ -22,23 +22,32 @@ def brute(avail, x, y, qx, qy, k, radius):
 
 
 @pytest.mark.parametrize("k", [0, 1, 3, 11])
-def test_index_matches_brute_force_through_many_changes(k: int) -> None:
+@pytest.mark.parametrize("with_keys", [False, True])
+def test_index_matches_brute_force_through_many_changes(k: int, with_keys: bool) -> None:
     rng = np.random.default_rng(k)
     n = 400
     x = rng.uniform(0, 5000, n)
     y = rng.uniform(0, 5000, n)
     avail = rng.random(n) < 0.5
+    # waiting orders: fixed points with increasing ids, some leave, new ones arrive
+    ox = rng.uniform(0, 5000, 2000)
+    oy = rng.uniform(0, 5000, 2000)
+    waiting = np.arange(15)
+    next_id = 15
     index = DriverIndex(n, rebuild_fraction=0.2, min_rebuild=10)
-    for _ in range(60):
-        # some drivers change availability or move, as trips start and end
+    for _ in range(80):
         ch = rng.choice(n, size=rng.integers(0, 8), replace=False)
         avail[ch] = ~avail[ch]
         mv = rng.choice(n, size=rng.integers(0, 5), replace=False)
         x[mv] = rng.uniform(0, 5000, mv.size)
         index.touch(np.concatenate([ch, mv]))
-        qx = rng.uniform(0, 5000, 15)
-        qy = rng.uniform(0, 5000, 15)
-        rows, drv, dist = index.query(avail, x, y, qx, qy, k, 900.0)
+        waiting = waiting[rng.random(waiting.size) > 0.2]
+        arrivals = int(rng.integers(0, 5))
+        waiting = np.concatenate([waiting, np.arange(next_id, next_id + arrivals)])
+        next_id += arrivals
+        qx, qy = ox[waiting], oy[waiting]
+        keys = waiting if with_keys else None
+        rows, drv, dist = index.query(avail, x, y, qx, qy, k, 900.0, keys=keys)
         got = set(zip(rows.tolist(), drv.tolist(), strict=True))
         assert got == brute(avail, x, y, qx, qy, k, 900.0)
         np.testing.assert_allclose(dist, np.hypot(x[drv] - qx[rows], y[drv] - qy[rows]))

@@ -1,12 +1,19 @@
 """Candidate search: the K nearest available drivers within the pickup radius of each order.
 
 A KD-tree over the available drivers answers the query, but rebuilding it every 2-second round
-costs more than the rest of the round when thousands of drivers are idle. :class:`DriverIndex`
-therefore keeps a tree from an earlier round and a set of *dirty* drivers whose availability or
-position changed since: tree entries of dirty drivers are skipped (the tree is asked for
-``K + stale`` neighbours so that K valid ones remain), dirty drivers that are available now are
-searched by brute force, and the two are merged. The result is exact — the same pairs a fresh
-tree would give — and the tree is rebuilt once the dirty set grows past a fraction of it.
+costs more than the rest of the round when thousands of drivers are idle, and re-asking it for
+every waiting order every round costs as much again when hundreds of orders wait. So
+:class:`DriverIndex` keeps a tree from an earlier round and patches it:
+
+- *dirty* drivers (availability or position changed since the tree was built) are skipped in the
+  tree's answers — the tree is asked for ``K + stale`` neighbours so that K valid ones remain —
+  and those available now are searched by brute force;
+- an order whose tree answer held fewer than K drivers got *every* tree driver within the
+  radius; until the next rebuild its tree part can only shrink, so it is kept and filtered
+  instead of asked again.
+
+The result is exact — the same pairs a fresh tree would give — and the tree is rebuilt once the
+dirty set grows past a fraction of it.
 """
 
 from __future__ import annotations
@@ -23,12 +30,17 @@ class DriverIndex:
     def __init__(self, n_drivers: int, rebuild_fraction: float = 0.1, min_rebuild: int = 48):
         self.dirty = np.zeros(n_drivers, dtype=bool)
         """Set by the simulator whenever a driver's availability or position changes."""
-        self._n_dirty_hint = 0
         self._tree: cKDTree | None = None
         self._tree_ids = np.zeros(0, dtype=np.int64)
         self.rebuild_fraction = rebuild_fraction
         self.min_rebuild = min_rebuild
         self.rebuilds = 0
+        # complete tree answers since the last rebuild, flat: sorted keys that have one, and the
+        # (key, driver, distance) entries of all of them
+        self._done_keys = np.zeros(0, dtype=np.int64)
+        self._c_key = np.zeros(0, dtype=np.int64)
+        self._c_drv = np.zeros(0, dtype=np.int64)
+        self._c_dist = np.zeros(0, dtype=np.float64)
 
     def touch(self, ids: np.ndarray) -> None:
         """Mark drivers whose availability or position changed."""
@@ -43,6 +55,10 @@ class DriverIndex:
             else None
         )
         self.dirty[:] = False
+        self._done_keys = self._done_keys[:0]
+        self._c_key = self._c_key[:0]
+        self._c_drv = self._c_drv[:0]
+        self._c_dist = self._c_dist[:0]
         self.rebuilds += 1
 
     def query(
@@ -54,9 +70,14 @@ class DriverIndex:
         qy: np.ndarray,
         k: int,
         radius: float,
+        keys: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pairs (query row, driver id, distance) of the ``k`` nearest available drivers within
-        ``radius`` of each query point, sorted by row then distance. ``k = 0`` means all."""
+        ``radius`` of each query point, sorted by row then distance. ``k = 0`` means all.
+
+        ``keys`` (e.g. order ids) let the index reuse complete answers of earlier rounds for
+        query points that have not moved; without keys every point is asked afresh.
+        """
         dirty_ids = np.flatnonzero(self.dirty)
         if self._tree is None or dirty_ids.size > max(
             self.min_rebuild, self.rebuild_fraction * self._tree_ids.size
@@ -64,50 +85,58 @@ class DriverIndex:
             self._rebuild(avail, x, y)
             dirty_ids = dirty_ids[:0]
         m = qx.size
-        q = np.column_stack((qx, qy))
         rows_parts: list[np.ndarray] = []
         drv_parts: list[np.ndarray] = []
         dist_parts: list[np.ndarray] = []
         stale = self.dirty[self._tree_ids] if dirty_ids.size else None
         n_stale = int(stale.sum()) if stale is not None else 0
 
-        # -- tree part (clean entries only)
+        # -- tree part: reuse complete answers, ask the tree for the rest
         if self._tree is not None:
             n_tree = self._tree_ids.size
-            if k > 0:
-                kk = min(k + n_stale, n_tree)
-                dist, li = self._tree.query(q, k=kk, distance_upper_bound=radius)
-                if kk == 1:
-                    dist = dist[:, None]
-                    li = li[:, None]
-                hit = li < n_tree
-                if n_stale:
-                    hit[hit] = ~stale[li[hit]]  # type: ignore[index]
-                r, _ = np.nonzero(hit)
-                rows_parts.append(r)
-                drv_parts.append(self._tree_ids[li[hit]])
-                dist_parts.append(dist[hit])
+            ask = np.arange(m)
+            if keys is not None and (keys.size < 2 or bool(np.all(keys[1:] > keys[:-1]))):
+                ask = self._reuse(keys, ask, n_stale, rows_parts, drv_parts, dist_parts)
             else:
-                lists = self._tree.query_ball_point(q, r=radius)
-                lens = np.fromiter((len(v) for v in lists), dtype=np.int64, count=m)
-                r = np.repeat(np.arange(m), lens)
-                li = np.fromiter(
-                    (j for v in lists for j in v), dtype=np.int64, count=int(lens.sum())
-                )
-                if n_stale:
-                    keep = ~stale[li]  # type: ignore[index]
-                    r, li = r[keep], li[keep]
-                d = self._tree_ids[li]
-                rows_parts.append(r)
-                drv_parts.append(d)
-                dist_parts.append(np.hypot(x[d] - qx[r], y[d] - qy[r]))
+                keys = None
+            if ask.size:
+                q = np.column_stack((qx[ask], qy[ask]))
+                if k > 0:
+                    kk = min(k + n_stale, n_tree)
+                    dist, li = self._tree.query(q, k=kk, distance_upper_bound=radius)
+                    if kk == 1:
+                        dist = dist[:, None]
+                        li = li[:, None]
+                    hit = li < n_tree
+                    if keys is not None:
+                        # fewer hits than asked for: that is every tree driver in the radius
+                        full = (hit.sum(axis=1) < kk) | (kk == n_tree)
+                        self._remember(keys[ask[full]], li[full], dist[full], hit[full])
+                    if n_stale:
+                        hit[hit] = ~stale[li[hit]]  # type: ignore[index]
+                    r, _ = np.nonzero(hit)
+                    rows_parts.append(ask[r])
+                    drv_parts.append(self._tree_ids[li[hit]])
+                    dist_parts.append(dist[hit])
+                else:
+                    lists = self._tree.query_ball_point(q, r=radius)
+                    lens = np.fromiter((len(v) for v in lists), dtype=np.int64, count=ask.size)
+                    r = np.repeat(ask, lens)
+                    li = np.fromiter(
+                        (j for v in lists for j in v), dtype=np.int64, count=int(lens.sum())
+                    )
+                    if n_stale:
+                        keep = ~stale[li]  # type: ignore[index]
+                        r, li = r[keep], li[keep]
+                    d = self._tree_ids[li]
+                    rows_parts.append(r)
+                    drv_parts.append(d)
+                    dist_parts.append(np.hypot(x[d] - qx[r], y[d] - qy[r]))
 
         # -- dirty drivers that are available now: brute force
         fresh = dirty_ids[avail[dirty_ids]] if dirty_ids.size else dirty_ids
         if fresh.size:
-            dx = x[fresh][None, :] - qx[:, None]
-            dy = y[fresh][None, :] - qy[:, None]
-            dd = np.hypot(dx, dy)
+            dd = np.hypot(x[fresh][None, :] - qx[:, None], y[fresh][None, :] - qy[:, None])
             r, c = np.nonzero(dd <= radius)
             rows_parts.append(r)
             drv_parts.append(fresh[c])
@@ -119,11 +148,47 @@ class DriverIndex:
         rows = np.concatenate(rows_parts)
         drv = np.concatenate(drv_parts)
         dist = np.concatenate(dist_parts)
-        # by row, then distance (ties keep a fixed order: tree part first, then by driver id)
-        order = np.argsort(rows * (4.0 * radius + 1.0) + dist, kind="stable")
+        # by row, then distance, then driver id (a fixed order whatever path found the pair)
+        order = np.lexsort((drv, dist, rows))
         rows, drv, dist = rows[order], drv[order], dist[order]
         if k > 0 and rows.size:
             first = np.searchsorted(rows, rows, side="left")
             keep = (np.arange(rows.size) - first) < k
             rows, drv, dist = rows[keep], drv[keep], dist[keep]
         return rows, drv, dist
+
+    def _reuse(
+        self,
+        keys: np.ndarray,
+        ask: np.ndarray,
+        n_stale: int,
+        rows_parts: list[np.ndarray],
+        drv_parts: list[np.ndarray],
+        dist_parts: list[np.ndarray],
+    ) -> np.ndarray:
+        """Add the kept complete answers of ``keys`` (sorted); return the rows still to ask."""
+        if self._done_keys.size == 0 or keys.size == 0:
+            return ask
+        pos = np.minimum(np.searchsorted(self._done_keys, keys), self._done_keys.size - 1)
+        known = self._done_keys[pos] == keys
+        if not known.any():
+            return ask
+        pos = np.minimum(np.searchsorted(keys, self._c_key), keys.size - 1)
+        sel = keys[pos] == self._c_key
+        if n_stale:
+            sel &= ~self.dirty[self._c_drv]
+        rows_parts.append(pos[sel])
+        drv_parts.append(self._c_drv[sel])
+        dist_parts.append(self._c_dist[sel])
+        return ask[~known]
+
+    def _remember(
+        self, keys: np.ndarray, li: np.ndarray, dist: np.ndarray, hit: np.ndarray
+    ) -> None:
+        if keys.size == 0:
+            return
+        r, c = np.nonzero(hit)
+        self._c_key = np.concatenate((self._c_key, keys[r]))
+        self._c_drv = np.concatenate((self._c_drv, self._tree_ids[li[r, c]]))
+        self._c_dist = np.concatenate((self._c_dist, dist[r, c]))
+        self._done_keys = np.union1d(self._done_keys, keys)

@@ -11,13 +11,19 @@ __all__ = ["max_weight_matching", "greedy_matching"]
 def _compact(x: np.ndarray) -> tuple[int, np.ndarray]:
     """Number of distinct values and each entry's rank among them (like ``np.unique``'s inverse,
     with less overhead on the small arrays of one round)."""
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    new = np.empty(xs.size, dtype=bool)
-    new[:1] = True
-    np.not_equal(xs[1:], xs[:-1], out=new[1:])
-    rank = np.cumsum(new) - 1
-    inv = np.empty(xs.size, dtype=np.int64)
+    step = x[1:] != x[:-1]
+    if not (x[1:] >= x[:-1]).all():  # unsorted: sort first (sorted input is the common case)
+        order = np.argsort(x, kind="stable")
+        xs = x[order]
+        step = xs[1:] != xs[:-1]
+    else:
+        order = None
+    rank = np.empty(x.size, dtype=np.int64)
+    rank[0] = 0
+    np.cumsum(step, out=rank[1:])
+    if order is None:
+        return int(rank[-1]) + 1, rank
+    inv = np.empty(x.size, dtype=np.int64)
     inv[order] = rank
     return int(rank[-1]) + 1, inv
 

@@ -373,7 +373,9 @@ class Simulator:
             tic = time.perf_counter()
             wx = ox[waiting]
             wy = oy[waiting]
-            rows, p_drv, p_m = index.query(st.avail, st.x, st.y, wx, wy, k_near, radius)
+            rows, p_drv, p_m = index.query(
+                st.avail, st.x, st.y, wx, wy, k_near, radius, keys=waiting
+            )
             n_pairs = p_drv.size
             sel = np.zeros(0, dtype=np.int64)
             served = np.zeros(0, dtype=bool)
