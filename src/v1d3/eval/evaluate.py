@@ -1,0 +1,713 @@
+"""Evaluate policies side by side on identical demand: the run grid, its records and its outputs.
+
+:func:`evaluate` is the one entry point (the CLI, training code and tests call it). A study is
+every policy × weekday × seed; the runs of one (weekday, seed) differ only in the policy names,
+so they share the scenario's orders and shifts and the simulator's cancellation and idle-drift
+draws (common random numbers: :mod:`v1d3.sim.engine` draws them per order and per tick for all
+drivers, whatever the policy does).
+
+Output folder::
+
+    study.json          the study (what a later --resume must match)
+    runs/<key>/         one record per finished run, written atomically:
+        record.json         config, metrics, hourly metrics
+        aggregates.npz      per cell × hour: orders, unserved orders, idle driver-minutes;
+                            a pickup-distance sample, drivers' hourly incomes, cell geometry
+    results.parquet     one row per run: policy, weekday, seed, status, error, every metric
+    summary.csv         mean and 95% CI per policy × metric, paired difference to the baseline
+    failures.json       runs that failed twice, with their error
+    report.html         the self-contained report
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.resources
+import json
+import os
+import re
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from v1d3 import __version__
+from v1d3.errors import ConfigError, DataError, V1D3Error
+from v1d3.eval.backends import Event, Task, execute, make_executor
+from v1d3.eval.metrics import METRIC_KEYS, driver_table, metrics_by_hour
+from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.summary import SummaryRow, summarise, summary_csv
+from v1d3.policies import DISPATCH, REPOSITION, make_dispatch, make_reposition, split_policy
+from v1d3.sim.config import SimConfig
+from v1d3.sim.log import ORDER_STATUS, SHIFT_END, SHIFT_START, RunLog, atomic_dir, atomic_write_text
+from v1d3.sim.scenario import ScenarioConfig, build_scenario
+
+__all__ = [
+    "StudyConfig",
+    "RunRecord",
+    "Evaluation",
+    "BASELINE_DISPATCH",
+    "TIMING_KEYS",
+    "evaluate",
+    "run_record",
+    "aggregate_run",
+    "idle_minutes",
+    "read_record",
+    "load_records",
+    "packaged_models",
+    "default_policies",
+    "study_command",
+]
+
+BASELINE_DISPATCH = ("fcfs", "nearest", "distance", "fare")
+"""Dispatch baselines of the default study."""
+
+TIMING_KEYS = ("wall_s", "dispatch_round_ms_p50", "dispatch_round_ms_p99")
+"""Metrics that measure the machine, not the policy: they differ between identical runs."""
+
+PICKUP_SAMPLE = 5000
+"""Largest number of pickup distances a run record keeps (a seeded random sample)."""
+
+_INT_METRICS = frozenset({"orders", "matched", "completed", "cancelled", "dropped_rows"})
+_EXPIRED = ORDER_STATUS.index("expired")
+_STUDY_FILE = "study.json"
+_STUDY_KIND = "v1d3-evaluate"
+
+
+# --- the study ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """What a study runs: every policy on every (weekday, seed) of one scenario."""
+
+    policies: tuple[str, ...]
+    """Policies as ``dispatch/reposition`` (a bare dispatch name means ``/stay``)."""
+    weekdays: tuple[int, ...] = (2,)
+    """Days of week to simulate, Monday = 0."""
+    seeds: tuple[int, ...] = (0,)
+    """Seeds per weekday (demand, fleet, cancellations, idle drift)."""
+    baseline: str = "distance/stay"
+    """Policy the others are compared with (must be one of ``policies``)."""
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    """Scenario of every run (its ``weekday`` is replaced by each of ``weekdays``)."""
+    sim: SimConfig = field(default_factory=SimConfig)
+    """Simulation model of every run."""
+    models: str | None = None
+    """Folder with trained models for value-based policies."""
+
+    def __post_init__(self) -> None:
+        pol = tuple(_normalise(p) for p in self.policies)
+        if len(set(pol)) != len(pol):
+            raise ConfigError(f"policies: each policy once, got {', '.join(pol)}")
+        object.__setattr__(self, "policies", pol)
+        object.__setattr__(self, "baseline", _normalise(self.baseline))
+        object.__setattr__(self, "weekdays", tuple(int(w) for w in self.weekdays))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        for p in pol:
+            d, r = split_policy(p)
+            if d not in DISPATCH:
+                raise ConfigError(
+                    f"dispatch: unknown policy {d!r}; expected one of {', '.join(DISPATCH)}"
+                )
+            if r not in REPOSITION:
+                raise ConfigError(
+                    f"reposition: unknown policy {r!r}; expected one of {', '.join(REPOSITION)}"
+                )
+        bad = [w for w in self.weekdays if not 0 <= w <= 6]
+        if bad:
+            raise ConfigError(f"weekdays: expected days 0 (Monday) .. 6, got {bad[0]}")
+        if len(set(self.weekdays)) != len(self.weekdays) or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError("weekdays/seeds: each value once")
+        if not pol or not self.weekdays or not self.seeds:
+            raise ConfigError(
+                "study: the grid of runs is empty (need at least one policy, weekday and seed)"
+            )
+        if self.baseline not in pol:
+            raise ConfigError(
+                f"baseline: {self.baseline!r} is not among the policies ({', '.join(pol)})"
+            )
+
+    @classmethod
+    def grid(
+        cls, dispatch: Sequence[str], reposition: Sequence[str] = ("stay",), **kwargs: Any
+    ) -> StudyConfig:
+        """Every dispatch × reposition combination."""
+        return cls(policies=tuple(f"{d}/{r}" for d in dispatch for r in reposition), **kwargs)
+
+    def runs(self) -> list[RunConfig]:
+        """Every run of the study, policy-major; configs of one (weekday, seed) differ only in
+        the policy names (common random numbers by construction)."""
+        out = []
+        for p in self.policies:
+            d, r = split_policy(p)
+            for w in self.weekdays:
+                sc = dataclasses.replace(self.scenario, weekday=w)
+                for s in self.seeds:
+                    out.append(
+                        RunConfig(
+                            scenario=sc,
+                            sim=self.sim,
+                            dispatch=d,
+                            reposition=r,
+                            seed=s,
+                            models=self.models,
+                        )
+                    )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        return json.loads(json.dumps(d))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StudyConfig:
+        d = dict(d)
+        try:
+            rc = RunConfig.from_dict({"scenario": d.pop("scenario"), "sim": d.pop("sim")})
+            return cls(
+                policies=tuple(d.pop("policies")),
+                weekdays=tuple(d.pop("weekdays")),
+                seeds=tuple(d.pop("seeds")),
+                scenario=rc.scenario,
+                sim=rc.sim,
+                **d,
+            )
+        except (KeyError, TypeError) as e:
+            raise ConfigError(f"study: unexpected or missing field ({e})") from None
+
+    def identity(self) -> dict[str, Any]:
+        """What decides the runs' results (the baseline is presentation only)."""
+        d = self.to_dict()
+        d.pop("baseline")
+        return d
+
+
+def _normalise(policy: str) -> str:
+    d, r = split_policy(policy.strip())
+    return f"{d}/{r}"
+
+
+def run_key(cfg: RunConfig) -> str:
+    """File-system name of a run: ``<dispatch>__<reposition>__w<weekday>__s<seed>``."""
+
+    def clean(s: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]", "_", s)
+
+    return f"{clean(cfg.dispatch)}__{clean(cfg.reposition)}__w{cfg.scenario.weekday}__s{cfg.seed}"
+
+
+def run_name(cfg: RunConfig) -> str:
+    """Display name of a run."""
+    return f"{cfg.policy} weekday {cfg.scenario.weekday} seed {cfg.seed}"
+
+
+# --- one run's record --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class RunRecord:
+    """A finished run, reduced to what results, summary and report need (a few hundred kB)."""
+
+    config: RunConfig
+    metrics: dict[str, Any]
+    hourly: dict[str, np.ndarray]
+    """:func:`~v1d3.eval.metrics.metrics_by_hour`: 24 values per figure."""
+    cell_orders: np.ndarray
+    """Orders by request hour × origin cell, shape (24, C)."""
+    cell_unserved: np.ndarray
+    """Orders never answered (expired) by request hour × origin cell, shape (24, C)."""
+    cell_idle_min: np.ndarray
+    """Idle driver-minutes by hour × cell (gaps between a driver's events), shape (24, C)."""
+    pickup_km: np.ndarray
+    """Pickup distances of completed trips, km (a seeded sample of at most PICKUP_SAMPLE)."""
+    driver_hourly_income: np.ndarray
+    """Income per online hour of every driver who was online."""
+    cell_lat: np.ndarray
+    """Cell centre latitudes, degrees."""
+    cell_lng: np.ndarray
+    """Cell centre longitudes, degrees."""
+    cell_labels: np.ndarray
+    """Cell public ids (H3 index strings or grid ids)."""
+    h3_resolution: int | None
+    """H3 resolution of the cells, or None when they are not H3 cells."""
+    attempts: int = 1
+
+    @property
+    def key(self) -> str:
+        return run_key(self.config)
+
+    @property
+    def policy(self) -> str:
+        return self.config.policy
+
+
+def idle_minutes(log: RunLog, n_cells: int) -> np.ndarray:
+    """Idle driver-minutes by hour of day × cell, shape (24, n_cells).
+
+    A driver waits idle between two consecutive events (from the end of one to the start of the
+    next), in the cell where the first one ended; waits spanning hours are split between them.
+    An event inside another (a cancellation while repositioning) does not end the outer one: the
+    wait starts when everything before it has ended.
+    """
+    ev = log.events
+    kind = ev["kind"]
+    drv = ev["driver_id"]
+    rank = np.where(kind == SHIFT_START, 0, np.where(kind == SHIFT_END, 2, 1))
+    o = np.lexsort((rank, ev["t_start_s"], drv))
+    drv = drv[o]
+    # latest end so far per driver (an offset per driver keeps the running max within a driver)
+    offset = drv.astype(np.float64) * 2.0**18
+    keyed = ev["t_end_s"][o] + offset
+    run_max = np.maximum.accumulate(keyed)
+    last = np.maximum.accumulate(np.where(keyed >= run_max, np.arange(keyed.size), 0))
+    same = drv[1:] == drv[:-1]
+    same &= kind[o][:-1] != SHIFT_END
+    a = ev["t_end_s"][o][last][:-1][same]
+    b = ev["t_start_s"][o][1:][same]
+    cell = ev["end_cell"][o][last][:-1][same]
+    keep = (b > a) & (cell >= 0) & (cell < n_cells)
+    a, b, cell = a[keep], b[keep], cell[keep]
+    out = np.zeros((24, n_cells), dtype=np.float64)
+    if a.size == 0:
+        return out
+    for h in range(int(a.min() // 3600), min(24, int(np.ceil(b.max() / 3600)))):
+        lo = h * 3600.0
+        ov = np.minimum(b, lo + 3600.0) - np.maximum(a, lo)
+        pos = ov > 0
+        if pos.any():
+            out[h] = np.bincount(cell[pos], weights=ov[pos], minlength=n_cells)[:n_cells]
+    return out / 60.0
+
+
+def aggregate_run(
+    cfg: RunConfig, log: RunLog, metrics: dict[str, Any], city: Any, attempts: int = 1
+) -> RunRecord:
+    """Reduce a finished run to its record."""
+    n = city.n_cells
+    o = log.orders
+    hour = np.clip(np.floor(o["t_request_s"] / 3600.0).astype(np.int64), 0, 23)
+    cell = o["origin_cell"].astype(np.int64)
+    flat = hour * n + cell
+    orders = np.bincount(flat, minlength=24 * n)[: 24 * n].reshape(24, n)
+    lost = o["status"] == _EXPIRED
+    unserved = np.bincount(flat[lost], minlength=24 * n)[: 24 * n].reshape(24, n)
+    completed = o["status"] == ORDER_STATUS.index("completed")
+    pick = (o["pickup_m"][completed] / 1000.0).astype(np.float32)
+    if pick.size > PICKUP_SAMPLE:
+        rng = np.random.default_rng([cfg.seed, cfg.scenario.weekday, 0x91C])
+        pick = pick[np.sort(rng.choice(pick.size, PICKUP_SAMPLE, replace=False))]
+    d = driver_table(log)
+    online_h = d["online_s"] / 3600.0
+    active = online_h > 0
+    hourly_income = (d["income"][active] / online_h[active]).astype(np.float32)
+    return RunRecord(
+        config=cfg,
+        metrics=metrics,
+        hourly={k: np.asarray(v, dtype=np.float64) for k, v in metrics_by_hour(log).items()},
+        cell_orders=orders.astype(np.int32),
+        cell_unserved=unserved.astype(np.int32),
+        cell_idle_min=idle_minutes(log, n).astype(np.float32),
+        pickup_km=pick,
+        driver_hourly_income=hourly_income,
+        cell_lat=np.asarray(city.cell_lat, dtype=np.float64),
+        cell_lng=np.asarray(city.cell_lng, dtype=np.float64),
+        cell_labels=np.asarray(city.labels, dtype=str),
+        h3_resolution=city.h3_resolution,
+        attempts=attempts,
+    )
+
+
+def run_record(cfg: RunConfig) -> RunRecord:
+    """Simulate one run (invariants checked) and reduce it to its record. Runs in the workers."""
+    scenario = build_scenario(cfg.scenario, cfg.sim, cfg.seed)
+    result = run_simulation(cfg, scenario=scenario)
+    return aggregate_run(cfg, result.log, result.metrics, scenario.city)
+
+
+def _config_json(cfg: RunConfig) -> dict[str, Any]:
+    d = json.loads(json.dumps(cfg.to_dict()))
+    d.pop("v1d3_version", None)
+    return d
+
+
+def write_record(record: RunRecord, folder: Path) -> None:
+    """Write a run record folder atomically."""
+    with atomic_dir(folder) as tmp:
+        doc = {
+            "key": record.key,
+            "policy": record.policy,
+            "weekday": record.config.scenario.weekday,
+            "seed": record.config.seed,
+            "attempts": record.attempts,
+            "config": record.config.to_dict(),
+            "metrics": record.metrics,
+            "hourly": {k: v.tolist() for k, v in record.hourly.items()},
+        }
+        (tmp / "record.json").write_text(json.dumps(doc, indent=1) + "\n")
+        np.savez_compressed(
+            tmp / "aggregates.npz",
+            cell_orders=record.cell_orders,
+            cell_unserved=record.cell_unserved,
+            cell_idle_min=record.cell_idle_min,
+            pickup_km=record.pickup_km,
+            driver_hourly_income=record.driver_hourly_income,
+            cell_lat=record.cell_lat,
+            cell_lng=record.cell_lng,
+            cell_labels=record.cell_labels,
+            h3_resolution=np.int64(-1 if record.h3_resolution is None else record.h3_resolution),
+        )
+
+
+def read_record(folder: Path) -> RunRecord:
+    """Read a run record folder back (DataError when it is incomplete or unreadable)."""
+    folder = Path(folder)
+    try:
+        doc = json.loads((folder / "record.json").read_text())
+        with np.load(folder / "aggregates.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, json.JSONDecodeError) as e:
+        raise DataError(f"{folder}: not a readable run record ({e})") from None
+    res = int(arrays.pop("h3_resolution"))
+    return RunRecord(
+        config=RunConfig.from_dict(doc["config"]),
+        metrics=doc["metrics"],
+        hourly={k: np.asarray(v, dtype=np.float64) for k, v in doc["hourly"].items()},
+        h3_resolution=None if res < 0 else res,
+        attempts=int(doc.get("attempts", 1)),
+        **arrays,
+    )
+
+
+def _finished(folder: Path, cfg: RunConfig) -> RunRecord | None:
+    """The record in ``folder`` when it is complete and belongs to exactly ``cfg``."""
+    if not (folder / "record.json").is_file():
+        return None
+    try:
+        rec = read_record(folder)
+    except (V1D3Error, KeyError):
+        return None
+    return rec if _config_json(rec.config) == _config_json(cfg) else None
+
+
+def load_records(out: Path, study: StudyConfig) -> list[RunRecord]:
+    """The finished records of a study's runs, in grid order."""
+    recs = []
+    for cfg in study.runs():
+        rec = _finished(Path(out) / "runs" / run_key(cfg), cfg)
+        if rec is not None:
+            recs.append(rec)
+    return recs
+
+
+# --- defaults ----------------------------------------------------------------------------------
+
+
+def packaged_models() -> Path | None:
+    """The models folder shipped inside the package (``v1d3/data/models``), if there is one."""
+    try:
+        folder = importlib.resources.files("v1d3") / "data" / "models"
+    except ModuleNotFoundError:
+        return None
+    if not folder.is_dir():
+        return None
+    return Path(str(folder))
+
+
+def default_policies(
+    models: Path | None, scenario: ScenarioConfig | None = None
+) -> tuple[str, ...]:
+    """The default study's dispatch names: the baselines, plus every other registered dispatch
+    policy that can be built from ``models`` (none when there is no models folder)."""
+    names = [d for d in BASELINE_DISPATCH if d in DISPATCH]
+    if models is None or not Path(models).is_dir():
+        return tuple(names)
+    for name in DISPATCH:
+        if name in names:
+            continue
+        try:
+            make_dispatch(name, Path(models), scenario)
+        except (V1D3Error, OSError):
+            continue
+        names.append(name)
+    return tuple(names)
+
+
+# --- the command that regenerates a study --------------------------------------------------------
+
+
+def _ranges(values: Sequence[int]) -> str:
+    v = sorted(values)
+    parts: list[str] = []
+    i = 0
+    while i < len(v):
+        j = i
+        while j + 1 < len(v) and v[j + 1] == v[j] + 1:
+            j += 1
+        parts.append(str(v[i]) if i == j else f"{v[i]}-{v[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
+_SC_FLAGS = {
+    "orders": "--orders",
+    "drivers": "--drivers",
+    "hours": "--hours",
+    "start_hour": "--start-hour",
+    "h3_resolution": "--h3-resolution",
+    "trips": "--trips",
+    "date": "--date",
+    "grid": "--grid",
+    "kdd_orders": "--kdd-orders",
+}
+_SIM_FLAGS = {
+    "pickup_radius_m": "--radius-m",
+    "k_nearest": "--k-nearest",
+    "patience_s": "--patience-s",
+    "managed_share": "--managed-share",
+    "shift_mean_h": "--shift-hours",
+}
+
+
+def study_command(study: StudyConfig, out: Path | str, report_hour: int | None = None) -> str:
+    """The ``v1d3 evaluate`` command line that reproduces the study (``--resume``: finished runs
+    are reused, so on a complete folder it only rewrites the tables and the report)."""
+    args = ["v1d3", "evaluate", "--scenario", study.scenario.name]
+    pairs = [split_policy(p) for p in study.policies]
+    ds = list(dict.fromkeys(d for d, _ in pairs))
+    rs = list(dict.fromkeys(r for _, r in pairs))
+    if [f"{d}/{r}" for d in ds for r in rs] == list(study.policies):
+        args += ["--dispatch", ",".join(ds), "--reposition", ",".join(rs)]
+    else:
+        args += ["--policies", ",".join(study.policies)]
+    args += ["--weekdays", _ranges(study.weekdays)]
+    seeds = sorted(study.seeds)
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        args += ["--seeds", str(len(seeds)), "--first-seed", str(seeds[0])]
+    else:
+        args += ["--seed-list", ",".join(map(str, study.seeds))]
+    args += ["--baseline", study.baseline]
+    default_sc, default_sim = ScenarioConfig(), SimConfig()
+    for name, flag in _SC_FLAGS.items():
+        v = getattr(study.scenario, name)
+        if v != getattr(default_sc, name):
+            args += [flag, str(v)]
+    for name, flag in _SIM_FLAGS.items():
+        v = getattr(study.sim, name)
+        if v != getattr(default_sim, name):
+            args += [flag, str(v)]
+    if not study.sim.cancellations:
+        args.append("--no-cancellations")
+    if study.models:
+        args += ["--models", study.models]
+    if report_hour is not None:
+        args += ["--report-hour", str(report_hour)]
+    args += ["--out", str(out), "--resume"]
+    return shlex.join(args)
+
+
+# --- evaluate ----------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Evaluation:
+    """What :func:`evaluate` produced (the same as the files in ``out``)."""
+
+    study: StudyConfig
+    out: Path
+    results: list[dict[str, Any]]
+    """One row per run, as in ``results.parquet``."""
+    summary: list[SummaryRow]
+    failures: list[dict[str, Any]]
+    """Runs that failed: key, policy, weekday, seed, attempts, error."""
+    records: list[RunRecord]
+    """Records of the finished runs, in grid order."""
+    resumed: int = 0
+    """Runs skipped because a finished record was found (``resume=True``)."""
+
+    def means(self) -> dict[str, dict[str, float]]:
+        """Mean of every metric per policy (what the terminal table shows)."""
+        out: dict[str, dict[str, float]] = {}
+        for row in self.summary:
+            out.setdefault(row.policy, {})[row.metric] = row.mean
+        return out
+
+
+def _check_out(out: Path, study: StudyConfig, resume: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"out: {out} exists and is not a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    marker = out / _STUDY_FILE
+    try:
+        doc = json.loads(marker.read_text())
+        if doc.get("kind") != _STUDY_KIND:
+            raise ValueError("not a study file")
+        old = StudyConfig.from_dict(doc["study"])
+    except (OSError, ValueError, KeyError, V1D3Error):
+        raise ConfigError(
+            f"out: {out} is not empty and holds no v1d3 evaluate study; choose another folder"
+        ) from None
+    if resume or old.identity() == study.identity():
+        return
+    raise ConfigError(
+        f"out: {out} holds a different study; use --resume to extend it or choose another folder"
+    )
+
+
+def _validate_policies(study: StudyConfig) -> None:
+    """Build every policy once, so missing models or bad names fail before anything runs."""
+    models = Path(study.models) if study.models else None
+    for p in study.policies:
+        d, r = split_policy(p)
+        disp = make_dispatch(d, models, study.scenario)
+        make_reposition(r, models, study.scenario, dispatch=disp)
+
+
+def _results_table(rows: list[dict[str, Any]], metric_keys: Sequence[str]) -> pa.Table:
+    cols: dict[str, pa.Array] = {
+        "policy": pa.array([r["policy"] for r in rows], pa.string()),
+        "dispatch": pa.array([r["dispatch"] for r in rows], pa.string()),
+        "reposition": pa.array([r["reposition"] for r in rows], pa.string()),
+        "weekday": pa.array([r["weekday"] for r in rows], pa.int64()),
+        "seed": pa.array([r["seed"] for r in rows], pa.int64()),
+        "status": pa.array([r["status"] for r in rows], pa.string()),
+        "error": pa.array([r["error"] for r in rows], pa.string()),
+    }
+    for k in metric_keys:
+        typ = pa.int64() if k in _INT_METRICS else pa.float64()
+        cols[k] = pa.array([r.get(k) for r in rows], typ)
+    return pa.table(cols)
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def evaluate(
+    study: StudyConfig,
+    out: Path | str,
+    *,
+    backend: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    resume: bool = False,
+    report: bool = True,
+    report_hour: int | None = None,
+    command: str | None = None,
+    progress: Event | None = None,
+    runner: Callable[[RunConfig], RunRecord] = run_record,
+) -> Evaluation:
+    """Run every policy of ``study`` on every (weekday, seed) and write the study folder ``out``.
+
+    Everything that can be wrong with the inputs (names, an empty grid, the baseline, an output
+    folder holding a different study, an unreachable Ray address) raises a
+    :class:`~v1d3.errors.V1D3Error` before anything is written. A run that raises or whose
+    worker dies is retried once, then listed in ``failures`` while the other runs are kept.
+
+    ``resume=True`` reuses every finished record whose config matches and runs the rest.
+    ``progress(kind, task, detail)`` hears ``skip``, ``start``, ``retry``, ``done`` and
+    ``failed`` for each run. ``runner`` (picklable) maps a :class:`RunConfig` to its
+    :class:`RunRecord`; the default simulates it.
+    """
+    out = Path(out)
+    if report_hour is not None and not 0 <= report_hour <= 23:
+        raise ConfigError(f"report_hour: expected an hour 0..23, got {report_hour}")
+    _check_out(out, study, resume)
+    _validate_policies(study)
+    configs = study.runs()
+    tasks = [Task(run_key(c), run_name(c), c) for c in configs]
+    if len({t.key for t in tasks}) != len(tasks):
+        raise ConfigError("policies: two policies map to the same run folder name")
+    executor = make_executor(backend, workers, address)
+    # -- nothing was written up to here
+    emit = progress or (lambda kind, task, detail: None)
+    records: dict[str, RunRecord] = {}
+    failures: list[dict[str, Any]] = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        doc = {"kind": _STUDY_KIND, "v1d3_version": __version__, "study": study.to_dict()}
+        atomic_write_text(out / _STUDY_FILE, json.dumps(doc, indent=2) + "\n")
+        todo = []
+        for t in tasks:
+            rec = _finished(out / "runs" / t.key, t.arg) if resume else None
+            if rec is None:
+                todo.append(t)
+            else:
+                records[t.key] = rec
+                emit("skip", t, "finished earlier")
+        for res in execute(executor, runner, todo, emit):
+            if res.ok:
+                rec = res.value
+                rec.attempts = res.attempts
+                write_record(rec, out / "runs" / res.task.key)
+                records[res.task.key] = rec
+            else:
+                cfg: RunConfig = res.task.arg
+                failures.append(
+                    {
+                        "key": res.task.key,
+                        "policy": cfg.policy,
+                        "weekday": cfg.scenario.weekday,
+                        "seed": cfg.seed,
+                        "attempts": res.attempts,
+                        "error": res.error,
+                    }
+                )
+    finally:
+        executor.close()
+
+    # -- tables
+    ordered = [records[t.key] for t in tasks if t.key in records]
+    metric_keys = list(METRIC_KEYS)
+    for rec in ordered[:1]:
+        metric_keys += [k for k in rec.metrics if k not in metric_keys]
+    failed_by_key = {f["key"]: f for f in failures}
+    rows: list[dict[str, Any]] = []
+    for t in tasks:
+        cfg = t.arg
+        row: dict[str, Any] = {
+            "policy": cfg.policy,
+            "dispatch": cfg.dispatch,
+            "reposition": cfg.reposition,
+            "weekday": cfg.scenario.weekday,
+            "seed": cfg.seed,
+        }
+        if t.key in records:
+            row.update(status="ok", error=None)
+            row.update({k: records[t.key].metrics.get(k) for k in metric_keys})
+        else:
+            err = failed_by_key.get(t.key, {}).get("error", "not run")
+            row.update(status="failed", error=err)
+            row.update({k: None for k in metric_keys})
+        rows.append(row)
+    _write_parquet(_results_table(rows, metric_keys), out / "results.parquet")
+    summary = summarise(rows, metric_keys, study.baseline, study.policies)
+    atomic_write_text(out / "summary.csv", summary_csv(summary))
+    atomic_write_text(out / "failures.json", json.dumps(failures, indent=2) + "\n")
+    ev = Evaluation(
+        study=study,
+        out=out,
+        results=rows,
+        summary=summary,
+        failures=failures,
+        records=ordered,
+        resumed=len(tasks) - len(todo),
+    )
+    if report:
+        from v1d3.eval.report import write_report
+
+        write_report(
+            ev,
+            out / "report.html",
+            hour=report_hour,
+            command=command or study_command(study, out, report_hour),
+        )
+    return ev

@@ -1,0 +1,529 @@
+"""``report.html``: one self-contained page that opens offline (plotly.js embedded once, inline).
+
+Sections: the comparison table (mean ± 95% CI, paired difference to the baseline ± CI, the best
+policy per column marked); answer rate, completed income and passenger wait by hour of day; a
+map of the city's cells (H3 hexagons from ``h3.cell_to_boundary``, or cell centres for other
+grids) with orders, unserved orders and idle drivers by cell for a chosen policy and hour; the
+distributions of pickup distances and of drivers' income per online hour; failed runs; the
+study's configuration and the command that regenerates the report.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from v1d3 import __version__
+from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
+from v1d3.sim.log import atomic_write_text
+
+if TYPE_CHECKING:
+    from v1d3.eval.evaluate import Evaluation, RunRecord
+
+__all__ = ["TABLE_METRICS", "render_report", "write_report"]
+
+TABLE_METRICS: dict[str, tuple[str, Callable[[float], str]]] = {
+    "answer_rate": ("Answer rate", lambda v: f"{100 * v:.2f}%"),
+    "completion_rate": ("Completion rate", lambda v: f"{100 * v:.2f}%"),
+    "total_income": ("Completed income", lambda v: f"{v:,.0f}"),
+    "income_per_online_hour": ("Income / online h", lambda v: f"{v:.2f}"),
+    "wait_mean_s": ("Passenger wait (s)", lambda v: f"{v:.1f}"),
+    "pickup_km_mean": ("Pickup (km)", lambda v: f"{v:.3f}"),
+    "cancel_rate": ("Cancel rate", lambda v: f"{100 * v:.2f}%"),
+    "utilisation": ("Utilisation", lambda v: f"{100 * v:.1f}%"),
+    "income_gini": ("Income Gini", lambda v: f"{v:.3f}"),
+}
+"""Columns of the comparison table: metric → (header, formatter)."""
+
+DIST_SAMPLE = 3000
+"""Values per policy drawn for each distribution plot (a seeded sample of the pooled runs)."""
+MAP_CLASSES = 7
+"""Colour classes of the map (plus one for cells with nothing)."""
+_ZERO_COLOUR = "rgb(236, 236, 236)"
+_PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def _colours(n: int) -> list[str]:
+    import plotly.colors as pc
+
+    base = list(pc.qualitative.Plotly) + list(pc.qualitative.D3)
+    return [base[i % len(base)] for i in range(n)]
+
+
+def _fig_html(fig: Any, div_id: str) -> str:
+    return str(
+        fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=_PLOT_CONFIG)
+    )
+
+
+def _nan(v: float) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+# --- the comparison table ----------------------------------------------------------------------
+
+
+def _table_html(summary: Sequence[SummaryRow], policies: Sequence[str], baseline: str) -> str:
+    cell = {(r.policy, r.metric): r for r in summary}
+    best: dict[str, str] = {}
+    for m in TABLE_METRICS:
+        cands = [(cell[(p, m)].mean, p) for p in policies if (p, m) in cell and cell[(p, m)].n]
+        cands = [(v, p) for v, p in cands if not _nan(v)]
+        if not cands or len(policies) < 2:
+            continue
+        if m in HIGHER_IS_BETTER:
+            best[m] = max(cands)[1]
+        elif m in LOWER_IS_BETTER:
+            best[m] = min(cands)[1]
+    head = "".join(f"<th>{html.escape(label)}</th>" for label, _ in TABLE_METRICS.values())
+    body = []
+    for p in policies:
+        tds = []
+        n = next((cell[(p, m)].n for m in TABLE_METRICS if (p, m) in cell), 0)
+        failed = next((cell[(p, m)].failed for m in TABLE_METRICS if (p, m) in cell), 0)
+        for m, (_, fmt) in TABLE_METRICS.items():
+            r = cell.get((p, m))
+            if r is None or r.n == 0:
+                tds.append("<td>–</td>")
+                continue
+            main = fmt(r.mean)
+            if not _nan(r.ci_low):
+                main += f" <span class='ci'>± {fmt((r.ci_high - r.ci_low) / 2).lstrip('+')}</span>"
+            if p == baseline:
+                diff = "<div class='diff'>baseline</div>"
+            elif _nan(r.rel_diff):
+                diff = "<div class='diff'>Δ –</div>"
+            else:
+                d = f"Δ {100 * r.rel_diff:+.2f}%"
+                sig = ""
+                if not _nan(r.rel_diff_ci_low):
+                    d += f" ± {50 * (r.rel_diff_ci_high - r.rel_diff_ci_low):.2f}%"
+                    if r.rel_diff_ci_low > 0 or r.rel_diff_ci_high < 0:
+                        sig = " sig"
+                diff = f"<div class='diff{sig}'>{d}</div>"
+            mark = " class='best' title='best in this column'" if best.get(m) == p else ""
+            star = " ★" if best.get(m) == p else ""
+            tds.append(f"<td{mark}>{main}{star}{diff}</td>")
+        note = f" <span class='ci'>(n={n}{f', {failed} failed' if failed else ''})</span>"
+        body.append(f"<tr><th>{html.escape(p)}{note}</th>{''.join(tds)}</tr>")
+    return (
+        "<table id='comparison' class='comparison'>"
+        f"<thead><tr><th>policy</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+# --- plots -------------------------------------------------------------------------------------
+
+
+def _hourly_figure(by_policy: dict[str, list[RunRecord]], colours: dict[str, str]) -> Any:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        subplot_titles=("Answer rate", "Completed income", "Passenger wait (s)"),
+        horizontal_spacing=0.07,
+    )
+    hours = list(range(24))
+    for p, recs in by_policy.items():
+        orders = np.sum([r.hourly["orders"] for r in recs], axis=0)
+        matched = np.sum([r.hourly["matched"] for r in recs], axis=0)
+        comp = np.sum([r.hourly["completed"] for r in recs], axis=0)
+        wait = np.sum([r.hourly["wait_mean_s"] * r.hourly["completed"] for r in recs], axis=0)
+        income = np.mean([r.hourly["income"] for r in recs], axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            series = (
+                np.where(orders > 0, matched / orders, np.nan),
+                np.where(orders > 0, income, np.nan),
+                np.where(comp > 0, wait / comp, np.nan),
+            )
+        for col, y in enumerate(series, start=1):
+            fig.add_trace(
+                go.Scatter(
+                    x=hours,
+                    y=[None if np.isnan(v) else round(float(v), 4) for v in y],
+                    mode="lines+markers",
+                    name=p,
+                    legendgroup=p,
+                    showlegend=col == 1,
+                    line={"color": colours[p]},
+                    marker={"size": 4},
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(title_text="hour of day", range=[-0.5, 23.5], dtick=3)
+    fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    fig.update_layout(
+        template="plotly_white",
+        height=420,
+        margin={"t": 40, "b": 40, "l": 50, "r": 20},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def _sample(values: list[np.ndarray], rng: np.random.Generator) -> list[float]:
+    x = np.concatenate(values) if values else np.zeros(0)
+    if x.size > DIST_SAMPLE:
+        x = x[np.sort(rng.choice(x.size, DIST_SAMPLE, replace=False))]
+    return [round(float(v), 3) for v in x]
+
+
+def _distribution_figure(by_policy: dict[str, list[RunRecord]], colours: dict[str, str]) -> Any:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("Pickup distance (km)", "Drivers' income per online hour"),
+        horizontal_spacing=0.08,
+    )
+    rng = np.random.default_rng(0)
+    for p, recs in by_policy.items():
+        for col, attr in ((1, "pickup_km"), (2, "driver_hourly_income")):
+            fig.add_trace(
+                go.Violin(
+                    y=_sample([getattr(r, attr) for r in recs], rng),
+                    name=p,
+                    legendgroup=p,
+                    showlegend=False,
+                    line={"color": colours[p]},
+                    box={"visible": True},
+                    meanline={"visible": True},
+                    points=False,
+                    spanmode="hard",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_layout(
+        template="plotly_white", height=420, margin={"t": 40, "b": 40, "l": 50, "r": 20}
+    )
+    return fig
+
+
+def _cell_geometry(rec: RunRecord) -> tuple[list[list[float | None]], list[list[float | None]]]:
+    """Per cell, the x (lng) and y (lat) of its outline (closed, then a gap) or of its centre."""
+    gx: list[list[float | None]] = []
+    gy: list[list[float | None]] = []
+    if rec.h3_resolution is not None:
+        import h3
+
+        for label in rec.cell_labels.tolist():
+            ring = h3.cell_to_boundary(str(label))
+            lat = [round(a, 6) for a, _ in ring]
+            lng = [round(b, 6) for _, b in ring]
+            gx.append([*lng, lng[0], None])
+            gy.append([*lat, lat[0], None])
+    else:
+        for a, b in zip(rec.cell_lat.tolist(), rec.cell_lng.tolist(), strict=True):
+            gx.append([round(b, 6)])
+            gy.append([round(a, 6)])
+    return gx, gy
+
+
+def _map_section(
+    by_policy: dict[str, list[RunRecord]], hour: int | None, baseline: str
+) -> tuple[str, int]:
+    import plotly.colors as pc
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    policies = list(by_policy)
+    first = by_policy[policies[0]][0]
+    polygons = first.h3_resolution is not None
+    gx, gy = _cell_geometry(first)
+    labels = [str(s) for s in first.cell_labels.tolist()]
+    n_cells = len(labels)
+    panels = [
+        ("orders", "Orders", "cell_orders", "YlOrRd", 1.0),
+        ("unserved", "Unserved orders", "cell_unserved", "Reds", 1.0),
+        ("idle", "Idle drivers (mean)", "cell_idle_min", "Blues", 1 / 60),
+    ]
+    # mean per run of each policy: (24, C)
+    vals = {
+        key: {
+            p: np.mean([getattr(r, attr) for r in recs], axis=0) * scale
+            for p, recs in by_policy.items()
+        }
+        for key, _, attr, _, scale in panels
+    }
+    total = np.sum([v for v in vals["orders"].values()], axis=0).sum(axis=1)
+    active = np.sum([np.sum(list(vals[k].values()), axis=0).sum(axis=1) for k in vals], axis=0)
+    hours = [h for h in range(24) if active[h] > 0] or list(range(24))
+    if hour is None or hour not in hours:
+        hour = hours[int(np.argmax(total[hours]))] if hour is None else hours[0]
+    start_policy = baseline if baseline in by_policy else policies[0]
+
+    fig = make_subplots(
+        rows=1, cols=3, subplot_titles=[t for _, t, *_ in panels], horizontal_spacing=0.09
+    )
+    lat0 = float(np.mean(first.cell_lat)) if n_cells else 0.0
+    js_panels = []
+    for k, (key, title, _, scale_name, _) in enumerate(panels):
+        vmax = max(float(np.max(v)) for v in vals[key].values()) or 1.0
+        frac = (np.arange(MAP_CLASSES) + 0.5) / MAP_CLASSES
+        cols = [_ZERO_COLOUR, *pc.sample_colorscale(scale_name, list(0.15 + 0.85 * frac))]
+        classes = {
+            p: [
+                np.where(v[h] > 0, np.minimum(v[h] / vmax * MAP_CLASSES, MAP_CLASSES - 1), -1)
+                .astype(int)
+                .tolist()
+                for h in hours
+            ]
+            for p, v in vals[key].items()
+        }
+        values = {p: [np.round(v[h], 2).tolist() for h in hours] for p, v in vals[key].items()}
+        start_cls = classes[start_policy][hours.index(hour)]
+        trace_ids = []
+        for c, colour in enumerate(cols):
+            members = [i for i, ci in enumerate(start_cls) if ci + 1 == c]
+            xs = [v for i in members for v in gx[i]]
+            ys = [v for i in members for v in gy[i]]
+            lo = 0 if c == 0 else (c - 1) * vmax / MAP_CLASSES
+            hi = 0 if c == 0 else c * vmax / MAP_CLASSES
+            name = f"{title}: 0" if c == 0 else f"{title}: {lo:.1f}–{hi:.1f}"
+            common = {"x": xs, "y": ys, "name": name, "showlegend": False, "hoverinfo": "skip"}
+            if polygons:
+                tr = go.Scatter(
+                    mode="lines",
+                    fill="toself",
+                    fillcolor=colour,
+                    line={"color": "rgba(255,255,255,0.9)", "width": 0.6},
+                    **common,
+                )
+            else:
+                tr = go.Scatter(mode="markers", marker={"color": colour, "size": 7}, **common)
+            fig.add_trace(tr, row=1, col=k + 1)
+            trace_ids.append(len(fig.data) - 1)
+        # hover and colour bar: transparent markers at cell centres
+        dom = fig.layout[f"xaxis{'' if k == 0 else k + 1}"].domain
+        stepped = []
+        for c in range(MAP_CLASSES):
+            stepped += [[c / MAP_CLASSES, cols[c + 1]], [(c + 1) / MAP_CLASSES, cols[c + 1]]]
+        start_vals = values[start_policy][hours.index(hour)]
+        fig.add_trace(
+            go.Scatter(
+                x=first.cell_lng.tolist(),
+                y=first.cell_lat.tolist(),
+                mode="markers",
+                marker={
+                    "size": 14,
+                    "opacity": 0,
+                    "color": start_vals,
+                    "cmin": 0,
+                    "cmax": vmax,
+                    "colorscale": stepped,
+                    "showscale": True,
+                    "colorbar": {"x": dom[1] + 0.005, "len": 0.8, "thickness": 10},
+                },
+                text=[f"{labels[i]}<br>{title}: {start_vals[i]}" for i in range(n_cells)],
+                hoverinfo="text",
+                showlegend=False,
+                name=title,
+            ),
+            row=1,
+            col=k + 1,
+        )
+        js_panels.append(
+            {
+                "name": title,
+                "classes": classes,
+                "values": values,
+                "traces": trace_ids,
+                "hover": len(fig.data) - 1,
+            }
+        )
+    ratio = 1 / max(math.cos(math.radians(lat0)), 0.1)
+    for k in range(3):
+        sfx = "" if k == 0 else str(k + 1)
+        fig.layout[f"yaxis{sfx}"].update(scaleanchor=f"x{sfx}", scaleratio=ratio, visible=False)
+        fig.layout[f"xaxis{sfx}"].update(visible=False)
+    fig.update_layout(
+        template="plotly_white",
+        height=720,
+        margin={"t": 40, "b": 10, "l": 10, "r": 40},
+        plot_bgcolor="white",
+    )
+    data = {
+        "div": "map",
+        "labels": labels,
+        "gx": gx,
+        "gy": gy,
+        "hours": hours,
+        "panels": js_panels,
+    }
+    options = "".join(
+        f"<option value='{html.escape(p)}'{' selected' if p == start_policy else ''}>"
+        f"{html.escape(p)}</option>"
+        for p in policies
+    )
+    controls = (
+        "<div class='controls'>"
+        f"<label>policy <select id='map-policy'>{options}</select></label>"
+        f"<label>hour <input type='range' id='map-hour' min='0' max='{len(hours) - 1}' "
+        f"step='1' value='{hours.index(hour)}'></label>"
+        f"<span id='map-hour-label'>{hour:02d}:00–{hour + 1:02d}:00</span>"
+        "</div>"
+    )
+    script = (
+        "<script type='text/javascript'>\n"
+        f"const MAP_DATA = {json.dumps(data, separators=(',', ':'), allow_nan=False)};\n"
+        f"{_MAP_JS}\n</script>"
+    )
+    return controls + _fig_html(fig, "map") + script, hour
+
+
+_MAP_JS = """
+(function () {
+  const M = MAP_DATA;
+  const gd = document.getElementById(M.div);
+  const sel = document.getElementById('map-policy');
+  const rng = document.getElementById('map-hour');
+  const lab = document.getElementById('map-hour-label');
+  const pad = (h) => String(h).padStart(2, '0');
+  function update() {
+    const p = sel.value;
+    const hi = Number(rng.value);
+    const h = M.hours[hi];
+    lab.textContent = pad(h) + ':00\u2013' + pad(h + 1) + ':00';
+    const xs = [], ys = [], ids = [], texts = [], colours = [], hover = [];
+    M.panels.forEach(function (panel) {
+      const cls = panel.classes[p][hi];
+      const vals = panel.values[p][hi];
+      const bx = panel.traces.map(() => []);
+      const by = panel.traces.map(() => []);
+      cls.forEach(function (c, i) {
+        for (const v of M.gx[i]) bx[c + 1].push(v);
+        for (const v of M.gy[i]) by[c + 1].push(v);
+      });
+      panel.traces.forEach(function (t, j) { xs.push(bx[j]); ys.push(by[j]); ids.push(t); });
+      texts.push(vals.map((v, i) => M.labels[i] + '<br>' + panel.name + ': ' + v));
+      colours.push(vals);
+      hover.push(panel.hover);
+    });
+    Plotly.restyle(gd, {x: xs, y: ys}, ids);
+    Plotly.restyle(gd, {text: texts, 'marker.color': colours}, hover);
+  }
+  sel.addEventListener('change', update);
+  rng.addEventListener('input', update);
+  window.addEventListener('load', update);
+})();
+"""
+
+
+# --- page --------------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px 32px;
+       color: #222; max-width: 1500px; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+.meta { color: #555; }
+table.comparison { border-collapse: collapse; font-size: 0.88em; }
+table.comparison th, table.comparison td { border: 1px solid #ddd; padding: 5px 8px;
+       text-align: right; vertical-align: top; }
+table.comparison thead th { background: #f4f4f4; text-align: center; }
+table.comparison tbody th { text-align: left; white-space: nowrap; }
+td.best { background: #e8f5e9; font-weight: 600; }
+.ci { color: #777; font-weight: normal; }
+.diff { color: #666; font-size: 0.9em; font-weight: normal; }
+.diff.sig { color: #1b5e20; font-weight: 600; }
+.controls { display: flex; gap: 24px; align-items: center; margin: 8px 0; }
+pre { background: #f7f7f7; padding: 10px; overflow-x: auto; font-size: 0.85em; }
+table.failures td, table.failures th { border: 1px solid #ddd; padding: 4px 8px; }
+table.failures { border-collapse: collapse; font-size: 0.88em; }
+.note { color: #555; font-size: 0.9em; }
+"""
+
+
+def render_report(
+    evaluation: Evaluation, hour: int | None = None, command: str | None = None
+) -> str:
+    """The report page as a string."""
+    import plotly.offline
+
+    from v1d3.eval.evaluate import study_command
+
+    ev = evaluation
+    study = ev.study
+    by_policy: dict[str, list[RunRecord]] = {}
+    for rec in ev.records:
+        by_policy.setdefault(rec.policy, []).append(rec)
+    by_policy = {p: by_policy[p] for p in study.policies if p in by_policy}
+    colours = dict(zip(study.policies, _colours(len(study.policies)), strict=True))
+    command = command or study_command(study, ev.out, hour)
+    n_runs = len(ev.results)
+    sc = study.scenario
+    horizon = f"{sc.start_hour:g}h + {sc.hours:g}h"
+    parts = [
+        "<h1>V1D3 evaluation</h1>",
+        f"<p class='meta'>scenario <b>{html.escape(sc.name)}</b> ({horizon}) · weekdays "
+        f"{', '.join(map(str, study.weekdays))} · seeds {', '.join(map(str, study.seeds))} · "
+        f"{len(study.policies)} policies · {n_runs} runs ({len(ev.failures)} failed) · "
+        f"baseline <b>{html.escape(study.baseline)}</b> · v1d3 {__version__}</p>",
+        "<h2>Comparison</h2>",
+        _table_html(ev.summary, study.policies, study.baseline),
+        "<p class='note'>Mean over the (weekday, seed) runs ± the half-width of its 95% "
+        "Student-t interval. Δ: relative difference to the baseline, paired by (weekday, seed) "
+        "on identical demand (common random numbers), ± the half-width of its 95% interval "
+        "(delta method); green when the interval excludes 0. ★ marks the best policy per "
+        "column. No interval with a single run.</p>",
+    ]
+    if by_policy:
+        map_html, _ = _map_section(by_policy, hour, study.baseline)
+        parts += [
+            "<h2>By hour of day</h2>",
+            _fig_html(_hourly_figure(by_policy, colours), "hourly"),
+            "<h2>Map: orders, unserved orders and idle drivers by cell</h2>",
+            "<p class='note'>Mean per run of the chosen policy during the chosen hour. Idle "
+            "drivers: idle driver-minutes in the cell divided by 60 (gaps between a driver's "
+            "consecutive events).</p>",
+            map_html,
+            "<h2>Distributions</h2>",
+            _fig_html(_distribution_figure(by_policy, colours), "distributions"),
+        ]
+    else:
+        parts.append("<p>No run finished; there is nothing to plot.</p>")
+    if ev.failures:
+        rows = "".join(
+            f"<tr><td>{html.escape(f['policy'])}</td><td>{f['weekday']}</td><td>{f['seed']}</td>"
+            f"<td>{f['attempts']}</td><td>{html.escape(str(f['error']))}</td></tr>"
+            for f in ev.failures
+        )
+        parts += [
+            "<h2>Failed runs</h2>",
+            "<table class='failures' id='failures'><tr><th>policy</th><th>weekday</th>"
+            f"<th>seed</th><th>attempts</th><th>error</th></tr>{rows}</table>",
+        ]
+    config = json.dumps(study.to_dict(), indent=2)
+    parts += [
+        "<h2>Configuration</h2>",
+        f"<pre id='config'>{html.escape(config)}</pre>",
+        "<p>Regenerate this report (finished runs are reused):</p>",
+        f"<pre id='command'>{html.escape(command)}</pre>",
+    ]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<title>V1D3 evaluation</title>"
+        f"<style>{_CSS}</style>"
+        f"<script type='text/javascript'>{plotly.offline.get_plotlyjs()}</script>"
+        "</head><body>" + "\n".join(parts) + "</body></html>\n"
+    )
+
+
+def write_report(
+    evaluation: Evaluation, path: Path, hour: int | None = None, command: str | None = None
+) -> Path:
+    """Write ``report.html`` (atomically)."""
+    atomic_write_text(Path(path), render_report(evaluation, hour, command))
+    return Path(path)
