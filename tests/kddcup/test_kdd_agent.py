@@ -219,12 +219,16 @@ def test_agent_option_parsing() -> None:
         parse_agent_option("=x")
 
 
-def test_adapter_is_both_policies() -> None:
+def test_adapter_is_a_policy_pair_sharing_one_agent() -> None:
     from v1d3.dispatch.base import DispatchPolicy
+    from v1d3.kddcup.agent import make_agent_reposition
     from v1d3.reposition.base import RepositionPolicy
 
     policy = KddAgentPolicy(object())
-    assert isinstance(policy, DispatchPolicy) and isinstance(policy, RepositionPolicy)
-    assert not policy.learns_online
+    d, r = policy
+    assert isinstance(d, DispatchPolicy) and isinstance(r, RepositionPolicy)
+    assert d.owner is r.owner is policy and d.agent_faults is policy.faults
+    assert d.learns_online  # it passes each round's outcome on to the agent's extras
+    assert make_agent_reposition(dispatch=d) is r
     assert policy.faults.as_dict()["total"] == 0
     assert np.isfinite(policy.config.time_budget_s)

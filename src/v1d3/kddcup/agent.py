@@ -5,11 +5,16 @@ A submission is a folder with ``agent.py`` defining ``Agent`` (no-argument const
 first on ``sys.path`` as the official local test did, so an agent that imports its own modules
 and reads its own files relative to itself works as submitted.
 
-:class:`KddAgentPolicy` is both a :class:`~v1d3.dispatch.base.DispatchPolicy` and a
-:class:`~v1d3.reposition.base.RepositionPolicy` around one agent instance; pass it as both
-policies. Faults are contained the way the competition contained them: an exception or a call
-over the time budget voids that round's answer; a malformed entry, a pair that is not a
-candidate, or a driver or order used twice voids only that entry. Every fault is counted by kind
+:class:`KddAgentPolicy` adapts one agent instance as a pair of policies, a
+:class:`~v1d3.dispatch.base.DispatchPolicy` and a :class:`~v1d3.reposition.base.RepositionPolicy`
+(``d, r = KddAgentPolicy(agent)``). Agents get plain lists and dicts with exactly the official
+keys; an agent that declares ``v1d3_extras = True`` (exported V1D3 agents do) gets them in
+containers that also carry V1D3's ``extras`` (see :mod:`v1d3.kddcup.observation`), so it can
+decide exactly as natively.
+
+Faults are contained the way the competition contained them: an exception or a call over the
+time budget voids that round's answer; a malformed entry, a pair that is not a candidate, or a
+driver or order used twice voids only that entry. Every fault is counted by kind
 (:attr:`KddAgentPolicy.faults`) and logged with the agent's traceback; the simulation goes on.
 A call cannot be pre-empted safely in-process, so an over-budget call runs to its end and its
 answer is then discarded.
@@ -25,21 +30,25 @@ import sys
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy
+from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
 from v1d3.errors import ConfigError, PolicyError
 from v1d3.kddcup.city import reference_epoch
 from v1d3.kddcup.observation import (
+    Parsed,
+    dispatch_extras,
     dispatch_observation,
     parse_dispatch_answer,
     parse_reposition_answer,
+    reposition_extras,
     reposition_observation,
+    with_extras,
 )
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 
@@ -54,9 +63,12 @@ __all__ = [
     "FaultRecord",
     "AgentFaults",
     "KddAgentPolicy",
+    "AgentDispatch",
+    "AgentReposition",
     "load_agent",
     "make_agent_dispatch",
     "make_agent_reposition",
+    "agent_policy_name",
     "agent_run_config",
     "run_agent",
     "record_faults",
@@ -82,6 +94,9 @@ class AgentConfig:
     round's answer is void."""
     max_records: int = 100
     """Faults kept with their message and traceback (all faults are counted)."""
+    extras: bool = True
+    """Offer V1D3's extra information to agents that ask for it (``v1d3_extras = True``, as
+    exported V1D3 agents do) so they decide exactly as natively; others never see it."""
 
     def __post_init__(self) -> None:
         if not self.time_budget_s > 0:
@@ -206,28 +221,45 @@ def load_agent(path: str | Path) -> Any:
 # -- the adapter
 
 
-class KddAgentPolicy(DispatchPolicy, RepositionPolicy):
-    """One KDD Cup agent as V1D3's dispatch and repositioning policy (pass it as both)."""
+class KddAgentPolicy:
+    """One KDD Cup agent as a pair of V1D3 policies sharing the agent instance.
 
-    name = AGENT_POLICY
+    Pass :attr:`dispatch_policy` and :attr:`reposition_policy` to the simulator (or unpack:
+    ``d, r = KddAgentPolicy(agent)``); faults of both land in :attr:`faults`.
+    """
 
     def __init__(self, agent: Any, label: str = "agent", config: AgentConfig | None = None) -> None:
         self.agent = agent
         self.label = label
         self.config = config if config is not None else AgentConfig()
         self.faults = AgentFaults(self.config.max_records)
-        self._epoch = 0.0
+        self.dispatch_policy = AgentDispatch(self)
+        self.reposition_policy = AgentReposition(self)
+        self.epoch_s = 0.0
+        """Unix time of the simulated day's midnight as the agent sees it."""
+        self._contexts: dict[str, DayContext] = {}
+        self._feedback: dict[str, Any] | None = None
 
-    def reset(self, context: DayContext) -> None:
-        """Keep the city and the day's Unix epoch (a reference date when the day has none)."""
-        RepositionPolicy.reset(self, context)
+    def __iter__(self) -> Iterator[DispatchPolicy | RepositionPolicy]:
+        return iter((self.dispatch_policy, self.reposition_policy))
+
+    def _reset(self, role: str, context: DayContext) -> None:
+        self._contexts[role] = context
+        self._feedback = None
         epoch = context.epoch_s
-        self._epoch = float(epoch) if epoch else float(reference_epoch(context.weekday))
+        self.epoch_s = float(epoch) if epoch else float(reference_epoch(context.weekday))
 
     @property
-    def epoch_s(self) -> float:
-        """Unix time of the simulated day's midnight as the agent sees it."""
-        return self._epoch
+    def wants_extras(self) -> bool:
+        """Whether the agent gets V1D3's extras (it declares ``v1d3_extras = True``)."""
+        return self.config.extras and bool(getattr(self.agent, "v1d3_extras", False))
+
+    def _with_extras(self, observ: Any, extras: dict[str, Any]) -> Any:
+        if not self.wants_extras:
+            return observ
+        feedback, self._feedback = self._feedback, None
+        day = (self._contexts.get("dispatch"), self._contexts.get("reposition"))
+        return with_extras(observ, {**extras, "day": day, "feedback": feedback})
 
     def _call(self, method: str, t: float, observ: Any) -> tuple[bool, Any]:
         fn: Callable[[Any], Any] = getattr(self.agent, method)
@@ -239,41 +271,97 @@ class KddAgentPolicy(DispatchPolicy, RepositionPolicy):
             return False, None
         took = time.perf_counter() - tic
         if took > self.config.time_budget_s:
-            self.faults.add(
-                t,
-                method,
-                "timeout",
-                1,
-                f"took {took:.3f} s, over the {self.config.time_budget_s:g} s budget; answer void",
-            )
+            budget = self.config.time_budget_s
+            msg = f"took {took:.3f} s, over the {budget:g} s budget; answer void"
+            self.faults.add(t, method, "timeout", 1, msg)
             return False, None
         return True, answer
 
-    def _count(self, method: str, t: float, parsed: Any) -> None:
+    def _count(self, method: str, t: float, parsed: Parsed) -> None:
         for kind, n in parsed.faults.items():
             msg = "; ".join(parsed.messages) if parsed.messages else kind
             self.faults.add(t, method, kind, n, msg)
 
     def dispatch(self, batch: CandidateBatch) -> np.ndarray:
-        """Ask the agent; return the valid part of its matching (nothing on a round fault)."""
-        ok, answer = self._call("dispatch", batch.t, dispatch_observation(batch, self._epoch))
+        """Ask the agent; the valid part of its matching (nothing on a round fault)."""
+        observ = self._with_extras(
+            dispatch_observation(batch, self.epoch_s), dispatch_extras(batch)
+        )
+        ok, answer = self._call("dispatch", batch.t, observ)
         if not ok:
             return np.zeros(0, dtype=np.int64)
         parsed = parse_dispatch_answer(answer, batch)
         self._count("dispatch", batch.t, parsed)
         return parsed.value
 
+    def observe(self, outcome: RoundOutcome) -> None:
+        """Keep the round's outcome for the next call's extras (agents learn from it there)."""
+        if self.wants_extras:
+            self._feedback = {
+                "selected": outcome.selected,
+                "cancelled": outcome.cancelled,
+                "idle_driver": outcome.idle_driver,
+                "idle_cell": outcome.idle_cell,
+                "idle_lat": outcome.idle_lat,
+                "idle_lng": outcome.idle_lng,
+            }
+
     def reposition(self, batch: RepositionBatch) -> np.ndarray:
         """Ask the agent; drivers without a valid destination stay."""
-        city = self.context.city
-        ok, answer = self._call(
-            "reposition", batch.t, reposition_observation(batch, city, self._epoch)
+        city = self._contexts["reposition"].city
+        observ = self._with_extras(
+            reposition_observation(batch, city, self.epoch_s), reposition_extras(batch)
         )
+        ok, answer = self._call("reposition", batch.t, observ)
         if not ok:
             return np.asarray(batch.cell, dtype=np.int64).copy()
         parsed = parse_reposition_answer(answer, batch, city)
         self._count("reposition", batch.t, parsed)
         return parsed.value
+
+
+class AgentDispatch(DispatchPolicy):
+    """The dispatch half of a :class:`KddAgentPolicy`."""
+
+    name = AGENT_POLICY
+
+    def __init__(self, owner: KddAgentPolicy) -> None:
+        self.owner = owner
+
+    @property
+    def agent_faults(self) -> AgentFaults:
+        """The agent's faults (both halves)."""
+        return self.owner.faults
+
+    def reset(self, context: DayContext) -> None:
+        self.owner._reset("dispatch", context)
+
+    def dispatch(self, batch: CandidateBatch) -> np.ndarray:
+        return self.owner.dispatch(batch)
+
+    def observe(self, outcome: RoundOutcome) -> None:
+        self.owner.observe(outcome)
+
+
+class AgentReposition(RepositionPolicy):
+    """The repositioning half of a :class:`KddAgentPolicy`."""
+
+    name = AGENT_POLICY
+
+    def __init__(self, owner: KddAgentPolicy) -> None:
+        self.owner = owner
+
+    @property
+    def agent_faults(self) -> AgentFaults:
+        """The agent's faults (both halves)."""
+        return self.owner.faults
+
+    def reset(self, context: DayContext) -> None:
+        super().reset(context)
+        self.owner._reset("reposition", context)
+
+    def reposition(self, batch: RepositionBatch) -> np.ndarray:
+        return self.owner.reposition(batch)
 
 
 # -- running (helpers for the CLI and the policy registry)
@@ -285,11 +373,11 @@ def make_agent_dispatch(
     dispatch: Any = None,
     path: str | None = None,
     time_budget_s: float = 2.0,
-) -> KddAgentPolicy:
-    """Registry factory: a KDD agent folder (``path=``) as the dispatch policy."""
+) -> AgentDispatch:
+    """Registry factory: the KDD agent folder ``path`` as the dispatch policy."""
     if path is None:
         raise ConfigError("dispatch policy kdd-agent needs path=<agent folder>")
-    return KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s))
+    return KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s)).dispatch_policy
 
 
 def make_agent_reposition(
@@ -298,30 +386,41 @@ def make_agent_reposition(
     dispatch: Any = None,
     path: str | None = None,
     time_budget_s: float = 2.0,
-) -> KddAgentPolicy:
+) -> AgentReposition:
     """Registry factory: the dispatch policy's agent when it is one, else the agent at ``path``."""
-    if isinstance(dispatch, KddAgentPolicy) and (path is None or str(path) == dispatch.label):
-        return dispatch
-    return make_agent_dispatch(path=path, time_budget_s=time_budget_s)
+    if isinstance(dispatch, AgentDispatch) and (path is None or str(path) == dispatch.owner.label):
+        return dispatch.owner.reposition_policy
+    if path is None:
+        raise ConfigError("reposition policy kdd-agent needs path=<agent folder>")
+    return KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s)).reposition_policy
 
 
-def agent_run_config(cfg: RunConfig, path: str | Path, time_budget_s: float = 2.0) -> RunConfig:
-    """The run config that records an agent run (both policies ``kdd-agent`` with its path)."""
+def agent_policy_name(label: str | None = None) -> str:
+    """``kdd-agent`` or ``kdd-agent:<label>`` (the label tells agents of one study apart)."""
+    return AGENT_POLICY if not label else f"{AGENT_POLICY}:{label}"
+
+
+def agent_run_config(
+    cfg: RunConfig, path: str | Path, time_budget_s: float = 2.0, label: str | None = None
+) -> RunConfig:
+    """The run config that records an agent run: both policies ``kdd-agent[:label]``, the
+    folder and budget as dispatch parameters."""
+    name = agent_policy_name(label)
     return dataclasses.replace(
         cfg,
-        dispatch=AGENT_POLICY,
-        reposition=AGENT_POLICY,
+        dispatch=name,
+        reposition=name,
         dispatch_params={"path": str(path), "time_budget_s": float(time_budget_s)},
         reposition_params={},
     )
 
 
-def record_faults(result: RunResult, policy: KddAgentPolicy) -> RunResult:
-    """Add the agent's faults to a finished run: ``metrics["agent_faults"]`` (counts) and
+def record_faults(result: RunResult, faults: AgentFaults) -> RunResult:
+    """Add an agent's faults to a finished run: ``metrics["agent_faults"]`` (counts) and
     ``log.meta["agent_faults"]``/``log.meta["agent_fault_log"]`` (records with tracebacks)."""
-    result.metrics["agent_faults"] = policy.faults.as_dict()
-    result.log.meta["agent_faults"] = policy.faults.as_dict()
-    result.log.meta["agent_fault_log"] = policy.faults.log_records()
+    result.metrics["agent_faults"] = faults.as_dict()
+    result.log.meta["agent_faults"] = faults.as_dict()
+    result.log.meta["agent_fault_log"] = faults.log_records()
     return result
 
 
@@ -329,26 +428,31 @@ def run_agent(
     cfg: RunConfig,
     path: str | Path,
     time_budget_s: float = 2.0,
+    label: str | None = None,
     scenario: Scenario | None = None,
     progress: Callable[[float, int], None] | None = None,
     check: bool = True,
+    config: AgentConfig | None = None,
 ) -> RunResult:
     """Run one day with the KDD agent at ``path`` deciding both dispatch and repositioning.
 
     The agent is loaded fresh (a new import and a new ``Agent()``), so runs do not share state.
+    ``config`` overrides ``time_budget_s`` with a full :class:`AgentConfig`.
     """
     from v1d3.eval.run import run_simulation
 
-    policy = KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s))
+    policy = KddAgentPolicy(load_agent(path), str(path), config or AgentConfig(time_budget_s))
     result = run_simulation(
-        agent_run_config(cfg, path, time_budget_s),
+        agent_run_config(cfg, path, policy.config.time_budget_s, label),
         scenario=scenario,
-        dispatch=policy,
-        reposition=policy,
+        dispatch=policy.dispatch_policy,
+        reposition=policy.reposition_policy,
         progress=progress,
         check=check,
     )
-    return record_faults(result, policy)
+    if "agent_faults" not in result.metrics:  # run_simulation may record them itself
+        record_faults(result, policy.faults)
+    return result
 
 
 def parse_agent_option(spec: str) -> tuple[str, str]:

@@ -13,7 +13,11 @@ used a second time voids that entry only (the first use stands), and is counted 
 
 For agents built on V1D3 itself (see :mod:`v1d3.kddcup.export`) the official observations also
 turn back into batches: :func:`batch_from_dispatch_observation`,
-:func:`batch_from_reposition_observation`.
+:func:`batch_from_reposition_observation`. Inside V1D3, agents that declare ``v1d3_extras = True``
+get the observation in a container (a ``list`` or ``dict`` subclass, :func:`with_extras`) that
+also carries ``extras``: what the simulator knows beyond the official keys (exact trip durations,
+cells, request times, cancellation curves, the last round's outcome, the day's context). The
+dicts themselves never hold more than the official keys.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ __all__ = [
     "DISPATCH_ANSWER_KEYS",
     "REPOSITION_ANSWER_KEYS",
     "Parsed",
+    "DispatchObservation",
+    "RepositionObservation",
+    "dispatch_extras",
+    "reposition_extras",
+    "with_extras",
     "unix_time",
     "split_timestamp",
     "dispatch_observation",
@@ -94,6 +103,50 @@ def split_timestamp(timestamp: float, utc_offset_s: float) -> tuple[float, float
     return float(epoch), float(timestamp) - epoch
 
 
+class DispatchObservation(list):  # type: ignore[type-arg]
+    """The official list of candidate-pair dicts, plus :attr:`extras` (not in the official API).
+
+    Only agents that ask for it (``v1d3_extras = True``, as exported V1D3 agents do) get this
+    container; the others get a plain ``list``.
+    """
+
+    extras: dict[str, Any] | None = None
+    """What V1D3 knows beyond the official keys (see :func:`dispatch_extras`), or None."""
+
+
+class RepositionObservation(dict):  # type: ignore[type-arg]
+    """The official repositioning dict, plus :attr:`extras` (not in the official API)."""
+
+    extras: dict[str, Any] | None = None
+    """What V1D3 knows beyond the official keys (see :func:`reposition_extras`), or None."""
+
+
+def dispatch_extras(batch: CandidateBatch) -> dict[str, Any]:
+    """The batch's columns the official observation lacks or rounds (aligned with the pairs)."""
+    return {
+        "t": batch.t,
+        "t_request": batch.t_request,
+        "trip_s": batch.trip_s,
+        "trip_m": batch.trip_m,
+        "driver_cell": batch.driver_cell,
+        "origin_cell": batch.origin_cell,
+        "dest_cell": batch.dest_cell,
+        "cancel_prob": batch.cancel_prob,
+    }
+
+
+def reposition_extras(batch: RepositionBatch) -> dict[str, Any]:
+    """The batch's fields the official observation lacks (positions, idle times, counts)."""
+    return {
+        "t": batch.t,
+        "lat": batch.lat,
+        "lng": batch.lng,
+        "idle_s": batch.idle_s,
+        "unserved_by_cell": batch.unserved_by_cell,
+        "idle_by_cell": batch.idle_by_cell,
+    }
+
+
 def dispatch_observation(batch: CandidateBatch, epoch_s: float) -> list[dict[str, Any]]:
     """One round's candidate pairs as the official list of dicts (plain Python numbers)."""
     ts = unix_time(epoch_s, batch.t)
@@ -142,6 +195,16 @@ def reposition_observation(batch: RepositionBatch, city: City, epoch_s: float) -
             for d, c in zip(batch.driver.tolist(), batch.cell.tolist(), strict=True)
         ],
     }
+
+
+def with_extras(
+    observ: list[dict[str, Any]] | dict[str, Any], extras: dict[str, Any]
+) -> DispatchObservation | RepositionObservation:
+    """The same observation in a container that also carries V1D3's ``extras``."""
+    out: DispatchObservation | RepositionObservation
+    out = DispatchObservation(observ) if isinstance(observ, list) else RepositionObservation(observ)
+    out.extras = extras
+    return out
 
 
 @dataclass
@@ -354,6 +417,12 @@ def batch_from_dispatch_observation(
         "dest_cell": city.cell_of(d_loc[:, 1], d_loc[:, 0]),
         "cancel_prob": None,
     }
+    extras = getattr(observ, "extras", None)
+    if extras:
+        t = float(extras["t"])
+        pairs["driver_cell"] = np.asarray(extras["driver_cell"])
+        for k in ("t_request", "trip_s", "trip_m", "origin_cell", "dest_cell", "cancel_prob"):
+            cols[k] = extras[k]
     weekday = int(observ[0]["day_of_week"])
     return ObservedBatch(t, weekday, pairs, cols)
 
@@ -379,6 +448,19 @@ def batch_from_reposition_observation(
         bad = info[int(np.flatnonzero(cell < 0)[0])]["grid_id"]
         raise ValueError(f"grid id {bad!r} is not a cell of the city")
     zeros = np.zeros(city.n_cells, dtype=np.int64)
+    extras = getattr(observ, "extras", None)
+    if extras:
+        return RepositionBatch(
+            t=float(extras["t"]),
+            weekday=int(observ["day_of_week"]),
+            driver=driver,
+            lat=extras["lat"],
+            lng=extras["lng"],
+            cell=cell,
+            idle_s=extras["idle_s"],
+            unserved_by_cell=extras["unserved_by_cell"],
+            idle_by_cell=extras["idle_by_cell"],
+        )
     return RepositionBatch(
         t=t,
         weekday=int(observ["day_of_week"]),

@@ -1,0 +1,143 @@
+"""``v1d3 export-agent`` and ``v1d3 kdd-grid``, and the ``--agent`` options of simulate/evaluate.
+
+``export-agent`` writes a KDD Cup 2020 submission folder that runs V1D3 policies;
+``kdd-grid`` writes a scenario's city as a KDD hexagon grid table (and, on request, its day of
+orders as a KDD orders file), so KDD tools and agents see our cities in their own format.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from v1d3.cli import common as c
+from v1d3.kddcup.agent import AgentConfig
+
+__all__ = ["register", "AgentPath", "AgentSpecs", "AgentBudget"]
+
+AgentPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--agent",
+        help="KDD Cup 2020 submission folder (agent.py with Agent) deciding dispatch and "
+        "repositioning instead of --dispatch/--reposition.",
+    ),
+]
+AgentSpecs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--agent",
+        help="KDD Cup 2020 agent as NAME=PATH (a submission folder); repeat for several.",
+    ),
+]
+AgentBudget = Annotated[
+    float,
+    typer.Option(
+        "--agent-budget-s", help=c._doc(AgentConfig, "time_budget_s").replace("; over", ".")
+    ),
+]
+
+
+def export_agent(
+    out_dir: Annotated[Path, typer.Argument(help="Submission folder to write (replaced).")],
+    dispatch: Annotated[str, typer.Option(help="Dispatch policy (see `v1d3 policies`).")] = (
+        "distance"
+    ),
+    reposition: Annotated[str, typer.Option(help="Repositioning policy.")] = "stay",
+    model: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--model",
+            "--models",
+            help="Model file or folder the policies load, copied into the submission (repeatable).",
+        ),
+    ] = None,
+    scenario: c.Scenario = "manhattan",
+    hours: c.Hours = 24.0,
+    start_hour: c.StartHour = 0.0,
+    h3_resolution: c.Resolution = 8,
+    trips: c.Trips = None,
+    grid: c.Grid = None,
+    radius_m: c.Radius = 2000.0,
+    k_nearest: c.KNearest = 11,
+    patience_s: c.Patience = 60.0,
+    managed_share: c.ManagedShare = 1.0,
+    no_cancellations: c.NoCancellations = False,
+    shift_hours: c.ShiftHours = 9.0,
+) -> None:
+    """Write a KDD Cup 2020 submission folder whose agent.py runs V1D3 policies.
+
+    The scenario options name the city and platform the agent will decide on; run it back with
+    `v1d3 simulate --agent OUT_DIR` on the same scenario.
+    """
+    from v1d3.kddcup.export import export_agent as export
+
+    sc, sim = c.configs_from_options(
+        scenario=scenario,
+        hours=hours,
+        start_hour=start_hour,
+        h3_resolution=h3_resolution,
+        trips=trips,
+        grid=grid,
+        radius_m=radius_m,
+        k_nearest=k_nearest,
+        patience_s=patience_s,
+        managed_share=managed_share,
+        no_cancellations=no_cancellations,
+        shift_hours=shift_hours,
+    )
+    out = export(dispatch, reposition, model or None, out_dir, scenario=sc, sim=sim)
+    c.console.print(
+        f"wrote {out}/ (agent.py: dispatch {dispatch}, reposition {reposition}); "
+        f"run it: v1d3 simulate --scenario {scenario} --agent {out}"
+    )
+
+
+def kdd_grid(
+    out: Annotated[Path, typer.Argument(help="Grid table to write (CSV, no header).")],
+    scenario: c.Scenario = "manhattan",
+    h3_resolution: c.Resolution = 8,
+    trips: c.Trips = None,
+    grid: c.Grid = None,
+    orders_out: Annotated[
+        Path | None,
+        typer.Option(help="Also write the scenario's day of orders as a KDD orders file."),
+    ] = None,
+    weekday: c.Weekday = 2,
+    date: c.Date = None,
+    orders: c.Orders = None,
+    kdd_orders: c.KddOrders = None,
+    seed: c.Seed = 0,
+) -> None:
+    """Write a scenario's city as a KDD Cup 2020 hexagon grid table (grid_id + 6 lng,lat)."""
+    from v1d3.kddcup.city import reference_epoch, write_kdd_orders
+    from v1d3.kddcup.export import scenario_city
+    from v1d3.kddcup.grid import write_grid
+    from v1d3.sim.scenario import build_scenario
+
+    sc, sim = c.configs_from_options(
+        scenario=scenario,
+        weekday=weekday,
+        orders=orders,
+        h3_resolution=h3_resolution,
+        trips=trips,
+        date=date,
+        grid=grid,
+        kdd_orders=kdd_orders,
+    )
+    if orders_out is None:
+        n = write_grid(scenario_city(sc), out)
+        c.console.print(f"wrote {out}: {n} cells")
+        return
+    day = build_scenario(sc, sim, seed)
+    n = write_grid(day.city, out)
+    epoch = day.epoch_s if day.epoch_s else float(reference_epoch(day.weekday))
+    k = write_kdd_orders(orders_out, day.orders, epoch)
+    c.console.print(f"wrote {out}: {n} cells; {orders_out}: {k} orders (weekday {day.weekday})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export-agent")(export_agent)
+    app.command("kdd-grid")(kdd_grid)

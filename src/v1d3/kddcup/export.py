@@ -1,0 +1,326 @@
+"""Export V1D3 policies as a KDD Cup 2020 submission folder.
+
+:func:`export_agent` writes a self-contained folder::
+
+    agent.py          the official entry point; imports the installed v1d3
+    v1d3_agent.json   policies, their parameters, the scenario and simulation configs
+    city.pkl          the city the policies decide on (cells, neighbours, travel model)
+    grid.csv          the same city as a KDD hexagon grid table (for people and other agents)
+    models/           copies of the model files the policies load
+
+Its ``Agent`` (:class:`ExportedAgent`) rebuilds the named policies and answers the official
+API. Run inside V1D3 (``v1d3 simulate --agent``), it asks for V1D3's ``extras`` and its
+observations carry them (see :mod:`v1d3.kddcup.observation`): the day's context and random
+generators, exact trip durations, cells, request times and cancellation curves, and each
+round's outcome for online learners. The policies then decide exactly as natively, so the
+run gives the same metrics as the native run on the same seed (timings aside).
+
+Run anywhere else (the official environment), only the official keys exist and the rest is
+estimated: the clock and day from ``timestamp`` (local midnight from the recorded UTC offset),
+cells by the city's own lookup, trip durations from ``order_finish_timestamp`` (to about
+1e-6 s), an order's request time as when the agent first saw it, straight-line trip lengths, no
+per-order cancellation curves, repositioning drivers at their cell's centre with the city-wide
+counts at zero, every assignment served for online learners, and random generators seeded from
+the date. Policies that need none of the estimated parts (``distance``, ``nearest``, ``fare``
+dispatch; ``stay`` repositioning) decide the same either way.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from v1d3 import __version__
+from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
+from v1d3.errors import ConfigError, ModelError
+from v1d3.geo.city import City
+from v1d3.kddcup.city import KDD_UTC_OFFSET_S
+from v1d3.kddcup.grid import write_grid
+from v1d3.kddcup.observation import (
+    batch_from_dispatch_observation,
+    batch_from_reposition_observation,
+    dispatch_answer,
+    reposition_answer,
+    split_timestamp,
+)
+from v1d3.sim.config import SimConfig
+from v1d3.sim.log import atomic_dir
+from v1d3.sim.scenario import SCENARIOS, ScenarioConfig
+
+__all__ = [
+    "METADATA_FILE",
+    "CITY_FILE",
+    "GRID_FILE",
+    "MODELS_DIR",
+    "export_agent",
+    "scenario_city",
+    "scenario_utc_offset",
+    "ExportedAgent",
+]
+
+METADATA_FILE = "v1d3_agent.json"
+CITY_FILE = "city.pkl"
+GRID_FILE = "grid.csv"
+MODELS_DIR = "models"
+
+_AGENT_PY = '''"""KDD Cup 2020 agent exported by V1D3 {version}: dispatch {dispatch!r}, \
+repositioning {reposition!r}.
+
+Needs the v1d3 package installed (version {version}). Everything else is in this folder.
+"""
+
+from pathlib import Path
+
+from v1d3.kddcup.export import ExportedAgent
+
+
+class Agent(ExportedAgent):
+    """The official entry point: ``dispatch(dispatch_observ)`` and ``reposition(repo_observ)``."""
+
+    def __init__(self) -> None:
+        super().__init__(Path(__file__).resolve().parent)
+'''
+
+
+def scenario_utc_offset(cfg: ScenarioConfig) -> int:
+    """Offset from UTC (s) of the midnights the scenario's ``epoch_s`` stands for.
+
+    ``nyc-tlc`` dates its days at UTC midnight; the ``kdd`` scenario and the scenarios without a
+    calendar (dated in the reference week, see :func:`v1d3.kddcup.city.reference_epoch`) use
+    China Standard Time, the competition's.
+    """
+    return 0 if cfg.name == "nyc-tlc" else KDD_UTC_OFFSET_S
+
+
+def scenario_city(cfg: ScenarioConfig) -> City:
+    """The city of a scenario config (built by the scenario's own source)."""
+    source, _ = SCENARIOS[cfg.name]
+    return source(cfg, np.random.default_rng(0)).city
+
+
+def _copy_models(models: str | Path | Sequence[str | Path] | None, dest: Path) -> list[str]:
+    if models is None:
+        return []
+    items = [models] if isinstance(models, (str, Path)) else list(models)
+    copied: list[str] = []
+    for item in items:
+        src = Path(item)
+        if src.is_dir():
+            for f in sorted(src.iterdir()):
+                if f.is_file():
+                    dest.mkdir(exist_ok=True)
+                    shutil.copy2(f, dest / f.name)
+                    copied.append(f.name)
+        elif src.is_file():
+            dest.mkdir(exist_ok=True)
+            shutil.copy2(src, dest / src.name)
+            copied.append(src.name)
+        else:
+            raise ModelError(f"{src}: model file or folder not found")
+    return copied
+
+
+def export_agent(
+    dispatch: str,
+    reposition: str,
+    models: str | Path | Sequence[str | Path] | None,
+    out_dir: str | Path,
+    scenario: ScenarioConfig | None = None,
+    sim: SimConfig | None = None,
+    dispatch_params: Mapping[str, Any] | None = None,
+    reposition_params: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a KDD Cup submission folder that runs the named V1D3 policies.
+
+    ``models`` is a folder (its files are copied) or model files (copied under their names)
+    into ``models/``. ``scenario`` and ``sim`` describe the city and platform the agent will
+    decide on (defaults: ``ScenarioConfig()``, ``SimConfig()``); the policies are built once
+    here, so a bad name, parameter or model fails now rather than inside the agent. The folder
+    is written atomically (replaced if it exists).
+    """
+    from v1d3.eval.run import RunConfig
+    from v1d3.policies import make_dispatch, make_reposition
+
+    cfg = RunConfig(
+        scenario=scenario if scenario is not None else ScenarioConfig(),
+        sim=sim if sim is not None else SimConfig(),
+        dispatch=dispatch,
+        reposition=reposition,
+        dispatch_params=dict(dispatch_params or {}),
+        reposition_params=dict(reposition_params or {}),
+    )
+    city = scenario_city(cfg.scenario)
+    out = Path(out_dir)
+    with atomic_dir(out) as tmp:
+        copied = _copy_models(models, tmp / MODELS_DIR)
+        folder_models = tmp / MODELS_DIR if copied else None
+        d = make_dispatch(dispatch, folder_models, cfg.scenario, **cfg.dispatch_params)
+        make_reposition(
+            reposition, folder_models, cfg.scenario, dispatch=d, **cfg.reposition_params
+        )
+        meta = {
+            "format": 1,
+            "v1d3_version": __version__,
+            "dispatch": dispatch,
+            "reposition": reposition,
+            "dispatch_params": cfg.dispatch_params,
+            "reposition_params": cfg.reposition_params,
+            "models": copied,
+            "utc_offset_s": scenario_utc_offset(cfg.scenario),
+            "run": cfg.to_dict(),
+        }
+        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        with (tmp / CITY_FILE).open("wb") as fh:
+            pickle.dump(city, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if cfg.scenario.name == "kdd" and cfg.scenario.grid:
+            shutil.copy2(cfg.scenario.grid, tmp / GRID_FILE)
+        else:
+            write_grid(city, tmp / GRID_FILE)
+        (tmp / "agent.py").write_text(
+            _AGENT_PY.format(version=__version__, dispatch=dispatch, reposition=reposition)
+        )
+    return out
+
+
+class ExportedAgent:
+    """The ``Agent`` of an exported folder: V1D3 policies behind the official API."""
+
+    v1d3_extras = True
+    """Ask V1D3's agent adapter for the observations' extras (ignored elsewhere)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        from v1d3.eval.run import RunConfig
+        from v1d3.policies import make_dispatch, make_reposition
+
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / METADATA_FILE).read_text())
+            cfg = RunConfig.from_dict(meta["run"])
+            with (folder / CITY_FILE).open("rb") as fh:
+                city = pickle.load(fh)
+        except (OSError, KeyError, ValueError, pickle.UnpicklingError) as e:
+            raise ConfigError(f"{folder}: not an exported V1D3 agent folder ({e})") from None
+        self.folder = folder
+        self.config = cfg
+        self.city: City = city
+        self.utc_offset_s = float(meta["utc_offset_s"])
+        models = folder / MODELS_DIR if meta.get("models") else None
+        self.dispatch_policy = make_dispatch(
+            cfg.dispatch, models, cfg.scenario, **cfg.dispatch_params
+        )
+        self.reposition_policy = make_reposition(
+            cfg.reposition,
+            models,
+            cfg.scenario,
+            dispatch=self.dispatch_policy,
+            **cfg.reposition_params,
+        )
+        self._epoch: float | None = None
+        self._context: DayContext | None = None
+        self._seen: dict[int, float] = {}
+        self._last_batch: CandidateBatch | None = None
+
+    def _begin(self, timestamp: float, weekday: int, extras: dict[str, Any] | None) -> None:
+        """Reset the policies on a new day; pass the last round's outcome to a learner."""
+        day = extras.get("day") if extras else None
+        if day is not None and day[0] is not None:
+            ctx_d, ctx_r = day
+            if ctx_d is not self._context:
+                self._context = ctx_d
+                self._new_day()
+                self.dispatch_policy.reset(ctx_d)
+                self.reposition_policy.reset(ctx_r if ctx_r is not None else ctx_d)
+        else:
+            epoch, _ = split_timestamp(timestamp, self.utc_offset_s)
+            if epoch != self._epoch:
+                self._epoch = epoch
+                self._new_day()
+                self._reset_from_clock(epoch, weekday)
+        fb = extras.get("feedback") if extras else None
+        if fb is not None and self._last_batch is not None:
+            self.dispatch_policy.observe(
+                RoundOutcome(
+                    self._last_batch,
+                    fb["selected"],
+                    fb["cancelled"],
+                    fb["idle_driver"],
+                    fb["idle_cell"],
+                    fb["idle_lat"],
+                    fb["idle_lng"],
+                )
+            )
+            self._last_batch = None
+
+    def _new_day(self) -> None:
+        self._seen = {}
+        self._last_batch = None
+
+    def _reset_from_clock(self, epoch: float, weekday: int) -> None:
+        """Outside V1D3: the day's context from the clock and the folder's configs."""
+        sc = self.config.scenario
+        start_s = sc.start_hour * 3600.0
+        end_s = min(start_s + sc.hours * 3600.0, 86400.0)
+        ss = np.random.SeedSequence([int(epoch) & 0xFFFFFFFF, weekday, 0xE4A])
+        rng_d, rng_r = (np.random.default_rng(s) for s in ss.spawn(2))
+        for policy, rng in ((self.dispatch_policy, rng_d), (self.reposition_policy, rng_r)):
+            policy.reset(
+                DayContext(self.city, weekday, start_s, end_s, self.config.sim, rng, epoch, None)
+            )
+
+    def dispatch(self, dispatch_observ: list[dict[str, Any]]) -> list[dict[str, int]]:
+        """The official dispatch call: candidate pairs in, ``[{"order_id", "driver_id"}]`` out."""
+        if not dispatch_observ:
+            return []
+        extras = getattr(dispatch_observ, "extras", None)
+        first = dispatch_observ[0]
+        self._begin(first["timestamp"], int(first["day_of_week"]), extras)
+        _, t = split_timestamp(first["timestamp"], self.utc_offset_s)
+        for p in dispatch_observ:
+            self._seen.setdefault(int(p["order_id"]), t)
+        batch = batch_from_dispatch_observation(
+            dispatch_observ, self.city, self.utc_offset_s, self._seen
+        )
+        sel = np.asarray(self.dispatch_policy.dispatch(batch), dtype=np.int64)
+        if self.dispatch_policy.learns_online:
+            if extras:
+                self._last_batch = batch  # the outcome comes with the next call
+            else:
+                self._observe_estimate(batch, sel)
+        return dispatch_answer(batch, sel)
+
+    def _observe_estimate(self, batch: CandidateBatch, sel: np.ndarray) -> None:
+        """Outside V1D3: every assignment served, the pairs' other drivers idle."""
+        taken = set(batch.driver[sel].tolist())
+        _, first_of = np.unique(batch.driver, return_index=True)
+        idle = np.array(
+            [i for i in first_of.tolist() if int(batch.driver[i]) not in taken], dtype=np.int64
+        )
+        self.dispatch_policy.observe(
+            RoundOutcome(
+                batch,
+                sel,
+                np.zeros(sel.size, dtype=bool),
+                batch.driver[idle],
+                batch.driver_cell[idle],
+                batch.driver_lat[idle],
+                batch.driver_lng[idle],
+            )
+        )
+
+    def reposition(self, repo_observ: dict[str, Any]) -> list[dict[str, Any]]:
+        """The official repositioning call: due drivers in, ``[{"driver_id", "destination"}]``."""
+        if not repo_observ or not repo_observ.get("driver_info"):
+            return []
+        extras = getattr(repo_observ, "extras", None)
+        self._begin(repo_observ["timestamp"], int(repo_observ["day_of_week"]), extras)
+        batch = batch_from_reposition_observation(
+            repo_observ, self.city, self.utc_offset_s, idle_s=self.config.sim.reposition_after_s
+        )
+        dest = self.reposition_policy.reposition(batch)
+        return reposition_answer(batch, dest, self.city)
