@@ -61,8 +61,9 @@ class CVNetConfig:
     """Architecture of a CVNet and the discount its values are defined with."""
 
     coarse_levels: tuple[int, ...] = (0, 1, 2)
-    """H3 levels of the coarse code, in resolution steps above the base resolution (0 = the cell
-    itself, 1 = its parent, 2 = its grandparent; on an H3 resolution-8 city: 8, 7, 6)."""
+    """H3 levels of the coarse code, in resolution steps above the base (0 = the cell itself).
+
+    1 = its parent, 2 = its grandparent: on an H3 resolution-8 city, resolutions 8, 7, 6."""
     base_resolution: int | None = None
     """H3 resolution of the finest code (None = the training city's; 8 for a non-H3 grid)."""
     rings: bool = False
@@ -74,8 +75,10 @@ class CVNetConfig:
     time_periods_h: tuple[float, ...] = (24.0, 12.0, 6.0, 3.0)
     """Periods of the sin/cos time-of-day features, hours."""
     linear_time: bool = True
-    """Add the fraction of the day elapsed (0..1) as a feature: values fall towards the end of
-    the day, which periodic features alone would wrap back onto the morning."""
+    """Add the fraction of the day elapsed (0..1) as a feature.
+
+    Values fall towards the end of the day, which periodic features alone would wrap back onto
+    the morning."""
     weekday_onehot: bool = True
     """Add a one-hot of the weekday (7 features)."""
     gamma: float = 0.9
@@ -93,8 +96,9 @@ class CVNetConfig:
     hl_sigma: float = 0.75
     """HL-Gauss: standard deviation of the target Gaussian, in bin widths (0.75 recommended)."""
     lipschitz_norm: str = "inf"
-    """Operator norm of the Lipschitz bound: ``inf`` (max abs row sum, exact and cheap) or
-    ``spectral`` (largest singular value)."""
+    """Operator norm of the Lipschitz bound: ``inf`` (max abs row sum) or ``spectral``.
+
+    ``inf`` is exact and cheap; ``spectral`` is the largest singular value."""
 
     def __post_init__(self) -> None:
         checks = [

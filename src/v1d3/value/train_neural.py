@@ -61,7 +61,8 @@ CVNET_FILE = "cvnet.pt"
 """File name of the CVNet model inside a models folder."""
 
 Progress = Callable[[int, int, float], None]
-"""``progress(step, total_steps, loss)``: called after every minibatch step."""
+"""``progress(step, total_steps, loss)``: called every 10 minibatch steps and after each epoch
+(``loss`` is the latest minibatch's fitting loss)."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,9 @@ class OfflineTrainConfig:
     target_sync_steps: int = 200
     """Minibatch steps between two copies of the net into the target network."""
     lipschitz_weight: float = 1e-4
-    """Weight ``lambda`` of the Lipschitz-bound penalty (dimensionless: values are learned in
-    units of the value scale)."""
+    """Weight ``lambda`` of the Lipschitz-bound penalty (dimensionless).
+
+    Values are learned in units of the value scale, so the weight does not depend on currency."""
     patience: int = 4
     """Stop after this many epochs without a lower held-out TD error (0 = never stop early)."""
     seed: int = 0
@@ -268,8 +270,8 @@ def train_cvnet(
             step += 1
             if step % cfg.target_sync_steps == 0:
                 target.load_state_dict(net.state_dict())
-            if progress is not None:
-                progress(step, total_steps, float(fit))
+            if progress is not None and (step % 10 == 0 or lo + bs >= n):
+                progress(step, total_steps, float(fit.detach()))
         seconds = time.perf_counter() - tic
 
         # -- evaluate on the held-out day; keep the best net

@@ -1,0 +1,252 @@
+"""Command: ``v1d3 train`` — learn a value function offline and write it into a models folder.
+
+``--method cvnet`` writes ``<out>/cvnet.pt`` (used by the ``cvnet`` and ``v1d3`` dispatch
+policies and by ``value`` repositioning); ``--method tabular-td`` writes ``<out>/tabular-td.pt``.
+Historical days are simulated with the ``--behaviour`` dispatch policy on seeds ``seed, seed+1,
+…`` (weekdays cycling Monday–Friday), unless ``--trajectories`` gives event logs to learn from.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from v1d3.cli import common as c
+from v1d3.errors import V1D3Error
+from v1d3.sim.config import SimConfig
+from v1d3.sim.scenario import ScenarioConfig
+from v1d3.value.cvnet import CVNetConfig
+from v1d3.value.train_neural import OfflineTrainConfig
+
+METHODS = ("cvnet", "tabular-td")
+
+_T = OfflineTrainConfig()
+_N = CVNetConfig()
+
+
+def _t(name: str) -> str:
+    return c._doc(OfflineTrainConfig, name)
+
+
+def _n(name: str) -> str:
+    return c._doc(CVNetConfig, name)
+
+
+StageProgress = Callable[[str, int, int, "float | None"], None]
+
+
+@contextmanager
+def _progress(enabled: bool = True) -> Iterator[StageProgress]:
+    """A progress bar per stage (``simulate`` days, ``fit`` steps) showing the latest loss."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda stage, done, total, loss: None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        console=c.err_console,
+    ) as bar:
+        tasks: dict[str, object] = {}
+
+        def update(stage: str, done: int, total: int, loss: float | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, loss="-")
+            text = "-" if loss is None else f"{loss:.4g}"
+            bar.update(tasks[stage], completed=done, total=total, loss=text)  # type: ignore[arg-type]
+
+        yield update
+
+
+def train(
+    method: Annotated[str, typer.Option(help="What to learn: cvnet or tabular-td.")] = "cvnet",
+    days: Annotated[
+        int, typer.Option(help="Historical days to simulate (cvnet holds the last one out).")
+    ] = 20,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the first historical day (then +1, +2, …).")
+    ] = 1000,
+    out: Annotated[Path, typer.Option(help="Models folder to write the model file into.")] = Path(
+        "models"
+    ),
+    trajectories: Annotated[
+        Path | None,
+        typer.Option(help="Learn from event logs instead: a parquet file or a folder of runs."),
+    ] = None,
+    behaviour: Annotated[
+        str, typer.Option(help="Dispatch policy that generates the historical days.")
+    ] = "distance",
+    epochs: Annotated[int, typer.Option(help=_t("epochs"))] = _T.epochs,
+    batch_size: Annotated[int, typer.Option(help=_t("batch_size"))] = _T.batch_size,
+    lr: Annotated[float, typer.Option(help=_t("lr"))] = _T.lr,
+    target_sync_steps: Annotated[
+        int, typer.Option(help=_t("target_sync_steps"))
+    ] = _T.target_sync_steps,
+    lipschitz_weight: Annotated[
+        float, typer.Option(help=_t("lipschitz_weight"))
+    ] = _T.lipschitz_weight,
+    patience: Annotated[int, typer.Option(help=_t("patience"))] = _T.patience,
+    device: Annotated[str, typer.Option(help=_t("device"))] = _T.device,
+    loss: Annotated[str, typer.Option(help=_n("loss"))] = _N.loss,
+    rings: Annotated[bool, typer.Option(help=_n("rings"))] = _N.rings,
+    embed_dim: Annotated[int, typer.Option(help=_n("embed_dim"))] = _N.embed_dim,
+    gamma: Annotated[float, typer.Option(help=_n("gamma"))] = _N.gamma,
+    time_unit_s: Annotated[float, typer.Option(help=_n("time_unit_s"))] = _N.time_unit_s,
+    bucket_s: Annotated[
+        float, typer.Option(help="tabular-td: time-bucket length, seconds.")
+    ] = 600.0,
+    scenario: c.Scenario = "manhattan",
+    weekday: c.Weekday = 2,
+    orders: c.Orders = None,
+    drivers: c.Drivers = None,
+    hours: c.Hours = 24.0,
+    start_hour: c.StartHour = 0.0,
+    h3_resolution: c.Resolution = 8,
+    trips: c.Trips = None,
+    date: c.Date = None,
+    grid: c.Grid = None,
+    kdd_orders: c.KddOrders = None,
+    radius_m: c.Radius = 2000.0,
+    k_nearest: c.KNearest = 11,
+    patience_s: c.Patience = 60.0,
+    no_cancellations: c.NoCancellations = False,
+    shift_hours: c.ShiftHours = 9.0,
+) -> None:
+    """Learn a value function offline (cvnet or tabular-td) and write it into a models folder."""
+    try:
+        if method not in METHODS:
+            c.fail(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+        sc, sim = c.configs_from_options(
+            scenario=scenario,
+            weekday=weekday,
+            orders=orders,
+            drivers=drivers,
+            hours=hours,
+            start_hour=start_hour,
+            h3_resolution=h3_resolution,
+            trips=trips,
+            date=date,
+            grid=grid,
+            kdd_orders=kdd_orders,
+            radius_m=radius_m,
+            k_nearest=k_nearest,
+            patience_s=patience_s,
+            no_cancellations=no_cancellations,
+            shift_hours=shift_hours,
+        )
+        if method == "cvnet":
+            path = _train_cvnet(
+                sc,
+                sim,
+                days,
+                seed,
+                behaviour,
+                trajectories,
+                out,
+                OfflineTrainConfig(
+                    epochs=epochs,
+                    batch_size=batch_size,
+                    lr=lr,
+                    target_sync_steps=target_sync_steps,
+                    lipschitz_weight=lipschitz_weight,
+                    patience=patience,
+                    seed=seed,
+                    device=device,
+                ),
+                CVNetConfig(
+                    loss=loss,
+                    rings=rings,
+                    embed_dim=embed_dim,
+                    gamma=gamma,
+                    time_unit_s=time_unit_s,
+                ),
+            )
+        else:
+            path = _train_tabular(
+                sc, sim, days, seed, behaviour, trajectories, out, bucket_s, gamma, time_unit_s
+            )
+    except V1D3Error as e:
+        c.fail(str(e))
+    c.console.print(f"wrote {path}")
+
+
+def _train_cvnet(
+    sc: ScenarioConfig,
+    sim: SimConfig,
+    days: int,
+    seed: int,
+    behaviour: str,
+    trajectories: Path | None,
+    out: Path,
+    cfg: OfflineTrainConfig,
+    net_cfg: CVNetConfig,
+) -> Path:
+    from v1d3.value.checkpoint import load_checkpoint
+    from v1d3.value.train_neural import train_cvnet_from_scenario
+
+    with _progress() as bar:
+        path = train_cvnet_from_scenario(
+            sc,
+            sim,
+            days,
+            seed,
+            behaviour=behaviour,
+            trajectories=trajectories,
+            out=out,
+            progress=lambda step, total, loss: bar("fit", step, total, loss),
+            train_cfg=cfg,
+            net_cfg=net_cfg,
+            day_progress=lambda done, total: bar("simulate", done, total, None),
+        )
+    _, meta = load_checkpoint(path)
+    hist = meta.get("history", [])
+    if hist:
+        best = min(hist, key=lambda h: h["held_out_td_error"])
+        c.console.print(
+            f"cvnet: {len(hist)} epochs, best held-out TD error {best['held_out_td_error']:.4g} "
+            f"(epoch {int(best['epoch'])}), {meta['transitions']['train']:,} transitions, "
+            f"{max(h['transitions_per_s'] for h in hist):,.0f} transitions/s"
+        )
+    return path
+
+
+def _train_tabular(
+    sc: ScenarioConfig,
+    sim: SimConfig,
+    days: int,
+    seed: int,
+    behaviour: str,
+    trajectories: Path | None,
+    out: Path,
+    bucket_s: float,
+    gamma: float,
+    time_unit_s: float,
+) -> Path:
+    from v1d3.value.base import Discount
+    from v1d3.value.train import train_tabular
+
+    with _progress() as bar:
+        return train_tabular(
+            sc,
+            sim,
+            days,
+            seed,
+            behaviour=behaviour,
+            trajectories=trajectories,
+            out=out,
+            progress=bar,
+            bucket_s=bucket_s,
+            discount=Discount(gamma, time_unit_s),
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)

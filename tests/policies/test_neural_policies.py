@@ -1,0 +1,103 @@
+"""``cvnet`` and ``v1d3`` end to end on a small synthetic scenario, with a model trained on two
+tiny days; missing models are named with the command that trains them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from v1d3.demand.synthetic import SyntheticConfig
+from v1d3.errors import ConfigError, ModelError
+from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.policies.neural import NEURAL_DISPATCH, make_cvnet, make_v1d3
+from v1d3.policies.value_based import make_value_reposition
+from v1d3.sim.checker import check_run
+from v1d3.sim.config import SimConfig
+from v1d3.value.cvnet import load_cvnet
+from v1d3.value.online_neural import OnlineCVNetValue, ResidualValue
+from v1d3.value.train_neural import OfflineTrainConfig, train_cvnet_from_scenario
+
+SCENARIO = dict(
+    name="synthetic", orders=6_000, start_hour=7.0, hours=1.5, synthetic=SyntheticConfig(rings=4)
+)
+
+
+def _scenario(**kw: object):
+    from v1d3.sim.scenario import ScenarioConfig
+
+    return ScenarioConfig(**{**SCENARIO, **kw})  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("models")
+    cfg = OfflineTrainConfig(epochs=3, batch_size=1024, device="cpu", seed=5)
+    train_cvnet_from_scenario(_scenario(), SimConfig(), 2, 500, out=out, train_cfg=cfg)
+    return out
+
+
+def test_trained_model_records_how_it_was_made(models: Path):
+    value = load_cvnet(models / "cvnet.pt", scenario=_scenario())
+    meta = value.meta
+    assert meta["method"] == "cvnet" and meta["scenario"] == "synthetic"
+    assert meta["h3_resolution"] == 8 and meta["resolutions"] == [8, 7, 6]
+    assert [d["seed"] for d in meta["days"]] == [500, 501]
+    assert [d["weekday"] for d in meta["days"]] == [0, 1]
+    assert meta["days"][-1]["held_out"] is True
+    assert len(meta["history"]) >= 1 and meta["behaviour"] == "distance"
+    assert meta["gamma"] == 0.9 and meta["time_unit_s"] == 600.0
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "value_type", "hours"),
+    [
+        ("cvnet", {}, None, 1.5),
+        ("v1d3", {}, ResidualValue, 1.5),
+        # the neural online learner is slower: a quarter of an hour, an ensemble step in it
+        ("v1d3", {"online": "neural", "ensemble_every_s": 600.0}, OnlineCVNetValue, 0.25),
+    ],
+)
+def test_policies_run_and_pass_the_checker(models: Path, name, params, value_type, hours):
+    sc = _scenario(hours=hours)
+    policy = NEURAL_DISPATCH[name](models, sc, **params)
+    if value_type is not None:
+        assert isinstance(policy.value, value_type)  # type: ignore[attr-defined]
+    cfg = RunConfig(scenario=sc, sim=SimConfig(), seed=11, models=str(models))
+    result = run_simulation(cfg, dispatch=policy)  # checks the invariants itself
+    assert check_run(result.log).ok
+    assert result.metrics["total_income"] > 0
+
+
+def test_v1d3_learns_and_shares_its_values_with_repositioning(models: Path):
+    sc = _scenario()
+    sim = SimConfig(managed_share=0.5)
+    dispatch = make_v1d3(models, sc, ensemble_every_s=1800.0)
+    reposition = make_value_reposition(models, sc, dispatch=dispatch)
+    assert reposition.value is dispatch.value  # type: ignore[attr-defined]
+    result = run_simulation(
+        RunConfig(scenario=sc, sim=sim, seed=12), dispatch=dispatch, reposition=reposition
+    )
+    assert check_run(result.log).ok
+    assert abs(dispatch.value.residual).sum() > 0  # type: ignore[attr-defined]
+
+
+def test_missing_model_names_the_file_and_the_command(tmp_path: Path):
+    with pytest.raises(ModelError, match=r"cvnet\.pt.*v1d3 train --scenario synthetic"):
+        make_cvnet(tmp_path, _scenario())
+    with pytest.raises(ModelError, match=r"v1d3 needs cvnet\.pt.*--models"):
+        make_v1d3(None, _scenario())
+
+
+def test_model_of_another_scenario_is_refused(models: Path):
+    from v1d3.sim.scenario import ScenarioConfig
+
+    with pytest.raises(ModelError, match="trained on scenario 'synthetic'"):
+        make_cvnet(models, ScenarioConfig(name="manhattan"))
+
+
+def test_bad_parameters(models: Path):
+    with pytest.raises(ConfigError, match="online"):
+        make_v1d3(models, _scenario(), online="tabular")
+    with pytest.raises(ConfigError, match="omega"):
+        make_v1d3(models, _scenario(), omega=2.0)
