@@ -50,9 +50,12 @@ class TableValue(ValueFunction):
         self, cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, t_s: np.ndarray
     ) -> np.ndarray:
         """Values of the states, one per entry (arrays broadcast together)."""
-        c, a, g, t = np.broadcast_arrays(cell, lat, lng, t_s)
-        idx, w = self.active(c.ravel(), a.ravel(), g.ravel(), t.ravel())
-        return self.read(idx, w).reshape(c.shape)
+        c, a, g, t = (np.asarray(x) for x in (cell, lat, lng, t_s))
+        if not (c.ndim == a.ndim == g.ndim == t.ndim == 1 and c.size == a.size == g.size == t.size):
+            full = np.broadcast_arrays(c, a, g, t)
+            c, a, g, t = (x.ravel() for x in full)
+            return self.read(*self.active(c, a, g, t)).reshape(full[0].shape)
+        return self.read(*self.active(c, a, g, t))
 
     def read(self, idx: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Values of states given by their active entries (from :meth:`active`)."""

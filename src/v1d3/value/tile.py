@@ -71,6 +71,10 @@ class TileCodedValue(TableValue):
             self.n_cells = city.n_cells
             self.n_tiles = self._ny * self._nx
             self.table = np.zeros(self.n_cells + len(self.offsets) * self.n_tiles)
+            # per tiling: grid origin shifted by its offset, upper clip, first table index
+            self._origin = np.array([self._lat0, self._lng0]) - self.offsets  # (T, 2)
+            self._hi = np.array([self._ny - 1, self._nx - 1], dtype=np.float64)
+            self._base = self.n_cells + self.n_tiles * np.arange(len(self.offsets))
             self._city = city
         super().bind(city, weekday)
 
@@ -81,19 +85,21 @@ class TileCodedValue(TableValue):
         ``end_s``)."""
         if self._city is None:
             raise ConfigError("tile coding: call bind(city, weekday) before reading values")
-        lat = np.asarray(lat, dtype=np.float64)
-        lng = np.asarray(lng, dtype=np.float64)
-        # positions relative to the grid origin are > 0 inside the box: truncation = floor
-        fy = (lat[:, None] - self._lat0 + self.offsets[:, 0]) / self.tile_deg
-        fx = (lng[:, None] - self._lng0 + self.offsets[:, 1]) / self.tile_deg
-        iy = np.clip(fy, 0, self._ny - 1, out=fy).astype(np.int64)
-        ix = np.clip(fx, 0, self._nx - 1, out=fx).astype(np.int64)
-        base = self.n_cells + self.n_tiles * np.arange(len(self.offsets))
-        idx = np.empty((lat.size, self.n_active), dtype=np.int64)
+        n = np.size(cell)
+        pts = np.empty((n, 1, 2))
+        pts[:, 0, 0] = lat
+        pts[:, 0, 1] = lng
+        # tile coordinates per tiling, clipped into the grid (≥ 0, so truncation = floor)
+        f = (pts - self._origin) / self.tile_deg  # (n, T, 2)
+        np.maximum(f, 0.0, out=f)
+        np.minimum(f, self._hi, out=f)
+        q = f.astype(np.int64)
+        idx = np.empty((n, self.n_active), dtype=np.int64)
         idx[:, 0] = cell
-        idx[:, 1:] = base + iy * self._nx + ix
-        alive = (np.asarray(t_s) < self.end_s).astype(np.float64)[:, None]
-        w = np.broadcast_to(alive / self.n_active, idx.shape)
+        np.add(q[:, :, 0] * self._nx + q[:, :, 1], self._base, out=idx[:, 1:])
+        w = np.full((n, self.n_active), 1.0 / self.n_active)
+        if np.isfinite(self.end_s):
+            w[np.asarray(t_s) >= self.end_s] = 0.0
         return idx, w
 
     def update(self, cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, delta: np.ndarray) -> None:
