@@ -188,6 +188,7 @@ class ValueDispatch(DispatchPolicy):
             raise ConfigError("daily_reset='offline' needs an offline value function")
         self._next_ensemble = np.inf
         self._curve: np.ndarray | None = None
+        self._filter = True
 
     @property
     def learns_online(self) -> bool:
@@ -210,6 +211,9 @@ class ValueDispatch(DispatchPolicy):
             context.start_s + cfg.ensemble_every_s if self.offline is not None else np.inf
         )
         self._curve = np.asarray(context.sim.cancel_curve, dtype=np.float64)
+        # the simulator already keeps only its k nearest drivers per order
+        k_sim = context.sim.k_nearest
+        self._filter = cfg.top_k > 0 and (k_sim == 0 or cfg.top_k < k_sim)
 
     def weights(self, batch: CandidateBatch) -> np.ndarray:
         """Edge weight of every pair: advantage (cancellation-weighted if configured) minus the
@@ -225,7 +229,10 @@ class ValueDispatch(DispatchPolicy):
         return w
 
     def dispatch(self, batch: CandidateBatch) -> np.ndarray:
-        keep = np.flatnonzero(top_k_mask(batch.order, batch.pickup_m, self.config.top_k))
+        if self._filter:
+            keep = np.flatnonzero(top_k_mask(batch.order, batch.pickup_m, self.config.top_k))
+        else:
+            keep = np.arange(len(batch))
         if keep.size == 0:
             return np.zeros(0, dtype=np.int64)
         w = self.weights(batch)[keep]
