@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,18 +70,29 @@ def _nan(v: float) -> bool:
 # --- the comparison table ----------------------------------------------------------------------
 
 
+def _best(summary: Sequence[SummaryRow], policies: Sequence[str]) -> dict[str, set[str]]:
+    """Per ranked metric, the policies with the best mean (ties all marked)."""
+    cell = {(r.policy, r.metric): r for r in summary}
+    best: dict[str, set[str]] = {}
+    if len(policies) < 2:
+        return best
+    for m in TABLE_METRICS:
+        sign = 1.0 if m in HIGHER_IS_BETTER else -1.0 if m in LOWER_IS_BETTER else 0.0
+        means = {
+            p: cell[(p, m)].mean
+            for p in policies
+            if (p, m) in cell and cell[(p, m)].n and not _nan(cell[(p, m)].mean)
+        }
+        if not sign or not means:
+            continue
+        top = max(sign * v for v in means.values())
+        best[m] = {p for p, v in means.items() if math.isclose(sign * v, top, rel_tol=1e-12)}
+    return best
+
+
 def _table_html(summary: Sequence[SummaryRow], policies: Sequence[str], baseline: str) -> str:
     cell = {(r.policy, r.metric): r for r in summary}
-    best: dict[str, str] = {}
-    for m in TABLE_METRICS:
-        cands = [(cell[(p, m)].mean, p) for p in policies if (p, m) in cell and cell[(p, m)].n]
-        cands = [(v, p) for v, p in cands if not _nan(v)]
-        if not cands or len(policies) < 2:
-            continue
-        if m in HIGHER_IS_BETTER:
-            best[m] = max(cands)[1]
-        elif m in LOWER_IS_BETTER:
-            best[m] = min(cands)[1]
+    best = _best(summary, policies)
     head = "".join(f"<th>{html.escape(label)}</th>" for label, _ in TABLE_METRICS.values())
     body = []
     for p in policies:
@@ -92,29 +104,35 @@ def _table_html(summary: Sequence[SummaryRow], policies: Sequence[str], baseline
             if r is None or r.n == 0:
                 tds.append("<td>–</td>")
                 continue
-            main = fmt(r.mean)
+            main = f"<span class='v'>{fmt(r.mean)}</span>"
             if not _nan(r.ci_low):
-                main += f" <span class='ci'>± {fmt((r.ci_high - r.ci_low) / 2).lstrip('+')}</span>"
+                main += f"<div class='ci'>± {fmt((r.ci_high - r.ci_low) / 2)}</div>"
             if p == baseline:
                 diff = "<div class='diff'>baseline</div>"
             elif _nan(r.rel_diff):
-                diff = "<div class='diff'>Δ –</div>"
+                diff = "<div class='diff'>Δ–</div>"
             else:
-                d = f"Δ {100 * r.rel_diff:+.2f}%"
-                sig = ""
+                d = f"Δ{100 * r.rel_diff:+.2f}%"
+                tone = ""
                 if not _nan(r.rel_diff_ci_low):
                     d += f" ± {50 * (r.rel_diff_ci_high - r.rel_diff_ci_low):.2f}%"
-                    if r.rel_diff_ci_low > 0 or r.rel_diff_ci_high < 0:
-                        sig = " sig"
-                diff = f"<div class='diff{sig}'>{d}</div>"
-            mark = " class='best' title='best in this column'" if best.get(m) == p else ""
-            star = " ★" if best.get(m) == p else ""
-            tds.append(f"<td{mark}>{main}{star}{diff}</td>")
-        note = f" <span class='ci'>(n={n}{f', {failed} failed' if failed else ''})</span>"
+                    up, down = r.rel_diff_ci_low > 0, r.rel_diff_ci_high < 0
+                    if (up and m in HIGHER_IS_BETTER) or (down and m in LOWER_IS_BETTER):
+                        tone = " better"
+                    elif (down and m in HIGHER_IS_BETTER) or (up and m in LOWER_IS_BETTER):
+                        tone = " worse"
+                    elif up or down:
+                        tone = " differs"
+                diff = f"<div class='diff{tone}'>{d}</div>"
+            is_best = p in best.get(m, ())
+            mark = " class='best' title='best in this column'" if is_best else ""
+            star = "★ " if is_best else ""
+            tds.append(f"<td{mark}>{star}{main}{diff}</td>")
+        note = f"<br><span class='ci'>n={n}{f', {failed} failed' if failed else ''}</span>"
         body.append(f"<tr><th>{html.escape(p)}{note}</th>{''.join(tds)}</tr>")
     return (
-        "<table id='comparison' class='comparison'>"
-        f"<thead><tr><th>policy</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        "<div class='scroll'><table id='comparison' class='comparison'>"
+        f"<thead><tr><th>policy</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -159,7 +177,13 @@ def _hourly_figure(by_policy: dict[str, list[RunRecord]], colours: dict[str, str
                 row=1,
                 col=col,
             )
-    fig.update_xaxes(title_text="hour of day", range=[-0.5, 23.5], dtick=3)
+    active = [
+        h for h in hours if any(r.hourly["orders"][h] > 0 for rs in by_policy.values() for r in rs)
+    ]
+    lo, hi = (min(active), max(active)) if active else (0, 23)
+    fig.update_xaxes(
+        title_text="hour of day", range=[lo - 0.5, hi + 0.5], dtick=1 if hi - lo < 8 else 3
+    )
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
     fig.update_layout(
         template="plotly_white",
@@ -270,7 +294,12 @@ def _map_section(
     lat0 = float(np.mean(first.cell_lat)) if n_cells else 0.0
     js_panels = []
     for k, (key, title, _, scale_name, _) in enumerate(panels):
-        vmax = max(float(np.max(v)) for v in vals[key].values()) or 1.0
+        # classes up to the 98th percentile of the non-zero values: a few busy cells would
+        # otherwise wash out the rest (the top class holds everything above)
+        pos = np.concatenate([v[hours].ravel() for v in vals[key].values()])
+        pos = pos[pos > 0]
+        vmax = float(np.percentile(pos, 98)) if pos.size else 1.0
+        vmax = vmax if vmax > 0 else 1.0
         frac = (np.arange(MAP_CLASSES) + 0.5) / MAP_CLASSES
         cols = [_ZERO_COLOUR, *pc.sample_colorscale(scale_name, list(0.15 + 0.85 * frac))]
         classes = {
@@ -292,6 +321,8 @@ def _map_section(
             lo = 0 if c == 0 else (c - 1) * vmax / MAP_CLASSES
             hi = 0 if c == 0 else c * vmax / MAP_CLASSES
             name = f"{title}: 0" if c == 0 else f"{title}: {lo:.1f}–{hi:.1f}"
+            if c == MAP_CLASSES:
+                name = f"{title}: ≥ {lo:.1f}"
             common = {"x": xs, "y": ys, "name": name, "showlegend": False, "hoverinfo": "skip"}
             if polygons:
                 tr = go.Scatter(
@@ -396,6 +427,7 @@ _MAP_JS = """
     const hi = Number(rng.value);
     const h = M.hours[hi];
     lab.textContent = pad(h) + ':00\u2013' + pad(h + 1) + ':00';
+    gd.dataset.shown = p + '@' + h;
     const xs = [], ys = [], ids = [], texts = [], colours = [], hover = [];
     M.panels.forEach(function (panel) {
       const cls = panel.classes[p][hi];
@@ -424,22 +456,27 @@ _MAP_JS = """
 # --- page --------------------------------------------------------------------------------------
 
 _CSS = """
-body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px 32px;
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 20px 24px;
        color: #222; max-width: 1500px; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .meta { color: #555; }
-table.comparison { border-collapse: collapse; font-size: 0.88em; }
-table.comparison th, table.comparison td { border: 1px solid #ddd; padding: 5px 8px;
+table.comparison { border-collapse: collapse; font-size: 0.78em; }
+table.comparison th, table.comparison td { border: 1px solid #ddd; padding: 4px 5px;
        text-align: right; vertical-align: top; }
 table.comparison thead th { background: #f4f4f4; text-align: center; }
 table.comparison tbody th { text-align: left; white-space: nowrap; }
 td.best { background: #e8f5e9; font-weight: 600; }
 .ci { color: #777; font-weight: normal; }
 .diff { color: #666; font-size: 0.9em; font-weight: normal; }
-.diff.sig { color: #1b5e20; font-weight: 600; }
+.diff.better { color: #1b5e20; font-weight: 600; }
+.diff.worse { color: #b71c1c; font-weight: 600; }
+.diff.differs { color: #333; font-weight: 600; }
+table.comparison td { white-space: nowrap; }
+.scroll { overflow-x: auto; }
 .controls { display: flex; gap: 24px; align-items: center; margin: 8px 0; }
 pre { background: #f7f7f7; padding: 10px; overflow-x: auto; font-size: 0.85em; }
+pre#command { white-space: pre-wrap; word-break: break-all; }
 table.failures td, table.failures th { border: 1px solid #ddd; padding: 4px 8px; }
 table.failures { border-collapse: collapse; font-size: 0.88em; }
 .note { color: #555; font-size: 0.9em; }
@@ -476,8 +513,8 @@ def render_report(
         "<p class='note'>Mean over the (weekday, seed) runs ± the half-width of its 95% "
         "Student-t interval. Δ: relative difference to the baseline, paired by (weekday, seed) "
         "on identical demand (common random numbers), ± the half-width of its 95% interval "
-        "(delta method); green when the interval excludes 0. ★ marks the best policy per "
-        "column. No interval with a single run.</p>",
+        "(delta method), in green when the interval excludes 0 and the policy is better, in red "
+        "when it is worse. ★ marks the best policy per column. No interval with a single run.</p>",
     ]
     if by_policy:
         map_html, _ = _map_section(by_policy, hour, study.baseline)
@@ -505,7 +542,11 @@ def render_report(
             "<table class='failures' id='failures'><tr><th>policy</th><th>weekday</th>"
             f"<th>seed</th><th>attempts</th><th>error</th></tr>{rows}</table>",
         ]
-    config = json.dumps(study.to_dict(), indent=2)
+    config = re.sub(
+        r"\[\s+([^\[\]{}]*?)\s+\]",
+        lambda m: "[" + " ".join(m.group(1).split()) + "]",
+        json.dumps(study.to_dict(), indent=2),
+    )
     parts += [
         "<h2>Configuration</h2>",
         f"<pre id='config'>{html.escape(config)}</pre>",

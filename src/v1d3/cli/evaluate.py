@@ -1,0 +1,247 @@
+"""``v1d3 evaluate``: policies side by side on identical demand, with intervals and a report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from v1d3.cli import common as c
+from v1d3.errors import ConfigError, V1D3Error
+from v1d3.eval.backends import Task
+from v1d3.eval.evaluate import StudyConfig, default_policies, evaluate, packaged_models
+
+__all__ = ["register", "parse_int_list"]
+
+
+def parse_int_list(text: str, name: str) -> tuple[int, ...]:
+    """``"0-4"``, ``"1,3,5"`` or ``"0-2,6"`` → the integers, in order, each once."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            vals = range(int(lo), int(hi) + 1) if sep else [int(part)]
+        except ValueError:
+            raise ConfigError(f"{name}: expected numbers like 0-4 or 1,3,5, got {text!r}") from None
+        out += [v for v in vals if v not in out]
+    return tuple(out)
+
+
+def _names(text: str | None) -> list[str]:
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
+
+
+class _Bar:
+    """A progress bar over the runs that names the running ones (plain lines without a tty)."""
+
+    def __init__(self, total: int) -> None:
+        self.live = sys.stderr.isatty()
+        self.running: list[str] = []
+        self.bar: Progress | None = None
+        if self.live:
+            self.bar = Progress(
+                TextColumn("[bold]evaluate"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[running]}"),
+                console=c.err_console,
+                transient=True,
+            )
+            self.task = self.bar.add_task("runs", total=total, running="")
+        self.done = 0
+        self.total = total
+
+    def __enter__(self) -> _Bar:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def _show(self) -> None:
+        if self.bar is not None:
+            more = f" (+{len(self.running) - 1})" if len(self.running) > 1 else ""
+            label = f"{self.running[0]}{more}" if self.running else ""
+            self.bar.update(self.task, completed=self.done, running=label)
+
+    def __call__(self, kind: str, task: Task, detail: str) -> None:
+        if kind == "start":
+            self.running.append(task.name)
+        elif task.name in self.running:
+            self.running.remove(task.name)
+        if kind in ("done", "failed", "skip"):
+            self.done += 1
+        if kind in ("retry", "failed"):
+            what = "retrying" if kind == "retry" else "failed"
+            c.err_console.print(
+                f"[yellow]{task.name}: {what}[/] ({detail})", highlight=False, soft_wrap=True
+            )
+        elif not self.live and kind in ("done", "skip"):
+            note = " (finished earlier)" if kind == "skip" else ""
+            c.err_console.print(
+                f"[{self.done}/{self.total}] {task.name}{note}", highlight=False, soft_wrap=True
+            )
+        self._show()
+
+
+def evaluate_command(
+    out: Annotated[Path, typer.Option(help="Study folder to write.")] = Path("runs/evaluate"),
+    dispatch: Annotated[
+        str | None,
+        typer.Option(
+            help="Dispatch policies, comma-separated (default: fcfs,nearest,distance,fare plus "
+            "every value-based policy whose models are found)."
+        ),
+    ] = None,
+    reposition: Annotated[
+        str, typer.Option(help="Repositioning policies, comma-separated.")
+    ] = "stay",
+    policies: Annotated[
+        str | None,
+        typer.Option(
+            help="Exact dispatch/reposition pairs, comma-separated (instead of every "
+            "--dispatch × --reposition combination)."
+        ),
+    ] = None,
+    weekdays: Annotated[
+        str, typer.Option(help="Days of week, Monday = 0: e.g. 0-4 or 1,3,5.")
+    ] = "2",
+    seeds: Annotated[int, typer.Option(help="Seeds per weekday.")] = 1,
+    first_seed: Annotated[int, typer.Option(help="First seed (seeds are consecutive).")] = 0,
+    seed_list: Annotated[
+        str | None, typer.Option(help="Explicit seeds, e.g. 3,7,11 (instead of --seeds).")
+    ] = None,
+    baseline: Annotated[
+        str, typer.Option(help="Policy the others are compared with (dispatch/reposition).")
+    ] = "distance/stay",
+    backend: Annotated[str, typer.Option(help="Where runs execute: local or ray.")] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join: auto or host:port (default: start a local Ray)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Parallel runs (local processes, or CPUs of a local Ray; default: "
+            "the machine's cores, at most one per run)."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Reuse finished runs in --out; run only the missing ones.")
+    ] = False,
+    report_hour: Annotated[
+        int | None, typer.Option(help="Hour the report's map opens on (default: the peak hour).")
+    ] = None,
+    models: c.Models = None,
+    scenario: c.Scenario = "manhattan",
+    orders: c.Orders = None,
+    drivers: c.Drivers = None,
+    hours: c.Hours = 24.0,
+    start_hour: c.StartHour = 0.0,
+    h3_resolution: c.Resolution = 8,
+    trips: c.Trips = None,
+    date: c.Date = None,
+    grid: c.Grid = None,
+    kdd_orders: c.KddOrders = None,
+    radius_m: c.Radius = 2000.0,
+    k_nearest: c.KNearest = 11,
+    patience_s: c.Patience = 60.0,
+    managed_share: c.ManagedShare = 1.0,
+    no_cancellations: c.NoCancellations = False,
+    shift_hours: c.ShiftHours = 9.0,
+) -> None:
+    """Run policies side by side on identical demand (every weekday × seed) and write
+    results.parquet, summary.csv and report.html. Exit code 1 when some runs failed."""
+    try:
+        days = parse_int_list(weekdays, "weekdays")
+        if seed_list is not None:
+            seed_values = parse_int_list(seed_list, "seed-list")
+        else:
+            seed_values = tuple(range(first_seed, first_seed + seeds))
+        sc, sim = c.configs_from_options(
+            scenario,
+            2,  # replaced by each of the study's weekdays
+            orders,
+            drivers,
+            hours,
+            start_hour,
+            h3_resolution,
+            trips,
+            date,
+            grid,
+            kdd_orders,
+            radius_m,
+            k_nearest,
+            patience_s,
+            managed_share,
+            no_cancellations,
+            shift_hours,
+        )
+        models_dir = models
+        if models_dir is None:
+            found = packaged_models()
+            models_dir = str(found) if found is not None else None
+        if policies is not None:
+            pairs = _names(policies)
+        else:
+            ds = (
+                _names(dispatch)
+                if dispatch is not None
+                else list(default_policies(Path(models_dir) if models_dir else None, sc))
+            )
+            pairs = [f"{d}/{r}" for d in ds for r in _names(reposition)]
+        study = StudyConfig(
+            policies=tuple(pairs),
+            weekdays=days,
+            seeds=seed_values,
+            baseline=baseline,
+            scenario=sc,
+            sim=sim,
+            models=models_dir,
+        )
+        n_runs = len(study.policies) * len(study.weekdays) * len(study.seeds)
+        n_workers = workers if workers is not None else max(1, min(os.cpu_count() or 1, n_runs))
+        with _Bar(n_runs) as bar:
+            ev = evaluate(
+                study,
+                out,
+                backend=backend,
+                workers=n_workers,
+                address=address,
+                resume=resume,
+                report_hour=report_hour,
+                progress=bar,
+            )
+    except V1D3Error as e:
+        c.fail(str(e))
+        return
+    title = f"{study.scenario.name}: mean of {len(days)} weekday(s) × {len(seed_values)} seed(s)"
+    c.console.print(c.metrics_table(ev.means(), title=title))
+    if ev.resumed:
+        c.console.print(f"{ev.resumed} run(s) reused from earlier (--resume)")
+    for f in ev.failures:
+        c.err_console.print(
+            f"[bold red]failed:[/] {f['policy']} weekday {f['weekday']} seed {f['seed']} "
+            f"after {f['attempts']} attempts: {f['error']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    c.console.print(
+        f"wrote {out}/results.parquet, {out}/summary.csv, {out}/report.html", highlight=False
+    )
+    if ev.failures:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_command)
