@@ -146,6 +146,9 @@ class RoundOutcome:
     idle_cell: np.ndarray
     idle_lat: np.ndarray
     idle_lng: np.ndarray
+    dt_s: float | None = None
+    """Seconds since the previous round this policy observed (rounds with no waiting order or
+    no available driver are not dispatched nor observed); None means one round."""
 
 
 class DispatchPolicy(ABC):

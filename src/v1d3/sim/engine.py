@@ -172,6 +172,7 @@ class Simulator:
         dispatch.reset(ctx_d)
         reposition.reset(ctx_r)
         learns = dispatch.learns_online
+        t_observed = start_s
 
         n_rounds = int(np.ceil((end_s - start_s) / cfg.round_s - 1e-9))
         round_t = start_s + cfg.round_s * np.arange(1, n_rounds + 1)
@@ -501,9 +502,17 @@ class Simulator:
                 idle = aidx[~started[aidx]]
                 dispatch.observe(
                     RoundOutcome(
-                        batch, sel, ~served, idle, st.cell[idle], st.lat[idle], st.lng[idle]
+                        batch,
+                        sel,
+                        ~served,
+                        idle,
+                        st.cell[idle],
+                        st.lat[idle],
+                        st.lng[idle],
+                        dt_s=t - t_observed,
                     )
                 )
+                t_observed = t
 
         # -- end of horizon: close what is still open
         o_status[waiting] = EXPIRED

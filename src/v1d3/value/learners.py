@@ -226,7 +226,9 @@ class ChampionOnlineTD(OnlineLearner):
         tgt = td_targets(
             table, d, b.fare[sv], k_s, b.dest_cell[sv], b.dest_lat[sv], b.dest_lng[sv], t + dur
         )
-        g = d.factor(self.round_s) if self.per_round_decay else d.gamma
+        # decay by the time since the previous observed round (one round when not known)
+        step = outcome.dt_s if outcome.dt_s is not None else self.round_s
+        g = d.factor(step) if self.per_round_decay else d.gamma
         delta = np.concatenate((tgt - v0[:n_sv], (g - 1.0) * v0[n_sv:]))
         # learn
         if delta.size:
@@ -264,8 +266,9 @@ class PopulationOnlineTD(OnlineLearner):
         tgt_d = td_targets(
             table, d, b.fare[sv], dur, b.dest_cell[sv], b.dest_lat[sv], b.dest_lng[sv], t + dur
         )
-        # an idle driver's next state: same place, one round later
-        dt = self.round_s
+        # an idle driver's next state: same place, one round later (or as long as it waited
+        # since the previous observed round)
+        dt = outcome.dt_s if outcome.dt_s is not None else self.round_s
         still = st.plain and not table.time_dependent and t + dt < getattr(table, "end_s", np.inf)
         v_next = v0[n_sv:] if still else st.values(table, dt)[n_sv:]
         delta = np.concatenate((tgt_d - v0[:n_sv], d.factor(dt) * v_next - v0[n_sv:]))
