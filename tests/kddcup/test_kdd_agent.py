@@ -125,7 +125,7 @@ def test_misbehaving_agent_is_contained_on_a_kdd_city(kdd_files, write_agent, tm
         "exception": 1,
         "unknown_cell": 1,
     }
-    assert faults["total"] == 10
+    assert faults["total"] == 10 == result.metrics["agent_fault_count"]
     # the simulation went on: the other rounds were served
     assert result.metrics["completed"] > 100
     assert result.config.dispatch == AGENT_POLICY == result.config.reposition

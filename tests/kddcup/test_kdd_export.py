@@ -190,3 +190,15 @@ def test_cli_export_agent_and_kdd_grid(tmp_path: Path) -> None:
     assert result.metrics["orders"] > 0
     # the synthetic generator draws some trip ends beyond the city's rim: dropped as such
     assert set(result.log.meta["drop_reasons"]) <= {"outside_grid"}
+
+
+def test_learners_estimate_what_official_keys_lack(tmp_path: Path) -> None:
+    """Without extras (as in the official environment) an online learner still runs; its
+    feedback is estimated (every assignment served), so the day is close, not identical."""
+    sc = _synthetic(hours=0.5)
+    cfg = RunConfig(scenario=sc, dispatch="online-td", reposition="value", seed=5)
+    folder = export_agent("online-td", "value", None, tmp_path / "sub", scenario=sc)
+    native = run_simulation(cfg)
+    agent = run_agent(cfg, folder, config=AgentConfig(extras=False))
+    assert agent.metrics["agent_faults"]["total"] == 0
+    assert agent.metrics["total_income"] == pytest.approx(native.metrics["total_income"], rel=0.05)

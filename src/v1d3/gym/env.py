@@ -153,7 +153,7 @@ class DispatchEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.reposition_params = dict(reposition_params or {})
         self.models = models
         self.render_mode = render_mode
-        self.observation_space = spaces.Dict(
+        self.observation_space = spaces.Dict(  # type: ignore[assignment]
             {
                 "pairs": spaces.Box(
                     -FEATURE_BOUND, FEATURE_BOUND, (self.max_pairs, len(PAIR_FEATURES)), np.float32

@@ -26,6 +26,7 @@ import dataclasses
 import importlib
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -298,12 +299,9 @@ class KddAgentPolicy:
         """Keep the round's outcome for the next call's extras (agents learn from it there)."""
         if self.wants_extras:
             self._feedback = {
-                "selected": outcome.selected,
-                "cancelled": outcome.cancelled,
-                "idle_driver": outcome.idle_driver,
-                "idle_cell": outcome.idle_cell,
-                "idle_lat": outcome.idle_lat,
-                "idle_lng": outcome.idle_lng,
+                f.name: getattr(outcome, f.name)
+                for f in dataclasses.fields(outcome)
+                if f.name != "batch"
             }
 
     def reposition(self, batch: RepositionBatch) -> np.ndarray:
@@ -374,7 +372,7 @@ def make_agent_dispatch(
     path: str | None = None,
     time_budget_s: float = 2.0,
 ) -> AgentDispatch:
-    """Registry factory: the KDD agent folder ``path`` as the dispatch policy."""
+    """A KDD Cup 2020 agent's dispatch (path=FOLDER; or: v1d3 simulate --agent FOLDER)."""
     if path is None:
         raise ConfigError("dispatch policy kdd-agent needs path=<agent folder>")
     return KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s)).dispatch_policy
@@ -387,7 +385,7 @@ def make_agent_reposition(
     path: str | None = None,
     time_budget_s: float = 2.0,
 ) -> AgentReposition:
-    """Registry factory: the dispatch policy's agent when it is one, else the agent at ``path``."""
+    """A KDD Cup 2020 agent's repositioning (the dispatch policy's agent, or path=FOLDER)."""
     if isinstance(dispatch, AgentDispatch) and (path is None or str(path) == dispatch.owner.label):
         return dispatch.owner.reposition_policy
     if path is None:
@@ -416,9 +414,11 @@ def agent_run_config(
 
 
 def record_faults(result: RunResult, faults: AgentFaults) -> RunResult:
-    """Add an agent's faults to a finished run: ``metrics["agent_faults"]`` (counts) and
+    """Add an agent's faults to a finished run: ``metrics["agent_faults"]`` (counts by method
+    and kind), ``metrics["agent_fault_count"]`` (their total, a scalar for study tables) and
     ``log.meta["agent_faults"]``/``log.meta["agent_fault_log"]`` (records with tracebacks)."""
     result.metrics["agent_faults"] = faults.as_dict()
+    result.metrics["agent_fault_count"] = faults.total
     result.log.meta["agent_faults"] = faults.as_dict()
     result.log.meta["agent_fault_log"] = faults.log_records()
     return result
@@ -460,7 +460,10 @@ def parse_agent_option(spec: str) -> tuple[str, str]:
     name, sep, path = spec.partition("=")
     if not sep:
         path = spec
-        name = Path(spec.rstrip("/\\")).name or spec
-    if not name or not path:
-        raise ConfigError(f"--agent {spec!r}: expected NAME=PATH (PATH: a KDD agent folder)")
+        name = Path(spec.rstrip("/\\")).name
+    if not path or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise ConfigError(
+            f"--agent {spec!r}: expected NAME=PATH (NAME: letters, digits, . _ -; "
+            "PATH: a KDD agent folder)"
+        )
     return name, path

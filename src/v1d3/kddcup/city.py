@@ -291,26 +291,23 @@ def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> De
     ox, oy = city.proj.to_xy(o_lat, o_lng)
     dx, dy = city.proj.to_xy(d_lat, d_lng)
     n = idx.size
-    cols = Orders.sort_columns(
-        {
-            "t_request": table.start_ts[idx] - epoch,
-            "o_lat": o_lat,
-            "o_lng": o_lng,
-            "d_lat": d_lat,
-            "d_lng": d_lng,
-            "trip_s": table.stop_ts[idx] - table.start_ts[idx],
-            "trip_m": np.asarray(city.travel.road_m(ox, oy, dx, dy), dtype=np.float64),
-            "fare": table.reward[idx],
-            "o_zone": np.full(n, -1, dtype=np.int32),
-            "d_zone": np.full(n, -1, dtype=np.int32),
-            "source_id": source,
-            "cancel_prob": (
-                np.where(has_cp[idx, None], cp[idx], np.asarray(KDD_CANCEL_CURVE)[None, :])
-                if has_cp[idx].any()
-                else None
-            ),
-        }
-    )
+    columns = {
+        "t_request": table.start_ts[idx] - epoch,
+        "o_lat": o_lat,
+        "o_lng": o_lng,
+        "d_lat": d_lat,
+        "d_lng": d_lng,
+        "trip_s": table.stop_ts[idx] - table.start_ts[idx],
+        "trip_m": np.asarray(city.travel.road_m(ox, oy, dx, dy), dtype=np.float64),
+        "fare": table.reward[idx],
+        "o_zone": np.full(n, -1, dtype=np.int32),
+        "d_zone": np.full(n, -1, dtype=np.int32),
+        "source_id": source,
+    }
+    if has_cp[idx].any():  # rows without probabilities get the mean curve
+        curve = np.asarray(KDD_CANCEL_CURVE)[None, :]
+        columns["cancel_prob"] = np.where(has_cp[idx, None], cp[idx], curve)
+    cols = Orders.sort_columns(columns)
     orders = Orders(**cols, dropped_rows=sum(drops.values()), drop_reasons=dict(drops))
     return DemandDay(
         city,

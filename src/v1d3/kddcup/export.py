@@ -27,6 +27,7 @@ dispatch; ``stay`` repositioning) decide the same either way.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import shutil
@@ -63,6 +64,8 @@ __all__ = [
     "scenario_utc_offset",
     "ExportedAgent",
 ]
+
+_OUTCOME_FIELDS = frozenset(f.name for f in dataclasses.fields(RoundOutcome))
 
 METADATA_FILE = "v1d3_agent.json"
 CITY_FILE = "city.pkl"
@@ -225,6 +228,7 @@ class ExportedAgent:
         self._context: DayContext | None = None
         self._seen: dict[int, float] = {}
         self._last_batch: CandidateBatch | None = None
+        self._t_observed = 0.0
 
     def _begin(self, timestamp: float, weekday: int, extras: dict[str, Any] | None) -> None:
         """Reset the policies on a new day; pass the last round's outcome to a learner."""
@@ -244,22 +248,13 @@ class ExportedAgent:
                 self._reset_from_clock(epoch, weekday)
         fb = extras.get("feedback") if extras else None
         if fb is not None and self._last_batch is not None:
-            self.dispatch_policy.observe(
-                RoundOutcome(
-                    self._last_batch,
-                    fb["selected"],
-                    fb["cancelled"],
-                    fb["idle_driver"],
-                    fb["idle_cell"],
-                    fb["idle_lat"],
-                    fb["idle_lng"],
-                )
-            )
+            self.dispatch_policy.observe(RoundOutcome(batch=self._last_batch, **fb))
             self._last_batch = None
 
     def _new_day(self) -> None:
         self._seen = {}
         self._last_batch = None
+        self._t_observed = self.config.scenario.start_hour * 3600.0
 
     def _reset_from_clock(self, epoch: float, weekday: int) -> None:
         """Outside V1D3: the day's context from the clock and the folder's configs."""
@@ -301,6 +296,10 @@ class ExportedAgent:
         idle = np.array(
             [i for i in first_of.tolist() if int(batch.driver[i]) not in taken], dtype=np.int64
         )
+        more: dict[str, Any] = {}
+        if "dt_s" in _OUTCOME_FIELDS:  # time since the previous round this policy saw
+            more["dt_s"] = batch.t - self._t_observed
+        self._t_observed = batch.t
         self.dispatch_policy.observe(
             RoundOutcome(
                 batch,
@@ -310,6 +309,7 @@ class ExportedAgent:
                 batch.driver_cell[idle],
                 batch.driver_lat[idle],
                 batch.driver_lng[idle],
+                **more,
             )
         )
 

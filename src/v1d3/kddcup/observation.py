@@ -233,7 +233,7 @@ def _as_id(x: object) -> int | None:
     if isinstance(x, Integral):
         return int(x)
     if isinstance(x, Real) and float(x).is_integer():
-        return int(x)
+        return int(float(x))
     return None
 
 
