@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +98,15 @@ def kdd_files(tmp_path_factory: pytest.TempPathFactory) -> KddFiles:
     gbad = _grid_file(grid)
     obad = _orders_file(orders, grid, per_day)
     return KddFiles(grid, orders, gbad, obad, per_day)
+
+
+@pytest.fixture(autouse=True)
+def _forget_agents() -> Iterator[None]:
+    """Agent folders leave neither modules nor ``sys.path`` entries behind."""
+    yield
+    from v1d3.kddcup.agent import unload_agents
+
+    unload_agents()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from v1d3.kddcup.agent import (
     load_agent,
     parse_agent_option,
     run_agent,
+    unload_agents,
 )
 from v1d3.sim.checker import check_run
 from v1d3.sim.log import RunLog
@@ -39,6 +41,7 @@ def greedy(observ):
 
 MISBEHAVING = """
 import json
+import sys
 import os
 import time
 
@@ -175,6 +178,9 @@ def test_agents_with_same_named_modules_do_not_mix(write_agent) -> None:
     assert load_agent(a).name == "a"
     assert load_agent(b).name == "b"
     assert load_agent(a).name == "a"
+    unload_agents()
+    assert "agent" not in sys.modules and "helper" not in sys.modules
+    assert str(a) not in sys.path and str(b) not in sys.path
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,7 @@ __all__ = [
     "AgentDispatch",
     "AgentReposition",
     "load_agent",
+    "unload_agents",
     "make_agent_dispatch",
     "make_agent_reposition",
     "agent_policy_name",
@@ -174,9 +175,17 @@ def _purge_agent_modules(folders: set[str]) -> None:
     prefixes = tuple(f.rstrip(os.sep) + os.sep for f in folders)
     for name, mod in list(sys.modules.items()):
         path = getattr(mod, "__file__", None)
+        if name.partition(".")[0] == "v1d3":
+            continue  # never ours, even when an agent folder encloses the package
         if name == _MODULE or (path and os.path.realpath(path).startswith(prefixes)):
             del sys.modules[name]
     sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") not in folders]
+
+
+def unload_agents() -> None:
+    """Forget every loaded agent's modules and take their folders off ``sys.path``."""
+    _purge_agent_modules(set(_LOADED))
+    _LOADED.clear()
 
 
 def _one_line(e: BaseException) -> str:
