@@ -75,7 +75,7 @@ BAD_INPUTS = {
         ["--backend", "ray", "--address", "127.0.0.1:1"],
         "cannot reach a Ray cluster at 127.0.0.1:1",
     ),
-    "bad ray address": (["--backend", "ray", "--address", "cluster"], "expected 'auto' or host"),
+    "bad ray address": (["--backend", "ray", "--address", "cluster"], "expected 'auto', host:port"),
     "unknown backend": (["--backend", "spark"], "backend: expected one of local, ray"),
     "bad report hour": (["--report-hour", "24"], "report_hour: expected an hour 0..23"),
     "zero workers": (["--workers", "0"], "workers must be >= 1"),

@@ -108,7 +108,7 @@ def test_bad_backend_arguments() -> None:
         make_executor("local", 2, address="auto")
     with pytest.raises(ConfigError, match="cannot reach a Ray cluster at 127.0.0.1:1"):
         make_executor("ray", 2, address="127.0.0.1:1")
-    with pytest.raises(ConfigError, match="expected 'auto' or host:port"):
+    with pytest.raises(ConfigError, match="expected 'auto', host:port"):
         make_executor("ray", 2, address="nowhere")
 
 

@@ -253,14 +253,17 @@ def test_resume_skips_finished_runs(tmp_path: Path) -> None:
     for f in (out / "runs" / lost).iterdir():
         f.unlink()
     (out / "runs" / lost).rmdir()
-    stamp = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    # and find one half-written by hand (records are written atomically, so only by hand)
+    broken = run_key(study.runs()[0])
+    (out / "runs" / broken / "aggregates.npz").write_bytes(b"not a zip")
+    stamp = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir() if p.name != broken}
     events: list[tuple[str, str]] = []
     ev = evaluate(
         study, out, workers=2, resume=True, progress=lambda k, t, d: events.append((k, t.key))
     )
-    assert [k for kind, k in events if kind == "start"] == [lost]
+    assert sorted(k for kind, k in events if kind == "start") == sorted([lost, broken])
     assert sorted(k for kind, k in events if kind == "skip") == sorted(stamp)
-    assert ev.resumed == 3
+    assert ev.resumed == 2
     for name, t in stamp.items():
         assert (out / "runs" / name).stat().st_mtime_ns == t
     assert _metrics_without_timing(out / "results.parquet") == first

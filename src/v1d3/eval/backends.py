@@ -10,8 +10,8 @@ once, and then reports it as failed with its error while every other run goes on
   dies breaks the whole pool, so the runs that were in flight are retried one at a time in a new
   pool: a second death is then the run's own.
 - ``ray``: each run is one Ray task (``num_cpus=1``, no Ray-side retries). ``address=None``
-  starts a local Ray with ``workers`` CPUs; ``"auto"`` or ``"host:port"`` joins a running cluster
-  (every node needs the same ``v1d3`` installed).
+  starts a local Ray with ``workers`` CPUs; ``"auto"``, ``"host:port"`` (or a Ray Client
+  ``"ray://host:port"``) joins a running cluster (every node needs the same ``v1d3`` installed).
 """
 
 from __future__ import annotations
@@ -165,9 +165,12 @@ class LocalExecutor:
 
 
 def _check_reachable(address: str) -> None:
-    host, sep, port = address.rpartition(":")
+    """Fail fast (5 s) on an address nobody listens at, instead of Ray's long retries."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
     if not sep or not port.isdigit() or not host:
-        raise ConfigError(f"address: expected 'auto' or host:port, got {address!r}")
+        raise ConfigError(
+            f"address: expected 'auto', host:port or ray://host:port, got {address!r}"
+        )
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=5):
             pass

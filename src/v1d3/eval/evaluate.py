@@ -373,14 +373,19 @@ def read_record(folder: Path) -> RunRecord:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, json.JSONDecodeError) as e:
         raise DataError(f"{folder}: not a readable run record ({e})") from None
-    res = int(arrays.pop("h3_resolution"))
+    names = ("cell_orders", "cell_unserved", "cell_idle_min", "pickup_km",
+             "driver_hourly_income", "cell_lat", "cell_lng", "cell_labels")  # fmt: skip
+    missing = [n for n in (*names, "h3_resolution") if n not in arrays]
+    if missing or not {"config", "metrics", "hourly"} <= set(doc):
+        raise DataError(f"{folder}: incomplete run record (missing {', '.join(missing) or 'keys'})")
+    res = int(arrays["h3_resolution"])
     return RunRecord(
         config=RunConfig.from_dict(doc["config"]),
         metrics=doc["metrics"],
         hourly={k: np.asarray(v, dtype=np.float64) for k, v in doc["hourly"].items()},
         h3_resolution=None if res < 0 else res,
         attempts=int(doc.get("attempts", 1)),
-        **arrays,
+        **{n: arrays[n] for n in names},
     )
 
 
@@ -390,7 +395,7 @@ def _finished(folder: Path, cfg: RunConfig) -> RunRecord | None:
         return None
     try:
         rec = read_record(folder)
-    except (V1D3Error, KeyError):
+    except V1D3Error:
         return None
     return rec if _config_json(rec.config) == _config_json(cfg) else None
 
