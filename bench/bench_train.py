@@ -157,7 +157,10 @@ def main() -> None:
     }
     if torch.cuda.is_available():
         big = random_transitions(city, 4 * args.transitions, rng)
-        out["offline_cuda"] = bench_offline(city, big, held, "cuda", 4 * args.batch_size)
+        out["offline_cuda"] = [
+            bench_offline(city, big, held, "cuda", bs)
+            for bs in (args.batch_size, 16 * args.batch_size)
+        ]
         out["cuda_device"] = torch.cuda.get_device_name(0)
     out["online_residual_1_thread"] = bench_online(city)
     print(json.dumps(out, indent=2))

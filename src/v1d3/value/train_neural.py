@@ -272,6 +272,7 @@ def train_cvnet(
                 target.load_state_dict(net.state_dict())
             if progress is not None and (step % 10 == 0 or lo + bs >= n):
                 progress(step, total_steps, float(fit.detach()))
+        train_loss = float(loss_sum) / steps_per_epoch  # waits for the device to finish
         seconds = time.perf_counter() - tic
 
         # -- evaluate on the held-out day; keep the best net
@@ -280,7 +281,7 @@ def train_cvnet(
         history.append(
             {
                 "epoch": float(epoch),
-                "train_loss": float(loss_sum) / steps_per_epoch,
+                "train_loss": train_loss,
                 "held_out_td_error": held,
                 "lipschitz": float(net.lipschitz_bound().detach()),
                 "seconds": seconds,
@@ -401,12 +402,13 @@ def _read_days(
     parts: list[Transitions] = []
     meta: list[dict[str, Any]] = []
     for f in trajectory_files(path):
-        weekday, end_s = scenario_cfg.weekday, DAY_S
+        weekday, end_s, run_seed = scenario_cfg.weekday, DAY_S, None
         log_meta = f.with_name("log_meta.json")
         if f.name == "events.parquet" and log_meta.is_file():
             m = json.loads(log_meta.read_text())
             weekday = int(m.get("weekday", weekday))
             end_s = float(m.get("end_s", end_s))
+            run_seed = m.get("seed")
         ev = read_events(f)
         day = np.floor(ev["t_start_s"] / DAY_S).astype(np.int64)
         for k in np.unique(day).tolist():
@@ -416,7 +418,7 @@ def _read_days(
             one["t_end_s"] = one["t_end_s"] - k * DAY_S
             wd = (weekday + int(k)) % 7
             parts.append(transitions_from_events(one, city, wd, end_s))
-            meta.append({"file": str(f), "day": int(k), "weekday": wd})
+            meta.append({"file": str(f), "day": int(k), "weekday": wd, "seed": run_seed})
     if meta:
         meta[-1]["held_out"] = True
     return city, parts, meta

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Build the pre-trained `manhattan` models shipped in src/v1d3/data/models/:
+# cvnet.pt (offline CVNet, used by the `cvnet` and `v1d3` policies) and tabular-td.pt.
+#
+#   scripts/build_models.sh            # about 10-15 minutes on 2 CPU cores
+#
+# 1. simulate DAYS historical days of the manhattan scenario with `distance` dispatch on seeds
+#    SEED, SEED+1, ... (weekdays cycling Monday-Friday; full 24-hour days, default fleet);
+# 2. learn both models from those days' event logs (cvnet holds the last day out for early
+#    stopping; tabular-td uses all of them).
+# The seeds, weekdays and training settings are recorded in each checkpoint's metadata and in
+# src/v1d3/data/models/README.md. Evaluation seeds must not overlap SEED .. SEED+DAYS-1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DAYS=${DAYS:-8}
+SEED=${SEED:-1000}
+EPOCHS=${EPOCHS:-30}
+V1D3=${V1D3:-.venv/bin/v1d3}
+HISTORY=build/model-history
+OUT=src/v1d3/data/models
+
+rm -rf "$HISTORY"
+mkdir -p "$HISTORY" "$OUT"
+for ((i = 0; i < DAYS; i++)); do
+  seed=$((SEED + i))
+  "$V1D3" simulate --scenario manhattan --weekday $((i % 5)) --seed "$seed" \
+    --dispatch distance --out "$HISTORY/day-$seed" >/dev/null
+  echo "simulated day $((i + 1))/$DAYS (seed $seed, weekday $((i % 5)))"
+done
+"$V1D3" train --scenario manhattan --method cvnet --trajectories "$HISTORY" --seed "$SEED" \
+  --epochs "$EPOCHS" --device cpu --out "$OUT"
+"$V1D3" train --scenario manhattan --method tabular-td --trajectories "$HISTORY" --seed "$SEED" \
+  --out "$OUT"
+ls -l "$OUT"
