@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 
 from v1d3.cli import common as c
-from v1d3.kddcup.agent import AgentConfig
 
 __all__ = ["register", "AgentPath", "AgentSpecs", "AgentBudget"]
 
@@ -35,7 +34,8 @@ AgentSpecs = Annotated[
 AgentBudget = Annotated[
     float,
     typer.Option(
-        "--agent-budget-s", help=c._doc(AgentConfig, "time_budget_s").replace("; over", ".")
+        "--agent-budget-s",
+        help="Wall-clock budget of one agent call, seconds; an answer over it is void.",
     ),
 ]
 
