@@ -237,7 +237,9 @@ def evaluate_command(
             soft_wrap=True,
         )
     c.console.print(
-        f"wrote {out}/results.parquet, {out}/summary.csv, {out}/report.html", highlight=False
+        f"wrote {out}/results.parquet, {out}/summary.csv, {out}/report.html",
+        highlight=False,
+        soft_wrap=True,
     )
     if ev.failures:
         raise typer.Exit(1)
