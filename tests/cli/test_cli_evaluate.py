@@ -11,7 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from v1d3.errors import ConfigError
-from v1d3.eval.evaluate import BASELINE_DISPATCH, StudyConfig, default_policies, evaluate
+from v1d3.eval.evaluate import (
+    BASELINE_DISPATCH,
+    StudyConfig,
+    default_policies,
+    evaluate,
+    packaged_models,
+)
 from v1d3.sim.scenario import ScenarioConfig
 
 TINY = ["--scenario", "synthetic", "--orders", "3000", "--hours", "1", "--start-hour", "8"]
@@ -50,17 +56,20 @@ def test_evaluate_command_and_resume(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     for name in ("results.parquet", "summary.csv", "report.html", "study.json"):
         assert (out / name).is_file()
-    # the default study: the four dispatch baselines with stay, baseline distance/stay
+    # the default study: the dispatch baselines (plus any value-based policy the packaged
+    # models can build) with stay, weekday 2, one seed, baseline distance/stay
+    expected = default_policies(packaged_models(), TINY_CONFIG)
+    assert expected[: len(BASELINE_DISPATCH)] == BASELINE_DISPATCH
     res = pq.read_table(out / "results.parquet").to_pydict()
-    assert sorted(set(res["policy"])) == sorted(f"{d}/stay" for d in BASELINE_DISPATCH)
-    assert len(res["policy"]) == 4 and set(res["weekday"]) == {2}
+    assert res["policy"] == [f"{d}/stay" for d in expected]
+    assert set(res["weekday"]) == {2} and set(res["seed"]) == {0}
     assert json.loads((out / "study.json").read_text())["study"]["baseline"] == "distance/stay"
     assert "fare/stay" in run.stdout and "wrote" in run.stdout  # the summary table
-    assert "[4/4]" in run.stderr  # progress, one line per run without a terminal
+    assert f"[{len(expected)}/{len(expected)}]" in run.stderr  # one line per run without a tty
 
     code, stdout, stderr = _invoke([*TINY, "--out", str(out), "--resume"])
     assert code == 0, stderr
-    assert "4 run(s) reused" in stdout
+    assert f"{len(expected)} run(s) reused" in stdout
 
 
 BAD_INPUTS = {
