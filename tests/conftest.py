@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from scenario_fixtures import small_synthetic
+
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
-
-
-def small_synthetic(**kw: object) -> ScenarioConfig:
-    """A synthetic city with a morning peak: 2 simulated hours, about 1,100 orders."""
-    base: dict[str, object] = dict(
-        name="synthetic", orders=12_000, drivers=None, start_hour=7.0, hours=2.0
-    )
-    base.update(kw)
-    return ScenarioConfig(**base)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

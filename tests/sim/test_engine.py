@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from conftest import small_synthetic
+from scenario_fixtures import small_synthetic
 from v1d3.dispatch.base import CandidateBatch, DispatchPolicy
 from v1d3.errors import PolicyError
 from v1d3.eval.run import RunConfig, run_simulation

@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from v1d3.cli import common as c
+from v1d3.cli.kdd import AgentBudget, AgentSpecs
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.backends import Task
 from v1d3.eval.evaluate import StudyConfig, default_policies, evaluate, packaged_models
@@ -159,6 +160,8 @@ def evaluate_command(
     managed_share: c.ManagedShare = 1.0,
     no_cancellations: c.NoCancellations = False,
     shift_hours: c.ShiftHours = 9.0,
+    agent: AgentSpecs = None,
+    agent_budget_s: AgentBudget = 2.0,
 ) -> None:
     """Run policies side by side on identical demand (every weekday × seed) and write
     results.parquet, summary.csv and report.html. Exit code 1 when some runs failed."""
@@ -200,6 +203,13 @@ def evaluate_command(
                 else list(default_policies(Path(models_dir) if models_dir else None, sc))
             )
             pairs = [f"{d}/{r}" for d in ds for r in _names(reposition)]
+        from v1d3.kddcup.agent import agent_policy_name, parse_agent_option
+
+        agents = dict(parse_agent_option(a) for a in agent or [])
+        for name in agents:
+            p = f"{agent_policy_name(name)}/{agent_policy_name(name)}"
+            if p not in pairs:
+                pairs.append(p)
         study = StudyConfig(
             policies=tuple(pairs),
             weekdays=days,
@@ -208,6 +218,8 @@ def evaluate_command(
             scenario=sc,
             sim=sim,
             models=models_dir,
+            agents=agents,
+            agent_budget_s=agent_budget_s,
         )
         n_runs = len(study.policies) * len(study.weekdays) * len(study.seeds)
         n_workers = workers if workers is not None else max(1, min(os.cpu_count() or 1, n_runs))

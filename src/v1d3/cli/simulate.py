@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from v1d3.cli import common as c
+from v1d3.cli.kdd import AgentBudget, AgentPath
 from v1d3.eval.run import RunConfig, load_config, run_simulation, write_run
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.sim.checker import check_run
@@ -46,6 +47,8 @@ def simulate(
     no_cancellations: c.NoCancellations = False,
     shift_hours: c.ShiftHours = 9.0,
     models: c.Models = None,
+    agent: AgentPath = None,
+    agent_budget_s: AgentBudget = 2.0,
 ) -> None:
     """Simulate one day with one dispatch and one repositioning policy; write the run folder."""
     if config is not None:
@@ -73,12 +76,23 @@ def simulate(
         cfg = RunConfig(
             scenario=sc, sim=sim, dispatch=dispatch, reposition=reposition, seed=seed, models=models
         )
+    if agent is not None:
+        from v1d3.kddcup.agent import agent_run_config
+
+        cfg = agent_run_config(cfg, agent, agent_budget_s)
     label = f"{cfg.scenario.name} {cfg.policy} seed {cfg.seed}"
     start = cfg.scenario.start_hour * 3600
     with c.sim_progress(label, start, start + cfg.scenario.hours * 3600) as progress:
         result = run_simulation(cfg, progress=progress)
     write_run(result, out)
     c.console.print(c.metrics_table({cfg.policy: result.metrics}, title=label))
+    if result.metrics.get("agent_fault_count"):
+        c.err_console.print(
+            f"agent faults contained: {result.metrics['agent_faults']} "
+            f"(tracebacks: {out}/log_meta.json)",
+            highlight=False,
+            soft_wrap=True,
+        )
     c.console.print(f"run folder: {out}  (reproduce: v1d3 simulate --config {out}/config.json)")
 
 

@@ -100,6 +100,11 @@ class StudyConfig:
     """Simulation model of every run."""
     models: str | None = None
     """Folder with trained models for value-based policies."""
+    agents: dict[str, str] = field(default_factory=dict)
+    """KDD Cup 2020 agents by name → submission folder; each is the policy
+    ``kdd-agent:NAME/kdd-agent:NAME``."""
+    agent_budget_s: float = 2.0
+    """Wall-clock budget of one agent call, seconds."""
 
     def __post_init__(self) -> None:
         pol = tuple(_normalise(p) for p in self.policies)
@@ -111,6 +116,14 @@ class StudyConfig:
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         for p in pol:
             d, r = split_policy(p)
+            agent = _agent_name(d)
+            if agent is not None:
+                if agent not in self.agents or r != d:
+                    raise ConfigError(
+                        f"policies: {p!r} needs --agent {agent}=PATH and the form "
+                        f"kdd-agent:{agent}/kdd-agent:{agent}"
+                    )
+                continue
             if d not in DISPATCH:
                 raise ConfigError(
                     f"dispatch: unknown policy {d!r}; expected one of {', '.join(DISPATCH)}"
@@ -146,6 +159,10 @@ class StudyConfig:
         out = []
         for p in self.policies:
             d, r = split_policy(p)
+            agent = _agent_name(d)
+            params: dict[str, Any] = {}
+            if agent is not None:
+                params = {"path": self.agents[agent], "time_budget_s": self.agent_budget_s}
             for w in self.weekdays:
                 sc = dataclasses.replace(self.scenario, weekday=w)
                 for s in self.seeds:
@@ -157,6 +174,7 @@ class StudyConfig:
                             reposition=r,
                             seed=s,
                             models=self.models,
+                            dispatch_params=params,
                         )
                     )
         return out
@@ -186,6 +204,12 @@ class StudyConfig:
         d = self.to_dict()
         d.pop("baseline")
         return d
+
+
+def _agent_name(dispatch: str) -> str | None:
+    """``kdd-agent:NAME`` → ``NAME``; other dispatch names → None."""
+    head, sep, name = dispatch.partition(":")
+    return name if sep and head == "kdd-agent" else None
 
 
 def _normalise(policy: str) -> str:
@@ -510,6 +534,10 @@ def study_command(study: StudyConfig, out: Path | str, report_hour: int | None =
         args.append("--no-cancellations")
     if study.models:
         args += ["--models", study.models]
+    for name, path in study.agents.items():
+        args += ["--agent", f"{name}={path}"]
+    if study.agent_budget_s != 2.0:
+        args += ["--agent-budget-s", str(study.agent_budget_s)]
     if report_hour is not None:
         args += ["--report-hour", str(report_hour)]
     args += ["--out", str(out), "--resume"]
@@ -568,10 +596,15 @@ def _check_out(out: Path, study: StudyConfig, resume: bool) -> None:
 def _validate_policies(study: StudyConfig) -> None:
     """Build every policy once, so missing models or bad names fail before anything runs."""
     models = Path(study.models) if study.models else None
-    for p in study.policies:
-        d, r = split_policy(p)
-        disp = make_dispatch(d, models, study.scenario)
-        make_reposition(r, models, study.scenario, dispatch=disp)
+    seen: set[str] = set()
+    for cfg in study.runs():
+        if cfg.policy in seen:
+            continue
+        seen.add(cfg.policy)
+        disp = make_dispatch(cfg.dispatch, models, study.scenario, **cfg.dispatch_params)
+        make_reposition(
+            cfg.reposition, models, study.scenario, dispatch=disp, **cfg.reposition_params
+        )
 
 
 def _results_table(rows: list[dict[str, Any]], metric_keys: Sequence[str]) -> pa.Table:
@@ -672,8 +705,10 @@ def evaluate(
     # -- tables
     ordered = [records[t.key] for t in tasks if t.key in records]
     metric_keys = list(METRIC_KEYS)
-    for rec in ordered[:1]:
-        metric_keys += [k for k in rec.metrics if k not in metric_keys]
+    for rec in ordered:
+        metric_keys += [
+            k for k in rec.metrics if k not in metric_keys and not isinstance(rec.metrics[k], dict)
+        ]
     failed_by_key = {f["key"]: f for f in failures}
     rows: list[dict[str, Any]] = []
     for t in tasks:
@@ -687,7 +722,9 @@ def evaluate(
         }
         if t.key in records:
             row.update(status="ok", error=None)
-            row.update({k: records[t.key].metrics.get(k) for k in metric_keys})
+            got = records[t.key].metrics
+            # keys some policies add (agent_fault_count) count 0 for the others
+            row.update({k: got.get(k, None if k in METRIC_KEYS else 0) for k in metric_keys})
         else:
             err = failed_by_key.get(t.key, {}).get("error", "not run")
             row.update(status="failed", error=err)

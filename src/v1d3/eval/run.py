@@ -122,7 +122,13 @@ def run_simulation(
     log = Simulator(scenario, cfg.seed).run(dispatch, reposition, progress)
     if check:
         check_run(log).raise_if_failed()
-    return RunResult(cfg, log, compute_metrics(log))
+    result = RunResult(cfg, log, compute_metrics(log))
+    faults = getattr(dispatch, "agent_faults", None) or getattr(reposition, "agent_faults", None)
+    if faults is not None:  # a KDD Cup agent decided: its contained faults go in the summary
+        from v1d3.kddcup.agent import record_faults
+
+        record_faults(result, faults)
+    return result
 
 
 def _hourly_csv(log: RunLog) -> str:

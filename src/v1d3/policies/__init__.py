@@ -21,6 +21,7 @@ from v1d3.dispatch.baselines import (
     NearestDriver,
 )
 from v1d3.errors import ConfigError
+from v1d3.kddcup.agent import AGENT_POLICY, make_agent_dispatch, make_agent_reposition
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.reposition.baselines import RandomNeighbour, Stay, TowardsDemand
 
@@ -76,6 +77,7 @@ DISPATCH: dict[str, DispatchFactory] = {
         "make_v1d3",
         "V1D3: offline CVNet + online updates every round + hourly ensemble (Tang et al. 2021).",
     ),
+    AGENT_POLICY: make_agent_dispatch,
 }
 """Dispatch policy factories by name: ``factory(models=folder, scenario=cfg, **params)``."""
 
@@ -88,8 +90,15 @@ REPOSITION: dict[str, RepositionFactory] = {
         "make_value_reposition",
         "Sample destinations with P ∝ exp(beta·gamma^dt·V) over the dispatch policy's values.",
     ),
+    AGENT_POLICY: make_agent_reposition,
 }
 """Repositioning policy factories by name: ``factory(models=..., scenario=..., dispatch=...)``."""
+
+
+def _base(name: str) -> str:
+    """``kdd-agent:<label>`` → ``kdd-agent`` (the label tells agents of one study apart)."""
+    head, sep, _ = name.partition(":")
+    return head if sep and head == AGENT_POLICY else name
 
 
 def make_dispatch(
@@ -97,7 +106,7 @@ def make_dispatch(
 ) -> DispatchPolicy:
     """A fresh dispatch policy by name."""
     try:
-        factory = DISPATCH[name]
+        factory = DISPATCH[_base(name)]
     except KeyError:
         raise ConfigError(
             f"unknown dispatch policy {name!r}; expected one of {', '.join(DISPATCH)}"
@@ -117,7 +126,7 @@ def make_reposition(
 ) -> RepositionPolicy:
     """A fresh repositioning policy by name (``dispatch`` lets it share a value function)."""
     try:
-        factory = REPOSITION[name]
+        factory = REPOSITION[_base(name)]
     except KeyError:
         raise ConfigError(
             f"unknown reposition policy {name!r}; expected one of {', '.join(REPOSITION)}"
