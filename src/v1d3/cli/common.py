@@ -54,8 +54,9 @@ __all__ = [
     "Models",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+# a pipe or a CI log is not a terminal: keep tables whole instead of cutting them at 80 columns
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _doc(cls: type, name: str) -> str:

@@ -1,1 +1,16 @@
-"""eval"""
+"""Evaluation: one run (:func:`run_simulation`), studies of many (:func:`evaluate`), metrics."""
+
+from v1d3.eval.evaluate import Evaluation, StudyConfig, evaluate
+from v1d3.eval.metrics import METRIC_KEYS, compute_metrics
+from v1d3.eval.run import RunConfig, RunResult, run_simulation
+
+__all__ = [
+    "Evaluation",
+    "METRIC_KEYS",
+    "RunConfig",
+    "RunResult",
+    "StudyConfig",
+    "compute_metrics",
+    "evaluate",
+    "run_simulation",
+]

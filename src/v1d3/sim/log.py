@@ -4,7 +4,8 @@ Four tables, written as parquet files in the run folder (schema in ``docs/log-sc
 
 - ``events``: one row per driver transition — ``trip``, ``cancel``, ``idle_move``, ``reposition``,
   ``shift_start``, ``shift_end`` — with start and end time and position and the reward earned.
-  A driver's idle waiting is the gap between two consecutive events. This is also the trajectory
+  A driver's idle waiting is the gap between two consecutive events other than cancellations
+  (which can fall inside a repositioning trip). This is also the trajectory
   format that value functions learn from; :mod:`v1d3.demand.tlc` writes it from real trip records.
 - ``orders``: one row per order with its outcome.
 - ``drivers``: one row per driver (shift, managed flag).
