@@ -35,8 +35,10 @@ class DriverIndex:
         self.rebuild_fraction = rebuild_fraction
         self.min_rebuild = min_rebuild
         self.rebuilds = 0
-        # complete tree answers since the last rebuild, flat: sorted keys that have one, and the
-        # (key, driver, distance) entries of all of them
+        # complete tree answers since the last rebuild, flat: a mask over keys that have one
+        # (grown on demand; keys are small non-negative ids such as order ids), the list of
+        # those keys, and the (key, driver, distance) entries of all of them
+        self._done_mask = np.zeros(1024, dtype=bool)
         self._done_keys = np.zeros(0, dtype=np.int64)
         self._c_key = np.zeros(0, dtype=np.int64)
         self._c_drv = np.zeros(0, dtype=np.int64)
@@ -55,6 +57,7 @@ class DriverIndex:
             else None
         )
         self.dirty[:] = False
+        self._done_mask[self._done_keys] = False
         self._done_keys = self._done_keys[:0]
         self._c_key = self._c_key[:0]
         self._c_drv = self._c_drv[:0]
@@ -95,7 +98,9 @@ class DriverIndex:
         if self._tree is not None:
             n_tree = self._tree_ids.size
             ask = np.arange(m)
-            if keys is not None and (keys.size < 2 or bool(np.all(keys[1:] > keys[:-1]))):
+            if keys is not None and (
+                keys.size == 0 or (keys[0] >= 0 and bool(np.all(keys[1:] > keys[:-1])))
+            ):
                 ask = self._reuse(keys, ask, n_stale, rows_parts, drv_parts, dist_parts)
             else:
                 keys = None
@@ -148,8 +153,8 @@ class DriverIndex:
         rows = np.concatenate(rows_parts)
         drv = np.concatenate(drv_parts)
         dist = np.concatenate(dist_parts)
-        # by row, then distance, then driver id (a fixed order whatever path found the pair)
-        order = np.lexsort((drv, dist, rows))
+        # by row, then distance (one float key: rows are whole numbers, distances < 2 radius)
+        order = np.argsort(rows * (2.0 * radius + 1.0) + dist, kind="stable")
         rows, drv, dist = rows[order], drv[order], dist[order]
         if k > 0 and rows.size:
             first = np.searchsorted(rows, rows, side="left")
@@ -169,8 +174,9 @@ class DriverIndex:
         """Add the kept complete answers of ``keys`` (sorted); return the rows still to ask."""
         if self._done_keys.size == 0 or keys.size == 0:
             return ask
-        pos = np.minimum(np.searchsorted(self._done_keys, keys), self._done_keys.size - 1)
-        known = self._done_keys[pos] == keys
+        if keys[-1] >= self._done_mask.size:
+            self._grow(int(keys[-1]))
+        known = self._done_mask[keys]
         if not known.any():
             return ask
         pos = np.minimum(np.searchsorted(keys, self._c_key), keys.size - 1)
@@ -191,4 +197,12 @@ class DriverIndex:
         self._c_key = np.concatenate((self._c_key, keys[r]))
         self._c_drv = np.concatenate((self._c_drv, self._tree_ids[li[r, c]]))
         self._c_dist = np.concatenate((self._c_dist, dist[r, c]))
-        self._done_keys = np.union1d(self._done_keys, keys)
+        if keys.max() >= self._done_mask.size:
+            self._grow(int(keys.max()))
+        self._done_mask[keys] = True
+        self._done_keys = np.concatenate((self._done_keys, keys))
+
+    def _grow(self, key: int) -> None:
+        mask = np.zeros(max(2 * self._done_mask.size, key + 1), dtype=bool)
+        mask[: self._done_mask.size] = self._done_mask
+        self._done_mask = mask
