@@ -10,7 +10,7 @@ import pytest
 from v1d3.demand.synthetic import SyntheticConfig
 from v1d3.errors import ConfigError, ModelError
 from v1d3.eval.run import RunConfig, run_simulation
-from v1d3.policies.neural import NEURAL_DISPATCH, make_cvnet, make_v1d3
+from v1d3.policies.neural import NEURAL_DISPATCH, PACKAGED_MODELS, make_cvnet, make_v1d3
 from v1d3.policies.value_based import make_value_reposition
 from v1d3.sim.checker import check_run
 from v1d3.sim.config import SimConfig
@@ -85,8 +85,12 @@ def test_v1d3_learns_and_shares_its_values_with_repositioning(models: Path):
 def test_missing_model_names_the_file_and_the_command(tmp_path: Path):
     with pytest.raises(ModelError, match=r"cvnet\.pt.*v1d3 train --scenario synthetic"):
         make_cvnet(tmp_path, _scenario())
-    with pytest.raises(ModelError, match=r"v1d3 needs cvnet\.pt.*--models"):
-        make_v1d3(None, _scenario())
+    if not (PACKAGED_MODELS / "cvnet.pt").is_file():
+        with pytest.raises(ModelError, match=r"v1d3 needs cvnet\.pt.*--models"):
+            make_v1d3(None, _scenario())
+    else:  # the packaged manhattan model does not fit this scenario
+        with pytest.raises(ModelError, match="trained on scenario 'manhattan'"):
+            make_v1d3(None, _scenario())
 
 
 def test_model_of_another_scenario_is_refused(models: Path):

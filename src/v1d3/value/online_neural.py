@@ -55,7 +55,7 @@ class ResidualValue(ValueFunction):
     """
 
     def __init__(
-        self, offline: ValueFunction, bucket_s: float | None = 3600.0, end_s: float = DAY_S
+        self, offline: ValueFunction, bucket_s: float | None = None, end_s: float = DAY_S
     ) -> None:
         """``offline``: the function the day starts from; ``bucket_s``: time-bucket length of
         ``Δ``, seconds (None = one bucket); ``end_s``: end of the day, seconds after midnight."""
@@ -121,7 +121,7 @@ class ResidualOnline(OnlineLearner):
     ``lr`` is per driver. Two batched value reads and one ``bincount`` per round.
     """
 
-    def __init__(self, lr: float = 0.005) -> None:
+    def __init__(self, lr: float = 0.002) -> None:
         """``lr``: learning rate per driver and round (fraction of its TD error)."""
         if not 0 < lr <= 1:
             raise ConfigError(f"lr must be in (0, 1], got {lr}")
