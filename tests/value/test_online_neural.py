@@ -3,6 +3,8 @@ neural variant's Adam step and parameter blend."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import h3
 import numpy as np
 import pytest
@@ -123,6 +125,15 @@ def test_residual_population_step_on_numbers(city):
     # a new day starts from the offline values again
     on.bind(city, 3)
     assert (on.table == 0).all()
+
+
+def test_idle_step_uses_the_time_since_the_last_observed_round(city):
+    on = ResidualValue(CellValue([10.0, 20.0, 30.0]), bucket_s=None)
+    on.bind(city, 2)
+    outcome = dataclasses.replace(_round(city), dt_s=10.0)
+    ResidualOnline(lr=0.1).update(outcome, on)
+    g10 = GAMMA ** (10.0 / 600.0)
+    assert on.residual[0, 2] == pytest.approx(0.1 * (g10 * 30.0 - 30.0))
 
 
 def test_residual_by_cell_only(city):

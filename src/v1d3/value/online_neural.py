@@ -115,7 +115,8 @@ class ResidualOnline(OnlineLearner):
 
     For every driver available in the round, the TD error against its target — dispatched:
     ``R_gamma(R, k) + gamma^k V_on(s')`` with ``k = (pickup_s + trip_s) / time_unit_s``; idle:
-    ``gamma^(round_s / time_unit_s) V_on(s, t + round_s)`` — then ``Δ[e] += lr Σ_{i in e} δ_i``:
+    ``gamma^(dt / time_unit_s) V_on(s, t + dt)`` with ``dt`` the outcome's ``dt_s`` (the time
+    since the previous observed round; one round when unknown) — then ``Δ[e] += lr Σ_{i in e} δ_i``:
     a gradient step of size ``lr / 2`` on ``Σ_i (target_i − V_on(s_i))²`` with the targets held
     fixed (semi-gradient TD), in closed form. Steps of drivers sharing an entry add up, so
     ``lr`` is per driver. Two batched value reads and one ``bincount`` per round.
@@ -143,14 +144,17 @@ class ResidualOnline(OnlineLearner):
         lat0 = np.concatenate((b.driver_lat[sv], outcome.idle_lat))
         lng0 = np.concatenate((b.driver_lng[sv], outcome.idle_lng))
         v0 = value.value(cell0, lat0, lng0, np.full(cell0.size, t))
+        # an idle driver's next state: same place, one round later (or as long as it waited
+        # since the previous observed round)
+        step = outcome.dt_s if outcome.dt_s is not None else self.round_s
         v1 = value.value(
             np.concatenate((b.dest_cell[sv], outcome.idle_cell)),
             np.concatenate((b.dest_lat[sv], outcome.idle_lat)),
             np.concatenate((b.dest_lng[sv], outcome.idle_lng)),
-            np.concatenate((t + dur, np.full(n_idle, t + self.round_s))),
+            np.concatenate((t + dur, np.full(n_idle, t + step))),
         )
         reward = np.concatenate((discounted_reward(b.fare[sv], k, d.gamma), np.zeros(n_idle)))
-        g = np.concatenate((np.power(d.gamma, k), np.full(n_idle, d.factor(self.round_s))))
+        g = np.concatenate((np.power(d.gamma, k), np.full(n_idle, d.factor(step))))
         # learn
         if cell0.size:
             value.add(cell0, np.full(cell0.size, t), self.lr * (reward + g * v1 - v0))
@@ -259,16 +263,17 @@ class NeuralOnline(OnlineLearner):
             return
         dur = b.pickup_s[sv] + b.trip_s[sv]
         k = d.units(dur)
+        step = outcome.dt_s if outcome.dt_s is not None else self.round_s
         # targets (no gradient): dispatched drivers, then idle cells
         with torch.no_grad():
             v1 = value.forward(
                 np.concatenate((b.dest_cell[sv], ic)),
-                np.concatenate((t + dur, np.full(ic.size, t + self.round_s))),
+                np.concatenate((t + dur, np.full(ic.size, t + step))),
             ).numpy()
         tgt = np.concatenate(
             (
                 discounted_reward(b.fare[sv], k, d.gamma) + np.power(d.gamma, k) * v1[: sv.size],
-                d.factor(self.round_s) * v1[sv.size :],
+                d.factor(step) * v1[sv.size :],
             )
         )
         weight = np.concatenate((np.ones(sv.size), n_ic)) / n_drivers
