@@ -236,6 +236,13 @@ def hl_gauss_target(y: torch.Tensor, edges: torch.Tensor, sigma: float) -> torch
 class CVNet(nn.Module):
     """Coarse-coded location embedding + time features → MLP → value (or value-bin logits)."""
 
+    value_scale: torch.Tensor
+    """The unit values are learned in, currency units (a buffer)."""
+    bin_edges: torch.Tensor
+    """HL-Gauss bin edges, in units of the value scale (a buffer)."""
+    bin_centres: torch.Tensor
+    """HL-Gauss bin centres, in units of the value scale (a buffer)."""
+
     def __init__(
         self,
         cfg: CVNetConfig,
@@ -473,8 +480,9 @@ def load_cvnet(
     """Load a CVNet checkpoint as a value function.
 
     ``scenario`` (a :class:`~v1d3.sim.scenario.ScenarioConfig` or a name): refuse a model
-    trained on another scenario or H3 resolution. With ``city``, refuse (:class:`ModelError`) a model whose vocabulary knows less than
-    ``min_coverage`` of the city's coded cells — a model trained on another city.
+    trained on another scenario or H3 resolution. With ``city``: refuse (:class:`ModelError`) a
+    model whose vocabulary knows less than ``min_coverage`` of the city's coded cells — a model
+    trained on another city.
     """
     from v1d3.value.checkpoint import load_checkpoint
 
