@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from v1d3.cli.main import app
 from v1d3.eval.run import RunConfig, run_simulation, write_run
 from v1d3.sim.config import SimConfig
+from v1d3.sim.log import write_events
 from v1d3.sim.scenario import ScenarioConfig
 from v1d3.value.checkpoint import load_checkpoint
 
@@ -62,6 +64,25 @@ def test_train_cvnet_from_trajectories(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     _, meta = load_checkpoint(tmp_path / "models" / "cvnet.pt")
     assert len(meta["days"]) == 2 and meta["days"][-1]["held_out"]
+
+
+def test_train_cvnet_from_a_multi_day_event_file(tmp_path: Path) -> None:
+    sc = ScenarioConfig(name="synthetic", orders=4000, start_hour=8, hours=0.5)
+    days = []
+    for k, seed in enumerate((1, 2)):
+        ev = dict(run_simulation(RunConfig(scenario=sc, sim=SimConfig(), seed=seed)).log.events)
+        ev["t_start_s"] = ev["t_start_s"] + k * 86_400.0
+        ev["t_end_s"] = ev["t_end_s"] + k * 86_400.0
+        days.append(ev)
+    both = {c: np.concatenate([d[c] for d in days]) for c in days[0]}
+    write_events(both, tmp_path / "two-days.parquet")
+    r = v1d3(
+        "train", *SMALL, "--weekday", "4", "--trajectories", str(tmp_path / "two-days.parquet"),
+        "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "models"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    _, meta = load_checkpoint(tmp_path / "models" / "cvnet.pt")
+    assert [(d["day"], d["weekday"]) for d in meta["days"]] == [(0, 4), (1, 5)]
 
 
 @pytest.mark.parametrize(

@@ -394,9 +394,11 @@ def _read_days(
 ) -> tuple[City, list[Transitions], list[dict[str, Any]]]:
     """Days from event files (see :func:`~v1d3.value.train.trajectory_files`).
 
-    A file spanning several days of its clock (``t = 86400 k + seconds``, as the TLC converter
-    writes) is cut into days ``k``; day ``k`` of a file falls on ``weekday + k``, where
-    ``weekday`` comes from the run folder's ``log_meta.json`` or else the scenario.
+    A run folder's events are one day (its ``log_meta.json`` gives weekday, end of day and
+    seed; events past midnight, such as late shift ends, stay in it). Any other file spanning
+    several days of its clock (``t = 86400 k + seconds``, as the TLC converter writes) is cut
+    into days ``k``, day ``k`` falling on the scenario's ``weekday + k``. Days without a single
+    transition are skipped.
     """
     city = build_scenario(scenario_cfg, sim_cfg, seed).city
     parts: list[Transitions] = []
@@ -410,15 +412,20 @@ def _read_days(
             end_s = float(m.get("end_s", end_s))
             run_seed = m.get("seed")
         ev = read_events(f)
-        day = np.floor(ev["t_start_s"] / DAY_S).astype(np.int64)
+        if run_seed is not None or not len(ev["t_start_s"]):
+            day = np.zeros(len(ev["t_start_s"]), dtype=np.int64)  # one simulated day
+        else:
+            day = np.floor(ev["t_start_s"] / DAY_S).astype(np.int64)
         for k in np.unique(day).tolist():
             sel = day == k
             one = {c: v[sel] for c, v in ev.items()}
             one["t_start_s"] = one["t_start_s"] - k * DAY_S
             one["t_end_s"] = one["t_end_s"] - k * DAY_S
             wd = (weekday + int(k)) % 7
-            parts.append(transitions_from_events(one, city, wd, end_s))
-            meta.append({"file": str(f), "day": int(k), "weekday": wd, "seed": run_seed})
+            tr = transitions_from_events(one, city, wd, end_s)
+            if len(tr):
+                parts.append(tr)
+                meta.append({"file": str(f), "day": int(k), "weekday": wd, "seed": run_seed})
     if meta:
         meta[-1]["held_out"] = True
     return city, parts, meta
