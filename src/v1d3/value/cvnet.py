@@ -45,6 +45,7 @@ __all__ = [
     "time_features",
     "hl_gauss_target",
     "load_cvnet",
+    "save_cvnet",
     "METHOD",
 ]
 
