@@ -35,6 +35,7 @@ def _batch(city, cells, t=8 * 3600.0):
 
 
 def _policy(city, table, seed=0, **cfg):
+    cfg.setdefault("k_ring", 2)  # the small city's tests reason about the 2-ring
     v = LocationValue(city.n_cells, Discount(0.9, 600.0))
     v.table[:] = table
     p = ValueReposition(v, ValueRepositionConfig(**cfg))

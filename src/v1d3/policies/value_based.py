@@ -42,7 +42,13 @@ __all__ = [
 CVNET_FILE = "cvnet.pt"
 
 
+PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
+"""The models shipped with the package (``manhattan``), used when no models folder is given."""
+
+
 def _model_path(models: Path | None, file: str, method: str) -> Path:
+    if models is None and (PACKAGED_MODELS / file).exists():
+        return PACKAGED_MODELS / file
     if models is None:
         raise ModelError(
             f"{method} needs a models folder with {file} (--models DIR; train it with: "
@@ -54,8 +60,12 @@ def _model_path(models: Path | None, file: str, method: str) -> Path:
 def make_tabular_td(
     models: Path | None = None, scenario: Any = None, dispatch: Any = None, **params: Any
 ) -> DispatchPolicy:
-    """Offline tabular TD values (``<models>/tabular-td.pt``) with advantage matching."""
+    """Offline tabular TD values (``<models>/tabular-td.pt``) with advantage matching.
+
+    Same pickup penalty as ``cvnet``/``v1d3`` by default (10 $/km), so the comparison is of the
+    value functions, not of the edge weights."""
     value = TabularValue.load(_model_path(models, TABULAR_FILE, "tabular-td"), scenario=scenario)
+    params = {"pickup_penalty_per_km": 10.0, **params}
     return ValueDispatch(value, ValueDispatchConfig(**params))
 
 

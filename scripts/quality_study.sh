@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The decision-quality study of the README (issue "V1D3"): full Manhattan days, 5 weekdays × 3
+# seeds never used to train the shipped models (those used seeds 1000-1007), common random
+# numbers, the packaged models. About 1.5-2 hours on 2 cores; --resume continues a broken run.
+#
+#   scripts/quality_study.sh [OUT]        # default OUT = reports/quality
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-reports/quality}
+V1D3=${V1D3:-.venv/bin/v1d3}
+SEEDS=${SEEDS:-3}
+FIRST=${FIRST:-1}
+
+# dispatching: every value-based method against distance matching
+"$V1D3" evaluate --scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" \
+  --dispatch distance,online-td,tabular-td,cvnet,v1d3 --reposition stay \
+  --baseline distance/stay --out "$OUT/dispatch" --resume
+
+# repositioning with 10 % of the fleet managed, then the whole fleet
+for share in 0.1 1.0; do
+  "$V1D3" evaluate --scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" \
+    --dispatch v1d3 --reposition stay,value --managed-share "$share" \
+    --baseline v1d3/stay --out "$OUT/reposition-$share" --resume
+done
