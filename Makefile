@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint clean models
+.PHONY: run test bench lint clean models quality
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/v1d3 evaluate --out runs/default --resume
+	$(BIN)/v1d3 evaluate --out runs/default
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
@@ -27,6 +27,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
+
+# rebuild the packaged manhattan models (src/v1d3/data/models) from simulated days
+models: $(STAMP)
+	V1D3=$(BIN)/v1d3 scripts/build_models.sh
+
+# the README's decision-quality tables (1.5-2 hours on 2 cores)
+quality: $(STAMP)
+	V1D3=$(BIN)/v1d3 scripts/quality_study.sh reports/quality
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
