@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from v1d3.errors import ConfigError, DataError
+from v1d3.geo.city import City
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import read_events
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
@@ -47,6 +48,47 @@ def trajectory_files(path: Path) -> list[Path]:
     return files
 
 
+def simulate_history(
+    scenario_cfg: ScenarioConfig,
+    sim_cfg: SimConfig,
+    days: int,
+    seed: int,
+    behaviour: str = "distance",
+    idle_step_s: float = 600.0,
+    on_day: Callable[[int, int], None] | None = None,
+) -> tuple[City, list[Transitions], list[dict[str, Any]]]:
+    """Historical days to learn from: ``days`` simulated days under the ``behaviour`` dispatch
+    policy on seeds ``seed, seed + 1, …``, weekdays cycling Monday–Friday.
+
+    Returns the city, one :class:`Transitions` per day and each day's ``{"seed", "weekday"}``;
+    ``on_day(done, days)`` is called after each day.
+    """
+    from v1d3.eval.run import RunConfig, run_simulation  # the evaluation layer sits above
+
+    parts: list[Transitions] = []
+    meta: list[dict[str, Any]] = []
+    city: City | None = None
+    for d in range(days):
+        weekday = d % 5
+        sc = dataclasses.replace(scenario_cfg, weekday=weekday)
+        scenario = build_scenario(sc, sim_cfg, seed + d)
+        res = run_simulation(
+            RunConfig(scenario=sc, sim=sim_cfg, dispatch=behaviour, seed=seed + d),
+            scenario=scenario,
+            check=False,
+        )
+        city = scenario.city
+        parts.append(
+            transitions_from_events(res.log.events, city, weekday, scenario.end_s, idle_step_s)
+        )
+        meta.append({"seed": seed + d, "weekday": weekday})
+        if on_day is not None:
+            on_day(d + 1, days)
+    if city is None:
+        raise ConfigError(f"days must be >= 1, got {days}")
+    return city, parts, meta
+
+
 def train_tabular(
     scenario_cfg: ScenarioConfig,
     sim_cfg: SimConfig,
@@ -69,7 +111,6 @@ def train_tabular(
     ``log_meta.json`` supplies each file's weekday and end of day, else the scenario's are used.
     Returns the checkpoint path.
     """
-    from v1d3.eval.run import RunConfig, run_simulation  # the evaluation layer sits above
 
     disc = discount if discount is not None else Discount()
     parts: list[Transitions] = []
@@ -92,20 +133,15 @@ def train_tabular(
     else:
         if days < 1:
             raise ConfigError(f"days must be >= 1, got {days}")
-        city = None
-        end_s = 0.0
-        for d in range(days):
-            weekday = d % 5
-            sc = dataclasses.replace(scenario_cfg, weekday=weekday)
-            cfg = RunConfig(scenario=sc, sim=sim_cfg, dispatch=behaviour, seed=seed + d)
-            scenario = build_scenario(sc, sim_cfg, seed + d)
-            res = run_simulation(cfg, scenario=scenario, check=False)
-            city, end_s = scenario.city, max(end_s, scenario.end_s)
-            parts.append(
-                transitions_from_events(res.log.events, city, weekday, scenario.end_s, idle_step_s)
-            )
+
+        def on_day(done: int, total: int) -> None:
             if progress is not None:
-                progress("simulate", d + 1, days, None)
+                progress("simulate", done, total, None)
+
+        city, parts, _ = simulate_history(
+            scenario_cfg, sim_cfg, days, seed, behaviour, idle_step_s, on_day
+        )
+        end_s = min(scenario_cfg.start_hour + scenario_cfg.hours, 24.0) * 3600.0
         meta_src = {"days": days, "seed": seed, "behaviour": behaviour}
     assert city is not None
 

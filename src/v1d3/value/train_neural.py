@@ -364,28 +364,15 @@ def _simulate_days(
     day_progress: Callable[[int, int], None] | None,
 ) -> tuple[City, list[Transitions], list[dict[str, Any]]]:
     """Days ``seed, seed + 1, …`` under the behaviour policy, weekdays cycling Monday–Friday."""
-    from v1d3.eval.run import RunConfig, run_simulation  # the evaluation layer sits above
+    from v1d3.value.train import simulate_history
 
     if days < 2:
         raise ConfigError(f"days must be >= 2 (the last day is held out), got {days}")
-    parts: list[Transitions] = []
-    meta: list[dict[str, Any]] = []
-    city: City | None = None
-    for d in range(days):
-        weekday = d % 5
-        sc = dataclasses.replace(scenario_cfg, weekday=weekday)
-        scenario = build_scenario(sc, sim_cfg, seed + d)
-        res = run_simulation(
-            RunConfig(scenario=sc, sim=sim_cfg, dispatch=behaviour, seed=seed + d),
-            scenario=scenario,
-            check=False,
-        )
-        city = scenario.city
-        parts.append(transitions_from_events(res.log.events, city, weekday, scenario.end_s))
-        meta.append({"seed": seed + d, "weekday": weekday, "held_out": d == days - 1})
-        if day_progress is not None:
-            day_progress(d + 1, days)
-    assert city is not None
+    city, parts, meta = simulate_history(
+        scenario_cfg, sim_cfg, days, seed, behaviour, on_day=day_progress
+    )
+    for i, m in enumerate(meta):
+        m["held_out"] = i == days - 1
     return city, parts, meta
 
 
