@@ -73,17 +73,30 @@ def main() -> None:
     for case in args.case or CASES:
         out = subprocess.run(
             [sys.executable, __file__, "--inner", "--case", case, "--seed", str(args.seed)],
-            capture_output=True, text=True, env=env, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(json.dumps({
-        "benchmark": "simulator",
-        "scenario": "manhattan weekday 2 (Wednesday), real volume, distance/stay",
-        "targets": {"3600_wall_s": 15, "8000_wall_s": 30, "round_ms_p99": 5, "peak_memory_mb": 2048},
-        "cpu_count": os.cpu_count(),
-        "load_average": os.getloadavg()[0],
-        "cases": results,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "simulator",
+                "scenario": "manhattan weekday 2 (Wednesday), real volume, distance/stay",
+                "targets": {
+                    "3600_wall_s": 15,
+                    "8000_wall_s": 30,
+                    "round_ms_p99": 5,
+                    "peak_memory_mb": 2048,
+                },
+                "cpu_count": os.cpu_count(),
+                "load_average": os.getloadavg()[0],
+                "cases": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

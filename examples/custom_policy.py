@@ -1,6 +1,6 @@
 """Plug in your own dispatch policy: subclass DispatchPolicy, return selected pair indices.
 
-    python examples/custom_policy.py
+python examples/custom_policy.py
 """
 
 import numpy as np
@@ -24,4 +24,6 @@ class FarePerMinute(DispatchPolicy):
 if __name__ == "__main__":
     cfg = RunConfig(scenario=ScenarioConfig(name="synthetic", start_hour=7, hours=2), seed=1)
     result = run_simulation(cfg, dispatch=FarePerMinute())  # checked by the invariant checker
-    print({k: round(v, 3) for k, v in result.metrics.items() if k in ("total_income", "answer_rate")})
+    print(
+        {k: round(v, 3) for k, v in result.metrics.items() if k in ("total_income", "answer_rate")}
+    )

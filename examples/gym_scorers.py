@@ -1,6 +1,6 @@
 """A random and a greedy scorer through the Gymnasium environment (trains nothing).
 
-    python examples/gym_scorers.py
+python examples/gym_scorers.py
 """
 
 import gymnasium as gym

@@ -7,8 +7,11 @@ Each option's help text comes from the config field it sets; commands take them 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import sys
 import time
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -23,6 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from v1d3.errors import V1D3Error
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig
 
@@ -70,7 +74,7 @@ def _doc(cls: type, name: str) -> str:
     for i, node in enumerate(body[:-1]):
         if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name:
             nxt = body[i + 1]
-            if isinstance(nxt, ast.Expr) and isinstance(getattr(nxt, "value", None), ast.Constant):
+            if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
                 return str(nxt.value.value).strip().split("\n")[0]
     return ""
 
@@ -154,6 +158,78 @@ def configs_from_options(
         shift_mean_h=shift_hours,
     )
     return sc, sim
+
+
+Configs = tuple[ScenarioConfig, SimConfig]
+"""What :func:`scenario_options` hands a command."""
+
+_SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("scenario", Scenario, _SC_DEFAULTS.name),
+    ("weekday", Weekday, _SC_DEFAULTS.weekday),
+    ("orders", Orders, None),
+    ("drivers", Drivers, None),
+    ("hours", Hours, _SC_DEFAULTS.hours),
+    ("start_hour", StartHour, _SC_DEFAULTS.start_hour),
+    ("h3_resolution", Resolution, _SC_DEFAULTS.h3_resolution),
+    ("trips", Trips, None),
+    ("date", Date, None),
+    ("grid", Grid, None),
+    ("kdd_orders", KddOrders, None),
+    ("radius_m", Radius, _SIM_DEFAULTS.pickup_radius_m),
+    ("k_nearest", KNearest, _SIM_DEFAULTS.k_nearest),
+    ("patience_s", Patience, _SIM_DEFAULTS.patience_s),
+    ("managed_share", ManagedShare, _SIM_DEFAULTS.managed_share),
+    ("no_cancellations", NoCancellations, False),
+    ("shift_hours", ShiftHours, _SIM_DEFAULTS.shift_mean_h),
+)
+
+
+def scenario_options(
+    skip: tuple[str, ...] = (), only: tuple[str, ...] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the shared scenario and simulation options.
+
+    The command declares a parameter ``configs``; it receives ``(ScenarioConfig, SimConfig)``
+    built from the options (validated: a bad value is a ``ConfigError``, exit code 2). ``skip``
+    leaves options out, ``only`` keeps just those; the command may still read an option by
+    declaring a parameter of the same name (it is passed through as well).
+    """
+    names = [n for n, _, _ in _SHARED_OPTIONS if n not in skip and (only is None or n in only)]
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(fn)
+        own = [p for p in sig.parameters.values() if p.name != "configs"]
+        own_names = {p.name for p in own}
+        added = [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+            for n, a, d in _SHARED_OPTIONS
+            if n in names and n not in own_names
+        ]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> Any:
+            shared = {n: kwargs[n] for n in names if n in kwargs}
+            for n in shared:
+                if n not in own_names:
+                    del kwargs[n]
+            try:
+                configs = configs_from_options(**shared)
+            except V1D3Error as e:
+                fail(str(e))
+            return fn(configs=configs, **kwargs)
+
+        hints = typing.get_type_hints(fn, include_extras=True)
+        hints.pop("configs", None)
+        for p in added:
+            hints[p.name] = p.annotation
+        command.__annotations__ = hints
+        command.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in own] + added
+        )
+        del command.__wrapped__  # typer must read the new signature, not the original's
+        return command
+
+    return decorate
 
 
 def fail(message: str) -> None:

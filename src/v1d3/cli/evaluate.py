@@ -95,6 +95,7 @@ class _Bar:
         self._show()
 
 
+@c.scenario_options(skip=("weekday",))
 def evaluate_command(
     out: Annotated[Path, typer.Option(help="Study folder to write.")] = Path("runs/evaluate"),
     dispatch: Annotated[
@@ -144,24 +145,10 @@ def evaluate_command(
         int | None, typer.Option(help="Hour the report's map opens on (default: the peak hour).")
     ] = None,
     models: c.Models = None,
-    scenario: c.Scenario = "manhattan",
-    orders: c.Orders = None,
-    drivers: c.Drivers = None,
-    hours: c.Hours = 24.0,
-    start_hour: c.StartHour = 0.0,
-    h3_resolution: c.Resolution = 8,
-    trips: c.Trips = None,
-    date: c.Date = None,
-    grid: c.Grid = None,
-    kdd_orders: c.KddOrders = None,
-    radius_m: c.Radius = 2000.0,
-    k_nearest: c.KNearest = 11,
-    patience_s: c.Patience = 60.0,
-    managed_share: c.ManagedShare = 1.0,
-    no_cancellations: c.NoCancellations = False,
-    shift_hours: c.ShiftHours = 9.0,
     agent: AgentSpecs = None,
     agent_budget_s: AgentBudget = 2.0,
+    *,
+    configs: c.Configs,
 ) -> None:
     """Run policies side by side on identical demand (every weekday × seed) and write
     results.parquet, summary.csv and report.html. Exit code 1 when some runs failed."""
@@ -171,25 +158,7 @@ def evaluate_command(
             seed_values = parse_int_list(seed_list, "seed-list")
         else:
             seed_values = tuple(range(first_seed, first_seed + seeds))
-        sc, sim = c.configs_from_options(
-            scenario,
-            2,  # replaced by each of the study's weekdays
-            orders,
-            drivers,
-            hours,
-            start_hour,
-            h3_resolution,
-            trips,
-            date,
-            grid,
-            kdd_orders,
-            radius_m,
-            k_nearest,
-            patience_s,
-            managed_share,
-            no_cancellations,
-            shift_hours,
-        )
+        sc, sim = configs  # the weekday is replaced by each of the study's weekdays
         models_dir = models
         if models_dir is None:
             found = packaged_models()

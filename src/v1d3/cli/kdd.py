@@ -40,6 +40,7 @@ AgentBudget = Annotated[
 ]
 
 
+@c.scenario_options(skip=("weekday", "orders", "drivers", "date", "kdd_orders"))
 def export_agent(
     out_dir: Annotated[Path, typer.Argument(help="Submission folder to write (replaced).")],
     dispatch: Annotated[str, typer.Option(help="Dispatch policy (see `v1d3 policies`).")] = (
@@ -54,18 +55,8 @@ def export_agent(
             help="Model file or folder the policies load, copied into the submission (repeatable).",
         ),
     ] = None,
-    scenario: c.Scenario = "manhattan",
-    hours: c.Hours = 24.0,
-    start_hour: c.StartHour = 0.0,
-    h3_resolution: c.Resolution = 8,
-    trips: c.Trips = None,
-    grid: c.Grid = None,
-    radius_m: c.Radius = 2000.0,
-    k_nearest: c.KNearest = 11,
-    patience_s: c.Patience = 60.0,
-    managed_share: c.ManagedShare = 1.0,
-    no_cancellations: c.NoCancellations = False,
-    shift_hours: c.ShiftHours = 9.0,
+    *,
+    configs: c.Configs,
 ) -> None:
     """Write a KDD Cup 2020 submission folder whose agent.py runs V1D3 policies.
 
@@ -74,42 +65,26 @@ def export_agent(
     """
     from v1d3.kddcup.export import export_agent as export
 
-    sc, sim = c.configs_from_options(
-        scenario=scenario,
-        hours=hours,
-        start_hour=start_hour,
-        h3_resolution=h3_resolution,
-        trips=trips,
-        grid=grid,
-        radius_m=radius_m,
-        k_nearest=k_nearest,
-        patience_s=patience_s,
-        managed_share=managed_share,
-        no_cancellations=no_cancellations,
-        shift_hours=shift_hours,
-    )
+    sc, sim = configs
     out = export(dispatch, reposition, model or None, out_dir, scenario=sc, sim=sim)
     c.console.print(
         f"wrote {out}/ (agent.py: dispatch {dispatch}, reposition {reposition}); "
-        f"run it: v1d3 simulate --scenario {scenario} --agent {out}"
+        f"run it: v1d3 simulate --scenario {sc.name} --agent {out}"
     )
 
 
+@c.scenario_options(
+    only=("scenario", "weekday", "orders", "h3_resolution", "trips", "date", "grid", "kdd_orders")
+)
 def kdd_grid(
     out: Annotated[Path, typer.Argument(help="Grid table to write (CSV, no header).")],
-    scenario: c.Scenario = "manhattan",
-    h3_resolution: c.Resolution = 8,
-    trips: c.Trips = None,
-    grid: c.Grid = None,
     orders_out: Annotated[
         Path | None,
         typer.Option(help="Also write the scenario's day of orders as a KDD orders file."),
     ] = None,
-    weekday: c.Weekday = 2,
-    date: c.Date = None,
-    orders: c.Orders = None,
-    kdd_orders: c.KddOrders = None,
     seed: c.Seed = 0,
+    *,
+    configs: c.Configs,
 ) -> None:
     """Write a scenario's city as a KDD Cup 2020 hexagon grid table (grid_id + 6 lng,lat)."""
     from v1d3.kddcup.city import reference_epoch, write_kdd_orders
@@ -117,16 +92,7 @@ def kdd_grid(
     from v1d3.kddcup.grid import write_grid
     from v1d3.sim.scenario import build_scenario
 
-    sc, sim = c.configs_from_options(
-        scenario=scenario,
-        weekday=weekday,
-        orders=orders,
-        h3_resolution=h3_resolution,
-        trips=trips,
-        date=date,
-        grid=grid,
-        kdd_orders=kdd_orders,
-    )
+    sc, sim = configs
     if orders_out is None:
         n = write_grid(scenario_city(sc), out)
         c.console.print(f"wrote {out}: {n} cells")

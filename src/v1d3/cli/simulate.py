@@ -16,6 +16,7 @@ from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import SCENARIOS
 
 
+@c.scenario_options()
 def simulate(
     out: Annotated[Path, typer.Option(help="Run folder to write (replaced if it exists).")] = Path(
         "runs/simulate"
@@ -28,51 +29,18 @@ def simulate(
         str, typer.Option(help="Dispatch policy (see `v1d3 policies`).")
     ] = "distance",
     reposition: Annotated[str, typer.Option(help="Repositioning policy.")] = "stay",
-    scenario: c.Scenario = "manhattan",
-    weekday: c.Weekday = 2,
-    orders: c.Orders = None,
-    drivers: c.Drivers = None,
-    hours: c.Hours = 24.0,
-    start_hour: c.StartHour = 0.0,
-    h3_resolution: c.Resolution = 8,
-    trips: c.Trips = None,
-    date: c.Date = None,
-    grid: c.Grid = None,
-    kdd_orders: c.KddOrders = None,
     seed: c.Seed = 0,
-    radius_m: c.Radius = 2000.0,
-    k_nearest: c.KNearest = 11,
-    patience_s: c.Patience = 60.0,
-    managed_share: c.ManagedShare = 1.0,
-    no_cancellations: c.NoCancellations = False,
-    shift_hours: c.ShiftHours = 9.0,
     models: c.Models = None,
     agent: AgentPath = None,
     agent_budget_s: AgentBudget = 2.0,
+    *,
+    configs: c.Configs,
 ) -> None:
     """Simulate one day with one dispatch and one repositioning policy; write the run folder."""
     if config is not None:
         cfg = load_config(config)
     else:
-        sc, sim = c.configs_from_options(
-            scenario,
-            weekday,
-            orders,
-            drivers,
-            hours,
-            start_hour,
-            h3_resolution,
-            trips,
-            date,
-            grid,
-            kdd_orders,
-            radius_m,
-            k_nearest,
-            patience_s,
-            managed_share,
-            no_cancellations,
-            shift_hours,
-        )
+        sc, sim = configs
         cfg = RunConfig(
             scenario=sc, sim=sim, dispatch=dispatch, reposition=reposition, seed=seed, models=models
         )
@@ -108,8 +76,8 @@ def policies() -> None:
     for name, f in DISPATCH.items():
         c.console.print(f"  {name}: {(f.__doc__ or '').strip().splitlines()[0]}", soft_wrap=True)
     c.console.print("[bold]reposition[/]")
-    for name, f in REPOSITION.items():
-        c.console.print(f"  {name}: {(f.__doc__ or '').strip().splitlines()[0]}", soft_wrap=True)
+    for name, g in REPOSITION.items():
+        c.console.print(f"  {name}: {(g.__doc__ or '').strip().splitlines()[0]}", soft_wrap=True)
 
 
 def check(run: Annotated[Path, typer.Argument(help="A run folder written by simulate.")]) -> None:

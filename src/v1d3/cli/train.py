@@ -66,6 +66,7 @@ def _progress(enabled: bool = True) -> Iterator[StageProgress]:
         yield update
 
 
+@c.scenario_options(skip=("managed_share",))
 def train(
     method: Annotated[str, typer.Option(help="What to learn: cvnet or tabular-td.")] = "cvnet",
     days: Annotated[
@@ -103,45 +104,14 @@ def train(
     bucket_s: Annotated[
         float, typer.Option(help="tabular-td: time-bucket length, seconds.")
     ] = 600.0,
-    scenario: c.Scenario = "manhattan",
-    weekday: c.Weekday = 2,
-    orders: c.Orders = None,
-    drivers: c.Drivers = None,
-    hours: c.Hours = 24.0,
-    start_hour: c.StartHour = 0.0,
-    h3_resolution: c.Resolution = 8,
-    trips: c.Trips = None,
-    date: c.Date = None,
-    grid: c.Grid = None,
-    kdd_orders: c.KddOrders = None,
-    radius_m: c.Radius = 2000.0,
-    k_nearest: c.KNearest = 11,
-    patience_s: c.Patience = 60.0,
-    no_cancellations: c.NoCancellations = False,
-    shift_hours: c.ShiftHours = 9.0,
+    *,
+    configs: c.Configs,
 ) -> None:
     """Learn a value function offline (cvnet or tabular-td) and write it into a models folder."""
     try:
         if method not in METHODS:
             c.fail(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-        sc, sim = c.configs_from_options(
-            scenario=scenario,
-            weekday=weekday,
-            orders=orders,
-            drivers=drivers,
-            hours=hours,
-            start_hour=start_hour,
-            h3_resolution=h3_resolution,
-            trips=trips,
-            date=date,
-            grid=grid,
-            kdd_orders=kdd_orders,
-            radius_m=radius_m,
-            k_nearest=k_nearest,
-            patience_s=patience_s,
-            no_cancellations=no_cancellations,
-            shift_hours=shift_hours,
-        )
+        sc, sim = configs
         if method == "cvnet":
             path = _train_cvnet(
                 sc,

@@ -60,7 +60,8 @@ class City:
 
     cell_x: np.ndarray = field(init=False, repr=False)
     cell_y: np.ndarray = field(init=False, repr=False)
-    h3_ids: np.ndarray = field(init=False, repr=False, default=None)  # type: ignore[assignment]
+    h3_ids: np.ndarray | None = field(init=False, repr=False, default=None)
+    """H3 index of each cell as uint64 (None for a grid that is not H3)."""
 
     @property
     def n_cells(self) -> int:

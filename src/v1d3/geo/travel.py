@@ -91,8 +91,9 @@ class ZoneSpeedTable:
         z2 = np.asarray(zone2)
         if z1.size and (z1.min() < 0 or z2.min() < 0):
             ok = (z1 >= 0) & (z2 >= 0)
-            return np.where(ok, table[np.maximum(z1, 0), np.maximum(z2, 0)], self._mean_speed)  # type: ignore[attr-defined]
-        return table[z1, z2]
+            mean: float = self._mean_speed  # type: ignore[attr-defined]
+            return np.where(ok, table[np.maximum(z1, 0), np.maximum(z2, 0)], mean)
+        return np.asarray(table[z1, z2])
 
     def time_s(self, x1, y1, x2, y2, zone1, zone2, t_s):  # type: ignore[no-untyped-def]
         return self.road_m(x1, y1, x2, y2) / self.speed(zone1, zone2, t_s)
