@@ -151,6 +151,29 @@ class OnlineLearner(ABC):
     def update(self, outcome: RoundOutcome, value: ValueFunction) -> None:
         """Learn from one round."""
 
+    def step_s(self, outcome: RoundOutcome) -> float:
+        """Seconds since the previous observed round (one round when the outcome does not say)."""
+        return outcome.dt_s if outcome.dt_s is not None else self.round_s
+
+
+def _read_round(
+    outcome: RoundOutcome, table: TableValue, champion: bool
+) -> tuple[_RoundStates, np.ndarray, np.ndarray]:
+    """Every available driver's entries read once; their values; the served drivers' targets
+    ``R_gamma(R, k) + gamma^k V(drop-off, t + pickup + trip)``, with ``k`` the champion's
+    ``max(1, floor(trip / unit))`` units when ``champion``, else pickup + trip."""
+    d = table.discount
+    b = outcome.batch
+    sv = _served(outcome)
+    st = _RoundStates(outcome, sv, table)
+    v0 = st.values(table)
+    dur = b.pickup_s[sv] + b.trip_s[sv]
+    k_s = champion_units(b.trip_s[sv], d.time_unit_s) * d.time_unit_s if champion else dur
+    tgt = td_targets(
+        table, d, b.fare[sv], k_s, b.dest_cell[sv], b.dest_lat[sv], b.dest_lng[sv], b.t + dur
+    )
+    return st, v0, tgt
+
 
 def _served(outcome: RoundOutcome) -> np.ndarray:
     """Batch indices of the selected pairs whose trips started."""
@@ -211,24 +234,10 @@ class ChampionOnlineTD(OnlineLearner):
     def update(self, outcome: RoundOutcome, value: ValueFunction) -> None:
         table = _require_table(value)
         d = table.discount
-        b = outcome.batch
-        sv = _served(outcome)
-        t = b.t
-        # read: every available driver's entries once, then the served drivers' targets
-        st = _RoundStates(outcome, sv, table)
+        st, v0, tgt = _read_round(outcome, table, champion=self.duration == "champion")
         n_sv = st.n_served
-        v0 = st.values(table)
-        dur = b.pickup_s[sv] + b.trip_s[sv]
-        if self.duration == "champion":
-            k_s = champion_units(b.trip_s[sv], d.time_unit_s) * d.time_unit_s
-        else:
-            k_s = dur
-        tgt = td_targets(
-            table, d, b.fare[sv], k_s, b.dest_cell[sv], b.dest_lat[sv], b.dest_lng[sv], t + dur
-        )
-        # decay by the time since the previous observed round (one round when not known)
-        step = outcome.dt_s if outcome.dt_s is not None else self.round_s
-        g = d.factor(step) if self.per_round_decay else d.gamma
+        # decay by the time since the previous observed round
+        g = d.factor(self.step_s(outcome)) if self.per_round_decay else d.gamma
         delta = np.concatenate((tgt - v0[:n_sv], (g - 1.0) * v0[n_sv:]))
         # learn
         if delta.size:
@@ -255,20 +264,12 @@ class PopulationOnlineTD(OnlineLearner):
     def update(self, outcome: RoundOutcome, value: ValueFunction) -> None:
         table = _require_table(value)
         d = table.discount
-        b = outcome.batch
-        sv = _served(outcome)
-        t = b.t
-        # read: every available driver's entries once, then the targets
-        st = _RoundStates(outcome, sv, table)
+        t = outcome.batch.t
+        st, v0, tgt_d = _read_round(outcome, table, champion=False)
         n_sv = st.n_served
-        v0 = st.values(table)
-        dur = b.pickup_s[sv] + b.trip_s[sv]
-        tgt_d = td_targets(
-            table, d, b.fare[sv], dur, b.dest_cell[sv], b.dest_lat[sv], b.dest_lng[sv], t + dur
-        )
-        # an idle driver's next state: same place, one round later (or as long as it waited
-        # since the previous observed round)
-        dt = outcome.dt_s if outcome.dt_s is not None else self.round_s
+        # an idle driver's next state: same place, as long after as it waited since the
+        # previous observed round (one round)
+        dt = self.step_s(outcome)
         still = st.plain and not table.time_dependent and t + dt < getattr(table, "end_s", np.inf)
         v_next = v0[n_sv:] if still else st.values(table, dt)[n_sv:]
         delta = np.concatenate((tgt_d - v0[:n_sv], d.factor(dt) * v_next - v0[n_sv:]))
