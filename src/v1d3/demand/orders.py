@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from v1d3.errors import DataError
 
-__all__ = ["Orders", "KDD_CANCEL_DISTANCES_M", "KDD_CANCEL_CURVE"]
+__all__ = ["Orders", "KDD_CANCEL_DISTANCES_M", "KDD_CANCEL_CURVE", "cancel_probability"]
 
 KDD_CANCEL_DISTANCES_M = np.arange(200.0, 2001.0, 200.0)
 """Pickup distances (m) at which cancellation probabilities are given (KDD Cup 2020)."""
@@ -74,3 +75,19 @@ class Orders:
         """Columns reordered by request time (stable)."""
         order = np.argsort(cols["t_request"], kind="stable")
         return {k: (v[order] if isinstance(v, np.ndarray) else v) for k, v in cols.items()}
+
+
+def cancel_probability(pickup_m: np.ndarray, curve: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Cancellation probability from a curve at 200, 400 … 2000 m (linear in between, flat
+    outside); ``curve`` may also hold one row of 10 per pair."""
+    d = np.asarray(pickup_m, dtype=np.float64)
+    c = np.asarray(curve, dtype=np.float64)
+    if c.ndim == 1:
+        return np.interp(d, KDD_CANCEL_DISTANCES_M, c)
+    x = np.clip(d, KDD_CANCEL_DISTANCES_M[0], KDD_CANCEL_DISTANCES_M[-1])
+    step = KDD_CANCEL_DISTANCES_M[1] - KDD_CANCEL_DISTANCES_M[0]
+    pos = (x - KDD_CANCEL_DISTANCES_M[0]) / step
+    i = np.minimum(pos.astype(np.int64), c.shape[1] - 2)
+    w = pos - i
+    rows = np.arange(c.shape[0])
+    return (1.0 - w) * c[rows, i] + w * c[rows, i + 1]

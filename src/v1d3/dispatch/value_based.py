@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from v1d3.demand.orders import KDD_CANCEL_DISTANCES_M
+from v1d3.demand.orders import cancel_probability as curve_cancel_prob
 from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
 from v1d3.dispatch.matching import max_weight_matching
 from v1d3.errors import ConfigError
@@ -43,22 +43,6 @@ def champion_cancel_prob(pickup_m: np.ndarray) -> np.ndarray:
     """The KDD Cup 2020 champion's cancellation model ``0.01 exp(ln(20) / 2000 · d)`` (d in m)."""
     d = np.asarray(pickup_m, dtype=np.float64)
     return np.clip(0.01 * np.exp(np.log(20.0) / 2000.0 * d), 0.0, 1.0)
-
-
-def curve_cancel_prob(pickup_m: np.ndarray, curve: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Cancellation probability from a curve at 200, 400 … 2000 m (linear in between, flat
-    outside); ``curve`` may also hold one row of 10 per pair."""
-    d = np.asarray(pickup_m, dtype=np.float64)
-    c = np.asarray(curve, dtype=np.float64)
-    if c.ndim == 1:
-        return np.interp(d, KDD_CANCEL_DISTANCES_M, c)
-    x = np.clip(d, KDD_CANCEL_DISTANCES_M[0], KDD_CANCEL_DISTANCES_M[-1])
-    step = KDD_CANCEL_DISTANCES_M[1] - KDD_CANCEL_DISTANCES_M[0]
-    pos = (x - KDD_CANCEL_DISTANCES_M[0]) / step
-    i = np.minimum(pos.astype(np.int64), c.shape[1] - 2)
-    w = pos - i
-    rows = np.arange(c.shape[0])
-    return (1.0 - w) * c[rows, i] + w * c[rows, i + 1]
 
 
 def advantage(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from v1d3.demand.orders import KDD_CANCEL_DISTANCES_M
+from v1d3.demand.orders import cancel_probability
 from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
 from v1d3.dispatch.candidates import DriverIndex
 from v1d3.errors import PolicyError
@@ -415,16 +415,9 @@ class Simulator:
                     pm = p_m[sel]
                     ps = p_s[sel]
                     if cfg.cancellations:
-                        if orders.cancel_prob is not None:
-                            cp = orders.cancel_prob[so]
-                            pc = np.array(
-                                [
-                                    np.interp(m, KDD_CANCEL_DISTANCES_M, c)
-                                    for m, c in zip(pm, cp, strict=True)
-                                ]
-                            )
-                        else:
-                            pc = np.interp(pm, KDD_CANCEL_DISTANCES_M, curve)
+                        # the order's own curve when the data carries one, else the sim's
+                        rows = curve if orders.cancel_prob is None else orders.cancel_prob[so]
+                        pc = cancel_probability(pm, rows)
                         cancelled = u_cancel[so] < pc
                     else:
                         cancelled = np.zeros(sel.size, dtype=bool)
