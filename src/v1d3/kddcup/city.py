@@ -33,7 +33,7 @@ from v1d3.demand.orders import KDD_CANCEL_CURVE, Orders
 from v1d3.demand.synthetic import synthetic_orders
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
-from v1d3.kddcup.grid import KDD_SPEED_MPS, STRAY_KM, HexGrid, read_grid
+from v1d3.kddcup.grid import KDD_SPEED_MPS, STRAY_KM, HexGrid, numeric_rows, read_grid
 
 if TYPE_CHECKING:
     from v1d3.sim.scenario import DemandDay, ScenarioConfig
@@ -125,23 +125,10 @@ def read_kdd_orders(path: str | Path) -> KddOrderTable:
     nan10 = [math.nan] * 10
     try:
         with path.open(newline="") as fh:
-            for i, row in enumerate(csv.reader(fh)):
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if len(row) not in (_FIELDS_PLAIN, _FIELDS_CANCEL) or not row[0].strip():
-                    drops["fields"] += 1
-                    continue
-                try:
-                    v = [float(x) for x in row[1:]]
-                except ValueError:
-                    drops["number"] += 1
-                    continue
-                if not all(math.isfinite(x) for x in v):
-                    drops["number"] += 1
-                    continue
+            for i, oid, v in numeric_rows(fh, (_FIELDS_PLAIN, _FIELDS_CANCEL), drops):
                 if len(v) == _FIELDS_PLAIN - 1:
                     v.extend(nan10)
-                ids.append(row[0].strip())
+                ids.append(oid)
                 nums.append(v)
                 lines.append(i)
     except (OSError, UnicodeDecodeError) as e:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,29 @@ class HexGrid:
         )
 
 
+def numeric_rows(
+    fh: Iterable[str], widths: tuple[int, ...], drops: Counter[str]
+) -> Iterator[tuple[int, str, list[float]]]:
+    """Rows of a headerless KDD CSV: ``(line, id, numbers)`` for each row of an allowed width
+    whose first field is an id and whose other fields are finite numbers. Blank lines are
+    skipped; other rows are counted in ``drops`` as ``fields`` or ``number``."""
+    for i, row in enumerate(csv.reader(fh)):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) not in widths or not row[0].strip():
+            drops["fields"] += 1
+            continue
+        try:
+            v = [float(x) for x in row[1:]]
+        except ValueError:
+            drops["number"] += 1
+            continue
+        if not all(math.isfinite(x) for x in v):
+            drops["number"] += 1
+            continue
+        yield i, row[0].strip(), v
+
+
 def read_grid(path: str | Path, max_km: float | None = None) -> HexGrid:
     """Read a KDD hexagon grid table (CSV, no header).
 
@@ -96,25 +120,11 @@ def read_grid(path: str | Path, max_km: float | None = None) -> HexGrid:
     seen: set[str] = set()
     try:
         with path.open(newline="") as fh:
-            for row in csv.reader(fh):
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if len(row) != _N_FIELDS or not row[0].strip():
-                    drops["fields"] += 1
-                    continue
-                try:
-                    v = [float(x) for x in row[1:]]
-                except ValueError:
-                    drops["number"] += 1
-                    continue
-                if not all(math.isfinite(x) for x in v):
-                    drops["number"] += 1
-                    continue
+            for _, gid, v in numeric_rows(fh, (_N_FIELDS,), drops):
                 lng, lat = v[0::2], v[1::2]
                 if max(map(abs, lng)) > 180 or max(map(abs, lat)) > 90:
                     drops["range"] += 1
                     continue
-                gid = row[0].strip()
                 if gid in seen:
                     drops["duplicate_id"] += 1
                     continue
