@@ -21,9 +21,20 @@ def brute(avail, x, y, qx, qy, k, radius):
     return out
 
 
+SEARCHES = {
+    "tree": {"sweep_max": 0},
+    "sweep": {"sweep_max": 10**9, "sweep_per_k": float("inf"), "axis": (0.6, 0.8)},
+    # switches between the two from round to round as sizes change
+    "mixed": {"sweep_max": 2500, "sweep_per_k": 30.0, "axis": (1.0, 0.0), "length_m": 5000.0},
+}
+
+
 @pytest.mark.parametrize("k", [0, 1, 3, 11])
 @pytest.mark.parametrize("with_keys", [False, True])
-def test_index_matches_brute_force_through_many_changes(k: int, with_keys: bool) -> None:
+@pytest.mark.parametrize("search", sorted(SEARCHES))
+def test_index_matches_brute_force_through_many_changes(
+    k: int, with_keys: bool, search: str
+) -> None:
     rng = np.random.default_rng(k)
     n = 400
     x = rng.uniform(0, 5000, n)
@@ -34,7 +45,7 @@ def test_index_matches_brute_force_through_many_changes(k: int, with_keys: bool)
     oy = rng.uniform(0, 5000, 2000)
     waiting = np.arange(15)
     next_id = 15
-    index = DriverIndex(n, rebuild_fraction=0.2, min_rebuild=10)
+    index = DriverIndex(n, rebuild_fraction=0.2, min_rebuild=10, **SEARCHES[search])
     for _ in range(80):
         ch = rng.choice(n, size=rng.integers(0, 8), replace=False)
         avail[ch] = ~avail[ch]
@@ -52,4 +63,7 @@ def test_index_matches_brute_force_through_many_changes(k: int, with_keys: bool)
         assert got == brute(avail, x, y, qx, qy, k, 900.0)
         np.testing.assert_allclose(dist, np.hypot(x[drv] - qx[rows], y[drv] - qy[rows]))
         assert np.all(np.diff(rows) >= 0)
-    assert index.rebuilds > 1
+    if search == "sweep":
+        assert index.rebuilds == 0
+    else:
+        assert index.rebuilds > 1

@@ -14,6 +14,13 @@ every waiting order every round costs as much again when hundreds of orders wait
 
 The result is exact — the same pairs a fresh tree would give — and the tree is rebuilt once the
 dirty set grows past a fraction of it.
+
+Rounds with few available drivers skip the tree altogether: a sweep along the city's long axis
+(drivers sorted by their position along it, each order compared only with those within the
+radius along it) is cheaper than any tree bookkeeping when (waiting orders × available drivers)
+is at most ``sweep_max`` and an order's band holds a few times K drivers at most — the rounds of
+a supply-constrained day, where hundreds of orders wait for a few free drivers. The tree's dirty
+set keeps accumulating meanwhile, so the next tree round stays exact.
 """
 
 from __future__ import annotations
@@ -27,7 +34,19 @@ __all__ = ["DriverIndex"]
 class DriverIndex:
     """Nearest-available-driver queries over a fleet whose state lives in numpy arrays."""
 
-    def __init__(self, n_drivers: int, rebuild_fraction: float = 0.1, min_rebuild: int = 48):
+    def __init__(
+        self,
+        n_drivers: int,
+        rebuild_fraction: float = 0.1,
+        min_rebuild: int = 48,
+        sweep_max: int = 150000,
+        sweep_per_k: float = 16.0,
+        axis: tuple[float, float] = (0.0, 1.0),
+        length_m: float = float("inf"),
+    ):
+        """``axis``: a unit vector along which the city is longest (the sweep direction);
+        ``length_m``: the city's extent along it, metres (to estimate how many drivers a point's
+        band holds)."""
         self.dirty = np.zeros(n_drivers, dtype=bool)
         """Set by the simulator whenever a driver's availability or position changes."""
         self._tree: cKDTree | None = None
@@ -35,6 +54,16 @@ class DriverIndex:
         self.rebuild_fraction = rebuild_fraction
         self.min_rebuild = min_rebuild
         self.rebuilds = 0
+        self.sweep_max = sweep_max
+        """Largest (query points × available drivers) searched by the sweep instead of the tree."""
+        self.sweep_per_k = sweep_per_k
+        """With ``k`` set, sweep only while a point's band is expected to hold at most this many
+        times ``k`` drivers (beyond that the tree, which stops at ``k``, is cheaper)."""
+        self.length_m = length_m
+        norm = float(np.hypot(*axis))
+        if not norm > 0:
+            raise ValueError("axis must be a non-zero vector")
+        self._ax = (float(axis[0]) / norm, float(axis[1]) / norm)
         # complete tree answers since the last rebuild, flat: a mask over keys that have one
         # (grown on demand; keys are small non-negative ids such as order ids), the list of
         # those keys, and the (key, driver, distance) entries of all of them
@@ -74,13 +103,22 @@ class DriverIndex:
         k: int,
         radius: float,
         keys: np.ndarray | None = None,
+        avail_ids: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pairs (query row, driver id, distance) of the ``k`` nearest available drivers within
         ``radius`` of each query point, sorted by row then distance. ``k = 0`` means all.
 
         ``keys`` (e.g. order ids) let the index reuse complete answers of earlier rounds for
         query points that have not moved; without keys every point is asked afresh.
+        ``avail_ids`` (``flatnonzero(avail)``) saves recomputing it when the caller has it.
         """
+        if self.sweep_max > 0:
+            ids = np.flatnonzero(avail) if avail_ids is None else avail_ids
+            n_avail = ids.size
+            if qx.size * n_avail <= self.sweep_max and (
+                k <= 0 or n_avail * min(1.0, 2.0 * radius / self.length_m) <= self.sweep_per_k * k
+            ):
+                return self._sweep(ids, x, y, qx, qy, k, radius)
         dirty_ids = np.flatnonzero(self.dirty)
         if self._tree is None or dirty_ids.size > max(
             self.min_rebuild, self.rebuild_fraction * self._tree_ids.size
@@ -150,9 +188,54 @@ class DriverIndex:
         if not rows_parts:
             z = np.zeros(0, dtype=np.int64)
             return z, z, np.zeros(0)
-        rows = np.concatenate(rows_parts)
-        drv = np.concatenate(drv_parts)
-        dist = np.concatenate(dist_parts)
+        return self._sorted(
+            np.concatenate(rows_parts),
+            np.concatenate(drv_parts),
+            np.concatenate(dist_parts),
+            k,
+            radius,
+        )
+
+    def _sweep(
+        self,
+        ids: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        qx: np.ndarray,
+        qy: np.ndarray,
+        k: int,
+        radius: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``k`` nearest of drivers ``ids`` within ``radius`` of each query point: drivers
+        sorted along the axis, each point compared with those within the radius along it."""
+        ax, ay = self._ax
+        dx_, dy_ = x[ids], y[ids]
+        u = dx_ * ax + dy_ * ay
+        by_u = np.argsort(u)
+        u = u[by_u]
+        qu = qx * ax + qy * ay
+        lo = np.searchsorted(u, qu - radius)
+        n = np.searchsorted(u, qu + radius, side="right") - lo
+        total = int(n.sum())
+        if total == 0:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, np.zeros(0)
+        rows = np.repeat(np.arange(qx.size), n)
+        # the j-th pair of row r is driver lo[r] + j in axis order
+        j = np.arange(total) + np.repeat(lo - (np.cumsum(n) - n), n)
+        j = by_u[j]
+        ddx = dx_[j] - qx[rows]
+        ddy = dy_[j] - qy[rows]
+        d2 = ddx * ddx
+        d2 += ddy * ddy
+        ok = d2 <= radius * radius
+        return self._sorted(rows[ok], ids[j[ok]], np.sqrt(d2[ok]), k, radius)
+
+    @staticmethod
+    def _sorted(
+        rows: np.ndarray, drv: np.ndarray, dist: np.ndarray, k: int, radius: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs ordered by row, then distance, cut to the ``k`` nearest per row."""
         # by row, then distance (one float key: rows are whole numbers, distances < 2 radius)
         order = np.argsort(rows * (2.0 * radius + 1.0) + dist, kind="stable")
         rows, drv, dist = rows[order], drv[order], dist[order]

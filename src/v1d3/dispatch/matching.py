@@ -12,17 +12,25 @@ def _compact(x: np.ndarray) -> tuple[int, np.ndarray]:
     """Number of distinct values and each entry's rank among them (like ``np.unique``'s inverse,
     with less overhead on the small arrays of one round)."""
     step = x[1:] != x[:-1]
-    if not (x[1:] >= x[:-1]).all():  # unsorted: sort first (sorted input is the common case)
-        order = np.argsort(x, kind="stable")
-        xs = x[order]
-        step = xs[1:] != xs[:-1]
-    else:
-        order = None
+    if (x[1:] >= x[:-1]).all():  # sorted input (the common case for order ids)
+        rank = np.empty(x.size, dtype=np.int64)
+        rank[0] = 0
+        np.cumsum(step, out=rank[1:])
+        return int(rank[-1]) + 1, rank
+    if x.dtype.kind in "iu":
+        lo = int(x.min())
+        span = int(x.max()) - lo + 1
+        if span <= 16 * x.size + 4096:  # e.g. driver ids: count distinct values below each
+            below = np.zeros(span + 1, dtype=np.int64)
+            xl = x - lo
+            below[xl + 1] = 1
+            np.cumsum(below, out=below)
+            return int(below[-1]), below[xl]
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
     rank = np.empty(x.size, dtype=np.int64)
     rank[0] = 0
-    np.cumsum(step, out=rank[1:])
-    if order is None:
-        return int(rank[-1]) + 1, rank
+    np.cumsum(xs[1:] != xs[:-1], out=rank[1:])
     inv = np.empty(x.size, dtype=np.int64)
     inv[order] = rank
     return int(rank[-1]) + 1, inv

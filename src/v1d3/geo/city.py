@@ -107,6 +107,16 @@ class City:
             return np.full(np.shape(cells), -1, dtype=np.int32)
         return self.cell_zone[cells]
 
+    def long_axis(self) -> tuple[tuple[float, float], float]:
+        """The unit vector (x, y) along which the cell centres spread most (first principal
+        axis), and the city's extent along it in metres (one cell edge added at each end)."""
+        if self.n_cells < 2:
+            return (0.0, 1.0), 2.0 * self.edge_m
+        _, vecs = np.linalg.eigh(np.cov(np.vstack((self.cell_x, self.cell_y))))
+        ax, ay = (float(v) for v in vecs[:, -1])
+        u = self.cell_x * ax + self.cell_y * ay
+        return (ax, ay), float(np.ptp(u)) + 2.0 * self.edge_m
+
     def disk(self, cells: np.ndarray, k: int) -> list[np.ndarray]:
         """The cells within ``k`` neighbour steps of each given cell (itself first)."""
         out = []

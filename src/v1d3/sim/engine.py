@@ -165,7 +165,8 @@ class Simulator:
         on_ptr = off_ptr = 0
 
         log = EventLog()
-        index = DriverIndex(n_drv)
+        axis, length_m = city.long_axis()
+        index = DriverIndex(n_drv, axis=axis, length_m=length_m)
         touch = index.touch
         ctx_d = DayContext(city, sc.weekday, start_s, end_s, cfg, rng_policy_d, sc.epoch_s, managed)
         ctx_r = DayContext(city, sc.weekday, start_s, end_s, cfg, rng_policy_r, sc.epoch_s, managed)
@@ -375,7 +376,7 @@ class Simulator:
             wx = ox[waiting]
             wy = oy[waiting]
             rows, p_drv, p_m = index.query(
-                st.avail, st.x, st.y, wx, wy, k_near, radius, keys=waiting
+                st.avail, st.x, st.y, wx, wy, k_near, radius, keys=waiting, avail_ids=aidx
             )
             n_pairs = p_drv.size
             sel = np.zeros(0, dtype=np.int64)
@@ -580,9 +581,7 @@ class Simulator:
             return sel
         if sel.min() < 0 or sel.max() >= p_drv.size:
             raise PolicyError("dispatch returned a pair index outside the candidate batch")
-        d = np.sort(p_drv[sel])
-        o = np.sort(p_ord[sel])
-        if (d[1:] == d[:-1]).any() or (o[1:] == o[:-1]).any():
+        if len(set(p_drv[sel].tolist())) < sel.size or len(set(p_ord[sel].tolist())) < sel.size:
             raise PolicyError("dispatch returned a matching that uses a driver or order twice")
         return sel
 
