@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import h3
 import numpy as np
@@ -76,10 +77,10 @@ class City:
             res = self.h3_resolution
             to_cell = h3.api.basic_int.latlng_to_cell
             ids = np.fromiter(
-                (to_cell(a, b, res) for a, b in zip(lat.tolist(), lng.tolist(), strict=True)),
+                map(to_cell, lat.ravel().tolist(), lng.ravel().tolist(), repeat(res, lat.size)),
                 dtype=np.uint64,
                 count=lat.size,
-            )
+            ).reshape(lat.shape)
             pos = np.searchsorted(self._h3_sorted, ids)  # type: ignore[attr-defined]
             pos = np.minimum(pos, len(self._h3_sorted) - 1)  # type: ignore[attr-defined]
             hit = self._h3_sorted[pos] == ids  # type: ignore[attr-defined]

@@ -48,6 +48,26 @@ class _Edges:
     lng_max: float
     lat_min: float
     lat_max: float
+    bands: tuple[NDArray[np.int64], ...] = ()
+    """Indices of the edges that reach into each of ``len(bands)`` equal horizontal bands
+    between ``lat_min`` and ``lat_max`` (empty: test every edge)."""
+
+
+_EDGES_PER_BAND = 8
+_MAX_BANDS = 64
+
+
+def _banded(e: _Edges) -> _Edges:
+    """``e`` with :attr:`_Edges.bands`: a point only needs the edges of its own band, since an
+    edge its ray crosses spans the point's latitude."""
+    n_bands = min(_MAX_BANDS, e.x1.size // _EDGES_PER_BAND)
+    if n_bands < 2 or not e.lat_max > e.lat_min:
+        return e
+    scale = n_bands / (e.lat_max - e.lat_min)
+    lo = np.clip(((np.minimum(e.y1, e.y2) - e.lat_min) * scale).astype(np.int64), 0, n_bands - 1)
+    hi = np.clip(((np.maximum(e.y1, e.y2) - e.lat_min) * scale).astype(np.int64), 0, n_bands - 1)
+    bands = tuple(np.flatnonzero((lo <= b) & (hi >= b)) for b in range(n_bands))
+    return _Edges(e.x1, e.y1, e.y2, e.inv_slope, e.lng_max, e.lat_min, e.lat_max, bands)
 
 
 def _edges_of(rings: Sequence[ArrayLike]) -> _Edges:
@@ -85,15 +105,41 @@ def _inside(px: FloatArray, py: FloatArray, e: _Edges) -> NDArray[np.bool_]:
     if e.x1.size == 0 or px.size == 0:
         return out
     cand = np.flatnonzero((py >= e.lat_min) & (py <= e.lat_max) & (px <= e.lng_max))
-    step = max(1, _CHUNK_ELEMS // e.x1.size)
+    if not e.bands:
+        _cross(px, py, cand, e, np.arange(e.x1.size), out)
+        return out
+    n_bands = len(e.bands)
+    scale = n_bands / (e.lat_max - e.lat_min)
+    band = np.clip(((py[cand] - e.lat_min) * scale).astype(np.int64), 0, n_bands - 1)
+    order = np.argsort(band, kind="stable")
+    cand = cand[order]
+    ends = np.searchsorted(band[order], np.arange(n_bands + 1))
+    for b in range(n_bands):
+        if ends[b + 1] > ends[b]:
+            _cross(px, py, cand[ends[b] : ends[b + 1]], e, e.bands[b], out)
+    return out
+
+
+def _cross(
+    px: FloatArray,
+    py: FloatArray,
+    cand: NDArray[np.int64],
+    e: _Edges,
+    edges: NDArray[np.int64],
+    out: NDArray[np.bool_],
+) -> None:
+    """``out[cand]`` = odd number of ``edges`` crossed by the ray from each point towards +x."""
+    if edges.size == 0:
+        return
+    x1, y1, y2, k = e.x1[edges], e.y1[edges], e.y2[edges], e.inv_slope[edges]
+    step = max(1, _CHUNK_ELEMS // edges.size)
     for s in range(0, cand.size, step):
         c = cand[s : s + step]
         yy = py[c, None]
-        spans = (e.y1 > yy) != (e.y2 > yy)
-        x_cross = e.x1 + (yy - e.y1) * e.inv_slope
+        spans = (y1 > yy) != (y2 > yy)
+        x_cross = x1 + (yy - y1) * k
         hits = np.count_nonzero(spans & (px[c, None] < x_cross), axis=1)
         out[c] = (hits & 1).astype(bool)
-    return out
 
 
 def points_in_polygon(
@@ -118,7 +164,7 @@ def points_in_polygon(
     shape = np.broadcast_shapes(la.shape, ln.shape)
     py = np.broadcast_to(la, shape).ravel()
     px = np.broadcast_to(ln, shape).ravel()
-    return _inside(px, py, _edges_of(rings)).reshape(shape)
+    return _inside(px, py, _banded(_edges_of(rings))).reshape(shape)
 
 
 def _ring_area_centroid(ring: FloatArray, lat0: float, lng0: float) -> tuple[float, float, float]:
@@ -232,7 +278,7 @@ class Zones:
             bbox=bbox,
             centroid=centroid,
             area_km2=area,
-            _edges=tuple(_edges_of(rs) for rs in frozen_rings),
+            _edges=tuple(_banded(_edges_of(rs)) for rs in frozen_rings),
             _fill=fill,
         )
 
