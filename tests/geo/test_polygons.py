@@ -39,6 +39,21 @@ def test_square_with_hole() -> None:
     assert points_in_polygon(1.0, 1.0, [OUTER]).shape == ()
 
 
+def test_many_edged_rings_agree_with_the_radius_test() -> None:
+    # a 400-gon annulus with a wobbly outer rim: enough edges that the test works band by band
+    a = np.linspace(0.0, 2 * np.pi, 401)[:-1]
+    r_out = 1.0 + 0.1 * np.sin(7 * a)
+    outer = np.column_stack((r_out * np.cos(a), r_out * np.sin(a)))
+    hole = np.column_stack((0.4 * np.cos(a[::-1]), 0.4 * np.sin(a[::-1])))
+    rng = np.random.default_rng(3)
+    lat, lng = rng.uniform(-1.2, 1.2, (2, 20_000))
+    rad = np.hypot(lng, lat)
+    r_rim = 1.0 + 0.1 * np.sin(7 * np.arctan2(lat, lng))
+    clear = (np.abs(rad - 0.4) > 0.01) & (np.abs(rad - r_rim) > 0.01)  # off the polygon edges
+    got = points_in_polygon(lat, lng, [outer, hole])
+    np.testing.assert_array_equal(got[clear], ((rad > 0.4) & (rad < r_rim))[clear])
+
+
 def test_points_in_polygon_broadcasts_2d() -> None:
     # Grid steps chosen so that no point lies on an edge.
     lat = np.arange(-0.45, 2.5, 0.3)[:, None]
