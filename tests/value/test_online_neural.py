@@ -234,3 +234,54 @@ def test_parameter_ensemble_on_numbers(city):
         assert torch.equal(p, off[name])
     with pytest.raises(ConfigError):
         parameter_ensemble(online, CellValue([1.0, 2.0, 3.0]), 0.2)
+
+
+def _td_errors() -> tuple[float, float, float]:
+    """TD errors of the three drivers of :func:`_round` against CellValue([10, 20, 30])."""
+    return 28.0 - 10.0, G_ROUND * 10.0 - 10.0, G_ROUND * 30.0 - 30.0
+
+
+def test_coarse_coded_residual_shares_a_step_with_the_parent_cell(city):
+    on = ResidualValue(CellValue([10.0, 20.0, 30.0]), bucket_s=None, parents=(7, 6))
+    on.bind(city, 2)
+    ResidualOnline(lr=0.1).update(_round(city), on)
+    # each driver's TD error moves its cell's entry and its parents' entries by lr · δ
+    cell_of = dict(enumerate([0, 0, 2]))  # driver -> cell
+    delta = _td_errors()
+    ids = [h3.str_to_int(s) for s in city.labels]
+    want = []
+    for c in range(3):
+        own = sum(0.1 * d for i, d in enumerate(delta) if cell_of[i] == c)
+        shared = 0.0
+        for res in (7, 6):
+            p = h3.api.basic_int.cell_to_parent(ids[c], res)
+            shared += sum(
+                0.1 * d
+                for i, d in enumerate(delta)
+                if h3.api.basic_int.cell_to_parent(ids[cell_of[i]], res) == p
+            )
+        want.append([10.0, 20.0, 30.0][c] + own + shared)
+    got = on.value(np.arange(3), 0, 0, np.full(3, 2_000.0))
+    assert got == pytest.approx(want)
+    assert on.residual[0] == pytest.approx([0.1 * (delta[0] + delta[1]), 0.0, 0.1 * delta[2]])
+    on.blend(0.2)
+    got2 = on.value(np.arange(3), 0, 0, np.full(3, 2_000.0))
+    assert got2 - [10.0, 20.0, 30.0] == pytest.approx(0.2 * (np.array(want) - [10, 20, 30]))
+
+
+def test_levels_not_coarser_than_the_city_are_skipped(city):
+    fine = ResidualValue(CellValue([1.0, 2.0, 3.0]), parents=(9, 8))
+    fine.bind(city, 2)
+    assert fine.table.size == 3 + 1  # the cells' own entries and the always-zero one
+    with pytest.raises(ConfigError, match="0..15"):
+        ResidualValue(CellValue([1.0, 2.0, 3.0]), parents=(16,)).bind(city, 2)
+
+
+def test_centred_step_removes_the_round_mean(city):
+    on = ResidualValue(CellValue([10.0, 20.0, 30.0]), bucket_s=None)
+    on.bind(city, 2)
+    ResidualOnline(lr=0.1, centred=True).update(_round(city), on)
+    delta = np.array(_td_errors())
+    c = delta - delta.mean()
+    assert on.residual[0] == pytest.approx([0.1 * (c[0] + c[1]), 0.0, 0.1 * c[2]])
+    assert on.table.sum() == pytest.approx(0.0, abs=1e-12)  # no level shift

@@ -98,6 +98,7 @@ Trips = Annotated[str | None, typer.Option(help=_sc("trips"))]
 Date = Annotated[str | None, typer.Option(help=_sc("date"))]
 Grid = Annotated[str | None, typer.Option(help=_sc("grid"))]
 KddOrders = Annotated[str | None, typer.Option("--kdd-orders", help=_sc("kdd_orders"))]
+ZoneDaySd = Annotated[float, typer.Option("--zone-day-sd", help=_sc("zone_day_sd"))]
 Seed = Annotated[int, typer.Option(help="Seed of the run (demand, fleet, cancellations, drift).")]
 Radius = Annotated[float, typer.Option("--radius-m", help=_sim("pickup_radius_m"))]
 KNearest = Annotated[int, typer.Option("--k-nearest", help=_sim("k_nearest"))]
@@ -127,6 +128,7 @@ def configs_from_options(
     date: str | None = None,
     grid: str | None = None,
     kdd_orders: str | None = None,
+    zone_day_sd: float = _SC_DEFAULTS.zone_day_sd,
     radius_m: float = _SIM_DEFAULTS.pickup_radius_m,
     k_nearest: int = _SIM_DEFAULTS.k_nearest,
     patience_s: float = _SIM_DEFAULTS.patience_s,
@@ -147,6 +149,7 @@ def configs_from_options(
         date=date,
         grid=grid,
         kdd_orders=kdd_orders,
+        zone_day_sd=zone_day_sd,
     )
     sim = dataclasses.replace(
         _SIM_DEFAULTS,
@@ -175,6 +178,7 @@ _SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("date", Date, None),
     ("grid", Grid, None),
     ("kdd_orders", KddOrders, None),
+    ("zone_day_sd", ZoneDaySd, _SC_DEFAULTS.zone_day_sd),
     ("radius_m", Radius, _SIM_DEFAULTS.pickup_radius_m),
     ("k_nearest", KNearest, _SIM_DEFAULTS.k_nearest),
     ("patience_s", Patience, _SIM_DEFAULTS.patience_s),

@@ -78,17 +78,30 @@ def manhattan_city(resolution: int) -> City:
 
 
 def manhattan_orders(
-    weekday: int, n: int | None, rng: np.random.Generator, data: ManhattanData | None = None
+    weekday: int,
+    n: int | None,
+    rng: np.random.Generator,
+    data: ManhattanData | None = None,
+    zone_day_sd: float = 0.0,
 ) -> Orders:
-    """One day of orders drawn from the OD table of ``weekday`` (Monday = 0 … Friday = 4)."""
+    """One day of orders drawn from the OD table of ``weekday`` (Monday = 0 … Friday = 4).
+
+    ``zone_day_sd`` > 0 makes the day differ from the weekday's average the way real days do:
+    each pick-up zone's demand is multiplied by its own ``exp(N(0, zone_day_sd²))`` for the day
+    (the total stays ``n``).
+    """
     data = data or load_manhattan()
     if not 0 <= weekday <= 4:
         raise ConfigError(
             f"weekday {weekday}: the Manhattan table covers business days only (0 = Monday .. 4)"
         )
+    if not zone_day_sd >= 0:
+        raise ConfigError(f"zone_day_sd must be >= 0, got {zone_day_sd}")
     n = data.daily_volume(weekday) if n is None else int(n)
-    table = data.trips[weekday]
-    p = table.ravel().astype(np.float64)
+    table = data.trips[weekday].astype(np.float64)
+    if zone_day_sd > 0:
+        table = table * np.exp(zone_day_sd * rng.standard_normal(table.shape[1]))[None, :, None]
+    p = table.ravel()
     p /= p.sum()
     counts = rng.multinomial(n, p)
     flat = np.repeat(np.arange(p.size), counts)
@@ -128,5 +141,5 @@ def manhattan_day(cfg, rng: np.random.Generator):  # type: ignore[no-untyped-def
 
     data = load_manhattan()
     city = manhattan_city(cfg.h3_resolution)
-    orders = manhattan_orders(cfg.weekday, cfg.orders, rng, data)
+    orders = manhattan_orders(cfg.weekday, cfg.orders, rng, data, cfg.zone_day_sd)
     return DemandDay(city, orders, default_drivers=int(round(len(orders) * DRIVERS_PER_ORDER)))

@@ -47,6 +47,10 @@ class ScenarioConfig:
     """kdd: KDD Cup 2020 hexagon grid table (CSV, no header)."""
     kdd_orders: str | None = None
     """kdd: KDD Cup 2020 orders file (CSV, no header); None = synthetic demand on the grid."""
+    zone_day_sd: float = 0.0
+    """manhattan: day-to-day variation of each pick-up zone's demand, the standard deviation of
+    the log of a per-day zone multiplier (0 = every day is the weekday's average; NYC TLC
+    green-taxi records of January–March 2021 show about 0.12 beyond Poisson noise)."""
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
     def __post_init__(self) -> None:
@@ -64,6 +68,8 @@ class ScenarioConfig:
             raise ConfigError(f"start_hour must be in [0, 24), got {self.start_hour}")
         if not 0 < self.hours <= 24:
             raise ConfigError(f"hours must be in (0, 24], got {self.hours}")
+        if not self.zone_day_sd >= 0:
+            raise ConfigError(f"zone_day_sd must be >= 0, got {self.zone_day_sd}")
         if not 0 <= self.h3_resolution <= 15:
             raise ConfigError(f"h3_resolution must be 0..15, got {self.h3_resolution}")
 

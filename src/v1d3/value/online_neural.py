@@ -4,16 +4,20 @@ periodically.
 
 Two implementations of ``V_on``:
 
-- **Residual (default, fast).** ``V_on(s) = V_off(s) + Δ(cell, time bucket)`` with ``Δ = 0`` at
+- **Residual (default, fast).** ``V_on(s) = V_off(s) + Δ(s)`` with ``Δ = 0`` at
   :meth:`~ResidualValue.bind`: exactly an online table initialised from the offline values
   (method.md §3.5: online values must start from offline ones), but it keeps the offline net's
-  minute resolution in time. After every round, :class:`ResidualOnline` takes one closed-form
+  minute resolution in time. ``Δ`` is coarse-coded: the sum of an entry of the state's cell and
+  of its H3 parents (``v1d3`` uses resolutions 7 and 6 over the resolution-8 cells).
+  After every round, :class:`ResidualOnline` takes one closed-form
   gradient step on the population TD loss ``Σ_i (target_i − V_on(s_i))²`` over the drivers
   available in the round (dispatched: ``R_gamma + gamma^k V_on(s'_i)``; idle:
   ``gamma^(round_s / time_unit_s) V_on(s_i, t + round_s)``): for a table it is
-  ``Δ[e] += lr Σ_{i in e} (target_i − V_on(s_i))`` — vectorised numpy, well under a millisecond
-  at thousands of drivers. The ensemble ``V_on ← ω V_on + (1 − ω) V_off`` is then simply
-  ``Δ ← ω Δ`` (:func:`residual_ensemble`).
+  ``Δ[e] += lr Σ_{i in e} (target_i − V_on(s_i))`` for every entry ``e`` a state uses —
+  vectorised numpy, well under a millisecond at thousands of drivers. ``centred`` subtracts the
+  round's mean TD error first (``v1d3``'s default): the day teaches where drivers do better or
+  worse than offline values expect, not a level shift of every value. The ensemble
+  ``V_on ← ω V_on + (1 − ω) V_off`` is then simply ``Δ ← ω Δ`` (:func:`residual_ensemble`).
 - **Neural (fidelity, slower).** :class:`OnlineCVNetValue` is a copy of the offline net;
   :class:`NeuralOnline` takes one Adam step per round on the same population loss, and
   :func:`parameter_ensemble` blends the parameters, ``θ_on ← ω θ_on + (1 − ω) θ_off``. Each round
@@ -26,6 +30,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import h3
 import numpy as np
 import torch
 
@@ -47,18 +52,28 @@ __all__ = [
 
 
 class ResidualValue(ValueFunction):
-    """``V_on(s) = V_off(s) + Δ[cell, time bucket]``: an online table started at the offline
-    values (``Δ = 0`` at every :meth:`bind`).
+    """``V_on(s) = V_off(s) + Δ(s)``: an online table started at the offline values (``Δ = 0``
+    at every :meth:`bind`).
 
-    ``bucket_s = None`` indexes ``Δ`` by cell only (a correction that applies at every time of
-    the day, including the future drop-off times of trips). ``Δ`` is 0 at or after ``end_s``.
+    ``Δ(s)`` is the sum of one entry per level: the state's own cell and, with ``parents``, its
+    H3 parent at each of those coarser resolutions (coarse coding, like the offline net's
+    location code): a correction learned from a few drivers is shared with the cells around
+    them, and the fine level adds what is particular to one cell. ``bucket_s = None`` indexes
+    ``Δ`` by location only (a correction that applies at every time of the day, including the
+    future drop-off times of trips). ``Δ`` is 0 at or after ``end_s``.
     """
 
     def __init__(
-        self, offline: ValueFunction, bucket_s: float | None = None, end_s: float = DAY_S
+        self,
+        offline: ValueFunction,
+        bucket_s: float | None = None,
+        end_s: float = DAY_S,
+        parents: tuple[int, ...] = (),
     ) -> None:
         """``offline``: the function the day starts from; ``bucket_s``: time-bucket length of
-        ``Δ``, seconds (None = one bucket); ``end_s``: end of the day, seconds after midnight."""
+        ``Δ``, seconds (None = one bucket); ``end_s``: end of the day, seconds after midnight;
+        ``parents``: coarser H3 resolutions whose parent cells carry shared entries (skipped
+        when not coarser than the city's cells, ignored on a city that is not H3)."""
         if bucket_s is not None and bucket_s <= 0:
             raise ConfigError(f"residual value: bucket_s must be > 0 seconds, got {bucket_s}")
         self.offline = offline
@@ -66,41 +81,63 @@ class ResidualValue(ValueFunction):
         self.bucket_s = None if bucket_s is None else float(bucket_s)
         self.end_s = float(end_s)
         self.n_buckets = 1 if bucket_s is None else int(np.ceil(self.end_s / bucket_s - 1e-9))
+        self.parents = tuple(int(r) for r in parents)
         self.n_cells = 0
         self.table = np.zeros(0, dtype=np.float64)
+        self._level_of_cell = np.zeros((1, 0), dtype=np.int64)
+        self._level_size = np.zeros(1, dtype=np.int64)
 
     def bind(self, city: City, weekday: int) -> None:
         """Bind the offline function too, and start the day at ``Δ = 0``."""
         self.offline.bind(city, weekday)
         super().bind(city, weekday)
         self.n_cells = city.n_cells
-        self.table = np.zeros(self.n_cells * self.n_buckets + 1, dtype=np.float64)
+        levels = [np.arange(city.n_cells, dtype=np.int64)]
+        if city.h3_ids is not None and city.h3_resolution is not None:
+            for res in self.parents:
+                if not 0 <= res <= 15:
+                    raise ConfigError(f"residual value: parent resolution must be 0..15, got {res}")
+                if res >= city.h3_resolution:
+                    continue  # not coarser than the city's own cells: nothing to share
+                to_parent = h3.api.basic_int.cell_to_parent
+                par = np.array([to_parent(c, res) for c in city.h3_ids.tolist()], dtype=np.uint64)
+                levels.append(np.unique(par, return_inverse=True)[1].astype(np.int64).ravel())
+        sizes = np.array([int(lv.max()) + 1 for lv in levels], dtype=np.int64) * self.n_buckets
+        offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        # entry of (level, cell) in bucket 0; bucket b adds b * (level size / n_buckets)
+        self._level_of_cell = np.stack([lv + off for lv, off in zip(levels, offsets, strict=True)])
+        self._level_size = sizes // self.n_buckets
+        self.table = np.zeros(int(sizes.sum()) + 1, dtype=np.float64)
 
     @property
     def residual(self) -> np.ndarray:
-        """``Δ`` as ``(buckets, cells)`` (a view)."""
-        return self.table[:-1].reshape(self.n_buckets, self.n_cells)
+        """The cell level of ``Δ`` as ``(buckets, cells)`` (a view)."""
+        return self.table[: self.n_cells * self.n_buckets].reshape(self.n_buckets, self.n_cells)
 
-    def entry(self, cell: np.ndarray, t_s: np.ndarray) -> np.ndarray:
-        """Flat index of each state's ``Δ`` entry; states at or after ``end_s`` get the last,
-        always-zero entry."""
+    def entries(self, cell: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+        """Flat indices of each state's ``Δ`` entries, shape ``(levels, states)``; states at or
+        after ``end_s`` get the last, always-zero entry."""
         t = np.asarray(t_s, dtype=np.float64)
-        idx = np.asarray(cell, dtype=np.int64)
+        idx = self._level_of_cell[:, np.asarray(cell, dtype=np.int64)]
         if self.bucket_s is not None:
             b = np.clip((t / self.bucket_s).astype(np.int64), 0, self.n_buckets - 1)
-            idx = b * self.n_cells + idx
+            idx = idx + b * self._level_size[:, None]
         return np.where(t < self.end_s, idx, self.table.size - 1)
 
     def value(
         self, cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, t_s: np.ndarray
     ) -> np.ndarray:
         """``V_off + Δ``."""
-        return self.offline.value(cell, lat, lng, t_s) + self.table[self.entry(cell, t_s)]
+        c, t = np.broadcast_arrays(np.asarray(cell), np.asarray(t_s, dtype=np.float64))
+        delta = self.table[self.entries(c.ravel(), t.ravel())].sum(axis=0).reshape(c.shape)
+        return self.offline.value(cell, lat, lng, t_s) + delta
 
     def add(self, cell: np.ndarray, t_s: np.ndarray, delta: np.ndarray) -> None:
-        """``Δ[entry(s)] += delta`` for every state (steps sharing an entry add up)."""
-        idx = self.entry(*np.broadcast_arrays(cell, t_s)).ravel()
-        self.table += np.bincount(idx, weights=np.ravel(delta), minlength=self.table.size)
+        """Every entry of every state moves by its ``delta`` (steps sharing an entry add up)."""
+        c, t, d = np.broadcast_arrays(cell, t_s, delta)
+        idx = self.entries(c.ravel(), t.ravel())
+        w = np.broadcast_to(np.ravel(d), idx.shape)
+        self.table += np.bincount(idx.ravel(), weights=w.ravel(), minlength=self.table.size)
         self.table[-1] = 0.0
 
     def blend(self, omega: float) -> None:
@@ -122,11 +159,14 @@ class ResidualOnline(OnlineLearner):
     ``lr`` is per driver. Two batched value reads and one ``bincount`` per round.
     """
 
-    def __init__(self, lr: float = 0.002) -> None:
-        """``lr``: learning rate per driver and round (fraction of its TD error)."""
+    def __init__(self, lr: float = 0.002, centred: bool = False) -> None:
+        """``lr``: learning rate per driver and round (fraction of its TD error); ``centred``:
+        subtract the round's mean TD error, so that the online values learn where drivers do
+        better or worse than the offline values expect, not a level shift of all of them."""
         if not 0 < lr <= 1:
             raise ConfigError(f"lr must be in (0, 1], got {lr}")
         self.lr = float(lr)
+        self.centred = bool(centred)
         self.round_s = 2.0
 
     def update(self, outcome: RoundOutcome, value: ValueFunction) -> None:
@@ -157,7 +197,10 @@ class ResidualOnline(OnlineLearner):
         g = np.concatenate((np.power(d.gamma, k), np.full(n_idle, d.factor(step))))
         # learn
         if cell0.size:
-            value.add(cell0, np.full(cell0.size, t), self.lr * (reward + g * v1 - v0))
+            td = reward + g * v1 - v0
+            if self.centred:
+                td -= td.mean()
+            value.add(cell0, np.full(cell0.size, t), self.lr * td)
 
 
 def residual_ensemble(
