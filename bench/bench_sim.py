@@ -7,7 +7,12 @@ not part of the timed loop). ``all-online`` keeps every driver online all day li
 loop; ``shifts`` uses the default shift model with the same fleet size.
 
     python bench/bench_sim.py            # all cases
-    python bench/bench_sim.py --case 3600:all-online
+    python bench/bench_sim.py --case 3600:all-online --repeat 5
+
+Each case runs ``--repeat`` times (default 3); the figures reported are those of the fastest
+repetition, the usual estimate of what the code costs when the machine is not disturbed by
+other work (on a shared virtual machine single runs vary by ±20 %), and every repetition's
+simulation time is listed beside them.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", action="append", help=f"one of {CASES}")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per case; the fastest is reported")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.inner:
@@ -71,14 +77,19 @@ def main() -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     results = []
     for case in args.case or CASES:
-        out = subprocess.run(
-            [sys.executable, __file__, "--inner", "--case", case, "--seed", str(args.seed)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        )
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        runs = []
+        for _ in range(max(1, args.repeat)):
+            out = subprocess.run(
+                [sys.executable, __file__, "--inner", "--case", case, "--seed", str(args.seed)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        best = min(runs, key=lambda r: r["total_wall_s"])
+        best["simulation_wall_s_all"] = [r["simulation_wall_s"] for r in runs]
+        results.append(best)
     print(
         json.dumps(
             {

@@ -49,8 +49,9 @@ class ScenarioConfig:
     """kdd: KDD Cup 2020 orders file (CSV, no header); None = synthetic demand on the grid."""
     zone_day_sd: float = 0.0
     """manhattan: day-to-day variation of each pick-up zone's demand, the standard deviation of
-    the log of a per-day zone multiplier (0 = every day is the weekday's average; NYC TLC
-    green-taxi records of January–March 2021 show about 0.12 beyond Poisson noise)."""
+    the log of a per-day zone multiplier (0 = every day is the weekday's average). NYC TLC
+    green-taxi records show, beyond Poisson noise, 0.04 among the business days of March 2021
+    and 0.15 over January–March 2021 with its snow storms (scripts/zone_day_variation.py)."""
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
     def __post_init__(self) -> None:
