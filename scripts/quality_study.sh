@@ -15,6 +15,9 @@ FIRST=${FIRST:-1}
 "$V1D3" evaluate --scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" \
   --dispatch distance,online-td,tabular-td,cvnet,v1d3 --reposition stay \
   --baseline distance/stay --out "$OUT/dispatch" --resume
+# v1d3 against each value-based method, paired by day
+"$(dirname "$V1D3")/python" scripts/paired_differences.py "$OUT/dispatch" v1d3/stay \
+  cvnet/stay online-td/stay tabular-td/stay | tee "$OUT/dispatch/paired.json"
 
 # repositioning with 10 % of the fleet managed, then the whole fleet
 for share in 0.1 1.0; do
