@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The decision-quality study of the README (issue "V1D3"): full Manhattan days, 5 weekdays × 3
 # seeds never used to train the shipped models (those used seeds 1000-1007), common random
-# numbers, the packaged models. About 1.5-2 hours on 2 cores; --resume continues a broken run.
+# numbers, the packaged models. About an hour on 2 cores; --resume continues a broken run.
 #
 #   scripts/quality_study.sh [OUT]        # default OUT = reports/quality
 set -euo pipefail
