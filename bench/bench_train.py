@@ -20,9 +20,10 @@ import torch
 from v1d3.demand.orders import Orders
 from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
 from v1d3.geo.city import City
+from v1d3.policies.neural import make_v1d3
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
-from v1d3.value.cvnet import CVNet, CVNetConfig, CVNetValue, build_vocabulary
+from v1d3.value.cvnet import CVNetConfig
 from v1d3.value.online_neural import ResidualOnline, ResidualValue
 from v1d3.value.train_neural import OfflineTrainConfig, train_cvnet
 from v1d3.value.transitions import Transitions
@@ -110,12 +111,11 @@ def _round(city: City, n_drivers: int, n_served: int, t: float, rng) -> RoundOut
 
 
 def bench_online(city: City, n_drivers: int = 4000, rounds: int = 2000) -> dict[str, float]:
-    torch.manual_seed(0)
-    cfg = CVNetConfig()
-    offline = CVNetValue(CVNet(cfg, build_vocabulary(city, cfg), city.h3_resolution or 8, 30.0))
-    value = ResidualValue(offline)
+    # the `v1d3` policy's own online value and learner (packaged offline CVNet, its defaults)
+    policy = make_v1d3()
+    value, learner = policy.value, policy.learner
+    assert isinstance(value, ResidualValue) and isinstance(learner, ResidualOnline)
     value.bind(city, 2)
-    learner = ResidualOnline()
     learner.reset(DayContext(city, 2, 0.0, 86_400.0, SimConfig(), np.random.default_rng(0)))
     rng = np.random.default_rng(1)
     outcomes = [_round(city, n_drivers, 150, 28_800.0 + 2.0 * r, rng) for r in range(rounds)]
