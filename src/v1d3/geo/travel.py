@@ -74,8 +74,13 @@ class ZoneSpeedTable:
         a = np.deg2rad(self.grid_angle_deg)
         object.__setattr__(self, "_cos", float(np.cos(a)))
         object.__setattr__(self, "_sin", float(np.sin(a)))
-        object.__setattr__(self, "_mean_speed", float(np.mean(self.speed_mps)))
-        object.__setattr__(self, "_clipped", np.maximum(self.speed_mps, self.min_speed_mps))
+        mean = float(np.mean(self.speed_mps))
+        object.__setattr__(self, "_mean_speed", mean)
+        # one more row and column holding the city mean: zone -1 (unknown) indexes them
+        slots, n1, n2 = self.speed_mps.shape
+        padded = np.full((slots, n1 + 1, n2 + 1), max(mean, self.min_speed_mps))
+        padded[:, :n1, :n2] = np.maximum(self.speed_mps, self.min_speed_mps)
+        object.__setattr__(self, "_clipped", padded)
 
     def road_m(self, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
         dx = x2 - x1
@@ -84,16 +89,11 @@ class ZoneSpeedTable:
         return np.abs(dx * c - dy * s) + np.abs(dx * s + dy * c)
 
     def speed(self, zone1: np.ndarray, zone2: np.ndarray, t_s: float) -> np.ndarray:
-        """Mean speed (m/s) between zones at time ``t_s``; unknown zones (-1) get the city mean."""
+        """Mean speed (m/s) between zones at time ``t_s``; a pair with an unknown zone (-1) gets
+        the city mean."""
         slot = int(t_s // self.slot_s) % self.speed_mps.shape[0]
         table = self._clipped[slot]  # type: ignore[attr-defined]
-        z1 = np.asarray(zone1)
-        z2 = np.asarray(zone2)
-        if z1.size and (z1.min() < 0 or z2.min() < 0):
-            ok = (z1 >= 0) & (z2 >= 0)
-            mean: float = self._mean_speed  # type: ignore[attr-defined]
-            return np.where(ok, table[np.maximum(z1, 0), np.maximum(z2, 0)], mean)
-        return np.asarray(table[z1, z2])
+        return np.asarray(table[zone1, zone2])
 
     def time_s(self, x1, y1, x2, y2, zone1, zone2, t_s):  # type: ignore[no-untyped-def]
         return self.road_m(x1, y1, x2, y2) / self.speed(zone1, zone2, t_s)
