@@ -25,3 +25,9 @@ for share in 0.1 1.0; do
     --dispatch v1d3 --reposition stay,value --managed-share "$share" \
     --baseline v1d3/stay --out "$OUT/reposition-$share" --resume
 done
+
+# days that differ zone by zone (--zone-day-sd 0.15, as measured over a winter quarter of TLC
+# records): the online half of v1d3 against its offline network alone
+"$V1D3" evaluate --scenario manhattan --zone-day-sd 0.15 --weekdays 0-4 --seeds 2 \
+  --first-seed "$FIRST" --dispatch cvnet,v1d3 --reposition stay --baseline cvnet/stay \
+  --out "$OUT/varied-days" --resume
