@@ -49,12 +49,18 @@ class SyntheticConfig:
     """Road distance / straight-line distance."""
     default_orders: int = 20_000
     """Daily orders when the scenario does not set a volume."""
+    commute: float = 0.0
+    """Share of rush-hour trips that commute: at the first rush hour from anywhere in the city
+    to a hotspot, at the last from a hotspot to anywhere (0 = no direction; the share fades
+    with the rush's width)."""
 
     def __post_init__(self) -> None:
         if self.rings < 1:
             raise ConfigError("synthetic.rings must be >= 1")
         if not 0 <= self.hotspot_share <= 1:
             raise ConfigError("synthetic.hotspot_share must be in [0, 1]")
+        if not 0 <= self.commute <= 1:
+            raise ConfigError("synthetic.commute must be in [0, 1]")
         if self.speed_mps <= 0 or self.detour < 1:
             raise ConfigError("synthetic.speed_mps must be > 0 and detour >= 1")
 
@@ -100,6 +106,25 @@ def synthetic_orders(cfg: SyntheticConfig, city: City, n: int, rng: np.random.Ge
 
     ox, oy = ends()
     dx, dy = ends()
+    if cfg.commute > 0 and hs.size and cfg.rush_hours:
+        # commuters: into the hotspots at the first rush, out of them at the last
+        h = t / 3600.0
+        am, pm = min(cfg.rush_hours), max(cfg.rush_hours)
+        u = rng.random(n)
+        inward = u < cfg.commute * np.exp(-0.5 * ((h - am) / cfg.rush_width_h) ** 2)
+        outward = ~inward & (
+            1 - u < cfg.commute * np.exp(-0.5 * ((h - pm) / cfg.rush_width_h) ** 2)
+        )
+        home_cell = rng.integers(0, city.n_cells, size=n)
+        home_x = city.cell_x[home_cell] + rng.normal(0, 1, n) * 0.6 * city.edge_m
+        home_y = city.cell_y[home_cell] + rng.normal(0, 1, n) * 0.6 * city.edge_m
+        hub = hs[rng.integers(0, hs.size, size=n)]
+        hub_x = city.cell_x[hub] + rng.normal(0, 1, n) * cfg.hotspot_sd_m
+        hub_y = city.cell_y[hub] + rng.normal(0, 1, n) * cfg.hotspot_sd_m
+        ox = np.where(inward, home_x, np.where(outward, hub_x, ox))
+        oy = np.where(inward, home_y, np.where(outward, hub_y, oy))
+        dx = np.where(inward, hub_x, np.where(outward, home_x, dx))
+        dy = np.where(inward, hub_y, np.where(outward, home_y, dy))
     # keep trips at least 500 m long
     short = np.hypot(dx - ox, dy - oy) < 500
     ang = rng.random(n) * 2 * np.pi
