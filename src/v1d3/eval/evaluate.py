@@ -22,7 +22,6 @@ Output folder::
 from __future__ import annotations
 
 import dataclasses
-import importlib.resources
 import json
 import os
 import re
@@ -43,6 +42,7 @@ from v1d3.eval.metrics import METRIC_KEYS, driver_table, metrics_by_hour
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.eval.summary import SummaryRow, summarise, summary_csv
 from v1d3.policies import DISPATCH, REPOSITION, make_dispatch, make_reposition, split_policy
+from v1d3.policies.value_based import PACKAGED_MODELS
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import ORDER_STATUS, SHIFT_END, SHIFT_START, RunLog, atomic_dir, atomic_write_text
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
@@ -439,13 +439,7 @@ def load_records(out: Path, study: StudyConfig) -> list[RunRecord]:
 
 def packaged_models() -> Path | None:
     """The models folder shipped inside the package (``v1d3/data/models``), if there is one."""
-    try:
-        folder = importlib.resources.files("v1d3") / "data" / "models"
-    except ModuleNotFoundError:
-        return None
-    if not folder.is_dir():
-        return None
-    return Path(str(folder))
+    return PACKAGED_MODELS if PACKAGED_MODELS.is_dir() else None
 
 
 def default_policies(

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.value_based import ValueDispatch, ValueDispatchConfig
 from v1d3.errors import ConfigError, ModelError
+from v1d3.policies.value_based import PACKAGED_MODELS, VALUE_DISPATCH_DEFAULTS
 from v1d3.value.cvnet import CVNetValue, load_cvnet
 from v1d3.value.online_neural import (
     NeuralOnline,
@@ -28,21 +29,15 @@ from v1d3.value.online_neural import (
     ResidualValue,
     residual_ensemble,
 )
-from v1d3.value.train_neural import CVNET_FILE
+from v1d3.value.train import CVNET_FILE
 
 __all__ = [
     "NEURAL_DISPATCH",
     "PACKAGED_MODELS",
-    "DEFAULTS",
     "make_cvnet",
     "make_v1d3",
     "load_offline_cvnet",
 ]
-
-
-PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
-"""The models shipped with the package (``manhattan``; see its README.md), used when no models
-folder is given."""
 
 
 def load_offline_cvnet(models: Path | None, scenario: Any, method: str) -> CVNetValue:
@@ -62,23 +57,12 @@ def load_offline_cvnet(models: Path | None, scenario: Any, method: str) -> CVNet
     return load_cvnet(path, scenario=scenario)
 
 
-DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 10.0}
-"""Dispatch settings of ``cvnet`` and ``v1d3`` that differ from
-:class:`~v1d3.dispatch.value_based.ValueDispatchConfig`'s defaults (a parameter overrides them).
-
-``pickup_penalty_per_km``: the advantage already charges a pickup its discounting (about $3 per
-km on ``manhattan``), but with that alone value-based matching buys income with pickups 1.6×
-those of ``distance``. On full ``manhattan`` days (seed 2 Wednesday / seed 3 Thursday, model
-seeds 1000-1005), ``cvnet`` income over ``distance``: 0 $/km +1.95% (pickups 1.63×), 3 +3.54%,
-5 +3.91% / +2.84%, 8 +4.18%, 12 +4.26% / +3.39% (1.1×), 20 +4.09%, 40 +3.34%."""
-
-
 def make_cvnet(
     models: Path | None = None, scenario: Any = None, dispatch: Any = None, **params: Any
 ) -> DispatchPolicy:
     """Offline CVNet values (``<models>/cvnet.pt``) with advantage matching."""
     value = load_offline_cvnet(models, scenario, "cvnet")
-    return ValueDispatch(value, ValueDispatchConfig(**{**DEFAULTS, **params}))
+    return ValueDispatch(value, ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params}))
 
 
 def make_v1d3(
@@ -116,7 +100,7 @@ def make_v1d3(
     are also evaluation days of the README's study).
     """
     offline = load_offline_cvnet(models, scenario, "v1d3")
-    cfg = ValueDispatchConfig(**{**DEFAULTS, **params})
+    cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})
     if online == "residual":
         value: Any = ResidualValue(offline, bucket_s=bucket_s, parents=tuple(parents))
         learner: Any = ResidualOnline(lr if lr is not None else 0.005, centred=centred)

@@ -32,6 +32,8 @@ from v1d3.value.tile import TileCodedValue
 from v1d3.value.train import TABULAR_FILE
 
 __all__ = [
+    "PACKAGED_MODELS",
+    "VALUE_DISPATCH_DEFAULTS",
     "VALUE_DISPATCH",
     "VALUE_REPOSITION",
     "make_tabular_td",
@@ -39,11 +41,20 @@ __all__ = [
     "make_value_reposition",
 ]
 
-CVNET_FILE = "cvnet.pt"
-
-
 PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
-"""The models shipped with the package (``manhattan``), used when no models folder is given."""
+"""The models shipped with the package (``manhattan``; see its README.md), used when no models
+folder is given."""
+
+VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 10.0}
+"""Dispatch settings of ``tabular-td``, ``cvnet`` and ``v1d3`` that differ from
+:class:`~v1d3.dispatch.value_based.ValueDispatchConfig`'s defaults (a parameter overrides them);
+shared, so that these methods compare value functions, not edge weights.
+
+``pickup_penalty_per_km``: the advantage already charges a pickup its discounting (about $3 per
+km on ``manhattan``), but with that alone value-based matching buys income with pickups 1.6×
+those of ``distance``. On full ``manhattan`` days (seed 2 Wednesday / seed 3 Thursday, model
+seeds 1000-1005), ``cvnet`` income over ``distance``: 0 $/km +1.95% (pickups 1.63×), 3 +3.54%,
+5 +3.91% / +2.84%, 8 +4.18%, 12 +4.26% / +3.39% (1.1×), 20 +4.09%, 40 +3.34%."""
 
 
 def _model_path(models: Path | None, file: str, method: str) -> Path:
@@ -60,13 +71,10 @@ def _model_path(models: Path | None, file: str, method: str) -> Path:
 def make_tabular_td(
     models: Path | None = None, scenario: Any = None, dispatch: Any = None, **params: Any
 ) -> DispatchPolicy:
-    """Offline tabular TD values (``<models>/tabular-td.pt``) with advantage matching.
-
-    Same pickup penalty as ``cvnet``/``v1d3`` by default (10 $/km), so the comparison is of the
-    value functions, not of the edge weights."""
+    """Offline tabular TD values (``<models>/tabular-td.pt``) with advantage matching and
+    :data:`VALUE_DISPATCH_DEFAULTS`."""
     value = TabularValue.load(_model_path(models, TABULAR_FILE, "tabular-td"), scenario=scenario)
-    params = {"pickup_penalty_per_km": 10.0, **params}
-    return ValueDispatch(value, ValueDispatchConfig(**params))
+    return ValueDispatch(value, ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params}))
 
 
 def make_online_td(
@@ -106,19 +114,14 @@ def make_value_reposition(
     value = getattr(dispatch, "value", None)
     if isinstance(value, ValueFunction):
         return ValueReposition(value, cfg)
-    path = _model_path(models, CVNET_FILE, "cvnet")
     try:
-        from v1d3.value.cvnet import load_cvnet
+        from v1d3.policies.neural import load_offline_cvnet
     except ImportError:
         raise ModelError(
             "reposition 'value' needs a value function: use a value-based dispatch policy "
             "(tabular-td, online-td, ...) or a cvnet model, which this installation lacks"
         ) from None
-    return ValueReposition(load_cvnet(path, scenario=_scenario_name(scenario)), cfg)
-
-
-def _scenario_name(scenario: Any) -> str | None:
-    return None if scenario is None else str(getattr(scenario, "name", scenario))
+    return ValueReposition(load_offline_cvnet(models, scenario, "value"), cfg)
 
 
 VALUE_DISPATCH = {"tabular-td": make_tabular_td, "online-td": make_online_td}

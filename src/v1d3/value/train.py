@@ -24,9 +24,11 @@ from v1d3.value.learners import fit_tabular_offline
 from v1d3.value.tabular import TabularValue
 from v1d3.value.transitions import Transitions, concat, transitions_from_events
 
-__all__ = ["train_tabular", "trajectory_files", "ProgressFn", "TABULAR_FILE"]
+__all__ = ["train_tabular", "trajectory_files", "ProgressFn", "TABULAR_FILE", "CVNET_FILE"]
 
 TABULAR_FILE = "tabular-td.pt"
+CVNET_FILE = "cvnet.pt"
+"""File names of the tabular and CVNet models inside a models folder."""
 """File name of the tabular model inside a models folder."""
 
 ProgressFn = Callable[[str, int, int, float | None], None]

@@ -44,7 +44,7 @@ from v1d3.value.cvnet import (
     hl_gauss_target,
     save_cvnet,
 )
-from v1d3.value.train import trajectory_files
+from v1d3.value.train import CVNET_FILE, trajectory_files
 from v1d3.value.transitions import Transitions, concat, transitions_from_events
 
 __all__ = [
@@ -56,9 +56,6 @@ __all__ = [
     "td_error",
     "Progress",
 ]
-
-CVNET_FILE = "cvnet.pt"
-"""File name of the CVNet model inside a models folder."""
 
 Progress = Callable[[int, int, float], None]
 """``progress(step, total_steps, loss)``: called every 10 minibatch steps and after each epoch
