@@ -110,7 +110,7 @@ def test_residual_population_step_on_numbers(city):
     off = CellValue([10.0, 20.0, 30.0])
     on = ResidualValue(off, bucket_s=3600.0)
     on.bind(city, 2)
-    learner = ResidualOnline(lr=0.1)
+    learner = ResidualOnline(lr=0.1, centred=False)
     learner.reset(_context(city))
     learner.update(_round(city), on)
     # dispatched: target R_γ(10, 1) + γ V(s') = 10 + 0.9 · 20 = 28 against V(s) = 10;
@@ -131,7 +131,7 @@ def test_idle_step_uses_the_time_since_the_last_observed_round(city):
     on = ResidualValue(CellValue([10.0, 20.0, 30.0]), bucket_s=None)
     on.bind(city, 2)
     outcome = dataclasses.replace(_round(city), dt_s=10.0)
-    ResidualOnline(lr=0.1).update(outcome, on)
+    ResidualOnline(lr=0.1, centred=False).update(outcome, on)
     g10 = GAMMA ** (10.0 / 600.0)
     assert on.residual[0, 2] == pytest.approx(0.1 * (g10 * 30.0 - 30.0))
 
@@ -139,7 +139,7 @@ def test_idle_step_uses_the_time_since_the_last_observed_round(city):
 def test_residual_by_cell_only(city):
     on = ResidualValue(CellValue([10.0, 20.0, 30.0]), bucket_s=None)
     on.bind(city, 2)
-    ResidualOnline(lr=0.1).update(_round(city), on)
+    ResidualOnline(lr=0.1, centred=False).update(_round(city), on)
     assert on.residual.shape == (1, 3)
     assert on.value(np.array([0]), 0, 0, np.array([50_000.0]))[0] > 10.0
 
@@ -164,7 +164,7 @@ def test_dispatch_policy_blends_every_hour(city):
     off = CellValue([10.0, 20.0, 30.0])
     on = ResidualValue(off, bucket_s=None)
     cfg = ValueDispatchConfig(ensemble_every_s=3600.0, omega=0.2)
-    policy = ValueDispatch(on, cfg, ResidualOnline(0.1), off, residual_ensemble)
+    policy = ValueDispatch(on, cfg, ResidualOnline(0.1, centred=False), off, residual_ensemble)
     policy.reset(_context(city))
     policy.observe(_round(city, t=1_000.0))
     d = on.table.copy()
@@ -173,7 +173,7 @@ def test_dispatch_policy_blends_every_hour(city):
     step = ResidualValue(off, bucket_s=None)
     step.bind(city, 2)
     step.table[:] = d
-    ResidualOnline(0.1).update(_round(city, t=3_600.0), step)
+    ResidualOnline(0.1, centred=False).update(_round(city, t=3_600.0), step)
     assert on.table == pytest.approx(0.2 * step.table)
 
 
@@ -244,7 +244,7 @@ def _td_errors() -> tuple[float, float, float]:
 def test_coarse_coded_residual_shares_a_step_with_the_parent_cell(city):
     on = ResidualValue(CellValue([10.0, 20.0, 30.0]), bucket_s=None, parents=(7, 6))
     on.bind(city, 2)
-    ResidualOnline(lr=0.1).update(_round(city), on)
+    ResidualOnline(lr=0.1, centred=False).update(_round(city), on)
     # each driver's TD error moves its cell's entry and its parents' entries by lr · δ
     cell_of = dict(enumerate([0, 0, 2]))  # driver -> cell
     delta = _td_errors()

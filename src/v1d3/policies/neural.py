@@ -103,10 +103,12 @@ def make_v1d3(
     cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})
     if online == "residual":
         value: Any = ResidualValue(offline, bucket_s=bucket_s, parents=tuple(parents))
-        learner: Any = ResidualOnline(lr if lr is not None else 0.005, centred=centred)
+        learner: Any = (
+            ResidualOnline(centred=centred) if lr is None else ResidualOnline(lr, centred=centred)
+        )
     elif online == "neural":
         value = OnlineCVNetValue(offline)
-        learner = NeuralOnline(lr if lr is not None else 1e-4)
+        learner = NeuralOnline() if lr is None else NeuralOnline(lr)
     else:
         raise ConfigError(f"v1d3: online must be 'residual' or 'neural', got {online!r}")
     return ValueDispatch(value, cfg, learner=learner, offline=offline, ensemble=residual_ensemble)

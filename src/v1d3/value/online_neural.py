@@ -15,7 +15,7 @@ Two implementations of ``V_on``:
   ``gamma^(round_s / time_unit_s) V_on(s_i, t + round_s)``): for a table it is
   ``Δ[e] += lr Σ_{i in e} (target_i − V_on(s_i))`` for every entry ``e`` a state uses —
   vectorised numpy, well under a millisecond at thousands of drivers. ``centred`` subtracts the
-  round's mean TD error first (``v1d3``'s default): the day teaches where drivers do better or
+  round's mean TD error first (the default): the day teaches where drivers do better or
   worse than offline values expect, not a level shift of every value. The ensemble
   ``V_on ← ω V_on + (1 − ω) V_off`` is then simply ``Δ ← ω Δ`` (:func:`residual_ensemble`).
 - **Neural (fidelity, slower).** :class:`OnlineCVNetValue` is a copy of the offline net;
@@ -93,13 +93,13 @@ class ResidualValue(ValueFunction):
         super().bind(city, weekday)
         self.n_cells = city.n_cells
         levels = [np.arange(city.n_cells, dtype=np.int64)]
+        to_parent = h3.api.basic_int.cell_to_parent
         if city.h3_ids is not None and city.h3_resolution is not None:
             for res in self.parents:
                 if not 0 <= res <= 15:
                     raise ConfigError(f"residual value: parent resolution must be 0..15, got {res}")
                 if res >= city.h3_resolution:
                     continue  # not coarser than the city's own cells: nothing to share
-                to_parent = h3.api.basic_int.cell_to_parent
                 par = np.array([to_parent(c, res) for c in city.h3_ids.tolist()], dtype=np.uint64)
                 levels.append(np.unique(par, return_inverse=True)[1].astype(np.int64).ravel())
         sizes = np.array([int(lv.max()) + 1 for lv in levels], dtype=np.int64) * self.n_buckets
@@ -159,7 +159,7 @@ class ResidualOnline(OnlineLearner):
     ``lr`` is per driver. Two batched value reads and one ``bincount`` per round.
     """
 
-    def __init__(self, lr: float = 0.002, centred: bool = False) -> None:
+    def __init__(self, lr: float = 0.005, centred: bool = True) -> None:
         """``lr``: learning rate per driver and round (fraction of its TD error); ``centred``:
         subtract the round's mean TD error, so that the online values learn where drivers do
         better or worse than the offline values expect, not a level shift of all of them."""
@@ -184,9 +184,9 @@ class ResidualOnline(OnlineLearner):
         lat0 = np.concatenate((b.driver_lat[sv], outcome.idle_lat))
         lng0 = np.concatenate((b.driver_lng[sv], outcome.idle_lng))
         v0 = value.value(cell0, lat0, lng0, np.full(cell0.size, t))
-        # an idle driver's next state: same place, one round later (or as long as it waited
-        # since the previous observed round)
-        step = outcome.dt_s if outcome.dt_s is not None else self.round_s
+        # an idle driver's next state: same place, as long after as it waited since the
+        # previous observed round
+        step = self.step_s(outcome)
         v1 = value.value(
             np.concatenate((b.dest_cell[sv], outcome.idle_cell)),
             np.concatenate((b.dest_lat[sv], outcome.idle_lat)),
@@ -306,7 +306,7 @@ class NeuralOnline(OnlineLearner):
             return
         dur = b.pickup_s[sv] + b.trip_s[sv]
         k = d.units(dur)
-        step = outcome.dt_s if outcome.dt_s is not None else self.round_s
+        step = self.step_s(outcome)
         # targets (no gradient): dispatched drivers, then idle cells
         with torch.no_grad():
             v1 = value.forward(
