@@ -11,11 +11,10 @@ __all__ = ["max_weight_matching", "greedy_matching"]
 def _compact(x: np.ndarray) -> tuple[int, np.ndarray]:
     """Number of distinct values and each entry's rank among them (like ``np.unique``'s inverse,
     with less overhead on the small arrays of one round)."""
-    step = x[1:] != x[:-1]
     if (x[1:] >= x[:-1]).all():  # sorted input (the common case for order ids)
         rank = np.empty(x.size, dtype=np.int64)
         rank[0] = 0
-        np.cumsum(step, out=rank[1:])
+        np.cumsum(x[1:] != x[:-1], out=rank[1:])
         return int(rank[-1]) + 1, rank
     if x.dtype.kind in "iu":
         lo = int(x.min())
