@@ -1,7 +1,7 @@
 """Options shared by the commands, mapped onto the typed configs (one source of truth).
 
-Each option's help text comes from the config field it sets; commands take them with
-``**scenario_options`` style parameters and call :func:`configs_from_options`.
+Each option's help text and default come from the config field it sets (:data:`_SHARED_OPTIONS`
+names the field); commands take them through the :func:`scenario_options` decorator.
 """
 
 from __future__ import annotations
@@ -116,76 +116,47 @@ _SIM_DEFAULTS = SimConfig()
 _SC_DEFAULTS = ScenarioConfig()
 
 
-def configs_from_options(
-    scenario: str = _SC_DEFAULTS.name,
-    weekday: int = _SC_DEFAULTS.weekday,
-    orders: int | None = None,
-    drivers: int | None = None,
-    hours: float = _SC_DEFAULTS.hours,
-    start_hour: float = _SC_DEFAULTS.start_hour,
-    h3_resolution: int = _SC_DEFAULTS.h3_resolution,
-    trips: str | None = None,
-    date: str | None = None,
-    grid: str | None = None,
-    kdd_orders: str | None = None,
-    zone_day_sd: float = _SC_DEFAULTS.zone_day_sd,
-    radius_m: float = _SIM_DEFAULTS.pickup_radius_m,
-    k_nearest: int = _SIM_DEFAULTS.k_nearest,
-    patience_s: float = _SIM_DEFAULTS.patience_s,
-    managed_share: float = _SIM_DEFAULTS.managed_share,
-    no_cancellations: bool = False,
-    shift_hours: float = _SIM_DEFAULTS.shift_mean_h,
-) -> tuple[ScenarioConfig, SimConfig]:
-    """The scenario and simulation configs the shared options describe (validated)."""
-    sc = ScenarioConfig(
-        name=scenario,
-        weekday=weekday,
-        orders=orders,
-        drivers=drivers,
-        hours=hours,
-        start_hour=start_hour,
-        h3_resolution=h3_resolution,
-        trips=trips,
-        date=date,
-        grid=grid,
-        kdd_orders=kdd_orders,
-        zone_day_sd=zone_day_sd,
-    )
-    sim = dataclasses.replace(
-        _SIM_DEFAULTS,
-        pickup_radius_m=radius_m,
-        k_nearest=k_nearest,
-        patience_s=patience_s,
-        managed_share=managed_share,
-        cancellations=not no_cancellations,
-        shift_mean_h=shift_hours,
-    )
-    return sc, sim
-
-
 Configs = tuple[ScenarioConfig, SimConfig]
 """What :func:`scenario_options` hands a command."""
 
-_SHARED_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
-    ("scenario", Scenario, _SC_DEFAULTS.name),
-    ("weekday", Weekday, _SC_DEFAULTS.weekday),
-    ("orders", Orders, None),
-    ("drivers", Drivers, None),
-    ("hours", Hours, _SC_DEFAULTS.hours),
-    ("start_hour", StartHour, _SC_DEFAULTS.start_hour),
-    ("h3_resolution", Resolution, _SC_DEFAULTS.h3_resolution),
-    ("trips", Trips, None),
-    ("date", Date, None),
-    ("grid", Grid, None),
-    ("kdd_orders", KddOrders, None),
-    ("zone_day_sd", ZoneDaySd, _SC_DEFAULTS.zone_day_sd),
-    ("radius_m", Radius, _SIM_DEFAULTS.pickup_radius_m),
-    ("k_nearest", KNearest, _SIM_DEFAULTS.k_nearest),
-    ("patience_s", Patience, _SIM_DEFAULTS.patience_s),
-    ("managed_share", ManagedShare, _SIM_DEFAULTS.managed_share),
-    ("no_cancellations", NoCancellations, False),
-    ("shift_hours", ShiftHours, _SIM_DEFAULTS.shift_mean_h),
+_SHARED_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
+    # option, its type and help, the config it sets ("scenario" or "sim") and the field
+    ("scenario", Scenario, "scenario", "name"),
+    ("weekday", Weekday, "scenario", "weekday"),
+    ("orders", Orders, "scenario", "orders"),
+    ("drivers", Drivers, "scenario", "drivers"),
+    ("hours", Hours, "scenario", "hours"),
+    ("start_hour", StartHour, "scenario", "start_hour"),
+    ("h3_resolution", Resolution, "scenario", "h3_resolution"),
+    ("trips", Trips, "scenario", "trips"),
+    ("date", Date, "scenario", "date"),
+    ("grid", Grid, "scenario", "grid"),
+    ("kdd_orders", KddOrders, "scenario", "kdd_orders"),
+    ("zone_day_sd", ZoneDaySd, "scenario", "zone_day_sd"),
+    ("radius_m", Radius, "sim", "pickup_radius_m"),
+    ("k_nearest", KNearest, "sim", "k_nearest"),
+    ("patience_s", Patience, "sim", "patience_s"),
+    ("managed_share", ManagedShare, "sim", "managed_share"),
+    ("no_cancellations", NoCancellations, "sim", "cancellations"),  # the flag negates the field
+    ("shift_hours", ShiftHours, "sim", "shift_mean_h"),
 )
+_TARGET = {name: (where, fld) for name, _, where, fld in _SHARED_OPTIONS}
+
+
+def _option_default(name: str) -> Any:
+    where, fld = _TARGET[name]
+    value = getattr(_SC_DEFAULTS if where == "scenario" else _SIM_DEFAULTS, fld)
+    return not value if name == "no_cancellations" else value
+
+
+def configs_from_options(**options: Any) -> tuple[ScenarioConfig, SimConfig]:
+    """The scenario and simulation configs the shared options describe (validated); options
+    not given keep the configs' defaults."""
+    fields: dict[str, dict[str, Any]] = {"scenario": {}, "sim": {}}
+    for name, value in options.items():
+        where, fld = _TARGET[name]
+        fields[where][fld] = not value if name == "no_cancellations" else value
+    return ScenarioConfig(**fields["scenario"]), dataclasses.replace(_SIM_DEFAULTS, **fields["sim"])
 
 
 def scenario_options(
@@ -198,15 +169,17 @@ def scenario_options(
     leaves options out, ``only`` keeps just those; the command may still read an option by
     declaring a parameter of the same name (it is passed through as well).
     """
-    names = [n for n, _, _ in _SHARED_OPTIONS if n not in skip and (only is None or n in only)]
+    names = [n for n, *_ in _SHARED_OPTIONS if n not in skip and (only is None or n in only)]
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(fn)
         own = [p for p in sig.parameters.values() if p.name != "configs"]
         own_names = {p.name for p in own}
         added = [
-            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
-            for n, a, d in _SHARED_OPTIONS
+            inspect.Parameter(
+                n, inspect.Parameter.KEYWORD_ONLY, default=_option_default(n), annotation=a
+            )
+            for n, a, *_ in _SHARED_OPTIONS
             if n in names and n not in own_names
         ]
 
