@@ -41,7 +41,14 @@ from v1d3.eval.backends import Event, Task, execute, make_executor
 from v1d3.eval.metrics import METRIC_KEYS, driver_table, metrics_by_hour
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.eval.summary import SummaryRow, summarise, summary_csv
-from v1d3.policies import DISPATCH, REPOSITION, make_dispatch, make_reposition, split_policy
+from v1d3.policies import (
+    DISPATCH,
+    REPOSITION,
+    agent_label,
+    make_dispatch,
+    make_reposition,
+    split_policy,
+)
 from v1d3.policies.value_based import PACKAGED_MODELS
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import ORDER_STATUS, SHIFT_END, SHIFT_START, RunLog, atomic_dir, atomic_write_text
@@ -116,7 +123,7 @@ class StudyConfig:
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         for p in pol:
             d, r = split_policy(p)
-            agent = _agent_name(d)
+            agent = agent_label(d)
             if agent is not None:
                 if agent not in self.agents or r != d:
                     raise ConfigError(
@@ -159,7 +166,7 @@ class StudyConfig:
         out = []
         for p in self.policies:
             d, r = split_policy(p)
-            agent = _agent_name(d)
+            agent = agent_label(d)
             params: dict[str, Any] = {}
             if agent is not None:
                 params = {"path": self.agents[agent], "time_budget_s": self.agent_budget_s}
@@ -204,12 +211,6 @@ class StudyConfig:
         d = self.to_dict()
         d.pop("baseline")
         return d
-
-
-def _agent_name(dispatch: str) -> str | None:
-    """``kdd-agent:NAME`` → ``NAME``; other dispatch names → None."""
-    head, sep, name = dispatch.partition(":")
-    return name if sep and head == "kdd-agent" else None
 
 
 def _normalise(policy: str) -> str:

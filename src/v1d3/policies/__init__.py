@@ -25,7 +25,14 @@ from v1d3.kddcup.agent import AGENT_POLICY, make_agent_dispatch, make_agent_repo
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.reposition.baselines import RandomNeighbour, Stay, TowardsDemand
 
-__all__ = ["DISPATCH", "REPOSITION", "make_dispatch", "make_reposition", "split_policy"]
+__all__ = [
+    "DISPATCH",
+    "REPOSITION",
+    "make_dispatch",
+    "make_reposition",
+    "split_policy",
+    "agent_label",
+]
 
 DispatchFactory = Callable[..., DispatchPolicy]
 RepositionFactory = Callable[..., RepositionPolicy]
@@ -95,10 +102,16 @@ REPOSITION: dict[str, RepositionFactory] = {
 """Repositioning policy factories by name: ``factory(models=..., scenario=..., dispatch=...)``."""
 
 
+def agent_label(name: str) -> str | None:
+    """``kdd-agent:<label>`` → ``<label>`` (it tells the agents of one study apart); other
+    policy names → None."""
+    head, sep, label = name.partition(":")
+    return label if sep and head == AGENT_POLICY else None
+
+
 def _base(name: str) -> str:
-    """``kdd-agent:<label>`` → ``kdd-agent`` (the label tells agents of one study apart)."""
-    head, sep, _ = name.partition(":")
-    return head if sep and head == AGENT_POLICY else name
+    """The registry name of a policy: ``kdd-agent:<label>`` → ``kdd-agent``."""
+    return AGENT_POLICY if agent_label(name) is not None else name
 
 
 def make_dispatch(
