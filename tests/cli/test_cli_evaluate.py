@@ -24,8 +24,10 @@ TINY = ["--scenario", "synthetic", "--orders", "3000", "--hours", "1", "--start-
 TINY_CONFIG = ScenarioConfig(name="synthetic", orders=3000, hours=1.0, start_hour=8.0)
 
 
-def _cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "v1d3.cli.main", "evaluate", *args]
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """``v1d3 evaluate ARGS`` in a fresh process, as a user runs it."""
+    cmd = [sys.executable, "-m", "v1d3.cli.main", "evaluate", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_parse_int_list() -> None:
@@ -49,10 +51,7 @@ def test_default_policies_are_the_baselines_plus_found_models(tmp_path: Path) ->
 
 def test_evaluate_command_and_resume(tmp_path: Path) -> None:
     out = tmp_path / "study"
-    run = subprocess.run(
-        _cmd(*TINY, "--workers", "2", "--out", str(out)),
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    run = _run(*TINY, "--workers", "2", "--out", str(out))
     assert run.returncode == 0, run.stderr
     for name in ("results.parquet", "summary.csv", "report.html", "study.json"):
         assert (out / name).is_file()
@@ -120,10 +119,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(name: str, tmp_path: P
 
 def test_bad_input_from_the_installed_command(tmp_path: Path) -> None:
     out = tmp_path / "study"
-    run = subprocess.run(
-        _cmd(*TINY, "--dispatch", "nope", "--out", str(out)),
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    run = _run(*TINY, "--dispatch", "nope", "--out", str(out))
     _check_one_line("console script", run.returncode, run.stdout, run.stderr, "unknown policy")
     assert not out.exists()
 
