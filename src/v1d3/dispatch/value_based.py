@@ -213,18 +213,19 @@ class ValueDispatch(DispatchPolicy):
         return w
 
     def dispatch(self, batch: CandidateBatch) -> np.ndarray:
-        if self._filter:
-            keep = np.flatnonzero(top_k_mask(batch.order, batch.pickup_m, self.config.top_k))
-        else:
-            keep = np.arange(len(batch))
-        if keep.size == 0:
+        if len(batch) == 0:
             return np.zeros(0, dtype=np.int64)
-        w = self.weights(batch)[keep]
-        if not self.config.drop_negative:
+        order, driver, w = batch.order, batch.driver, self.weights(batch)
+        keep = None
+        if self._filter:
+            keep = np.flatnonzero(top_k_mask(order, batch.pickup_m, self.config.top_k))
+            order, driver, w = order[keep], driver[keep], w[keep]
+        if w.size and not self.config.drop_negative:
             # lexicographic: one more pair always outweighs any difference in advantages
-            n_max = min(np.unique(batch.order[keep]).size, np.unique(batch.driver[keep]).size)
+            n_max = min(np.unique(order).size, np.unique(driver).size)
             w = w + (2.0 * n_max * float(np.abs(w).max()) + 1.0)
-        return keep[max_weight_matching(batch.order[keep], batch.driver[keep], w)]
+        sel = max_weight_matching(order, driver, w)
+        return sel if keep is None else keep[sel]
 
     def observe(self, outcome: RoundOutcome) -> None:
         # learn
