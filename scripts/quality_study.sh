@@ -25,6 +25,10 @@ for share in 0.1 1.0; do
     --dispatch v1d3 --reposition stay,value --managed-share "$share" \
     --baseline v1d3/stay --out "$OUT/reposition-$share" --resume
 done
+# what repositioning could add at most with 10 % managed: their idle time beyond the 5 minutes
+# after which a driver is offered to the policy, on the same days with everyone staying
+"$(dirname "$V1D3")/python" scripts/reposition_headroom.py --weekdays 0-4 --seeds "$SEEDS" \
+  --first-seed "$FIRST" --managed-share 0.1 --dispatch v1d3 | tee "$OUT/reposition-headroom.json"
 
 # days that differ zone by zone (--zone-day-sd 0.15, as measured over a winter quarter of TLC
 # records): the online half of v1d3 against its offline network alone
