@@ -49,8 +49,7 @@ def simulate(
 
         cfg = agent_run_config(cfg, agent, agent_budget_s)
     label = f"{cfg.scenario.name} {cfg.policy} seed {cfg.seed}"
-    start = cfg.scenario.start_hour * 3600
-    with c.sim_progress(label, start, start + cfg.scenario.hours * 3600) as progress:
+    with c.sim_progress(label, *cfg.scenario.window_s) as progress:
         result = run_simulation(cfg, progress=progress)
     write_run(result, out)
     c.console.print(c.metrics_table({cfg.policy: result.metrics}, title=label))

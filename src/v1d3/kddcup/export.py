@@ -254,13 +254,11 @@ class ExportedAgent:
     def _new_day(self) -> None:
         self._seen = {}
         self._last_batch = None
-        self._t_observed = self.config.scenario.start_hour * 3600.0
+        self._t_observed = self.config.scenario.window_s[0]
 
     def _reset_from_clock(self, epoch: float, weekday: int) -> None:
         """Outside V1D3: the day's context from the clock and the folder's configs."""
-        sc = self.config.scenario
-        start_s = sc.start_hour * 3600.0
-        end_s = min(start_s + sc.hours * 3600.0, 86400.0)
+        start_s, end_s = self.config.scenario.window_s
         ss = np.random.SeedSequence([int(epoch) & 0xFFFFFFFF, weekday, 0xE4A])
         rng_d, rng_r = (np.random.default_rng(s) for s in ss.spawn(2))
         for policy, rng in ((self.dispatch_policy, rng_d), (self.reposition_policy, rng_r)):

@@ -74,6 +74,13 @@ class ScenarioConfig:
         if not 0 <= self.h3_resolution <= 15:
             raise ConfigError(f"h3_resolution must be 0..15, got {self.h3_resolution}")
 
+    @property
+    def window_s(self) -> tuple[float, float]:
+        """The simulated window, seconds after midnight: ``start_hour`` to ``start_hour +
+        hours``, cut at midnight."""
+        start_s = self.start_hour * 3600.0
+        return start_s, min(start_s + self.hours * 3600.0, 24 * 3600.0)
+
 
 @dataclass(eq=False)
 class Scenario:
@@ -161,8 +168,7 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
     rng_demand, rng_fleet = (np.random.default_rng(s) for s in ss.spawn(2))
     source, _ = SCENARIOS[cfg.name]
     day = source(cfg, rng_demand)
-    start_s = cfg.start_hour * 3600.0
-    end_s = min(start_s + cfg.hours * 3600.0, 24 * 3600.0)
+    start_s, end_s = cfg.window_s
     orders = day.orders.window(start_s, end_s)
     n_drivers = cfg.drivers if cfg.drivers is not None else day.default_drivers
     if cfg.hours < 24 and cfg.drivers is None and sim.shift_mean_h > 0:

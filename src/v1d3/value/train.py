@@ -27,9 +27,9 @@ from v1d3.value.transitions import Transitions, concat, transitions_from_events
 __all__ = ["train_tabular", "trajectory_files", "ProgressFn", "TABULAR_FILE", "CVNET_FILE"]
 
 TABULAR_FILE = "tabular-td.pt"
-CVNET_FILE = "cvnet.pt"
-"""File names of the tabular and CVNet models inside a models folder."""
 """File name of the tabular model inside a models folder."""
+CVNET_FILE = "cvnet.pt"
+"""File name of the CVNet model inside a models folder."""
 
 ProgressFn = Callable[[str, int, int, float | None], None]
 """``progress(stage, done, total, loss)``: stage ``"simulate"`` (days done) or ``"fit"`` (time
@@ -133,8 +133,6 @@ def train_tabular(
                 progress("simulate", i + 1, len(files), None)
         meta_src = {"trajectories": [str(f) for f in files]}
     else:
-        if days < 1:
-            raise ConfigError(f"days must be >= 1, got {days}")
 
         def on_day(done: int, total: int) -> None:
             if progress is not None:
@@ -143,9 +141,8 @@ def train_tabular(
         city, parts, _ = simulate_history(
             scenario_cfg, sim_cfg, days, seed, behaviour, idle_step_s, on_day
         )
-        end_s = min(scenario_cfg.start_hour + scenario_cfg.hours, 24.0) * 3600.0
+        end_s = scenario_cfg.window_s[1]
         meta_src = {"days": days, "seed": seed, "behaviour": behaviour}
-    assert city is not None
 
     # fit
     value = TabularValue(
