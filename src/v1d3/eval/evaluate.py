@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from v1d3 import __version__
 from v1d3.errors import ConfigError, DataError, V1D3Error
 from v1d3.eval.backends import Event, Task, execute, make_executor
-from v1d3.eval.metrics import METRIC_KEYS, driver_table, metrics_by_hour
+from v1d3.eval.metrics import METRIC_KEYS, driver_table, hour_overlaps, metrics_by_hour
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.eval.summary import SummaryRow, summarise, summary_csv
 from v1d3.policies import (
@@ -299,11 +299,7 @@ def idle_minutes(log: RunLog, n_cells: int) -> np.ndarray:
     keep = (b > a) & (cell >= 0) & (cell < n_cells)
     a, b, cell = a[keep], b[keep], cell[keep]
     out = np.zeros((24, n_cells), dtype=np.float64)
-    if a.size == 0:
-        return out
-    for h in range(int(a.min() // 3600), min(24, int(np.ceil(b.max() / 3600)))):
-        lo = h * 3600.0
-        ov = np.minimum(b, lo + 3600.0) - np.maximum(a, lo)
+    for h, ov in hour_overlaps(a, b, stop_h=24):
         pos = ov > 0
         if pos.any():
             out[h] = np.bincount(cell[pos], weights=ov[pos], minlength=n_cells)[:n_cells]

@@ -7,6 +7,7 @@ utilisation is the share of online time spent on pickups and trips.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = [
     "driver_table",
     "idle_spells",
     "reposition_headroom",
+    "hour_overlaps",
 ]
 
 METRIC_KEYS = (
@@ -51,6 +53,20 @@ _START = EVENT_KINDS.index("shift_start")
 _END = EVENT_KINDS.index("shift_end")
 _COMPLETED = ORDER_STATUS.index("completed")
 _CANCELLED = ORDER_STATUS.index("cancelled")
+
+
+def hour_overlaps(
+    start_s: np.ndarray, end_s: np.ndarray, stop_h: int | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """For each hour ``h`` that the intervals ``[start_s, end_s)`` reach (below ``stop_h`` when
+    given): ``h`` (counted from midnight, so 24 and on are the next day) and the seconds of
+    each interval that fall in it (0 for those outside)."""
+    if start_s.size == 0:
+        return
+    last = int(np.ceil(end_s.max() / 3600.0))
+    for h in range(int(start_s.min() // 3600), last if stop_h is None else min(stop_h, last)):
+        lo = h * 3600.0
+        yield h, np.clip(np.minimum(end_s, lo + 3600.0) - np.maximum(start_s, lo), 0.0, None)
 
 
 def gini(x: np.ndarray) -> float:
@@ -153,12 +169,9 @@ def reposition_headroom(log: RunLog, after_s: float) -> dict[str, Any]:
     a = sp["start_s"][m] + after_s
     b = sp["end_s"][m]
     keep = b > a
-    a, b = a[keep], b[keep]
     by_hour = np.zeros(24)
-    hours = range(int(a.min() // 3600), int(np.ceil(b.max() / 3600))) if a.size else range(0)
-    for h in hours:
-        overlap = np.minimum(b, (h + 1) * 3600.0) - np.maximum(a, h * 3600.0)
-        by_hour[h % 24] += np.clip(overlap, 0.0, None).sum()
+    for h, overlap in hour_overlaps(a[keep], b[keep]):
+        by_hour[h % 24] += overlap.sum()
     return {
         "online_h": online / 3600.0,
         "idle_share": _safe(idle, online),
@@ -241,11 +254,9 @@ def metrics_by_hour(log: RunLog) -> dict[str, np.ndarray]:
     e = ev["kind"] == _END
     off[ev["driver_id"][e]] = ev["t_start_s"][e]
     ok = ~np.isnan(on) & ~np.isnan(off)
-    lo = hours[:, None] * 3600.0
-    overlap = np.clip(
-        np.minimum(off[ok][None, :], lo + 3600) - np.maximum(on[ok][None, :], lo), 0, None
-    )
-    online = overlap.sum(axis=1) / 3600.0
+    online = np.zeros(24)
+    for h, overlap in hour_overlaps(on[ok], off[ok], stop_h=24):
+        online[h] = overlap.sum() / 3600.0
     comp = count(completed)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
