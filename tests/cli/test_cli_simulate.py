@@ -57,6 +57,7 @@ def test_listing_commands() -> None:
         (["--dispatch", "psychic"], "unknown dispatch policy"),
         (["--reposition", "teleport"], "unknown reposition policy"),
         (["--drivers", "-3"], "drivers"),
+        (["--fleet-scale", "0"], "fleet_scale"),
         (["--radius-m", "0"], "pickup_radius_m"),
         (["--managed-share", "1.5"], "managed_share"),
         (["--scenario", "nyc-tlc", "--trips", "/nonexistent/trips.parquet"], "trips.parquet"),

@@ -9,7 +9,7 @@ import pytest
 
 from scenario_fixtures import small_synthetic
 from v1d3.dispatch.base import CandidateBatch, DispatchPolicy
-from v1d3.errors import PolicyError
+from v1d3.errors import ConfigError, PolicyError
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.sim.checker import check_run
@@ -156,6 +156,20 @@ def test_shifts_put_drivers_online_and_off() -> None:
     starts = ev["kind"] == EVENT_KINDS.index("shift_start")
     assert starts.sum() == np.sum(sc.fleet.t_off > sc.fleet.t_on)
     assert res.metrics["utilisation"] > 0.2
+
+
+@pytest.mark.parametrize("hours", [24.0, 2.0])
+def test_fleet_scale_multiplies_the_default_fleet(hours: float) -> None:
+    def fleet(**kw: object) -> int:
+        cfg = small_synthetic(orders=2_000, start_hour=0.0 if hours == 24 else 7.0, hours=hours)
+        return build_scenario(dataclasses.replace(cfg, **kw), SIM, 0).fleet.t_on.size
+
+    base = fleet()
+    assert fleet(fleet_scale=1.5) == pytest.approx(1.5 * base, abs=1)
+    assert fleet(fleet_scale=0.5) == pytest.approx(0.5 * base, abs=1)
+    assert fleet(drivers=17, fleet_scale=3.0) == 17  # an explicit fleet size wins
+    with pytest.raises(ConfigError, match="fleet_scale"):
+        small_synthetic(fleet_scale=-1.0)
 
 
 def test_managed_share_limits_repositioning() -> None:

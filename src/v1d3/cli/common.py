@@ -91,6 +91,7 @@ Scenario = Annotated[str, typer.Option(help=_sc("name"))]
 Weekday = Annotated[int, typer.Option(help=_sc("weekday"))]
 Orders = Annotated[int | None, typer.Option(help=_sc("orders"))]
 Drivers = Annotated[int | None, typer.Option(help=_sc("drivers"))]
+FleetScale = Annotated[float, typer.Option("--fleet-scale", help=_sc("fleet_scale"))]
 Hours = Annotated[float, typer.Option(help=_sc("hours"))]
 StartHour = Annotated[float, typer.Option(help=_sc("start_hour"))]
 Resolution = Annotated[int, typer.Option("--h3-resolution", help=_sc("h3_resolution"))]
@@ -125,6 +126,7 @@ _SHARED_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("weekday", Weekday, "scenario", "weekday"),
     ("orders", Orders, "scenario", "orders"),
     ("drivers", Drivers, "scenario", "drivers"),
+    ("fleet_scale", FleetScale, "scenario", "fleet_scale"),
     ("hours", Hours, "scenario", "hours"),
     ("start_hour", StartHour, "scenario", "start_hour"),
     ("h3_resolution", Resolution, "scenario", "h3_resolution"),

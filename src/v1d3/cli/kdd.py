@@ -40,7 +40,7 @@ AgentBudget = Annotated[
 ]
 
 
-@c.scenario_options(skip=("weekday", "orders", "drivers", "date", "kdd_orders"))
+@c.scenario_options(skip=("weekday", "orders", "drivers", "fleet_scale", "date", "kdd_orders"))
 def export_agent(
     out_dir: Annotated[Path, typer.Argument(help="Submission folder to write (replaced).")],
     dispatch: Annotated[str, typer.Option(help="Dispatch policy (see `v1d3 policies`).")] = (

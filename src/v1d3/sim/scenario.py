@@ -33,6 +33,9 @@ class ScenarioConfig:
     """Daily order volume (None = the scenario's real or default volume)."""
     drivers: int | None = None
     """Drivers in the day's fleet (None = the scenario's calibrated default)."""
+    fleet_scale: float = 1.0
+    """Multiplier of the scenario's calibrated default fleet (dimensionless; 1.1 = 10 % more
+    drivers on every day, whatever its volume). Ignored when ``drivers`` is given."""
     start_hour: float = 0.0
     """Start of the simulated horizon, hours after midnight."""
     hours: float = 24.0
@@ -65,6 +68,8 @@ class ScenarioConfig:
             raise ConfigError(f"orders must be a positive number, got {self.orders}")
         if self.drivers is not None and self.drivers <= 0:
             raise ConfigError(f"drivers must be a positive number, got {self.drivers}")
+        if not self.fleet_scale > 0:
+            raise ConfigError(f"fleet_scale must be > 0, got {self.fleet_scale}")
         if not 0 <= self.start_hour < 24:
             raise ConfigError(f"start_hour must be in [0, 24), got {self.start_hour}")
         if not 0 < self.hours <= 24:
@@ -170,13 +175,14 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
     day = source(cfg, rng_demand)
     start_s, end_s = cfg.window_s
     orders = day.orders.window(start_s, end_s)
-    n_drivers = cfg.drivers if cfg.drivers is not None else day.default_drivers
+    default = day.default_drivers * cfg.fleet_scale
+    n_drivers = cfg.drivers if cfg.drivers is not None else max(1, int(round(default)))
     if cfg.hours < 24 and cfg.drivers is None and sim.shift_mean_h > 0:
         # keep the online density of the full day: a driver anchored to demand at time t covers
         # one shift around t, so online(t) ≈ fleet × demand share per hour × shift length
         share = len(orders) / max(len(day.orders), 1)
         per_hour = share / cfg.hours
-        n_drivers = max(1, int(round(day.default_drivers * per_hour * sim.shift_mean_h)))
+        n_drivers = max(1, int(round(default * per_hour * sim.shift_mean_h)))
     fleet = make_fleet(n_drivers, orders, start_s, end_s, sim, rng_fleet)
     o_cell = day.city.cell_of(orders.o_lat, orders.o_lng)
     d_cell = day.city.cell_of(orders.d_lat, orders.d_lng)
