@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The decision-quality study of the README (issue "V1D3"): full Manhattan days, 5 weekdays × 3
 # seeds never used to train the shipped models (those used seeds 1000-1007), common random
-# numbers, the packaged models. About 1 h 45 min on 2 cores; --resume continues a broken run.
+# numbers, the packaged models. About 2 hours on 2 cores; --resume continues a broken run.
 #
 #   scripts/quality_study.sh [OUT]        # default OUT = reports/quality
 set -euo pipefail
@@ -31,12 +31,15 @@ done
   --first-seed "$FIRST" --managed-share 0.1 --dispatch v1d3 | tee "$OUT/reposition-headroom.json"
 
 # the same 10 %-managed comparison with 10, 30 and 50 % more drivers than the calibrated fleet:
-# how much repositioning can add as supply loosens (distance/stay places each fleet against the
-# 70-85 % answer-rate band of the decision-quality figures)
+# how much repositioning adds, and could add at most, as supply loosens (distance/stay places
+# each fleet against the 70-85 % answer-rate band of the decision-quality figures)
 for scale in 1.1 1.3 1.5; do
   "$V1D3" evaluate --scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" \
     --fleet-scale "$scale" --managed-share 0.1 --policies distance/stay,v1d3/stay,v1d3/value \
     --baseline v1d3/stay --out "$OUT/supply-$scale" --resume
+  "$(dirname "$V1D3")/python" scripts/reposition_headroom.py --weekdays 0-4 --seeds "$SEEDS" \
+    --first-seed "$FIRST" --managed-share 0.1 --dispatch v1d3 --fleet-scale "$scale" \
+    | tee "$OUT/supply-$scale-headroom.json"
 done
 
 # days that differ zone by zone (--zone-day-sd 0.15, as measured over a winter quarter of TLC

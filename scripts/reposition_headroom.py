@@ -12,7 +12,7 @@ The runs are the study's own (same configs, same seeds), so each day's
 ``income_per_online_hour_managed`` equals that of the study's ``DISPATCH/stay`` run.
 
     python scripts/reposition_headroom.py --weekdays 0-4 --seeds 3 --first-seed 1 \\
-        --managed-share 0.1 --dispatch v1d3
+        --managed-share 0.1 --dispatch v1d3 [--fleet-scale 1.1]
 """
 
 from __future__ import annotations
@@ -57,6 +57,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="seeds per weekday")
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--managed-share", type=float, default=0.1)
+    ap.add_argument(
+        "--fleet-scale", type=float, default=1.0, help="multiplier of the calibrated fleet"
+    )
     ap.add_argument("--dispatch", default="v1d3")
     ap.add_argument("--models", default=None, help="model folder (default: the packaged ones)")
     ap.add_argument("--workers", type=int, default=2)
@@ -69,7 +72,7 @@ def main() -> None:
             weekdays=parse_int_list(args.weekdays, "weekdays"),
             seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)),
             baseline=f"{args.dispatch}/stay",
-            scenario=ScenarioConfig(name=args.scenario),
+            scenario=ScenarioConfig(name=args.scenario, fleet_scale=args.fleet_scale),
             sim=SimConfig(managed_share=args.managed_share),
             models=None if models is None else str(models),
         )
@@ -82,6 +85,7 @@ def main() -> None:
         "scenario": args.scenario,
         "dispatch": args.dispatch,
         "managed_share": args.managed_share,
+        "fleet_scale": args.fleet_scale,
         "reposition_after_s": study.sim.reposition_after_s,
     }
     for k in FIGURES:

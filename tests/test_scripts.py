@@ -30,6 +30,7 @@ def test_reposition_headroom_on_a_synthetic_day() -> None:
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["reposition_after_s"] == 300.0 and out["managed_share"] == 0.1
+    assert out["fleet_scale"] == 1.0
     assert [(d["weekday"], d["seed"]) for d in out["days"]] == [(2, 1), (2, 2)]
     assert sum(out["actionable_share_by_hour"]) == pytest.approx(1.0, abs=1e-3)
     for d in out["days"]:
@@ -46,3 +47,6 @@ def test_reposition_headroom_bad_option_is_one_line() -> None:
     res = _script("reposition_headroom.py", "--weekdays", "x")
     assert res.returncode == 2
     assert res.stderr.strip() == "error: weekdays: expected numbers like 0-4 or 1,3,5, got 'x'"
+    res = _script("reposition_headroom.py", "--fleet-scale", "0")
+    assert res.returncode == 2
+    assert res.stderr.strip() == "error: fleet_scale must be > 0, got 0.0"
