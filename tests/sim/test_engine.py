@@ -168,8 +168,9 @@ def test_fleet_scale_multiplies_the_default_fleet(hours: float) -> None:
     assert fleet(fleet_scale=1.5) == pytest.approx(1.5 * base, abs=1)
     assert fleet(fleet_scale=0.5) == pytest.approx(0.5 * base, abs=1)
     assert fleet(drivers=17, fleet_scale=3.0) == 17  # an explicit fleet size wins
-    with pytest.raises(ConfigError, match="fleet_scale"):
-        small_synthetic(fleet_scale=-1.0)
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="fleet_scale"):
+            small_synthetic(fleet_scale=bad)
 
 
 def test_managed_share_limits_repositioning() -> None:

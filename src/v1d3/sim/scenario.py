@@ -6,6 +6,7 @@ completely; both are saved in every run folder and can be loaded back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,8 +69,8 @@ class ScenarioConfig:
             raise ConfigError(f"orders must be a positive number, got {self.orders}")
         if self.drivers is not None and self.drivers <= 0:
             raise ConfigError(f"drivers must be a positive number, got {self.drivers}")
-        if not self.fleet_scale > 0:
-            raise ConfigError(f"fleet_scale must be > 0, got {self.fleet_scale}")
+        if not 0 < self.fleet_scale < math.inf:
+            raise ConfigError(f"fleet_scale must be a finite number > 0, got {self.fleet_scale}")
         if not 0 <= self.start_hour < 24:
             raise ConfigError(f"start_hour must be in [0, 24), got {self.start_hour}")
         if not 0 < self.hours <= 24:
