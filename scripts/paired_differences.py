@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from scipy import stats
+
+from v1d3.eval.summary import mean_ci
 
 
 def main() -> None:
@@ -62,12 +63,12 @@ def main() -> None:
         a = np.array([value[(args.policy, *d)] for d in days], dtype=np.float64)
         b = np.array([value[(other, *d)] for d in days], dtype=np.float64)
         r = a / b - 1.0
-        half = stats.t.ppf(0.975, r.size - 1) * r.std(ddof=1) / np.sqrt(r.size)
+        mean, lo, hi = mean_ci(r)
         out[other] = {
             "days": int(r.size),
-            "rel_diff": round(float(r.mean()), 5),
-            "ci_low": round(float(r.mean() - half), 5),
-            "ci_high": round(float(r.mean() + half), 5),
+            "rel_diff": round(mean, 5),
+            "ci_low": round(lo, 5),
+            "ci_high": round(hi, 5),
             "days_ahead": int((r > 0).sum()),
         }
     print(json.dumps(out, indent=2))

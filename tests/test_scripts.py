@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -50,3 +52,60 @@ def test_reposition_headroom_bad_option_is_one_line() -> None:
     res = _script("reposition_headroom.py", "--fleet-scale", "0")
     assert res.returncode == 2
     assert res.stderr.strip() == "error: fleet_scale must be a finite number > 0, got 0.0"
+
+
+def _results(path: Path, rows: list[tuple[str, int, int, str, float]]) -> Path:
+    """A study folder whose results.parquet holds ``(policy, weekday, seed, status, income)``."""
+    cols = ("policy", "weekday", "seed", "status", "total_income")
+    path.mkdir()
+    table = {c: [row[i] for row in rows] for i, c in enumerate(cols)}
+    pq.write_table(pa.table(table), path / "results.parquet")
+    return path
+
+
+def test_paired_differences_by_hand(tmp_path: Path) -> None:
+    study = _results(
+        tmp_path / "study",
+        [
+            ("a/stay", 2, 1, "ok", 110.0),
+            ("b/stay", 2, 1, "ok", 100.0),
+            ("a/stay", 2, 2, "ok", 105.0),
+            ("b/stay", 2, 2, "ok", 100.0),
+            ("a/stay", 3, 1, "ok", 99.0),
+            ("b/stay", 3, 1, "ok", 100.0),
+            ("a/stay", 3, 2, "ok", 500.0),  # b failed that day: the day is left out
+            ("b/stay", 3, 2, "failed", 0.0),
+        ],
+    )
+    res = _script("paired_differences.py", str(study), "a/stay", "b/stay")
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)["b/stay"]
+    r = [0.10, 0.05, -0.01]
+    mean = sum(r) / 3
+    sd = (sum((x - mean) ** 2 for x in r) / 2) ** 0.5
+    half = 4.302652729911275 * sd / 3**0.5  # Student t, 2 degrees of freedom, 97.5 %
+    assert got["days"] == 3 and got["days_ahead"] == 2
+    assert got["rel_diff"] == pytest.approx(mean, abs=1e-5)
+    assert got["ci_low"] == pytest.approx(mean - half, abs=1e-5)
+    assert got["ci_high"] == pytest.approx(mean + half, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--metric", "tips"], "no column 'tips'"),
+        ([], "fewer than 2 days with both a/stay and c/stay"),
+    ],
+)
+def test_paired_differences_bad_input_is_one_line(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    study = _results(
+        tmp_path / "study",
+        [("a/stay", 2, 1, "ok", 1.0), ("a/stay", 2, 2, "ok", 1.0), ("c/stay", 2, 1, "ok", 1.0)],
+    )
+    res = _script("paired_differences.py", str(study), "a/stay", "c/stay", *args)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and needle in res.stderr
+    res = _script("paired_differences.py", str(tmp_path / "none"), "a/stay", "c/stay")
+    assert res.returncode == 2 and "results.parquet: not found" in res.stderr
