@@ -16,10 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from typing import NoReturn
 
 import numpy as np
 import pyarrow.parquet as pq
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main() -> None:
@@ -27,17 +34,21 @@ def main() -> None:
     ap.add_argument("files", nargs="+", help="TLC trip-record parquet files (yellow or green)")
     ap.add_argument("--zones", type=int, default=25, help="busiest pick-up zones to measure")
     args = ap.parse_args()
-    times, zones = [], []
+    times, zones, months = [], [], []
     for f in args.files:
-        schema = pq.read_schema(f).names
+        month = re.search(r"_(\d{4}-\d{2})\.parquet$", f)
+        if month is None:
+            _fail(f"{f}: expected a TLC file name ending in _YYYY-MM.parquet")
+        months.append(month.group(1))
+        try:
+            schema = pq.read_schema(f).names
+        except (OSError, ValueError) as e:  # missing, or not parquet (ArrowInvalid)
+            _fail(f"{f}: not a readable parquet file ({e})")
         col = next(
             (c for c in ("tpep_pickup_datetime", "lpep_pickup_datetime") if c in schema), None
         )
         if col is None or "PULocationID" not in schema:
-            print(
-                f"error: {f}: expected tpep_/lpep_pickup_datetime and PULocationID", file=sys.stderr
-            )
-            sys.exit(2)
+            _fail(f"{f}: expected columns tpep_/lpep_pickup_datetime and PULocationID")
         t = pq.read_table(f, columns=[col, "PULocationID"])
         times.append(t.column(0).to_numpy().astype("datetime64[s]"))
         zones.append(t.column(1).to_numpy(zero_copy_only=False).astype(np.int64))
@@ -45,10 +56,8 @@ def main() -> None:
     z = np.concatenate(zones)
     day = t.astype("datetime64[D]")
     # the files' own month span (records outside it are mis-dated), business days only
-    months = np.unique(
-        np.array([f.rsplit("_", 1)[-1][:7] for f in args.files], dtype="datetime64[M]")
-    )
-    ok = np.isin(day.astype("datetime64[M]"), months) & (np.is_busday(day))
+    ok = np.isin(day.astype("datetime64[M]"), np.array(months, dtype="datetime64[M]"))
+    ok &= np.is_busday(day)
     day, z = day[ok], z[ok]
     days, d_idx = np.unique(day, return_inverse=True)
     counts = np.zeros((int(z.max()) + 1, days.size))

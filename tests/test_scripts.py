@@ -109,3 +109,44 @@ def test_paired_differences_bad_input_is_one_line(
     assert res.stderr.count("\n") == 1 and needle in res.stderr
     res = _script("paired_differences.py", str(tmp_path / "none"), "a/stay", "c/stay")
     assert res.returncode == 2 and "results.parquet: not found" in res.stderr
+
+
+SHIPPED_TLC = (
+    SCRIPTS.parent / "src" / "v1d3" / "data" / "nyc_tlc" / "green_tripdata_2021-03.parquet"
+)
+
+
+def test_zone_day_variation_on_the_shipped_month() -> None:
+    # the figure ScenarioConfig.zone_day_sd's documentation quotes for March 2021 (default:
+    # the 25 busiest pick-up zones)
+    res = _script("zone_day_variation.py", str(SHIPPED_TLC))
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["business_days"] == 23  # March 2021 has 23 weekdays
+    assert len(out["zones"]) == 25
+    assert round(out["zone_day_sd_median"], 2) == 0.04
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("trips.parquet", b"", "expected a TLC file name ending in _YYYY-MM.parquet"),
+        ("trips_2021-03.parquet", b"not parquet", "not a readable parquet file"),
+    ],
+)
+def test_zone_day_variation_bad_file_is_one_line(
+    tmp_path: Path, name: str, content: bytes, needle: str
+) -> None:
+    f = tmp_path / name
+    f.write_bytes(content)
+    res = _script("zone_day_variation.py", str(f))
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and needle in res.stderr and "Traceback" not in res.stderr
+
+
+def test_zone_day_variation_needs_the_pickup_columns(tmp_path: Path) -> None:
+    f = tmp_path / "trips_2021-03.parquet"
+    pq.write_table(pa.table({"PULocationID": [1, 2]}), f)
+    res = _script("zone_day_variation.py", str(f))
+    assert res.returncode == 2
+    assert "expected columns tpep_/lpep_pickup_datetime and PULocationID" in res.stderr
