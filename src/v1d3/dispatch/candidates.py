@@ -218,9 +218,6 @@ class DriverIndex:
         lo = np.searchsorted(u, qu - radius)
         n = np.searchsorted(u, qu + radius, side="right") - lo
         total = int(n.sum())
-        if total == 0:
-            z = np.zeros(0, dtype=np.int64)
-            return z, z, np.zeros(0)
         rows = np.repeat(np.arange(qx.size), n)
         # the j-th pair of row r is driver lo[r] + j in axis order
         j = np.arange(total) + np.repeat(lo - (np.cumsum(n) - n), n)
