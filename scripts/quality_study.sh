@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The decision-quality study of the README (issue "V1D3"): full Manhattan days, 5 weekdays × 3
 # seeds never used to train the shipped models (those used seeds 1000-1007), common random
-# numbers, the packaged models. About 2 hours on 2 cores; --resume continues a broken run.
+# numbers, the packaged models. About 2½ hours on 2 cores; --resume continues a broken run.
 #
 #   scripts/quality_study.sh [OUT]        # default OUT = reports/quality
 set -euo pipefail
@@ -19,10 +19,10 @@ FIRST=${FIRST:-1}
 "$(dirname "$V1D3")/python" scripts/paired_differences.py "$OUT/dispatch" v1d3/stay \
   cvnet/stay online-td/stay tabular-td/stay | tee "$OUT/dispatch/paired.json"
 
-# repositioning with 10 % of the fleet managed, then the whole fleet
+# repositioning with 10 % of the fleet managed, then the whole fleet: value against the baselines
 for share in 0.1 1.0; do
   "$V1D3" evaluate --scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" \
-    --dispatch v1d3 --reposition stay,value --managed-share "$share" \
+    --dispatch v1d3 --reposition stay,random,demand,value --managed-share "$share" \
     --baseline v1d3/stay --out "$OUT/reposition-$share" --resume
 done
 # what repositioning could add at most with 10 % managed: their idle time beyond the 5 minutes
