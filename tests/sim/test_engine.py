@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from scenario_fixtures import small_synthetic
-from v1d3.dispatch.base import CandidateBatch, DispatchPolicy
+from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy
 from v1d3.errors import ConfigError, PolicyError
 from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.policies import make_dispatch
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.sim.checker import check_run
 from v1d3.sim.config import SimConfig
@@ -129,6 +130,29 @@ def test_pickup_radius_and_k_nearest_are_respected() -> None:
     for b in seen:
         assert np.all(b.pickup_m <= 600.0)
         assert np.unique(b.order).size == b.order.size  # K = 1: one driver per order
+
+
+def test_round_log_counts_the_orders_waiting_at_the_start_of_each_round() -> None:
+    """With every driver a candidate of every order, each waiting order appears in the batch."""
+    sim = dataclasses.replace(SIM, pickup_radius_m=1e6, k_nearest=0)
+    seen: dict[float, tuple[int, int]] = {}
+    inner = make_dispatch("distance")
+
+    class Spy(DispatchPolicy):
+        def reset(self, context: DayContext) -> None:
+            inner.reset(context)
+
+        def dispatch(self, batch: CandidateBatch) -> np.ndarray:
+            sel = inner.dispatch(batch)
+            seen[batch.t] = (np.unique(batch.order).size, np.unique(batch.driver).size)
+            return sel
+
+    res = run_simulation(RunConfig(scenario=small_synthetic(hours=0.5), sim=sim), dispatch=Spy())
+    r = res.log.rounds
+    assert len(seen) == r["t_s"].size > 0
+    for t, n_orders, n_drivers in zip(r["t_s"], r["orders"], r["drivers"], strict=True):
+        assert (n_orders, n_drivers) == seen[float(t)]
+    assert r["matched"].sum() > 0
 
 
 class _Twice(DispatchPolicy):

@@ -483,7 +483,7 @@ class Simulator:
                     waiting = waiting[o_status[waiting] == OPEN]
             elapsed = (time.perf_counter() - tic) * 1000.0
             r_t.append(t)
-            r_orders.append(int(wx.size + sel.size))
+            r_orders.append(int(wx.size))  # waiting at the start of the round
             r_drivers.append(int(aidx.size))
             r_pairs.append(int(n_pairs))
             r_matched.append(int(served.sum()))
