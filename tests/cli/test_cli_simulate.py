@@ -24,6 +24,7 @@ def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     for name in (
         "config.json",
+        "policies.json",
         "metrics.json",
         "metrics_by_hour.csv",
         "events.parquet",
@@ -34,6 +35,9 @@ def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
         assert (out / name).exists(), name
     m = json.loads((out / "metrics.json").read_text())
     assert m["orders"] > 0 and "income_per_online_hour_managed" in m
+    saved = json.loads((out / "policies.json").read_text())
+    assert saved["dispatch"]["class"] == "v1d3.dispatch.baselines.NearestDriver"
+    assert saved["reposition"]["class"] == "v1d3.reposition.baselines.Stay"
     again = tmp_path / "again"
     r = v1d3("simulate", "--config", str(out / "config.json"), "--out", str(again))
     assert r.returncode == 0, r.stderr

@@ -201,6 +201,7 @@ def test_run_record_round_trips(tmp_path: Path) -> None:
     write_record(rec, tmp_path / "r")
     back = read_record(tmp_path / "r")
     assert back.config == cfg and back.metrics == rec.metrics
+    assert back.policies == rec.policies and rec.policies["dispatch"]["class"].endswith("Driver")
     for name in ("cell_orders", "cell_unserved", "cell_idle_min", "pickup_km",
                  "driver_hourly_income", "cell_labels"):  # fmt: skip
         np.testing.assert_array_equal(getattr(back, name), getattr(rec, name))

@@ -80,6 +80,15 @@ def test_v1d3_learns_and_shares_its_values_with_repositioning(models: Path):
     )
     assert check_run(result.log).ok
     assert abs(dispatch.value.residual).sum() > 0  # type: ignore[attr-defined]
+    # the constants the run resolved to, defaults included, with the values shared
+    saved = result.policies
+    assert saved["dispatch"]["config"]["omega"] == 0.2
+    assert saved["dispatch"]["config"]["ensemble_every_s"] == 1800.0
+    assert saved["dispatch"]["learner"]["lr"] > 0
+    assert saved["dispatch"]["value"]["offline"]["discount"]["gamma"] == 0.9
+    assert saved["dispatch"]["value"]["offline"]["net"]["cfg"]["embed_dim"] > 0
+    assert saved["reposition"]["config"]["beta"] == 3.0
+    assert saved["reposition"]["value"]["same_as"] == "dispatch.value"
 
 
 def test_missing_model_names_the_file_and_the_command(tmp_path: Path):

@@ -10,7 +10,7 @@ Output folder::
 
     study.json          the study (what a later --resume must match)
     runs/<key>/         one record per finished run, written atomically:
-        record.json         config, metrics, hourly metrics
+        record.json         config, metrics, hourly metrics, the policies' constants
         aggregates.npz      per cell × hour: orders, unserved orders, idle driver-minutes;
                             a pickup-distance sample, drivers' hourly incomes, cell geometry
     results.parquet     one row per run: policy, weekday, seed, status, error, every metric
@@ -262,6 +262,8 @@ class RunRecord:
     h3_resolution: int | None
     """H3 resolution of the cells, or None when they are not H3 cells."""
     attempts: int = 1
+    policies: dict[str, Any] = field(default_factory=dict)
+    """The constants the run's policies resolved to (``RunResult.policies``)."""
 
     @property
     def key(self) -> str:
@@ -307,7 +309,12 @@ def idle_minutes(log: RunLog, n_cells: int) -> np.ndarray:
 
 
 def aggregate_run(
-    cfg: RunConfig, log: RunLog, metrics: dict[str, Any], city: Any, attempts: int = 1
+    cfg: RunConfig,
+    log: RunLog,
+    metrics: dict[str, Any],
+    city: Any,
+    attempts: int = 1,
+    policies: dict[str, Any] | None = None,
 ) -> RunRecord:
     """Reduce a finished run to its record."""
     n = city.n_cells
@@ -341,6 +348,7 @@ def aggregate_run(
         cell_labels=np.asarray(city.labels, dtype=str),
         h3_resolution=city.h3_resolution,
         attempts=attempts,
+        policies=policies or {},
     )
 
 
@@ -348,7 +356,7 @@ def run_record(cfg: RunConfig) -> RunRecord:
     """Simulate one run (invariants checked) and reduce it to its record. Runs in the workers."""
     scenario = build_scenario(cfg.scenario, cfg.sim, cfg.seed)
     result = run_simulation(cfg, scenario=scenario)
-    return aggregate_run(cfg, result.log, result.metrics, scenario.city)
+    return aggregate_run(cfg, result.log, result.metrics, scenario.city, policies=result.policies)
 
 
 def _config_json(cfg: RunConfig) -> dict[str, Any]:
@@ -369,6 +377,7 @@ def write_record(record: RunRecord, folder: Path) -> None:
             "config": record.config.to_dict(),
             "metrics": record.metrics,
             "hourly": {k: v.tolist() for k, v in record.hourly.items()},
+            "policies": record.policies,
         }
         (tmp / "record.json").write_text(json.dumps(doc, indent=1) + "\n")
         np.savez_compressed(
@@ -406,6 +415,7 @@ def read_record(folder: Path) -> RunRecord:
         hourly={k: np.asarray(v, dtype=np.float64) for k, v in doc["hourly"].items()},
         h3_resolution=None if res < 0 else res,
         attempts=int(doc.get("attempts", 1)),
+        policies=doc.get("policies", {}),
         **{n: arrays[n] for n in names},
     )
 

@@ -17,6 +17,7 @@ from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, DataError
 from v1d3.eval.metrics import compute_metrics, metrics_by_hour
 from v1d3.policies import make_dispatch, make_reposition
+from v1d3.policies.describe import describe
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.sim.checker import check_run
 from v1d3.sim.config import SimConfig
@@ -96,6 +97,8 @@ class RunResult:
     config: RunConfig
     log: RunLog
     metrics: dict[str, Any]
+    policies: dict[str, Any] = field(default_factory=dict)
+    """The constants the policies resolved to (:func:`v1d3.policies.describe.describe`)."""
 
 
 def run_simulation(
@@ -119,10 +122,11 @@ def run_simulation(
         reposition = make_reposition(
             cfg.reposition, models, cfg.scenario, dispatch=dispatch, **cfg.reposition_params
         )
+    policies = describe(dispatch=dispatch, reposition=reposition)
     log = Simulator(scenario, cfg.seed).run(dispatch, reposition, progress)
     if check:
         check_run(log).raise_if_failed()
-    result = RunResult(cfg, log, compute_metrics(log))
+    result = RunResult(cfg, log, compute_metrics(log), policies)
     faults = getattr(dispatch, "agent_faults", None) or getattr(reposition, "agent_faults", None)
     if faults is not None:  # a KDD Cup agent decided: its contained faults go in the summary
         from v1d3.kddcup.agent import record_faults
@@ -145,6 +149,7 @@ def write_run(result: RunResult, out: Path) -> Path:
     """Write the run folder (atomically: a temporary folder renamed at the end)."""
     with atomic_dir(Path(out)) as tmp:
         save_config(result.config, tmp / "config.json")
+        (tmp / "policies.json").write_text(json.dumps(result.policies, indent=2) + "\n")
         (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
         (tmp / "metrics_by_hour.csv").write_text(_hourly_csv(result.log))
         result.log.write(tmp)
