@@ -64,7 +64,7 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _doc(cls: type, name: str) -> str:
-    """The docstring of a dataclass field (the attribute docstring under it)."""
+    """The docstring of a dataclass field (the attribute docstring under it), on one line."""
     import ast
     import inspect
 
@@ -75,7 +75,7 @@ def _doc(cls: type, name: str) -> str:
         if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name:
             nxt = body[i + 1]
             if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-                return str(nxt.value.value).strip().split("\n")[0]
+                return " ".join(str(nxt.value.value).split()).replace("``", "`")
     return ""
 
 
