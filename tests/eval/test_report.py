@@ -61,6 +61,14 @@ def test_report_is_self_contained(study_dir: tuple[Path, Evaluation]) -> None:
     assert "--out " + str(out) in page
 
 
+def test_report_lists_each_policys_constants(study_dir: tuple[Path, Evaluation]) -> None:
+    _, ev = study_dir
+    section = render_report(ev).split("id='policy-constants'")[1].split("</div>")[0]
+    for p in ev.study.policies:
+        assert f"<summary>{p}</summary>" in section
+    assert "&quot;pickup_cost_per_km&quot;: 1.0" in section  # fare's default, resolved
+
+
 def test_comparison_table(study_dir: tuple[Path, Evaluation]) -> None:
     _, ev = study_dir
     page = render_report(ev)

@@ -5,7 +5,8 @@ policy per column marked); answer rate, completed income and passenger wait by h
 map of the city's cells (H3 hexagons from ``h3.cell_to_boundary``, or cell centres for other
 grids) with orders, unserved orders and idle drivers by cell for a chosen policy and hour; the
 distributions of pickup distances and of drivers' income per online hour; failed runs; the
-study's configuration and the command that regenerates the report.
+study's configuration, the constants each policy resolved to and the command that regenerates
+the report.
 """
 
 from __future__ import annotations
@@ -550,6 +551,7 @@ def render_report(
     parts += [
         "<h2>Configuration</h2>",
         f"<pre id='config'>{html.escape(config)}</pre>",
+        _constants_html(by_policy),
         "<p>Regenerate this report (finished runs are reused):</p>",
         f"<pre id='command'>{html.escape(command)}</pre>",
     ]
@@ -559,6 +561,25 @@ def render_report(
         f"<style>{_CSS}</style>"
         f"<script type='text/javascript'>{plotly.offline.get_plotlyjs()}</script>"
         "</head><body>" + "\n".join(parts) + "</body></html>\n"
+    )
+
+
+def _constants_html(by_policy: dict[str, list[RunRecord]]) -> str:
+    """Each policy's resolved constants (from its first run), one collapsible block each."""
+    blocks = []
+    for policy, recs in by_policy.items():
+        if not recs[0].policies:
+            continue  # a record written before the constants were saved
+        text = json.dumps(recs[0].policies, indent=2)
+        blocks.append(
+            f"<details><summary>{html.escape(policy)}</summary>"
+            f"<pre>{html.escape(text)}</pre></details>"
+        )
+    if not blocks:
+        return ""
+    return (
+        "<div id='policy-constants'><p>The constants each policy resolved to, defaults "
+        "included (also in each run's <code>record.json</code>):</p>" + "".join(blocks) + "</div>"
     )
 
 
