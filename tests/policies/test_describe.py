@@ -78,3 +78,12 @@ def test_cycles_end() -> None:
     a.other.back = a  # type: ignore[attr-defined]
     d = describe(v=a)["v"]
     assert d["other"]["back"]["same_as"] == "v"
+
+
+def test_plugged_in_classes_and_methods_are_named() -> None:
+    p = _Policy(_Value())
+    p.config_type = _Config  # type: ignore[attr-defined]
+    p.step = p.value.__init__  # type: ignore[attr-defined]
+    d = describe(p=p)["p"]
+    assert d["config_type"].endswith("test_describe._Config")
+    assert d["step"].endswith("test_describe._Value.__init__")

@@ -22,6 +22,10 @@ MAX_DEPTH = 6
 """How deep components (value function, learner, network) are followed."""
 MAX_ITEMS = 64
 """Longest sequence or mapping kept; longer ones are data, not constants."""
+_FOREIGN = frozenset({"numpy", "torch", "scipy", "pandas", "pyarrow", "builtins", "collections"})
+"""Packages whose objects are data or machinery, never a policy's constants."""
+_DROP = object()
+"""What :func:`_value` answers for a value that is left out."""
 
 
 def describe(**objects: Any) -> dict[str, Any]:
@@ -59,9 +63,6 @@ def _object(obj: Any, depth: int, seen: dict[int, str], path: str) -> dict[str, 
     return out
 
 
-_DROP = object()
-
-
 def _value(v: Any, depth: int, seen: dict[int, str], path: str) -> Any:
     if v is None or isinstance(v, (bool, str)):
         return v
@@ -83,13 +84,9 @@ def _value(v: Any, depth: int, seen: dict[int, str], path: str) -> Any:
             return _DROP
         d = {str(k): _value(x, depth, seen, f"{path}.{k}") for k, x in v.items()}
         return {k: x for k, x in d.items() if x is not _DROP}
-    if callable(v) and hasattr(v, "__qualname__") and not dataclasses.is_dataclass(v):
-        return f"{getattr(v, '__module__', '?')}.{v.__qualname__}"  # a function plugged in
+    if callable(v) and hasattr(v, "__qualname__"):  # a function or class plugged in
+        return f"{getattr(v, '__module__', '?')}.{v.__qualname__}"
     module = type(v).__module__.split(".")[0]
     if dataclasses.is_dataclass(v) or module not in _FOREIGN:
         return _object(v, depth, seen, path)
     return _DROP
-
-
-_FOREIGN = frozenset({"numpy", "torch", "scipy", "pandas", "pyarrow", "builtins", "collections"})
-"""Packages whose objects are data or machinery, never a policy's constants."""
