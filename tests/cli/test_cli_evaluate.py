@@ -36,9 +36,12 @@ def test_parse_int_list() -> None:
     assert parse_int_list("0-4", "weekdays") == (0, 1, 2, 3, 4)
     assert parse_int_list("1,3,5", "weekdays") == (1, 3, 5)
     assert parse_int_list("0-2,6, 1", "weekdays") == (0, 1, 2, 6)
-    assert parse_int_list("", "weekdays") == ()
     with pytest.raises(ConfigError, match="weekdays: expected numbers like 0-4"):
         parse_int_list("mon-fri", "weekdays")
+    with pytest.raises(ConfigError, match="weekdays: expected numbers like 0-4"):
+        parse_int_list("", "weekdays")
+    with pytest.raises(ConfigError, match="weekdays: the range '4-2' is empty"):
+        parse_int_list("1,4-2", "weekdays")
 
 
 def test_default_policies_are_the_baselines_plus_found_models(tmp_path: Path) -> None:
@@ -74,8 +77,11 @@ def test_evaluate_command_and_resume(tmp_path: Path) -> None:
 BAD_INPUTS = {
     "unknown dispatch": (["--dispatch", "nope"], "dispatch: unknown policy 'nope'"),
     "unknown reposition": (["--reposition", "stay,nope"], "reposition: unknown policy 'nope'"),
-    "empty grid": (["--seeds", "0"], "grid of runs is empty"),
-    "no dispatch": (["--dispatch", ","], "grid of runs is empty"),
+    "no seeds": (["--seeds", "0"], "seeds: expected at least 1 seed per weekday, got 0"),
+    "negative seed": (["--first-seed", "-5"], "seeds: expected seeds >= 0, got -5"),
+    "reversed range": (["--weekdays", "3-1"], "weekdays: the range '3-1' is empty"),
+    "no weekdays": (["--weekdays", ","], "weekdays: expected numbers like 0-4"),
+    "no dispatch": (["--dispatch", ","], "policies: empty; a study needs at least one"),
     "baseline not a policy": (["--dispatch", "nearest,fare"], "baseline: 'distance/stay'"),
     "bad weekdays": (["--weekdays", "mon-fri"], "weekdays: expected numbers"),
     "weekday out of range": (["--weekdays", "3-8"], "weekdays: expected days 0 (Monday) .. 6"),

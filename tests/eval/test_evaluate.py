@@ -56,8 +56,10 @@ def test_study_validates_its_inputs() -> None:
         StudyConfig(policies=("nope/stay",))
     with pytest.raises(ConfigError, match="reposition: unknown policy"):
         StudyConfig(policies=("distance/nope",))
-    with pytest.raises(ConfigError, match="grid of runs is empty"):
+    with pytest.raises(ConfigError, match="seeds: empty"):
         StudyConfig(policies=("distance/stay",), seeds=())
+    with pytest.raises(ConfigError, match="seeds: expected seeds >= 0, got -1"):
+        StudyConfig(policies=("distance/stay",), seeds=(-1,))
     with pytest.raises(ConfigError, match="baseline"):
         StudyConfig(policies=("fare/stay",))
     with pytest.raises(ConfigError, match="weekdays"):

@@ -31,7 +31,11 @@ def parse_int_list(text: str, name: str) -> tuple[int, ...]:
             vals = range(int(lo), int(hi) + 1) if sep else [int(part)]
         except ValueError:
             raise ConfigError(f"{name}: expected numbers like 0-4 or 1,3,5, got {text!r}") from None
+        if not vals:
+            raise ConfigError(f"{name}: the range {part!r} is empty (write it low-high)")
         out += [v for v in vals if v not in out]
+    if not out:
+        raise ConfigError(f"{name}: expected numbers like 0-4 or 1,3,5, got {text!r}")
     return tuple(out)
 
 
@@ -157,6 +161,8 @@ def evaluate_command(
         if seed_list is not None:
             seed_values = parse_int_list(seed_list, "seed-list")
         else:
+            if seeds < 1:
+                raise ConfigError(f"seeds: expected at least 1 seed per weekday, got {seeds}")
             seed_values = tuple(range(first_seed, first_seed + seeds))
         sc, sim = configs  # the weekday is replaced by each of the study's weekdays
         models_dir = models

@@ -15,6 +15,7 @@ import numpy as np
 from v1d3.demand.fares import DistanceTimeFare
 from v1d3.demand.orders import Orders
 from v1d3.errors import ConfigError
+from v1d3.fields import check_fields
 from v1d3.geo.city import City, h3_city
 from v1d3.geo.travel import ConstantSpeed
 
@@ -55,8 +56,21 @@ class SyntheticConfig:
     with the rush's width)."""
 
     def __post_init__(self) -> None:
+        check_fields(self, "synthetic config")
         if self.rings < 1:
             raise ConfigError("synthetic.rings must be >= 1")
+        if not (-90 <= self.centre_lat <= 90 and -180 <= self.centre_lng <= 180):
+            raise ConfigError(
+                "synthetic.centre_lat must be in [-90, 90], centre_lng in [-180, 180]"
+            )
+        if self.hotspots < 0 or self.hotspot_sd_m <= 0:
+            raise ConfigError("synthetic.hotspots must be >= 0 and hotspot_sd_m > 0")
+        if self.rush_gain < 0 or self.rush_width_h <= 0:
+            raise ConfigError("synthetic.rush_gain must be >= 0 and rush_width_h > 0")
+        if not all(0 <= h <= 24 for h in self.rush_hours):
+            raise ConfigError("synthetic.rush_hours must be hours of the day, 0..24")
+        if self.default_orders <= 0:
+            raise ConfigError("synthetic.default_orders must be > 0")
         if not 0 <= self.hotspot_share <= 1:
             raise ConfigError("synthetic.hotspot_share must be in [0, 1]")
         if not 0 <= self.commute <= 1:

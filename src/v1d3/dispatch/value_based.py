@@ -22,6 +22,7 @@ from v1d3.demand.orders import cancel_probability as curve_cancel_prob
 from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
 from v1d3.dispatch.matching import max_weight_matching
 from v1d3.errors import ConfigError
+from v1d3.fields import check_fields
 from v1d3.value.base import Discount, ValueFunction, discounted_reward
 from v1d3.value.learners import OnlineLearner, champion_units, ensemble_step
 from v1d3.value.tabular import TableValue
@@ -125,6 +126,7 @@ class ValueDispatchConfig:
     """Weight of the online values in the ensemble step, ``V ← ω V_on + (1 − ω) V_off``."""
 
     def __post_init__(self) -> None:
+        check_fields(self, "value dispatch")
         if self.top_k < 0:
             raise ConfigError(f"top_k must be >= 0, got {self.top_k}")
         if self.cancel_model not in ("champion", "sim"):

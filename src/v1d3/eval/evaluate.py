@@ -142,12 +142,14 @@ class StudyConfig:
         bad = [w for w in self.weekdays if not 0 <= w <= 6]
         if bad:
             raise ConfigError(f"weekdays: expected days 0 (Monday) .. 6, got {bad[0]}")
+        bad = [s for s in self.seeds if s < 0]
+        if bad:
+            raise ConfigError(f"seeds: expected seeds >= 0, got {bad[0]}")
         if len(set(self.weekdays)) != len(self.weekdays) or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError("weekdays/seeds: each value once")
-        if not pol or not self.weekdays or not self.seeds:
-            raise ConfigError(
-                "study: the grid of runs is empty (need at least one policy, weekday and seed)"
-            )
+        for key, values in (("policies", pol), ("weekdays", self.weekdays), ("seeds", self.seeds)):
+            if not values:
+                raise ConfigError(f"{key}: empty; a study needs at least one")
         if self.baseline not in pol:
             raise ConfigError(
                 f"baseline: {self.baseline!r} is not among the policies ({', '.join(pol)})"

@@ -16,6 +16,7 @@ from v1d3.demand.synthetic import SyntheticConfig
 from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, DataError
 from v1d3.eval.metrics import compute_metrics, metrics_by_hour
+from v1d3.fields import check_fields
 from v1d3.policies import make_dispatch, make_reposition
 from v1d3.policies.describe import describe
 from v1d3.reposition.base import RepositionPolicy
@@ -47,6 +48,11 @@ class RunConfig:
     reposition_params: dict[str, Any] = field(default_factory=dict)
     """Keyword parameters of the repositioning policy."""
 
+    def __post_init__(self) -> None:
+        check_fields(self, "run config")
+        if self.seed < 0:
+            raise ConfigError(f"run config: seed must be >= 0, got {self.seed}")
+
     @property
     def policy(self) -> str:
         return f"{self.dispatch}/{self.reposition}"
@@ -58,16 +64,14 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        if not isinstance(d, dict):
+            raise ConfigError(f"config: expected a JSON object, got {type(d).__name__}")
         d = dict(d)
         d.pop("v1d3_version", None)
         try:
-            sc = dict(d.pop("scenario", {}))
-            syn = sc.pop("synthetic", {})
-            if "rush_hours" in syn:
-                syn["rush_hours"] = tuple(syn["rush_hours"])
-            sim = dict(d.pop("sim", {}))
-            if "cancel_curve" in sim:
-                sim["cancel_curve"] = tuple(sim["cancel_curve"])
+            sc = _tuples(_mapping(d.pop("scenario", {}), "scenario"))
+            syn = _tuples(_mapping(sc.pop("synthetic", {}), "scenario.synthetic"))
+            sim = _tuples(_mapping(d.pop("sim", {}), "sim"))
             return cls(
                 scenario=ScenarioConfig(**sc, synthetic=SyntheticConfig(**syn)),
                 sim=SimConfig(**sim),
@@ -75,6 +79,17 @@ class RunConfig:
             )
         except TypeError as e:
             raise ConfigError(f"config: unexpected or missing field ({e})") from None
+
+
+def _mapping(v: Any, key: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise ConfigError(f"config: {key} must be a mapping, got {type(v).__name__}")
+    return v
+
+
+def _tuples(d: dict[str, Any]) -> dict[str, Any]:
+    """JSON lists back to the tuples the configs hold (``cancel_curve``, ``rush_hours``)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def save_config(cfg: RunConfig, path: Path) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from v1d3.dispatch.base import DayContext
 from v1d3.errors import ConfigError
+from v1d3.fields import check_fields
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.value.base import ValueFunction
 
@@ -39,6 +40,7 @@ class ValueRepositionConfig:
     capped)."""
 
     def __post_init__(self) -> None:
+        check_fields(self, "value reposition")
         if self.k_ring < 0:
             raise ConfigError(f"k_ring must be >= 0, got {self.k_ring}")
         if self.beta < 0:

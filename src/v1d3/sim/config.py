@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from v1d3.demand.orders import KDD_CANCEL_CURVE
 from v1d3.errors import ConfigError
+from v1d3.fields import check_fields
 
 __all__ = ["SimConfig"]
 
@@ -40,6 +41,7 @@ class SimConfig:
     """Standard deviation of shift lengths, hours."""
 
     def __post_init__(self) -> None:
+        check_fields(self, "sim config")
         checks = [
             (self.round_s > 0, "round_s must be > 0 seconds"),
             (self.patience_s >= 0, "patience_s must be >= 0 seconds"),

@@ -15,6 +15,7 @@ import numpy as np
 from v1d3.demand.orders import Orders
 from v1d3.demand.synthetic import SyntheticConfig, synthetic_city, synthetic_orders
 from v1d3.errors import ConfigError
+from v1d3.fields import check_fields
 from v1d3.geo.city import City
 from v1d3.sim.config import SimConfig
 from v1d3.sim.fleet import Fleet, make_fleet
@@ -53,12 +54,14 @@ class ScenarioConfig:
     """kdd: KDD Cup 2020 orders file (CSV, no header); None = synthetic demand on the grid."""
     zone_day_sd: float = 0.0
     """manhattan: day-to-day variation of each pick-up zone's demand, the standard deviation of
-    the log of a per-day zone multiplier (0 = every day is the weekday's average). NYC TLC
-    green-taxi records show, beyond Poisson noise, 0.04 among the business days of March 2021
-    and 0.15 over January–March 2021 with its snow storms (scripts/zone_day_variation.py)."""
+    the log of a per-day zone multiplier (0 = every day is the weekday's average; at most 2).
+    NYC TLC green-taxi records show, beyond Poisson noise, 0.04 among the business days of
+    March 2021 and 0.15 over January–March 2021 with its snow storms
+    (scripts/zone_day_variation.py)."""
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
     def __post_init__(self) -> None:
+        check_fields(self, "scenario config")
         if self.name not in SCENARIOS:
             raise ConfigError(
                 f"unknown scenario {self.name!r}; expected one of {', '.join(scenario_names())}"
@@ -75,8 +78,8 @@ class ScenarioConfig:
             raise ConfigError(f"start_hour must be in [0, 24), got {self.start_hour}")
         if not 0 < self.hours <= 24:
             raise ConfigError(f"hours must be in (0, 24], got {self.hours}")
-        if not self.zone_day_sd >= 0:
-            raise ConfigError(f"zone_day_sd must be >= 0, got {self.zone_day_sd}")
+        if not 0 <= self.zone_day_sd <= 2:
+            raise ConfigError(f"zone_day_sd must be in [0, 2], got {self.zone_day_sd}")
         if not 0 <= self.h3_resolution <= 15:
             raise ConfigError(f"h3_resolution must be 0..15, got {self.h3_resolution}")
 
@@ -170,6 +173,8 @@ def scenario_names() -> list[str]:
 
 def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
     """Draw the scenario's day for ``seed``: same config and seed → the same orders and fleet."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
     ss = np.random.SeedSequence([seed, cfg.weekday, 0x5CE])
     rng_demand, rng_fleet = (np.random.default_rng(s) for s in ss.spawn(2))
     source, _ = SCENARIOS[cfg.name]

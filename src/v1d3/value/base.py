@@ -8,11 +8,13 @@ fit behind one batch call. Discounting is per ``time_unit_s`` seconds.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 
+from v1d3.errors import ConfigError
 from v1d3.geo.city import City
 
 __all__ = ["ValueFunction", "Discount", "discounted_reward"]
@@ -26,6 +28,14 @@ class Discount:
     """Discount factor per time unit (dimensionless, 0 < gamma ≤ 1)."""
     time_unit_s: float = 600.0
     """Length of one time unit, seconds (the KDD Cup 2020 champion used 10 minutes)."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.gamma <= 1:
+            raise ConfigError(f"gamma must be in (0, 1], got {self.gamma}")
+        if not 0 < self.time_unit_s < math.inf:
+            raise ConfigError(
+                f"time_unit_s must be a finite number of seconds > 0, got {self.time_unit_s}"
+            )
 
     def units(self, seconds: np.ndarray | float) -> np.ndarray:
         """Durations in time units."""

@@ -14,6 +14,7 @@ squares), so one update law serves every table:
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any
@@ -113,8 +114,11 @@ class TabularValue(TableValue):
         makes :meth:`bind` refuse a different city."""
         if n_cells <= 0:
             raise ConfigError(f"tabular value: n_cells must be > 0, got {n_cells}")
-        if bucket_s <= 0 or end_s <= 0:
-            raise ConfigError("tabular value: bucket_s and end_s must be > 0 seconds")
+        if not (0 < bucket_s < math.inf and 0 < end_s < math.inf):
+            raise ConfigError(
+                f"tabular value: bucket_s and end_s must be finite and > 0 seconds, got "
+                f"{bucket_s} and {end_s}"
+            )
         self.n_cells = int(n_cells)
         self.bucket_s = float(bucket_s)
         self.discount = discount if discount is not None else Discount()

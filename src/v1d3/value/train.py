@@ -125,9 +125,14 @@ def train_tabular(
             weekday, f_end = scenario_cfg.weekday, end_s
             log_meta = f.with_name("log_meta.json")
             if f.name == "events.parquet" and log_meta.is_file():
-                m = json.loads(log_meta.read_text())
-                weekday = int(m.get("weekday", weekday))
-                f_end = float(m.get("end_s", f_end))
+                try:
+                    m = json.loads(log_meta.read_text())
+                    weekday = int(m.get("weekday", weekday))
+                    f_end = float(m.get("end_s", f_end))
+                except (ValueError, TypeError, AttributeError):
+                    raise DataError(
+                        f"{log_meta}: expected a JSON object with a numeric weekday and end_s"
+                    ) from None
             parts.append(transitions_from_events(read_events(f), city, weekday, f_end, idle_step_s))
             if progress is not None:
                 progress("simulate", i + 1, len(files), None)
@@ -160,7 +165,11 @@ def train_tabular(
         def fit_progress(done: int, total: int, loss: float) -> None:
             p("fit", done, total, loss)
 
-    stats = fit_tabular_offline(concat(parts), value, sweeps=sweeps, progress=fit_progress)
+    transitions = concat(parts)
+    if len(transitions) == 0:
+        what = trajectories if trajectories is not None else "the simulated days"
+        raise DataError(f"{what}: no transitions to learn from")
+    stats = fit_tabular_offline(transitions, value, sweeps=sweeps, progress=fit_progress)
     path = Path(out) / TABULAR_FILE
     value.save(
         path,

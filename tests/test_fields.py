@@ -1,0 +1,98 @@
+"""Config fields are checked against their annotations: one ConfigError naming the field."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pytest
+
+from v1d3.errors import ConfigError
+from v1d3.eval.run import RunConfig
+from v1d3.fields import check_fields
+from v1d3.value.base import Discount
+
+
+@dataclass(frozen=True)
+class _Cfg:
+    rate: float = 1.0
+    count: int = 2
+    flag: bool = True
+    name: str = "x"
+    limit: int | None = None
+    mode: Literal["a", "b"] = "a"
+    curve: tuple[float, ...] = (0.1, 0.2)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "test config")
+
+
+def test_values_that_fit_pass() -> None:
+    _Cfg()
+    _Cfg(rate=3, count=0, flag=False, limit=4, mode="b", curve=(), params={"k": [1]})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"rate": "0.5"}, "test config: rate must be a number, got '0.5'"),
+        ({"rate": True}, "rate must be a number, got True"),
+        ({"rate": float("inf")}, "rate must be a finite number, got inf"),
+        ({"rate": float("nan")}, "rate must be a finite number, got nan"),
+        ({"count": 2.5}, "count must be an integer, got 2.5"),
+        ({"count": "2"}, "count must be an integer"),
+        ({"flag": "no"}, "flag must be true or false, got 'no'"),
+        ({"flag": 0}, "flag must be true or false, got 0"),
+        ({"name": 5}, "name must be a string, got 5"),
+        ({"limit": 1.5}, "limit must be an integer or null, got 1.5"),
+        ({"mode": "c"}, "mode must be one of 'a', 'b', got 'c'"),
+        ({"curve": ("a",)}, "curve must be a list of numbers, got ('a',)"),
+        ({"curve": [0.1]}, "curve must be a list of numbers"),
+        ({"params": [1]}, "params must be a mapping, got [1]"),
+    ],
+)
+def test_values_that_do_not_fit_name_the_field(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _Cfg(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ([1, 2], "config: expected a JSON object, got list"),
+        ({"scenario": "synthetic"}, "config: scenario must be a mapping, got str"),
+        ({"seed": -1}, "run config: seed must be >= 0, got -1"),
+        ({"seed": "0"}, "run config: seed must be an integer"),
+        ({"dispatch": 5}, "run config: dispatch must be a string"),
+        ({"sim": {"cancellations": "no"}}, "sim config: cancellations must be true or false"),
+        ({"sim": {"cancel_curve": "abc"}}, "sim config: cancel_curve must be a list of numbers"),
+        ({"sim": {"k_nearest": 2.5}}, "sim config: k_nearest must be an integer"),
+        ({"scenario": {"hours": "0.5"}}, "scenario config: hours must be a number"),
+        ({"scenario": {"hours": None}}, "scenario config: hours must be a number, got None"),
+        ({"scenario": {"zone_day_sd": 1e308}}, "zone_day_sd must be in \\[0, 2\\]"),
+        (
+            {"scenario": {"synthetic": {"speed_mps": float("nan")}}},
+            "synthetic config: speed_mps must be a finite number",
+        ),
+        ({"scenario": {"synthetic": {"centre_lat": 200}}}, "synthetic.centre_lat"),
+        ({"scenario": {"synthetic": {"hotspot_sd_m": -5}}}, "hotspot_sd_m > 0"),
+        ({"scenario": {"synthetic": {"rush_width_h": 0}}}, "rush_width_h > 0"),
+    ],
+)
+def test_a_hand_edited_run_config_is_checked_field_by_field(doc: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.from_dict(json.loads(json.dumps(doc)))
+
+
+def test_a_saved_run_config_loads_back() -> None:
+    cfg = RunConfig(dispatch="fare", seed=3)
+    assert RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+@pytest.mark.parametrize(("gamma", "unit"), [(1.5, 600.0), (0.0, 600.0), (0.9, 0.0)])
+def test_discount_is_checked(gamma: float, unit: float) -> None:
+    with pytest.raises(ConfigError):
+        Discount(gamma, unit)
