@@ -351,3 +351,26 @@ def test_trips_to_events(tmp_path: Path) -> None:
     assert sum(dropped.values()) == 0
     with pytest.raises(ConfigError, match="no usable trips on date 2021-03-05"):
         trips_to_events(path, out, date="2021-03-05")
+
+
+def test_cli_convert_trips_reports_drops_by_reason(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from v1d3.cli.main import app
+
+    rows = list(GOOD) + BAD["too_long"] + BAD["unknown_zone"] + BAD["null_field"][:1]
+    path = write_trips(tmp_path / "t.parquet", rows, "green")
+    runner = CliRunner()
+    r = runner.invoke(app, ["convert-trips", str(path), str(tmp_path / "e.parquet")])
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "dropped rows: 5 (null_field: 1, unknown_zone: 3, too_long: 1)" in out
+    # one date: that date's drops, and the row without a pick-up time (it has no date)
+    args = ["convert-trips", str(path), str(tmp_path / "d.parquet"), "--date", "2021-03-01"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "dropped rows: 5 (null_field: 1, unknown_zone: 3, too_long: 1)" in " ".join(
+        r.output.split()
+    )
+    r = runner.invoke(app, [*args[:3], "--date", "2021-03-03"])
+    assert "dropped rows: 1 (null_field: 1)" in " ".join(r.output.split())

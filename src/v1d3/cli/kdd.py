@@ -42,7 +42,10 @@ AgentBudget = Annotated[
 
 @c.scenario_options(skip=("weekday", "orders", "drivers", "fleet_scale", "date", "kdd_orders"))
 def export_agent(
-    out_dir: Annotated[Path, typer.Argument(help="Submission folder to write (replaced).")],
+    out_dir: Annotated[
+        Path,
+        typer.Argument(help="Submission folder to write (an existing exported agent is replaced)."),
+    ],
     dispatch: Annotated[str, typer.Option(help="Dispatch policy (see `v1d3 policies`).")] = (
         "distance"
     ),
@@ -86,22 +89,50 @@ def kdd_grid(
     *,
     configs: c.Configs,
 ) -> None:
-    """Write a scenario's city as a KDD Cup 2020 hexagon grid table (grid_id + 6 lng,lat)."""
-    from v1d3.kddcup.city import reference_epoch, write_kdd_orders
-    from v1d3.kddcup.export import scenario_city
-    from v1d3.kddcup.grid import write_grid
-    from v1d3.sim.scenario import build_scenario
+    """Write a scenario's city as a KDD Cup 2020 hexagon grid table (grid_id + 6 lng,lat).
 
+    Unusable input rows (of --grid, --kdd-orders or trip records) are dropped and counted by
+    reason in the summary line.
+    """
+    import numpy as np
+
+    from v1d3.kddcup.city import reference_epoch, write_kdd_orders
+    from v1d3.kddcup.grid import write_grid
+    from v1d3.sim.log import check_output_path
+    from v1d3.sim.scenario import SCENARIOS, build_scenario
+
+    # every output path is checked before anything is built or written
+    check_output_path(out, "file")
+    if orders_out is not None:
+        check_output_path(orders_out, "file", label="orders_out")
+        if orders_out.resolve() == out.resolve():
+            c.fail(f"orders_out: {orders_out} is also the grid table; choose another file")
     sc, sim = configs
     if orders_out is None:
-        n = write_grid(scenario_city(sc), out)
-        c.console.print(f"wrote {out}: {n} cells")
+        # the scenario's own source, as export's scenario_city, keeping its drop counters
+        source, _ = SCENARIOS[sc.name]
+        src = source(sc, np.random.default_rng(0))
+        n = write_grid(src.city, out)
+        dropped = _dropped(src.orders.dropped_rows, src.orders.drop_reasons)
+        c.console.print(f"wrote {out}: {n} cells; {dropped}", soft_wrap=True)
         return
     day = build_scenario(sc, sim, seed)
     n = write_grid(day.city, out)
     epoch = day.epoch_s if day.epoch_s else float(reference_epoch(day.weekday))
     k = write_kdd_orders(orders_out, day.orders, epoch)
-    c.console.print(f"wrote {out}: {n} cells; {orders_out}: {k} orders (weekday {day.weekday})")
+    c.console.print(
+        f"wrote {out}: {n} cells; {orders_out}: {k} orders (weekday {day.weekday}); "
+        f"{_dropped(day.orders.dropped_rows, day.orders.drop_reasons)}",
+        soft_wrap=True,
+    )
+
+
+def _dropped(total: int, reasons: dict[str, int]) -> str:
+    """``dropped rows: N (reason: n, ...)`` for a summary line."""
+    if not total:
+        return "dropped rows: 0"
+    by = ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items()) if v)
+    return f"dropped rows: {total} ({by})"
 
 
 def register(app: typer.Typer) -> None:

@@ -12,15 +12,15 @@ from v1d3.cli.kdd import AgentBudget, AgentPath
 from v1d3.eval.run import RunConfig, load_config, run_simulation, write_run
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.sim.checker import check_run
-from v1d3.sim.log import RunLog
+from v1d3.sim.log import RunLog, check_output_path
 from v1d3.sim.scenario import SCENARIOS
 
 
 @c.scenario_options()
 def simulate(
-    out: Annotated[Path, typer.Option(help="Run folder to write (replaced if it exists).")] = Path(
-        "runs/simulate"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Run folder to write (an existing run folder is replaced).")
+    ] = Path("runs/simulate"),
     config: Annotated[
         Path | None,
         typer.Option(help="Reproduce a run from its config.json (other options ignored)."),
@@ -37,6 +37,7 @@ def simulate(
     configs: c.Configs,
 ) -> None:
     """Simulate one day with one dispatch and one repositioning policy; write the run folder."""
+    check_output_path(out, "folder", marker="config.json")  # before any work
     if config is not None:
         cfg = load_config(config)
     else:
@@ -95,11 +96,18 @@ def convert_trips(
     out: Annotated[Path, typer.Argument(help="Trajectory (event log) parquet file to write.")],
     date: Annotated[str | None, typer.Option(help="Only this day, YYYY-MM-DD.")] = None,
 ) -> None:
-    """Convert real trip records into the trajectory log schema (for offline value learning)."""
+    """Convert real trip records into the trajectory log schema (for offline value learning).
+
+    Unusable trip rows are dropped and counted by reason in the summary line.
+    """
     from v1d3.demand.tlc import trips_to_events
 
     dropped = trips_to_events(trips, out, date=date)
-    c.console.print(f"wrote {out}; dropped rows: {sum(dropped.values())} {dict(dropped)}")
+    total = sum(dropped.values())
+    by = ", ".join(f"{k}: {v}" for k, v in dropped.items() if v)
+    c.console.print(
+        f"wrote {out}; dropped rows: {total}" + (f" ({by})" if by else ""), soft_wrap=True
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -45,7 +45,7 @@ from v1d3.geo.city import City, h3_city
 from v1d3.geo.polygons import Zones, load_zones, sample_points_in_zones
 from v1d3.geo.projection import haversine_m
 from v1d3.geo.travel import ConstantSpeed
-from v1d3.sim.log import TRIP, write_events
+from v1d3.sim.log import TRIP, check_output_path, write_events
 
 if TYPE_CHECKING:
     from v1d3.sim.scenario import DemandDay, ScenarioConfig
@@ -445,8 +445,14 @@ def trips_to_events(
     ``numpy.random.default_rng(seed)``; ``start_cell``/``end_cell`` are -1 (no city binding);
     ``reward`` is the fare; ``pickup_m``/``pickup_s`` are 0. Written atomically.
 
-    Returns the dropped rows by reason (of ``date``'s pick-ups, or of the whole file).
+    Returns the dropped rows by reason (of ``date``'s pick-ups and the rows without a pick-up
+    time, or of the whole file). A bad ``out_path`` (see
+    :func:`~v1d3.sim.log.check_output_path`, or the input file itself) is a
+    :class:`ConfigError` before anything is read or written.
     """
+    out = check_output_path(out_path, "file")
+    if os.path.lexists(out) and os.path.exists(path) and os.path.samefile(out, path):
+        raise ConfigError(f"out: {out} is the input file {path}; choose another output file")
     rec = _read_records(path)
     days = rec.day()
     if date is None:
@@ -456,7 +462,8 @@ def trips_to_events(
     else:
         first = _select_day(rec, date, None)
         mask = rec.usable & (days == first)
-        drops = rec.counts(days == first)
+        # rows without a pick-up time belong to no date: counted with every date's drops
+        drops = rec.counts((days == first) | (days < 0))
     idx = np.flatnonzero(mask)
     idx = idx[np.argsort(rec.pickup_s[idx], kind="stable")]
     rng = np.random.default_rng(seed)
@@ -481,7 +488,6 @@ def trips_to_events(
         "pickup_m": np.zeros(n),
         "pickup_s": np.zeros(n),
     }
-    out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_events(events, out)
     return drops

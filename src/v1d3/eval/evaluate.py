@@ -575,8 +575,10 @@ class Evaluation:
 
 
 def _check_out(out: Path, study: StudyConfig, resume: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"out: {out} exists and is not a folder")
+    from v1d3.sim.log import check_output_path
+
+    # a file, or a path under a file; the study is written into the folder, not replacing it
+    check_output_path(out, "folder", replaces=False)
     if not out.is_dir() or not any(out.iterdir()):
         return
     marker = out / _STUDY_FILE

@@ -161,8 +161,9 @@ def _hourly_csv(log: RunLog) -> str:
 
 
 def write_run(result: RunResult, out: Path) -> Path:
-    """Write the run folder (atomically: a temporary folder renamed at the end)."""
-    with atomic_dir(Path(out)) as tmp:
+    """Write the run folder (atomically: a temporary folder renamed at the end). An existing
+    folder is replaced only when it is empty or a run folder (it holds ``config.json``)."""
+    with atomic_dir(Path(out), marker="config.json") as tmp:
         save_config(result.config, tmp / "config.json")
         (tmp / "policies.json").write_text(json.dumps(result.policies, indent=2) + "\n")
         (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import logging
 import os
 import re
@@ -72,6 +73,7 @@ __all__ = [
     "make_agent_reposition",
     "agent_policy_name",
     "agent_run_config",
+    "check_agent_scenario",
     "run_agent",
     "record_faults",
     "parse_agent_option",
@@ -384,6 +386,7 @@ def make_agent_dispatch(
     """A KDD Cup 2020 agent's dispatch (path=FOLDER; or: v1d3 simulate --agent FOLDER)."""
     if path is None:
         raise ConfigError("dispatch policy kdd-agent needs path=<agent folder>")
+    check_agent_scenario(path, scenario)
     return KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s)).dispatch_policy
 
 
@@ -399,6 +402,7 @@ def make_agent_reposition(
         return dispatch.owner.reposition_policy
     if path is None:
         raise ConfigError("reposition policy kdd-agent needs path=<agent folder>")
+    check_agent_scenario(path, scenario)
     return KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s)).reposition_policy
 
 
@@ -411,7 +415,9 @@ def agent_run_config(
     cfg: RunConfig, path: str | Path, time_budget_s: float = 2.0, label: str | None = None
 ) -> RunConfig:
     """The run config that records an agent run: both policies ``kdd-agent[:label]``, the
-    folder and budget as dispatch parameters."""
+    folder and budget as dispatch parameters. An exported V1D3 agent must fit ``cfg``'s
+    scenario (see :func:`check_agent_scenario`)."""
+    check_agent_scenario(path, cfg.scenario)
     name = agent_policy_name(label)
     return dataclasses.replace(
         cfg,
@@ -450,9 +456,11 @@ def run_agent(
     """
     from v1d3.eval.run import run_simulation
 
-    policy = KddAgentPolicy(load_agent(path), str(path), config or AgentConfig(time_budget_s))
+    config = config or AgentConfig(time_budget_s)
+    run_cfg = agent_run_config(cfg, path, config.time_budget_s, label)  # the agent fits first
+    policy = KddAgentPolicy(load_agent(path), str(path), config)
     result = run_simulation(
-        agent_run_config(cfg, path, policy.config.time_budget_s, label),
+        run_cfg,
         scenario=scenario,
         dispatch=policy.dispatch_policy,
         reposition=policy.reposition_policy,
@@ -462,6 +470,59 @@ def run_agent(
     if "agent_faults" not in result.metrics:  # run_simulation may record them itself
         record_faults(result, policy.faults)
     return result
+
+
+def check_agent_scenario(path: str | Path, scenario: Any) -> None:
+    """Refuse an exported V1D3 agent that does not fit the scenario it is run on.
+
+    An agent folder written by ``v1d3 export-agent`` records its scenario in ``v1d3_agent.json``;
+    like a model checkpoint, it fits only the same scenario name and H3 resolution (on ``kdd``:
+    the same grid cells). ``scenario`` is a :class:`~v1d3.sim.scenario.ScenarioConfig` or a
+    scenario name (None: nothing to compare). Other agents (no such file) are not checked.
+    Raises :class:`ConfigError` with a one-line message naming the folder.
+    """
+    from v1d3.kddcup.export import GRID_FILE, METADATA_FILE
+
+    folder = Path(path)
+    record = folder / METADATA_FILE
+    if scenario is None or not record.is_file():
+        return
+    try:
+        exported = json.loads(record.read_text())["run"]["scenario"]
+        name = exported["name"]
+        res = exported.get("h3_resolution")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(
+            f"{record}: not a readable exported-agent record ({_one_line(e)})"
+        ) from None
+    want = scenario if isinstance(scenario, str) else getattr(scenario, "name", None)
+    if want is None:
+        return
+    if name != want:
+        raise ConfigError(
+            f"{path}: agent exported for scenario {name!r}, not {want!r}; export it with: "
+            f"v1d3 export-agent OUT --scenario {want} ..."
+        )
+    if isinstance(scenario, str):
+        return
+    if want == "kdd":
+        grid = getattr(scenario, "grid", None)
+        if grid is not None and (folder / GRID_FILE).is_file():
+            from v1d3.kddcup.grid import read_grid
+
+            mine = set(read_grid(folder / GRID_FILE).grid_id)
+            theirs = set(read_grid(grid).grid_id)
+            if mine != theirs:
+                raise ConfigError(
+                    f"{path}: agent exported for another grid than {grid} "
+                    f"({len(theirs - mine)} of its {len(theirs)} cells unknown to the agent)"
+                )
+        return
+    run_res = getattr(scenario, "h3_resolution", None)
+    if res is not None and run_res is not None and res != run_res:
+        raise ConfigError(
+            f"{path}: agent exported for H3 resolution {res}, the scenario uses {run_res}"
+        )
 
 
 def parse_agent_option(spec: str) -> tuple[str, str]:

@@ -155,30 +155,39 @@ def write_kdd_orders(
     """Write orders as a KDD orders file (Unix seconds from ``epoch_s``); returns the row count.
 
     ``cancel_prob`` adds the ten probabilities (default: when the orders carry them; orders
-    without them get :data:`~v1d3.demand.orders.KDD_CANCEL_CURVE`).
+    without them get :data:`~v1d3.demand.orders.KDD_CANCEL_CURVE`). Written atomically; a bad
+    ``path`` (see :func:`~v1d3.sim.log.check_output_path`) is a :class:`ConfigError` before
+    anything is written.
     """
-    path = Path(path)
+    from v1d3.sim.log import check_output_path
+
+    path = check_output_path(path, "file")
     with_cp = orders.cancel_prob is not None if cancel_prob is None else cancel_prob
     start = epoch_s + orders.t_request
     stop = start + orders.trip_s
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        for i in range(len(orders)):
-            row: list[object] = [
-                int(orders.source_id[i]),
-                repr(float(start[i])),
-                repr(float(stop[i])),
-                repr(float(orders.o_lng[i])),
-                repr(float(orders.o_lat[i])),
-                repr(float(orders.d_lng[i])),
-                repr(float(orders.d_lat[i])),
-                repr(float(orders.fare[i])),
-            ]
-            if with_cp:
-                cp = KDD_CANCEL_CURVE if orders.cancel_prob is None else orders.cancel_prob[i]
-                row.extend(repr(float(p)) for p in cp)
-            w.writerow(row)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with tmp.open("w", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            for i in range(len(orders)):
+                row: list[object] = [
+                    int(orders.source_id[i]),
+                    repr(float(start[i])),
+                    repr(float(stop[i])),
+                    repr(float(orders.o_lng[i])),
+                    repr(float(orders.o_lat[i])),
+                    repr(float(orders.d_lng[i])),
+                    repr(float(orders.d_lat[i])),
+                    repr(float(orders.fare[i])),
+                ]
+                if with_cp:
+                    cp = KDD_CANCEL_CURVE if orders.cancel_prob is None else orders.cancel_prob[i]
+                    row.extend(repr(float(p)) for p in cp)
+                w.writerow(row)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return len(orders)
 
 

@@ -51,7 +51,7 @@ from v1d3.kddcup.observation import (
     split_timestamp,
 )
 from v1d3.sim.config import SimConfig
-from v1d3.sim.log import atomic_dir
+from v1d3.sim.log import atomic_dir, check_output_path
 from v1d3.sim.scenario import SCENARIOS, ScenarioConfig
 
 __all__ = [
@@ -145,11 +145,14 @@ def export_agent(
     into ``models/``. ``scenario`` and ``sim`` describe the city and platform the agent will
     decide on (defaults: ``ScenarioConfig()``, ``SimConfig()``); the policies are built once
     here, so a bad name, parameter or model fails now rather than inside the agent. The folder
-    is written atomically (replaced if it exists).
+    is written atomically; an existing one is replaced only if it is empty or an exported agent
+    folder (holds ``v1d3_agent.json``), and a bad ``out_dir`` fails before anything is built
+    (see :func:`~v1d3.sim.log.check_output_path`).
     """
     from v1d3.eval.run import RunConfig
     from v1d3.policies import make_dispatch, make_reposition
 
+    out = check_output_path(out_dir, "folder", marker=METADATA_FILE, label="out_dir")
     cfg = RunConfig(
         scenario=scenario if scenario is not None else ScenarioConfig(),
         sim=sim if sim is not None else SimConfig(),
@@ -159,8 +162,7 @@ def export_agent(
         reposition_params=dict(reposition_params or {}),
     )
     city = scenario_city(cfg.scenario)
-    out = Path(out_dir)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, marker=METADATA_FILE) as tmp:
         copied = _copy_models(models, tmp / MODELS_DIR)
         folder_models = tmp / MODELS_DIR if copied else None
         d = make_dispatch(dispatch, folder_models, cfg.scenario, **cfg.dispatch_params)

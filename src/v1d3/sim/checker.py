@@ -45,6 +45,7 @@ def check_run(log: RunLog) -> CheckReport:
     t1 = ev["t_end_s"]
     o = log.orders
     n_drivers = log.drivers["driver_id"].size
+    n_orders = o["status"].size
 
     def fail(msg: str, bad: np.ndarray) -> None:
         idx = np.flatnonzero(bad)
@@ -54,25 +55,33 @@ def check_run(log: RunLog) -> CheckReport:
     # clock monotone: no event ends before it starts; events ordered by start time
     fail("event ends before it starts", t1 < t0 - 1e-9)
     fail("event log not ordered by time", np.diff(t0) < -1e-9)
-    fail("unknown driver id in events", (drv < 0) | (drv >= n_drivers))
+    drv_ok = (drv >= 0) & (drv < n_drivers)
+    fail("unknown driver id in events", ~drv_ok)
+    fail("unknown event kind", (kind < 0) | (kind >= len(EVENT_KINDS)))
     fail("event before the horizon", t0 < log.meta["start_s"] - 1e-9)
+    fail("order with an unknown status", (o["status"] < 0) | (o["status"] >= len(ORDER_STATUS)))
 
     # each order served at most once, never both served and cancelled
     trip = kind == _K["trip"]
     canc = kind == _K["cancel"]
-    served_orders = ev["order_id"][trip]
+    oid = ev["order_id"]
+    # trips and cancellations must name an order of the orders table (a run may have none)
+    order_ok = (oid >= 0) & (oid < n_orders)
+    fail("trip or cancellation of an order not in the orders table", (trip | canc) & ~order_ok)
+    trip_ok = trip & order_ok
+    served_orders = oid[trip_ok]
     fail("order served more than once", np.bincount(served_orders, minlength=1) > 1)
-    both = np.intersect1d(served_orders, ev["order_id"][canc])
-    fail("order both served and cancelled", np.isin(np.arange(o["status"].size), both))
+    both = np.intersect1d(served_orders, oid[canc])
+    fail("order both served and cancelled", np.isin(np.arange(n_orders), both))
     completed = o["status"] == _S["completed"]
-    served_mask = np.zeros(o["status"].size, dtype=bool)
+    served_mask = np.zeros(n_orders, dtype=bool)
     served_mask[served_orders] = True
     fail("completed orders and trip events disagree", served_mask != completed)
 
     # income equals the sum of completed fares, trip by trip
     fail(
         "trip reward differs from its order's fare",
-        np.abs(ev["reward"][trip] - o["fare"][served_orders]) > MONEY_TOL,
+        np.abs(ev["reward"][trip_ok] - o["fare"][served_orders]) > MONEY_TOL,
     )
     total = float(ev["reward"].sum())
     fares = float(o["fare"][completed].sum())
@@ -88,14 +97,14 @@ def check_run(log: RunLog) -> CheckReport:
     # no two trips at once, and positions continuous from one event to the next
     # a cancellation changes no driver state (the driver stays available, even mid-repositioning),
     # so the driver's sequence of states is every other event
-    seq = np.flatnonzero(~canc)
+    seq = np.flatnonzero(~canc & drv_ok)
     order = seq[np.lexsort((seq, t0[seq], drv[seq]))]
     d = drv[order]
     k = kind[order]
     s0 = t0[order]
     s1 = t1[order]
-    starts = np.bincount(drv[kind == _K["shift_start"]], minlength=n_drivers)
-    ends = np.bincount(drv[kind == _K["shift_end"]], minlength=n_drivers)
+    starts = np.bincount(drv[drv_ok & (kind == _K["shift_start"])], minlength=n_drivers)
+    ends = np.bincount(drv[drv_ok & (kind == _K["shift_end"])], minlength=n_drivers)
     fail("driver with more than one shift start", starts > 1)
     fail("driver whose shift start and end do not pair up", starts != ends)
     first = np.r_[True, d[1:] != d[:-1]]

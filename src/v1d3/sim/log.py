@@ -20,13 +20,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from v1d3.errors import DataError
+from v1d3.errors import ConfigError, DataError
 
 __all__ = [
     "EVENT_KINDS",
@@ -38,6 +38,7 @@ __all__ = [
     "read_events",
     "atomic_dir",
     "atomic_write_text",
+    "check_output_path",
 ]
 
 EVENT_KINDS = ("trip", "cancel", "idle_move", "reposition", "shift_start", "shift_end")
@@ -132,18 +133,134 @@ class RunLog:
 
     @classmethod
     def read(cls, folder: Path) -> RunLog:
-        """Read a run folder's logs back."""
+        """Read a run folder's logs back, checking every table's columns and ``log_meta.json``.
+
+        Raises :class:`DataError` naming the file and what is wrong: a missing column, a column
+        whose values cannot be converted to its type, missing values in an integer column, a
+        ``log_meta.json`` that is not a JSON object or lacks a numeric field.
+        """
         folder = Path(folder)
-        tables = {}
-        for name in cls.TABLES:
-            path = folder / f"{name}.parquet"
-            try:
-                t = pq.read_table(path)
-            except (OSError, pa.ArrowInvalid) as e:
-                raise DataError(f"{path}: cannot read run log table ({e})") from None
-            tables[name] = {c: t.column(c).to_numpy() for c in t.column_names}
-        meta = json.loads((folder / "log_meta.json").read_text())
-        return cls(meta=meta, **tables)
+        tables = {
+            name: _read_columns(folder / f"{name}.parquet", RUN_LOG_COLUMNS[name], keep_extra=True)
+            for name in cls.TABLES
+        }
+        return cls(meta=_read_meta(folder / "log_meta.json"), **tables)
+
+
+ORDER_COLUMNS: dict[str, Any] = {
+    "order_id": np.int64,
+    "source_id": np.int64,
+    "t_request_s": np.float64,
+    "status": np.int8,
+    "driver_id": np.int32,
+    "t_assign_s": np.float64,
+    "t_end_s": np.float64,
+    "pickup_m": np.float64,
+    "pickup_s": np.float64,
+    "fare": np.float64,
+    "trip_s": np.float64,
+    "trip_m": np.float64,
+    "origin_lat": np.float64,
+    "origin_lng": np.float64,
+    "dest_lat": np.float64,
+    "dest_lng": np.float64,
+    "origin_cell": np.int32,
+    "dest_cell": np.int32,
+}
+DRIVER_COLUMNS: dict[str, Any] = {
+    "driver_id": np.int32,
+    "t_on_s": np.float64,
+    "t_off_s": np.float64,
+    "managed": np.bool_,
+}
+ROUND_COLUMNS: dict[str, Any] = {
+    "t_s": np.float64,
+    "orders": np.int32,
+    "drivers": np.int32,
+    "pairs": np.int32,
+    "matched": np.int32,
+    "ms": np.float64,
+}
+RUN_LOG_COLUMNS: dict[str, dict[str, Any]] = {
+    "events": EVENT_COLUMNS,
+    "orders": ORDER_COLUMNS,
+    "drivers": DRIVER_COLUMNS,
+    "rounds": ROUND_COLUMNS,
+}
+"""The columns (and types) every run folder's table must have (``docs/log-schema.md``)."""
+
+_META_NUMBERS = ("start_s", "end_s", "pickup_radius_m")
+"""``log_meta.json`` fields the checker and the metrics need, as finite numbers."""
+_META_OPTIONAL_NUMBERS = ("round_s", "wall_s", "dropped_rows")
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _read_columns(
+    path: Path, schema: dict[str, Any], keep_extra: bool = False
+) -> dict[str, np.ndarray]:
+    """Read a parquet table, check that it has ``schema``'s columns, convert them to its types.
+
+    Columns outside ``schema`` are kept as they are with ``keep_extra``, else dropped.
+    """
+    try:
+        t = pq.read_table(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (OSError, pa.ArrowException) as e:
+        raise DataError(f"{path}: not a readable parquet file ({_first_line(e)})") from None
+    names = t.column_names
+    if len(set(names)) < len(names):
+        dup = sorted({c for c in names if names.count(c) > 1})
+        raise DataError(f"{path}: duplicate column(s) {', '.join(dup)}")
+    missing = [c for c in schema if c not in names]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+    out: dict[str, np.ndarray] = {}
+    for c in names:
+        col = t.column(c)
+        if c not in schema:
+            if keep_extra:
+                out[c] = col.to_numpy()
+            continue
+        dtype = np.dtype(schema[c])
+        try:
+            col = col.cast(pa.from_numpy_dtype(dtype))
+        except (pa.ArrowException, ValueError) as e:
+            raise DataError(
+                f"{path}: column {c} holds {t.schema.field(c).type} values that do not convert "
+                f"to {dtype} ({_first_line(e)})"
+            ) from None
+        if col.null_count and dtype.kind != "f":
+            raise DataError(f"{path}: column {c} has {col.null_count} missing value(s)")
+        out[c] = np.asarray(col.to_numpy(), dtype=dtype)
+    return out
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """Read a run's ``log_meta.json``: a JSON object with the numeric fields readers need."""
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    except ValueError as e:
+        raise DataError(f"{path}: not valid JSON ({_first_line(e)})") from None
+    if not isinstance(meta, dict):
+        kind = "an array" if isinstance(meta, list) else f"a {type(meta).__name__}"
+        raise DataError(f"{path}: expected a JSON object, got {kind}")
+    for key in _META_NUMBERS + _META_OPTIONAL_NUMBERS:
+        if key not in meta and key in _META_OPTIONAL_NUMBERS:
+            continue
+        v = meta.get(key)
+        if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+            got = "missing" if key not in meta else repr(v)
+            raise DataError(f"{path}: field {key} must be a finite number, got {got}")
+    return meta
 
 
 def write_events(events: dict[str, np.ndarray], path: Path) -> None:
@@ -159,28 +276,67 @@ def write_events(events: dict[str, np.ndarray], path: Path) -> None:
 
 def read_events(path: Path) -> dict[str, np.ndarray]:
     """Read an event (trajectory) table, checking its columns."""
-    path = Path(path)
-    try:
-        t = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as e:
-        raise DataError(f"{path}: not a readable parquet file ({e})") from None
-    missing = [c for c in EVENT_COLUMNS if c not in t.column_names]
-    if missing:
-        raise DataError(f"{path}: missing event column(s) {', '.join(missing)}")
-    return {c: t.column(c).to_numpy().astype(EVENT_COLUMNS[c]) for c in EVENT_COLUMNS}
+    return _read_columns(Path(path), EVENT_COLUMNS)
+
+
+def check_output_path(
+    path: str | os.PathLike[str],
+    kind: Literal["folder", "file"],
+    marker: str | None = None,
+    label: str = "out",
+    replaces: bool = True,
+) -> Path:
+    """Refuse an output path that cannot be written as a ``kind``, before any work starts.
+
+    Refused, each with a one-line :class:`~v1d3.errors.ConfigError` naming ``label`` and the path:
+    a name like ``.``, ``..`` or ``""`` when the writer ``replaces`` the path as a whole (it would
+    replace the current folder); a path whose nearest existing ancestor is not a folder; an
+    existing folder where a file is expected and vice versa; and, with ``marker``, an existing
+    non-empty folder without the file ``marker`` (a folder some other program wrote, which
+    replacing it would delete). Returns the path.
+    """
+    p = Path(path)
+    if replaces and (p.name in ("", ".", "..") or Path(os.path.normpath(p)).name in ("", "..")):
+        raise ConfigError(
+            f"{label}: {str(path)!r} names no new {kind} (it would replace the current folder "
+            f"or one above it); give a {kind} name"
+        )
+    for parent in p.parents:
+        if os.path.lexists(parent):
+            if not parent.is_dir():
+                raise ConfigError(f"{label}: {parent} is a file, not a folder")
+            break
+    if not os.path.lexists(p):
+        return p
+    if kind == "file":
+        if p.is_dir():
+            raise ConfigError(f"{label}: {p} is a folder, not a file")
+        return p
+    if not p.is_dir():
+        raise ConfigError(f"{label}: {p} is a file, not a folder")
+    if marker is not None and not (p / marker).is_file() and any(p.iterdir()):
+        raise ConfigError(
+            f"{label}: {p} is not empty and holds no {marker} (only such a folder is "
+            "replaced); choose another folder"
+        )
+    return p
 
 
 class atomic_dir:
     """Context manager: build a folder under a temporary name, rename it into place on success.
 
     On error the temporary folder is removed, so no half-written run folder is ever left behind.
+    The target is checked first with :func:`check_output_path` (``marker``: the file an existing
+    folder must hold to be replaced), so a bad path fails before anything is written.
     """
 
-    def __init__(self, target: Path, overwrite: bool = True) -> None:
+    def __init__(self, target: Path, overwrite: bool = True, marker: str | None = None) -> None:
         self.target = Path(target)
         self.overwrite = overwrite
+        self.marker = marker
 
     def __enter__(self) -> Path:
+        check_output_path(self.target, "folder", marker=self.marker)
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
         return self.tmp
@@ -203,9 +359,13 @@ class atomic_dir:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file through a temporary file and a rename."""
-    path = Path(path)
+    """Write a text file through a temporary file and a rename (checked first, see
+    :func:`check_output_path`; the temporary file is removed on error)."""
+    path = check_output_path(path, "file")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import torch
 from v1d3 import __version__
 from v1d3.errors import ModelError
 from v1d3.geo.city import City
+from v1d3.sim.log import check_output_path
 
 __all__ = ["save_checkpoint", "load_checkpoint", "city_digest"]
 
@@ -36,8 +36,12 @@ def city_digest(city: City) -> str:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any], meta: dict[str, Any]) -> None:
-    """Write ``{"meta": meta + version, "state": state}`` to ``path`` through a temporary file."""
-    path = Path(path)
+    """Write ``{"meta": meta + version, "state": state}`` to ``path`` through a temporary file.
+
+    A bad ``path`` (see :func:`~v1d3.sim.log.check_output_path`: a folder, or under a file) is a
+    :class:`~v1d3.errors.ConfigError` before anything is written.
+    """
+    path = check_output_path(path, "file")
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"meta": {**meta, "version": __version__}, "state": state}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -66,11 +70,13 @@ def load_checkpoint(
         )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as e:
-        raise ModelError(f"{path}: not a readable V1D3 model file ({e})") from None
+    except Exception as e:  # junk bytes trip torch's loader in many ways (OSError, EOFError, ...)
+        raise ModelError(f"{path}: not a readable v1d3 checkpoint ({_cause(e)})") from None
     if not isinstance(payload, dict) or not {"meta", "state"} <= set(payload):
         raise ModelError(f"{path}: not a V1D3 model file (no meta/state)")
     meta, state = payload["meta"], payload["state"]
+    if not isinstance(meta, dict) or not isinstance(state, dict):
+        raise ModelError(f"{path}: not a V1D3 model file (meta/state are not dictionaries)")
     if expect_method is not None and meta.get("method") != expect_method:
         raise ModelError(
             f"{path}: holds a {meta.get('method')!r} model, expected {expect_method!r}"
@@ -88,3 +94,14 @@ def load_checkpoint(
                 f"{path}: trained on H3 resolution {meta['h3_resolution']}, the scenario uses {res}"
             )
     return state, meta
+
+
+def _cause(e: BaseException) -> str:
+    """One line of a load error: the first line of its message (torch's are several lines; for
+    a weights-only unpickling error, the line that says what the unpickler met)."""
+    text = str(e)
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__

@@ -1,0 +1,108 @@
+"""kdd-grid reports its dropped rows; an exported agent refuses a scenario it does not fit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
+from v1d3.errors import ConfigError
+from v1d3.kddcup.agent import check_agent_scenario
+from v1d3.kddcup.export import export_agent
+from v1d3.kddcup.grid import write_grid
+from v1d3.sim.scenario import ScenarioConfig
+
+
+def _cli(args: list[str], monkeypatch, capsys) -> tuple[int, str, str]:
+    """Run the ``v1d3`` entry point in-process; returns (exit code, stdout, stderr)."""
+    from v1d3.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["v1d3", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    out, err = capsys.readouterr()
+    code = exc.value.code
+    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
+
+
+def _kdd_grid(*args: str) -> str:
+    from v1d3.cli.main import app
+
+    r = CliRunner().invoke(app, ["kdd-grid", *args])
+    assert r.exit_code == 0, r.output
+    return " ".join(r.output.split())
+
+
+def test_kdd_grid_counts_dropped_grid_rows(kdd_files, tmp_path: Path) -> None:
+    grid = ["--scenario", "kdd", "--grid", str(kdd_files.grid), "--orders", "200"]
+    out = _kdd_grid(str(tmp_path / "g.csv"), *grid)
+    assert "91 cells" in out
+    assert "dropped rows: 3 (grid_fields: 1, grid_number: 1, grid_stray: 1)" in out
+
+
+def test_kdd_grid_counts_dropped_order_rows(kdd_files, tmp_path: Path) -> None:
+    out = _kdd_grid(
+        str(tmp_path / "g.csv"),
+        "--scenario",
+        "kdd",
+        "--grid",
+        str(kdd_files.grid),
+        "--kdd-orders",
+        str(kdd_files.orders),
+        "--weekday",
+        "1",
+        "--orders-out",
+        str(tmp_path / "o.csv"),
+    )
+    bad = {**kdd_files.orders_bad_rows}
+    bad.update({f"grid_{k}": v for k, v in kdd_files.grid_bad_rows.items()})
+    assert f"dropped rows: {sum(bad.values())} (" in out
+    for k, v in bad.items():
+        assert f"{k}: {v}" in out, k
+
+
+def test_kdd_grid_says_when_nothing_was_dropped(tmp_path: Path) -> None:
+    out = _kdd_grid(str(tmp_path / "g.csv"), "--scenario", "synthetic", "--orders", "200")
+    assert "dropped rows: 0" in out
+
+
+@pytest.fixture(scope="module")
+def synthetic_agent(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sc = ScenarioConfig(name="synthetic", orders=2000, start_hour=7.0, hours=0.5)
+    return export_agent("distance", "stay", None, tmp_path_factory.mktemp("ag") / "sub", sc)
+
+
+def test_exported_agent_must_fit_the_scenario(synthetic_agent: Path) -> None:
+    check_agent_scenario(synthetic_agent, ScenarioConfig(name="synthetic", hours=2.0))
+    check_agent_scenario(synthetic_agent, "synthetic")
+    with pytest.raises(ConfigError, match="exported for scenario 'synthetic', not 'manhattan'"):
+        check_agent_scenario(synthetic_agent, ScenarioConfig(name="manhattan"))
+    with pytest.raises(ConfigError, match="H3 resolution 8, the scenario uses 7"):
+        check_agent_scenario(synthetic_agent, ScenarioConfig(name="synthetic", h3_resolution=7))
+
+
+def test_cli_agent_on_another_scenario_is_one_line(
+    synthetic_agent: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    out = tmp_path / "run"
+    args = ["simulate", "--scenario", "manhattan", "--hours", "0.25", "--start-hour", "8"]
+    code, _, err = _cli(
+        [*args, "--agent", str(synthetic_agent), "--out", str(out)], monkeypatch, capsys
+    )
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err and str(synthetic_agent) in err and "manhattan" in err
+    assert not out.exists()
+
+
+def test_exported_kdd_agent_must_fit_the_grid(kdd_files, tmp_path: Path) -> None:
+    sc = ScenarioConfig(name="kdd", grid=str(kdd_files.grid), orders=200, hours=0.5)
+    folder = export_agent("distance", "stay", None, tmp_path / "sub", sc)
+    check_agent_scenario(folder, sc)
+    other = tmp_path / "other.csv"
+    write_grid(synthetic_city(SyntheticConfig(rings=2), 8), other)
+    with pytest.raises(ConfigError, match="another grid"):
+        check_agent_scenario(folder, ScenarioConfig(name="kdd", grid=str(other)))

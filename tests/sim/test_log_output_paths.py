@@ -1,0 +1,230 @@
+"""Output paths: a bad one is one line on stderr, exit code 2, before any work, nothing written.
+
+:func:`v1d3.sim.log.check_output_path` and the writers that call it (``atomic_dir``,
+``atomic_write_text``, the checkpoint, grid, KDD orders and trajectory writers), and every command
+that writes: ``simulate``, ``evaluate``, ``train``, ``convert-trips``, ``export-agent``,
+``kdd-grid``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from v1d3.cli.main import main
+from v1d3.errors import ConfigError
+from v1d3.sim.log import atomic_dir, atomic_write_text, check_output_path
+
+SMALL = ["--scenario", "synthetic", "--orders", "4000", "--start-hour", "8", "--hours", "0.5"]
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` (hidden ones included) with its bytes (None for a folder)."""
+    out: dict[str, bytes | None] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            out[os.path.relpath(os.path.join(dirpath, d), root)] = None
+        for f in filenames:
+            p = os.path.join(dirpath, f)
+            out[os.path.relpath(p, root)] = Path(p).read_bytes()
+    return out
+
+
+def write_trips(path: Path) -> Path:
+    """A tiny TLC yellow-taxi parquet file."""
+    pick = ["2021-03-01T08:00:00", "2021-03-01T09:30:00"]
+    drop = ["2021-03-01T08:20:00", "2021-03-01T09:45:30"]
+    ts = pa.timestamp("us")
+    table = pa.table(
+        {
+            "tpep_pickup_datetime": pa.array([np.datetime64(t, "us") for t in pick], type=ts),
+            "tpep_dropoff_datetime": pa.array([np.datetime64(t, "us") for t in drop], type=ts),
+            "PULocationID": pa.array([161, 74], type=pa.int64()),
+            "DOLocationID": pa.array([236, 75], type=pa.int64()),
+            "fare_amount": pa.array([12.5, 8.0]),
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder (the current one) with a regular file ``F``, an unrelated non-empty folder ``D``
+    and a trip file ``T.parquet``; ``..`` is an empty folder above it."""
+    root = tmp_path / "work"
+    root.mkdir()
+    (root / "F").write_text("precious\n")
+    (root / "D").mkdir()
+    (root / "D" / "keep.txt").write_text("unrelated\n")
+    write_trips(root / "T.parquet")
+    monkeypatch.chdir(root)
+    return root
+
+
+def v1d3(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> tuple[int, str, str]:
+    """Run the console entry point in-process: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["v1d3", *args])
+    capsys.readouterr()
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+BAD = [
+    # 1. the output's parent is a file
+    (["simulate", *SMALL, "--out", "F/run"], "out: F is a file, not a folder"),
+    (["evaluate", *SMALL, "--dispatch", "nearest", "--baseline", "nearest/stay",
+      "--workers", "1", "--out", "F/ev"], "out: F is a file, not a folder"),
+    (["train", *SMALL, "--method", "tabular-td", "--days", "2", "--out", "F/m"],
+     "out: F is a file, not a folder"),
+    (["train", *SMALL, "--method", "cvnet", "--days", "2", "--out", "F"],
+     "out: F is a file, not a folder"),
+    (["convert-trips", "T.parquet", "F/x.parquet"], "out: F is a file, not a folder"),
+    (["export-agent", "--scenario", "synthetic", "F/agent"], "out_dir: F is a file, not a folder"),
+    (["kdd-grid", "--scenario", "synthetic", "F/g.csv"], "out: F is a file, not a folder"),
+    (["kdd-grid", "--scenario", "synthetic", "--orders-out", "F/o.csv", "g.csv"],
+     "orders_out: F is a file, not a folder"),
+    # 2. an existing folder where a file is expected (and nothing written before failing)
+    (["convert-trips", "T.parquet", "D"], "out: D is a folder, not a file"),
+    (["kdd-grid", "--scenario", "synthetic", "D"], "out: D is a folder, not a file"),
+    (["kdd-grid", "--scenario", "synthetic", "--orders-out", "D", "g.csv"],
+     "orders_out: D is a folder, not a file"),
+    (["kdd-grid", "--scenario", "synthetic", "--orders-out", "g.csv", "g.csv"],
+     "orders_out: g.csv is also the grid table"),
+    # 3. names that would replace the current folder or the one above it
+    (["simulate", *SMALL, "--out", "."], "out: '.' names no new folder"),
+    (["simulate", *SMALL, "--out", ".."], "out: '..' names no new folder"),
+    (["export-agent", "--scenario", "synthetic", "."], "out_dir: '.' names no new folder"),
+    (["export-agent", "--scenario", "synthetic", ".."], "out_dir: '..' names no new folder"),
+    (["convert-trips", "T.parquet", "."], "out: '.' names no new file"),
+    # 4. a regular file where a folder is expected; an unrelated non-empty folder
+    (["simulate", *SMALL, "--out", "F"], "out: F is a file, not a folder"),
+    (["export-agent", "--scenario", "synthetic", "F"], "out_dir: F is a file, not a folder"),
+    (["simulate", *SMALL, "--out", "D"], "out: D is not empty and holds no config.json"),
+    (["export-agent", "--scenario", "synthetic", "D"],
+     "out_dir: D is not empty and holds no v1d3_agent.json"),
+    # 5. the output is the input
+    (["convert-trips", "T.parquet", "T.parquet"], "out: T.parquet is the input file"),
+    (["convert-trips", "T.parquet", "./T.parquet"], "out: T.parquet is the input file"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "needle"), BAD, ids=[" ".join(a[:1] + a[-2:]) for a, _ in BAD])
+def test_bad_output_path_is_one_line_exit_2_nothing_written(
+    work: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    needle: str,
+) -> None:
+    before, above = snapshot(work), sorted(os.listdir(work.parent))
+    code, _, err = v1d3(capsys, monkeypatch, *args)
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert needle in lines[0], err
+    assert "Traceback" not in err
+    assert snapshot(work) == before  # F, D and T.parquet untouched, no temporary files
+    assert sorted(os.listdir(work.parent)) == above
+
+
+def test_replacing_a_run_folder_or_an_agent_folder_still_works(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (work / "E").mkdir()  # an empty folder is fine too
+    for _ in range(2):
+        code, _, err = v1d3(capsys, monkeypatch, "simulate", *SMALL[:-1], "0.25", "--out", "E")
+        assert code == 0, err
+        assert json.loads((work / "E" / "config.json").read_text())["scenario"]
+    for _ in range(2):
+        code, _, err = v1d3(capsys, monkeypatch, "export-agent", "--scenario", "synthetic", "A")
+        assert code == 0, err
+        assert (work / "A" / "v1d3_agent.json").is_file()
+    # a run folder is not an agent folder
+    code, _, err = v1d3(capsys, monkeypatch, "export-agent", "--scenario", "synthetic", "E")
+    assert code == 2 and "holds no v1d3_agent.json" in err
+    assert (work / "E" / "config.json").is_file()
+    assert sorted(p for p in os.listdir(work) if p.startswith(".")) == []
+
+
+# the helper and the writers ---------------------------------------------------------------------
+
+
+def test_check_output_path(work: Path) -> None:
+    assert check_output_path("new/sub", "folder") == Path("new/sub")
+    assert check_output_path("D", "folder") == Path("D")  # no marker: contents not checked
+    assert check_output_path("F", "file") == Path("F")
+    assert check_output_path(".", "folder", replaces=False) == Path(".")
+    (work / "R").mkdir()
+    (work / "R" / "config.json").write_text("{}")
+    assert check_output_path("R", "folder", marker="config.json") == Path("R")
+    (work / "Empty").mkdir()
+    assert check_output_path("Empty", "folder", marker="config.json") == Path("Empty")
+    cases = [
+        (("", "folder"), "out: '' names no new folder"),
+        (("x/..", "folder"), "out: 'x/..' names no new folder"),
+        (("F/a/b.csv", "file"), "out: F is a file, not a folder"),
+        (("D", "file"), "out: D is a folder, not a file"),
+        (("F", "folder"), "out: F is a file, not a folder"),
+        (("D", "folder", "config.json", "runs"), "runs: D is not empty and holds no config.json"),
+    ]
+    for args, message in cases:
+        with pytest.raises(ConfigError, match="^" + message.replace(".", r"\.")):
+            check_output_path(*args)  # type: ignore[arg-type]
+    assert not (work / "x").exists() and not (work / "new").exists()
+
+
+def test_atomic_writers_refuse_bad_paths_and_leave_nothing(work: Path) -> None:
+    before = snapshot(work)
+    for target in ("F", "F/run", ".", ".."):
+        with pytest.raises(ConfigError), atomic_dir(Path(target)) as tmp:
+            (tmp / "x").write_text("x")
+    with pytest.raises(ConfigError), atomic_dir(Path("D"), marker="config.json") as tmp:
+        (tmp / "x").write_text("x")
+    for target in ("D", "F/x.json", "."):
+        with pytest.raises(ConfigError):
+            atomic_write_text(Path(target), "x")
+    assert snapshot(work) == before
+    with atomic_dir(Path("D")) as tmp:  # no marker: replaced, as before
+        (tmp / "x").write_text("x")
+    assert os.listdir(work / "D") == ["x"]
+    atomic_write_text(Path("F"), "new\n")
+    assert (work / "F").read_text() == "new\n"
+    assert not [p for p in os.listdir(work) if p.startswith(".")]
+
+
+def test_checkpoint_grid_and_orders_writers_refuse_bad_paths(work: Path) -> None:
+    import torch
+
+    from v1d3.demand.tlc import trips_to_events
+    from v1d3.kddcup.city import write_kdd_orders
+    from v1d3.kddcup.grid import write_grid
+    from v1d3.value.checkpoint import save_checkpoint
+
+    before = snapshot(work)
+    for path in ("F/m.pt", "D"):
+        with pytest.raises(ConfigError):
+            save_checkpoint(Path(path), {"x": torch.zeros(1)}, {"method": "x"})
+        with pytest.raises(ConfigError):
+            write_grid(None, path)  # type: ignore[arg-type]  # fails before reading the city
+        with pytest.raises(ConfigError):
+            write_kdd_orders(path, None, 0.0)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError):
+            trips_to_events("T.parquet", path)
+    with pytest.raises(ConfigError, match="is the input file"):
+        trips_to_events(work / "T.parquet", "T.parquet")
+    assert snapshot(work) == before

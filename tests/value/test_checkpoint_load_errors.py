@@ -1,0 +1,67 @@
+"""A corrupt checkpoint is one line naming the file, from the loader and from the CLI."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from v1d3.errors import ModelError
+from v1d3.value.checkpoint import load_checkpoint, save_checkpoint
+
+
+def _cli(args: list[str], monkeypatch, capsys) -> tuple[int, str, str]:
+    """Run the ``v1d3`` entry point in-process; returns (exit code, stdout, stderr)."""
+    from v1d3.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["v1d3", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    out, err = capsys.readouterr()
+    code = exc.value.code
+    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
+
+
+def _corrupt(path: Path, how: str) -> None:
+    if how == "junk":
+        path.write_bytes(np.random.default_rng(0).bytes(3000))
+    elif how == "text":
+        path.write_text("hello\nworld\n")
+    else:  # truncated
+        save_checkpoint(path, {"w": torch.zeros(1000)}, {"method": "cvnet"})
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("how", ["junk", "text", "truncated"])
+def test_corrupt_checkpoint_is_one_line(tmp_path: Path, how: str) -> None:
+    path = tmp_path / "cvnet.pt"
+    _corrupt(path, how)
+    with pytest.raises(ModelError) as exc:
+        load_checkpoint(path, expect_method="cvnet")
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}: not a readable v1d3 checkpoint (")
+    assert "\n" not in msg and "weights_only" not in msg
+
+
+def test_meta_that_is_not_a_dict(tmp_path: Path) -> None:
+    path = tmp_path / "m.pt"
+    torch.save({"meta": [1], "state": {}}, path)
+    with pytest.raises(ModelError, match="not dictionaries"):
+        load_checkpoint(path, expect_method="cvnet")
+
+
+@pytest.mark.parametrize("name", ["cvnet", "tabular-td"])
+def test_cli_simulate_with_corrupt_model_is_one_line(tmp_path, monkeypatch, capsys, name) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    _corrupt(models / f"{name}.pt", "junk")
+    args = ["simulate", "--scenario", "synthetic", "--orders", "300", "--hours", "0.5"]
+    args += ["--dispatch", name, "--models", str(models), "--out", str(tmp_path / "run")]
+    code, _, err = _cli(args, monkeypatch, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"{name}.pt: not a readable v1d3 checkpoint (" in err and "Traceback" not in err
