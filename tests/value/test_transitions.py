@@ -128,3 +128,14 @@ def test_simulated_day_gives_consistent_transitions(synthetic_run):
     # every completed fare appears once as a trip reward
     np.testing.assert_allclose(tr.reward.sum(), log.events["reward"].sum())
     assert ((tr.cell0 >= 0) & (tr.cell0 < sc.city.n_cells)).all()
+
+
+def test_cells_of_another_city_are_refused(city):
+    rows = [(SHIFT_START, d, 0.0, 0.0, d % 7, d % 7, 0.0) for d in range(20)]
+    rows += [(SHIFT_END, d, 60.0, 60.0, d % 7, d % 7, 0.0) for d in range(20)]
+    ev = _events(city, rows)
+    assert len(transitions_from_events(ev, city, 0, 86400.0)) == 20
+    # the same cell ids with the coordinates of other cells: ids of another city's numbering
+    ev["start_cell"] = (ev["start_cell"] + 1) % 7
+    with pytest.raises(DataError, match="disagree with their coordinates"):
+        transitions_from_events(ev, city, 0, 86400.0)

@@ -133,7 +133,12 @@ def train_tabular(
                     raise DataError(
                         f"{log_meta}: expected a JSON object with a numeric weekday and end_s"
                     ) from None
-            parts.append(transitions_from_events(read_events(f), city, weekday, f_end, idle_step_s))
+            try:
+                tr = transitions_from_events(read_events(f), city, weekday, f_end, idle_step_s)
+            except DataError as e:
+                msg = str(e).removeprefix("event table: ")
+                raise DataError(msg if msg.startswith(str(f)) else f"{f}: {msg}") from None
+            parts.append(tr)
             if progress is not None:
                 progress("simulate", i + 1, len(files), None)
         meta_src = {"trajectories": [str(f) for f in files]}

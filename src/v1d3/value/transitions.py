@@ -198,9 +198,28 @@ def transitions_from_events(
     )
 
 
+CELL_CHECK = 10_000
+"""Events whose given cell is compared with the cell of their coordinates."""
+
+
 def _cells(cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, city: City) -> np.ndarray:
-    """The given cells, recomputed from coordinates where they are -1 (or out of range)."""
+    """The given cells, recomputed from coordinates where they are -1 (or out of range).
+
+    Given cells are checked against their coordinates on a sample of up to ``CELL_CHECK``
+    events: cells of another city or H3 resolution are a DataError, not silently learned.
+    """
     cell = np.asarray(cell, dtype=np.int32).copy()
+    given = np.flatnonzero(
+        (cell >= 0) & (cell < city.n_cells) & np.isfinite(lat) & np.isfinite(lng)
+    )
+    if given.size:
+        sample = given[:: max(1, given.size // CELL_CHECK)]
+        off = np.mean(city.cell_of(lat[sample], lng[sample]) != cell[sample])
+        if off > 0.01:
+            raise DataError(
+                f"event table: {off:.0%} of the events' cells disagree with their coordinates "
+                "(events of another city or H3 resolution?)"
+            )
     bad = (cell < 0) | (cell >= city.n_cells)
     if bad.any():
         if not (np.isfinite(lat[bad]).all() and np.isfinite(lng[bad]).all()):
