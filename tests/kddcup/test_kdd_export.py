@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,29 @@ def test_bad_exports_fail_before_writing(tmp_path: Path) -> None:
             "distance", "stay", tmp_path / "missing.pt", tmp_path / "b", scenario=_synthetic()
         )
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_model_files_are_checked_and_named_as_given(tmp_path: Path) -> None:
+    sc = ScenarioConfig(name="manhattan", start_hour=8.0, hours=0.25)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "cvnet.pt").write_bytes(b"not a checkpoint")
+    cases = [
+        (notes, "notes.txt: not a model file (expected a .pt checkpoint)"),
+        # no silent fall-back to the packaged models
+        (empty, "empty: holds no model file"),
+        # the user's file, not its copy inside the folder being written
+        (junk, f"{junk / 'cvnet.pt'}: not a readable v1d3 checkpoint"),
+    ]
+    for i, (model, message) in enumerate(cases):
+        out = tmp_path / f"agent{i}"
+        with pytest.raises(ModelError, match=re.escape(message)):
+            export_agent("cvnet", "stay", model, out, scenario=sc)
+        assert not out.exists()
 
 
 def test_cli_export_agent_and_kdd_grid(tmp_path: Path) -> None:

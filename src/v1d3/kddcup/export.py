@@ -39,7 +39,7 @@ import numpy as np
 
 from v1d3 import __version__
 from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
-from v1d3.errors import ConfigError, ModelError
+from v1d3.errors import ConfigError, ModelError, V1D3Error
 from v1d3.geo.city import City
 from v1d3.kddcup.city import KDD_UTC_OFFSET_S
 from v1d3.kddcup.grid import write_grid
@@ -107,25 +107,33 @@ def scenario_city(cfg: ScenarioConfig) -> City:
     return source(cfg, np.random.default_rng(0)).city
 
 
-def _copy_models(models: str | Path | Sequence[str | Path] | None, dest: Path) -> list[str]:
+def _copy_models(
+    models: str | Path | Sequence[str | Path] | None, dest: Path
+) -> dict[str, Path]:
+    """Copy the model checkpoints (``*.pt``) named by ``models`` into ``dest``; returns each
+    copy's name → its source. A folder without one, or a file that is none, is a ModelError."""
     if models is None:
-        return []
+        return {}
     items = [models] if isinstance(models, (str, Path)) else list(models)
-    copied: list[str] = []
+    copied: dict[str, Path] = {}
     for item in items:
         src = Path(item)
         if src.is_dir():
-            for f in sorted(src.iterdir()):
-                if f.is_file():
-                    dest.mkdir(exist_ok=True)
-                    shutil.copy2(f, dest / f.name)
-                    copied.append(f.name)
+            files = sorted(f for f in src.iterdir() if f.is_file() and f.suffix == ".pt")
+            if not files:
+                raise ModelError(f"{src}: holds no model file (*.pt); train one with v1d3 train")
         elif src.is_file():
-            dest.mkdir(exist_ok=True)
-            shutil.copy2(src, dest / src.name)
-            copied.append(src.name)
+            if src.suffix != ".pt":
+                raise ModelError(f"{src}: not a model file (expected a .pt checkpoint)")
+            files = [src]
         else:
             raise ModelError(f"{src}: model file or folder not found")
+        for f in files:
+            if f.name in copied:
+                raise ModelError(f"{f}: a second {f.name} (also {copied[f.name]}); give one")
+            dest.mkdir(exist_ok=True)
+            shutil.copy2(f, dest / f.name)
+            copied[f.name] = f
     return copied
 
 
@@ -165,10 +173,19 @@ def export_agent(
     with atomic_dir(out, marker=METADATA_FILE) as tmp:
         copied = _copy_models(models, tmp / MODELS_DIR)
         folder_models = tmp / MODELS_DIR if copied else None
-        d = make_dispatch(dispatch, folder_models, cfg.scenario, **cfg.dispatch_params)
-        make_reposition(
-            reposition, folder_models, cfg.scenario, dispatch=d, **cfg.reposition_params
-        )
+        try:
+            d = make_dispatch(dispatch, folder_models, cfg.scenario, **cfg.dispatch_params)
+            make_reposition(
+                reposition, folder_models, cfg.scenario, dispatch=d, **cfg.reposition_params
+            )
+        except V1D3Error as e:
+            # name the user's files, not their copies in the folder being built
+            msg = str(e)
+            for name, src in copied.items():
+                msg = msg.replace(str(tmp / MODELS_DIR / name), str(src))
+            if folder_models is not None:
+                msg = msg.replace(str(folder_models), "the --model files")
+            raise type(e)(msg) from None
         meta = {
             "format": 1,
             "v1d3_version": __version__,
@@ -176,7 +193,7 @@ def export_agent(
             "reposition": reposition,
             "dispatch_params": cfg.dispatch_params,
             "reposition_params": cfg.reposition_params,
-            "models": copied,
+            "models": sorted(copied),
             "utc_offset_s": scenario_utc_offset(cfg.scenario),
             "run": cfg.to_dict(),
         }
