@@ -107,9 +107,7 @@ def scenario_city(cfg: ScenarioConfig) -> City:
     return source(cfg, np.random.default_rng(0)).city
 
 
-def _copy_models(
-    models: str | Path | Sequence[str | Path] | None, dest: Path
-) -> dict[str, Path]:
+def _copy_models(models: str | Path | Sequence[str | Path] | None, dest: Path) -> dict[str, Path]:
     """Copy the model checkpoints (``*.pt``) named by ``models`` into ``dest``; returns each
     copy's name → its source. A folder without one, or a file that is none, is a ModelError."""
     if models is None:
