@@ -206,9 +206,9 @@ def test_day_by_weekday_and_date(tmp_path: Path) -> None:
     mon = _day(path, weekday=0)
     assert mon.epoch_s == _unix("2021-03-01 00:00:00")
     assert mon.orders.source_id.tolist() == [0, 1]
-    # the day's unusable rows are counted; the row without a pick-up time belongs to no day
-    assert mon.orders.dropped_rows == 1 and mon.orders.drop_reasons["zero_duration"] == 1
-    assert wed.orders.dropped_rows == 0
+    # the day's unusable rows are counted, and the row without a pick-up time (of no day) too
+    assert mon.orders.dropped_rows == 2 and mon.orders.drop_reasons["zero_duration"] == 1
+    assert wed.orders.dropped_rows == 1 and wed.orders.drop_reasons["null_field"] == 1
     tue = _day(path, weekday=1, date="2021-03-02")
     assert tue.epoch_s == _unix("2021-03-02 00:00:00")
     # a trip past midnight keeps its real duration

@@ -377,8 +377,8 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     in the file that falls on ``cfg.weekday``. The
     file is ``cfg.trips`` or the shipped green March 2021 records. ``cfg.orders`` keeps a
     random subset (without replacement) of that many trips. ``dropped_rows``/``drop_reasons``
-    count the unusable rows whose pick-up falls on the day (rows without a pick-up time
-    belong to no day). ``epoch_s`` is the date's midnight in Unix seconds, TLC's naive
+    count the unusable rows whose pick-up falls on the day, and those without a pick-up time
+    (they belong to no day, so every day counts them, as ``convert-trips --date`` does). ``epoch_s`` is the date's midnight in Unix seconds, TLC's naive
     timestamps taken as UTC.
     """
     from v1d3.sim.scenario import DemandDay
@@ -396,7 +396,7 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
                 f"in {path}"
             )
         idx = np.sort(rng.choice(idx, size=cfg.orders, replace=False))
-    drops = rec.counts(on_day)
+    drops = rec.counts(on_day | (rec.day() < 0))
     epoch_s = float(day * _DAY_S)
     zones = tlc_zones()
     o_lat, o_lng = sample_points_in_zones(rec.pu_zone[idx], zones, rng)
