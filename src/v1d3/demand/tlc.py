@@ -374,12 +374,12 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     """One day of replayed trip records: the ``nyc-tlc`` scenario's source.
 
     The day is ``cfg.date`` (its weekday then overrides ``cfg.weekday``), or else the first date
-    in the file that falls on ``cfg.weekday``. The
-    file is ``cfg.trips`` or the shipped green March 2021 records. ``cfg.orders`` keeps a
-    random subset (without replacement) of that many trips. ``dropped_rows``/``drop_reasons``
-    count the unusable rows whose pick-up falls on the day, and those without a pick-up time
-    (they belong to no day, so every day counts them, as ``convert-trips --date`` does). ``epoch_s`` is the date's midnight in Unix seconds, TLC's naive
-    timestamps taken as UTC.
+    in the file that falls on ``cfg.weekday``. The file is ``cfg.trips`` or the shipped green
+    March 2021 records. ``cfg.orders`` keeps a random subset (without replacement) of that many
+    trips. ``dropped_rows``/``drop_reasons`` count the unusable rows whose pick-up falls on the
+    day, and those without a pick-up time (they belong to no day, so every day counts them, as
+    ``convert-trips --date`` does). ``epoch_s`` is the date's midnight in Unix seconds, TLC's
+    naive timestamps taken as UTC.
     """
     from v1d3.sim.scenario import DemandDay
 
