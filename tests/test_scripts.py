@@ -51,7 +51,7 @@ def test_reposition_headroom_bad_option_is_one_line() -> None:
     assert res.stderr.strip() == "error: weekdays: expected numbers like 0-4 or 1,3,5, got 'x'"
     res = _script("reposition_headroom.py", "--fleet-scale", "0")
     assert res.returncode == 2
-    assert res.stderr.strip() == "error: fleet_scale must be a finite number > 0, got 0.0"
+    assert res.stderr.strip() == "error: fleet_scale must be in (0, 100], got 0.0"
 
 
 def _results(path: Path, rows: list[tuple[str, int, int, str, float]]) -> Path:

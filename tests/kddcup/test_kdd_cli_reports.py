@@ -106,3 +106,21 @@ def test_exported_kdd_agent_must_fit_the_grid(kdd_files, tmp_path: Path) -> None
     write_grid(synthetic_city(SyntheticConfig(rings=2), 8), other)
     with pytest.raises(ConfigError, match="another grid"):
         check_agent_scenario(folder, ScenarioConfig(name="kdd", grid=str(other)))
+
+
+def test_kdd_grid_refuses_to_write_over_its_input(kdd_files, tmp_path: Path, monkeypatch, capsys):
+    grid = tmp_path / "grid.csv"
+    grid.write_bytes(kdd_files.grid.read_bytes())
+    orders = tmp_path / "orders.csv"
+    orders.write_bytes(kdd_files.orders.read_bytes())
+    before = (grid.read_bytes(), orders.read_bytes())
+    kdd = ["--scenario", "kdd", "--grid", str(grid), "--kdd-orders", str(orders)]
+    for args, needle in (
+        ([str(grid), *kdd], f"out: {grid} is the input file"),
+        ([str(tmp_path / "g.csv"), "--orders-out", str(orders), *kdd], "orders_out:"),
+    ):
+        code, _, err = _cli(["kdd-grid", *args], monkeypatch, capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and needle in lines[0], err
+    assert (grid.read_bytes(), orders.read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.csv", "orders.csv"]

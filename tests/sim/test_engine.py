@@ -134,7 +134,7 @@ def test_pickup_radius_and_k_nearest_are_respected() -> None:
 
 def test_round_log_counts_the_orders_waiting_at_the_start_of_each_round() -> None:
     """With every driver a candidate of every order, each waiting order appears in the batch."""
-    sim = dataclasses.replace(SIM, pickup_radius_m=1e6, k_nearest=0)
+    sim = dataclasses.replace(SIM, pickup_radius_m=100_000.0, k_nearest=0)
     seen: dict[float, tuple[int, int]] = {}
     inner = make_dispatch("distance")
 

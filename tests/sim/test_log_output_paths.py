@@ -228,3 +228,16 @@ def test_checkpoint_grid_and_orders_writers_refuse_bad_paths(work: Path) -> None
     with pytest.raises(ConfigError, match="is the input file"):
         trips_to_events(work / "T.parquet", "T.parquet")
     assert snapshot(work) == before
+
+
+def test_replacing_a_symbolic_link_leaves_no_old_link(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    link = tmp_path / "link"
+    link.symlink_to(run)
+    with atomic_dir(link, marker="config.json") as tmp:
+        (tmp / "config.json").write_text('{"new": 1}')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "run"]
+    assert (link / "config.json").read_text() == '{"new": 1}'
+    assert (run / "config.json").read_text() == "{}"  # what the link pointed to is left alone

@@ -139,3 +139,13 @@ def test_cells_of_another_city_are_refused(city):
     ev["start_cell"] = (ev["start_cell"] + 1) % 7
     with pytest.raises(DataError, match="disagree with their coordinates"):
         transitions_from_events(ev, city, 0, 86400.0)
+
+
+@pytest.mark.parametrize("column", ["t_start_s", "t_end_s", "reward"])
+def test_non_finite_times_and_rewards_are_refused(city, column):
+    rows = [(SHIFT_START, 0, 0.0, 0.0, 0, 0, 0.0), (TRIP, 0, 10.0, 70.0, 0, 1, 5.0)]
+    rows += [(SHIFT_END, 0, 90.0, 90.0, 1, 1, 0.0)]
+    ev = _events(city, rows)
+    ev[column][1] = np.nan
+    with pytest.raises(DataError, match=f"1 event\\(s\\) with a non-finite {column}"):
+        transitions_from_events(ev, city, 0, 86400.0)

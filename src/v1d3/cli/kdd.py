@@ -108,6 +108,11 @@ def kdd_grid(
         if orders_out.resolve() == out.resolve():
             c.fail(f"orders_out: {orders_out} is also the grid table; choose another file")
     sc, sim = configs
+    inputs = [Path(p) for p in (sc.grid, sc.kdd_orders, sc.trips) if p]
+    for label, target in (("out", out), ("orders_out", orders_out)):
+        for given in inputs:
+            if target is not None and target.resolve() == given.resolve():
+                c.fail(f"{label}: {target} is the input file {given}; choose another file")
     if orders_out is None:
         # the scenario's own source, as export's scenario_city, keeping its drop counters
         source, _ = SCENARIOS[sc.name]

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pickle
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -182,7 +184,12 @@ def export_agent(
             for name, src in copied.items():
                 msg = msg.replace(str(tmp / MODELS_DIR / name), str(src))
             if folder_models is not None:
-                msg = msg.replace(str(folder_models), "the --model files")
+                given = ", ".join(str(p) for p in copied.values())
+                msg = re.sub(
+                    re.escape(str(folder_models) + os.sep) + r"(\S+)",
+                    lambda m: f"{m.group(1)} (none among the --model files: {given})",
+                    msg,
+                )
             raise type(e)(msg) from None
         meta = {
             "format": 1,

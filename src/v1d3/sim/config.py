@@ -10,6 +10,9 @@ from v1d3.fields import check_fields
 
 __all__ = ["SimConfig"]
 
+DAY_S = 86_400.0
+"""One day, seconds: the longest interval a config may ask for."""
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -43,18 +46,18 @@ class SimConfig:
     def __post_init__(self) -> None:
         check_fields(self, "sim config")
         checks = [
-            (self.round_s > 0, "round_s must be > 0 seconds"),
-            (self.patience_s >= 0, "patience_s must be >= 0 seconds"),
-            (self.pickup_radius_m > 0, "pickup_radius_m must be > 0 metres"),
+            (0 < self.round_s <= 3600, "round_s must be in (0, 3600] seconds"),
+            (0 <= self.patience_s <= DAY_S, "patience_s must be in [0, 1 day] seconds"),
+            (0 < self.pickup_radius_m <= 100_000, "pickup_radius_m must be in (0, 100 km]"),
             (self.k_nearest >= 0, "k_nearest must be >= 0"),
             (len(self.cancel_curve) == 10, "cancel_curve needs 10 probabilities (200..2000 m)"),
             (all(0 <= p <= 1 for p in self.cancel_curve), "cancel_curve values must be in [0, 1]"),
             (0 <= self.idle_stay_prob <= 1, "idle_stay_prob must be in [0, 1]"),
-            (self.idle_move_every_s > 0, "idle_move_every_s must be > 0 seconds"),
-            (self.reposition_after_s >= 0, "reposition_after_s must be >= 0 seconds"),
+            (0 < self.idle_move_every_s <= DAY_S, "idle_move_every_s must be in (0, 1 day] s"),
+            (0 <= self.reposition_after_s <= DAY_S, "reposition_after_s must be in [0, 1 day] s"),
             (0 <= self.managed_share <= 1, "managed_share must be in [0, 1]"),
-            (self.shift_mean_h >= 0, "shift_mean_h must be >= 0 hours"),
-            (self.shift_std_h >= 0, "shift_std_h must be >= 0 hours"),
+            (0 <= self.shift_mean_h <= 24, "shift_mean_h must be in [0, 24] hours"),
+            (0 <= self.shift_std_h <= 24, "shift_std_h must be in [0, 24] hours"),
         ]
         for ok, msg in checks:
             if not ok:

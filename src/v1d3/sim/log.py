@@ -350,12 +350,20 @@ class atomic_dir:
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 raise FileExistsError(self.target)
             old = self.target.with_name(f".{self.target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
             os.replace(self.target, old)
             os.replace(self.tmp, self.target)
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
         else:
             os.replace(self.tmp, self.target)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder tree, a file or a symbolic link (only the link), if there."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

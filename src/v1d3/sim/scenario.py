@@ -6,7 +6,6 @@ completely; both are saved in every run folder and can be loaded back.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +20,11 @@ from v1d3.sim.config import SimConfig
 from v1d3.sim.fleet import Fleet, make_fleet
 
 __all__ = ["ScenarioConfig", "Scenario", "build_scenario", "SCENARIOS", "scenario_names"]
+
+MAX_ORDERS = 50_000_000
+"""Most orders one simulated day may have (about 50× New York's busiest day)."""
+MAX_DRIVERS = 5_000_000
+"""Most drivers one simulated day may have."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,12 @@ class ScenarioConfig:
             )
         if not 0 <= self.weekday <= 6:
             raise ConfigError(f"weekday must be 0 (Monday) .. 6, got {self.weekday}")
-        if self.orders is not None and self.orders <= 0:
-            raise ConfigError(f"orders must be a positive number, got {self.orders}")
-        if self.drivers is not None and self.drivers <= 0:
-            raise ConfigError(f"drivers must be a positive number, got {self.drivers}")
-        if not 0 < self.fleet_scale < math.inf:
-            raise ConfigError(f"fleet_scale must be a finite number > 0, got {self.fleet_scale}")
+        if self.orders is not None and not 0 < self.orders <= MAX_ORDERS:
+            raise ConfigError(f"orders must be in 1..{MAX_ORDERS:,}, got {self.orders}")
+        if self.drivers is not None and not 0 < self.drivers <= MAX_DRIVERS:
+            raise ConfigError(f"drivers must be in 1..{MAX_DRIVERS:,}, got {self.drivers}")
+        if not 0 < self.fleet_scale <= 100:
+            raise ConfigError(f"fleet_scale must be in (0, 100], got {self.fleet_scale}")
         if not 0 <= self.start_hour < 24:
             raise ConfigError(f"start_hour must be in [0, 24), got {self.start_hour}")
         if not 0 < self.hours <= 24:

@@ -124,6 +124,14 @@ def transitions_from_events(
     missing = [c for c in EVENT_COLUMNS if c not in events]
     if missing:
         raise DataError(f"event table lacks column(s) {', '.join(missing)}")
+    for c in ("t_start_s", "t_end_s", "reward"):
+        bad = np.flatnonzero(~np.isfinite(np.asarray(events[c], dtype=np.float64)))
+        if bad.size:
+            # a driver's events chain into transitions: a hole would join two unrelated ones
+            raise DataError(
+                f"event table: {bad.size} event(s) with a non-finite {c} (first at row "
+                f"{bad[0]}); a trajectory log needs every time and reward"
+            )
     kind = np.asarray(events["kind"], dtype=np.int8)
     keep = np.flatnonzero(kind != CANCEL)
     drv = np.asarray(events["driver_id"], dtype=np.int64)[keep]
