@@ -154,3 +154,12 @@ def test_zero_orders_check_cleanly_and_trips_without_orders_are_violations(
     rep = check_run(bad)
     assert any("unknown driver id" in v for v in rep.violations)
     assert any("not in the orders table" in v for v in rep.violations)
+
+
+def test_a_file_or_a_missing_path_is_no_run_folder(tmp_path: Path) -> None:
+    f = tmp_path / "afile"
+    f.write_text("x")
+    with pytest.raises(DataError, match="afile: a file, not a run folder"):
+        RunLog.read(f)
+    with pytest.raises(DataError, match="nowhere: not found"):
+        RunLog.read(tmp_path / "nowhere")

@@ -140,6 +140,9 @@ class RunLog:
         ``log_meta.json`` that is not a JSON object or lacks a numeric field.
         """
         folder = Path(folder)
+        if not folder.is_dir():
+            what = "not found" if not os.path.lexists(folder) else "a file, not a run folder"
+            raise DataError(f"{folder}: {what} (expected a folder written by v1d3 simulate)")
         tables = {
             name: _read_columns(folder / f"{name}.parquet", RUN_LOG_COLUMNS[name], keep_extra=True)
             for name in cls.TABLES
