@@ -6,7 +6,15 @@ Every error a user can cause (a bad file, a bad parameter, an unknown name) is a
 
 from __future__ import annotations
 
-__all__ = ["V1D3Error", "ConfigError", "DataError", "PolicyError", "CheckError", "ModelError"]
+__all__ = [
+    "V1D3Error",
+    "ConfigError",
+    "DataError",
+    "PolicyError",
+    "CheckError",
+    "ModelError",
+    "first_line",
+]
 
 
 class V1D3Error(Exception):
@@ -31,3 +39,14 @@ class CheckError(V1D3Error, AssertionError):
 
 class ModelError(V1D3Error):
     """A model file is missing, unreadable, or does not fit the scenario or method."""
+
+
+def first_line(e: BaseException, after: str | None = None) -> str:
+    """The first non-blank line of an exception's message (its type's name when it has none),
+    for the one-line errors; ``after``: start reading after this marker when the message has it
+    (torch puts the useful line below a paragraph of advice)."""
+    text = str(e)
+    if after is not None and after in text:
+        text = text.split(after, 1)[1]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__

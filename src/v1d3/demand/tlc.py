@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from v1d3.demand.orders import Orders
-from v1d3.errors import ConfigError, DataError
+from v1d3.errors import ConfigError, DataError, first_line
 from v1d3.geo.city import City, h3_city
 from v1d3.geo.polygons import Zones, load_zones, sample_points_in_zones
 from v1d3.geo.projection import haversine_m
@@ -189,11 +189,6 @@ class _Records:
         return {name: int(c[i]) for i, name in enumerate(DROP_REASONS)}
 
 
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
-
-
 def _pick_column(path: Path, names: Sequence[str], schema: pa.Schema) -> str:
     for name in names:
         if name in schema.names:
@@ -231,7 +226,7 @@ def _read_records(path: str | os.PathLike[str]) -> _Records:
     try:
         schema = pq.read_schema(path)
     except (OSError, pa.ArrowException, ValueError) as e:
-        raise DataError(f"{path}: unreadable ({_one_line(e)}; {_EXPECTED})") from None
+        raise DataError(f"{path}: unreadable ({first_line(e)}; {_EXPECTED})") from None
     pu_t = _pick_column(path, _PICKUP, schema)
     do_t = _DROPOFF[_PICKUP.index(pu_t)]
     names = [pu_t, _pick_column(path, (do_t,), schema)]
@@ -249,7 +244,7 @@ def _read_records(path: str | os.PathLike[str]) -> _Records:
     try:
         table = pq.read_table(path, columns=names)
     except (OSError, pa.ArrowException, ValueError) as e:
-        raise DataError(f"{path}: unreadable ({_one_line(e)}; {_EXPECTED})") from None
+        raise DataError(f"{path}: unreadable ({first_line(e)}; {_EXPECTED})") from None
 
     pickup, n_pu = _seconds(table.column(names[0]))
     dropoff, n_do = _seconds(table.column(names[1]))

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from v1d3.errors import ConfigError
+from v1d3.errors import ConfigError, first_line
 
 __all__ = [
     "BACKENDS",
@@ -209,8 +209,9 @@ class RayExecutor:
                 try:
                     ray.init(address=address, **quiet)  # type: ignore[arg-type]
                 except (ConnectionError, RuntimeError, ValueError) as e:
-                    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                    raise ConfigError(f"address: cannot join Ray at {address} ({first})") from None
+                    raise ConfigError(
+                        f"address: cannot join Ray at {address} ({first_line(e)})"
+                    ) from None
             self._started = True
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._remote = ray.remote(num_cpus=1, max_retries=0)(_call)

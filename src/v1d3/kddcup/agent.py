@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
-from v1d3.errors import ConfigError, PolicyError
+from v1d3.errors import ConfigError, PolicyError, first_line
 from v1d3.kddcup.city import reference_epoch
 from v1d3.kddcup.observation import (
     Parsed,
@@ -191,8 +191,9 @@ def unload_agents() -> None:
 
 
 def _one_line(e: BaseException) -> str:
-    msg = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {msg[0]}" if msg else type(e).__name__
+    """``Type: first line`` of an exception raised by an agent's own code."""
+    line = first_line(e)
+    return line if line == type(e).__name__ else f"{type(e).__name__}: {line}"
 
 
 def load_agent(path: str | Path) -> Any:

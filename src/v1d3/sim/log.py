@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from v1d3.errors import ConfigError, DataError
+from v1d3.errors import ConfigError, DataError, first_line
 
 __all__ = [
     "EVENT_KINDS",
@@ -197,11 +197,6 @@ _META_NUMBERS = ("start_s", "end_s", "pickup_radius_m")
 _META_OPTIONAL_NUMBERS = ("round_s", "wall_s", "dropped_rows")
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
 def _read_columns(
     path: Path, schema: dict[str, Any], keep_extra: bool = False
 ) -> dict[str, np.ndarray]:
@@ -214,7 +209,7 @@ def _read_columns(
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except (OSError, pa.ArrowException) as e:
-        raise DataError(f"{path}: not a readable parquet file ({_first_line(e)})") from None
+        raise DataError(f"{path}: not a readable parquet file ({first_line(e)})") from None
     names = t.column_names
     if len(set(names)) < len(names):
         dup = sorted({c for c in names if names.count(c) > 1})
@@ -235,7 +230,7 @@ def _read_columns(
         except (pa.ArrowException, ValueError) as e:
             raise DataError(
                 f"{path}: column {c} holds {t.schema.field(c).type} values that do not convert "
-                f"to {dtype} ({_first_line(e)})"
+                f"to {dtype} ({first_line(e)})"
             ) from None
         if col.null_count and dtype.kind != "f":
             raise DataError(f"{path}: column {c} has {col.null_count} missing value(s)")
@@ -252,7 +247,7 @@ def _read_meta(path: Path) -> dict[str, Any]:
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
     except ValueError as e:
-        raise DataError(f"{path}: not valid JSON ({_first_line(e)})") from None
+        raise DataError(f"{path}: not valid JSON ({first_line(e)})") from None
     if not isinstance(meta, dict):
         kind = "an array" if isinstance(meta, list) else f"a {type(meta).__name__}"
         raise DataError(f"{path}: expected a JSON object, got {kind}")

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from v1d3 import __version__
-from v1d3.errors import ModelError
+from v1d3.errors import ModelError, first_line
 from v1d3.geo.city import City
 from v1d3.sim.log import check_output_path
 
@@ -71,7 +71,9 @@ def load_checkpoint(
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # junk bytes trip torch's loader in many ways (OSError, EOFError, ...)
-        raise ModelError(f"{path}: not a readable v1d3 checkpoint ({_cause(e)})") from None
+        # torch's weights-only error puts what the unpickler met below a paragraph of advice
+        cause = first_line(e, after="WeightsUnpickler error:")
+        raise ModelError(f"{path}: not a readable v1d3 checkpoint ({cause})") from None
     if not isinstance(payload, dict) or not {"meta", "state"} <= set(payload):
         raise ModelError(f"{path}: not a V1D3 model file (no meta/state)")
     meta, state = payload["meta"], payload["state"]
@@ -94,14 +96,3 @@ def load_checkpoint(
                 f"{path}: trained on H3 resolution {meta['h3_resolution']}, the scenario uses {res}"
             )
     return state, meta
-
-
-def _cause(e: BaseException) -> str:
-    """One line of a load error: the first line of its message (torch's are several lines; for
-    a weights-only unpickling error, the line that says what the unpickler met)."""
-    text = str(e)
-    marker = "WeightsUnpickler error:"
-    if marker in text:
-        text = text.split(marker, 1)[1]
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[0] if lines else type(e).__name__
