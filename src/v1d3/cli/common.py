@@ -12,7 +12,7 @@ import inspect
 import sys
 import time
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -209,6 +209,14 @@ def scenario_options(
         return command
 
     return decorate
+
+
+def dropped_summary(reasons: Mapping[str, int]) -> str:
+    """``dropped rows: N (reason: n, ...)`` for a command's summary line (reasons in the order
+    given, those with no row left out)."""
+    total = sum(reasons.values())
+    by = ", ".join(f"{k}: {v}" for k, v in reasons.items() if v)
+    return f"dropped rows: {total}" + (f" ({by})" if by else "")
 
 
 def fail(message: str) -> None:

@@ -94,31 +94,24 @@ def kdd_grid(
     Unusable input rows (of --grid, --kdd-orders or trip records) are dropped and counted by
     reason in the summary line.
     """
-    import numpy as np
-
     from v1d3.kddcup.city import reference_epoch, write_kdd_orders
+    from v1d3.kddcup.export import scenario_day
     from v1d3.kddcup.grid import write_grid
     from v1d3.sim.log import check_output_path
-    from v1d3.sim.scenario import SCENARIOS, build_scenario
+    from v1d3.sim.scenario import build_scenario
 
     # every output path is checked before anything is built or written
-    check_output_path(out, "file")
+    sc, sim = configs
+    inputs = [p for p in (sc.grid, sc.kdd_orders, sc.trips) if p]
+    check_output_path(out, "file", inputs=inputs)
     if orders_out is not None:
-        check_output_path(orders_out, "file", label="orders_out")
+        check_output_path(orders_out, "file", label="orders_out", inputs=inputs)
         if orders_out.resolve() == out.resolve():
             c.fail(f"orders_out: {orders_out} is also the grid table; choose another file")
-    sc, sim = configs
-    inputs = [Path(p) for p in (sc.grid, sc.kdd_orders, sc.trips) if p]
-    for label, target in (("out", out), ("orders_out", orders_out)):
-        for given in inputs:
-            if target is not None and target.resolve() == given.resolve():
-                c.fail(f"{label}: {target} is the input file {given}; choose another file")
     if orders_out is None:
-        # the scenario's own source, as export's scenario_city, keeping its drop counters
-        source, _ = SCENARIOS[sc.name]
-        src = source(sc, np.random.default_rng(0))
+        src = scenario_day(sc)
         n = write_grid(src.city, out)
-        dropped = _dropped(src.orders.dropped_rows, src.orders.drop_reasons)
+        dropped = c.dropped_summary(dict(sorted(src.orders.drop_reasons.items())))
         c.console.print(f"wrote {out}: {n} cells; {dropped}", soft_wrap=True)
         return
     day = build_scenario(sc, sim, seed)
@@ -127,17 +120,9 @@ def kdd_grid(
     k = write_kdd_orders(orders_out, day.orders, epoch)
     c.console.print(
         f"wrote {out}: {n} cells; {orders_out}: {k} orders (weekday {day.weekday}); "
-        f"{_dropped(day.orders.dropped_rows, day.orders.drop_reasons)}",
+        f"{c.dropped_summary(dict(sorted(day.orders.drop_reasons.items())))}",
         soft_wrap=True,
     )
-
-
-def _dropped(total: int, reasons: dict[str, int]) -> str:
-    """``dropped rows: N (reason: n, ...)`` for a summary line."""
-    if not total:
-        return "dropped rows: 0"
-    by = ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items()) if v)
-    return f"dropped rows: {total} ({by})"
 
 
 def register(app: typer.Typer) -> None:

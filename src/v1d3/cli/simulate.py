@@ -103,11 +103,7 @@ def convert_trips(
     from v1d3.demand.tlc import trips_to_events
 
     dropped = trips_to_events(trips, out, date=date)
-    total = sum(dropped.values())
-    by = ", ".join(f"{k}: {v}" for k, v in dropped.items() if v)
-    c.console.print(
-        f"wrote {out}; dropped rows: {total}" + (f" ({by})" if by else ""), soft_wrap=True
-    )
+    c.console.print(f"wrote {out}; {c.dropped_summary(dropped)}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

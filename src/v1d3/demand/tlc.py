@@ -445,9 +445,7 @@ def trips_to_events(
     :func:`~v1d3.sim.log.check_output_path`, or the input file itself) is a
     :class:`ConfigError` before anything is read or written.
     """
-    out = check_output_path(out_path, "file")
-    if os.path.lexists(out) and os.path.exists(path) and os.path.samefile(out, path):
-        raise ConfigError(f"out: {out} is the input file {path}; choose another output file")
+    out = check_output_path(out_path, "file", inputs=[path])
     rec = _read_records(path)
     days = rec.day()
     if date is None:

@@ -54,7 +54,7 @@ from v1d3.kddcup.observation import (
 )
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import atomic_dir, check_output_path
-from v1d3.sim.scenario import SCENARIOS, ScenarioConfig
+from v1d3.sim.scenario import SCENARIOS, DemandDay, ScenarioConfig
 
 __all__ = [
     "METADATA_FILE",
@@ -103,10 +103,16 @@ def scenario_utc_offset(cfg: ScenarioConfig) -> int:
     return 0 if cfg.name == "nyc-tlc" else KDD_UTC_OFFSET_S
 
 
+def scenario_day(cfg: ScenarioConfig) -> DemandDay:
+    """A day of a scenario config as its own source builds it (seed 0): the city, and the
+    orders with the source's dropped-row counts."""
+    source, _ = SCENARIOS[cfg.name]
+    return source(cfg, np.random.default_rng(0))
+
+
 def scenario_city(cfg: ScenarioConfig) -> City:
     """The city of a scenario config (built by the scenario's own source)."""
-    source, _ = SCENARIOS[cfg.name]
-    return source(cfg, np.random.default_rng(0)).city
+    return scenario_day(cfg).city
 
 
 def _copy_models(models: str | Path | Sequence[str | Path] | None, dest: Path) -> dict[str, Path]:

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -283,6 +284,7 @@ def check_output_path(
     marker: str | None = None,
     label: str = "out",
     replaces: bool = True,
+    inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> Path:
     """Refuse an output path that cannot be written as a ``kind``, before any work starts.
 
@@ -291,7 +293,8 @@ def check_output_path(
     replace the current folder); a path whose nearest existing ancestor is not a folder; an
     existing folder where a file is expected and vice versa; and, with ``marker``, an existing
     non-empty folder without the file ``marker`` (a folder some other program wrote, which
-    replacing it would delete). Returns the path.
+    replacing it would delete); an existing file that is one of the command's ``inputs``.
+    Returns the path.
     """
     p = Path(path)
     if replaces and (p.name in ("", ".", "..") or Path(os.path.normpath(p)).name in ("", "..")):
@@ -309,6 +312,11 @@ def check_output_path(
     if kind == "file":
         if p.is_dir():
             raise ConfigError(f"{label}: {p} is a folder, not a file")
+        for given in inputs:
+            if os.path.exists(given) and os.path.samefile(p, given):
+                raise ConfigError(
+                    f"{label}: {p} is the input file {given}; choose another output file"
+                )
         return p
     if not p.is_dir():
         raise ConfigError(f"{label}: {p} is a file, not a folder")
