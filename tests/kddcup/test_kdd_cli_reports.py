@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from cli_inprocess import run_v1d3
 from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
 from v1d3.errors import ConfigError
 from v1d3.kddcup.agent import check_agent_scenario
 from v1d3.kddcup.export import export_agent
 from v1d3.kddcup.grid import write_grid
 from v1d3.sim.scenario import ScenarioConfig
-
-
-def _cli(args: list[str], monkeypatch, capsys) -> tuple[int, str, str]:
-    """Run the ``v1d3`` entry point in-process; returns (exit code, stdout, stderr)."""
-    from v1d3.cli.main import main
-
-    monkeypatch.setattr(sys, "argv", ["v1d3", *args])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
 
 
 def _kdd_grid(*args: str) -> str:
@@ -89,8 +77,8 @@ def test_cli_agent_on_another_scenario_is_one_line(
 ) -> None:
     out = tmp_path / "run"
     args = ["simulate", "--scenario", "manhattan", "--hours", "0.25", "--start-hour", "8"]
-    code, _, err = _cli(
-        [*args, "--agent", str(synthetic_agent), "--out", str(out)], monkeypatch, capsys
+    code, _, err = run_v1d3(
+        monkeypatch, capsys, *args, "--agent", str(synthetic_agent), "--out", str(out)
     )
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err
@@ -119,7 +107,7 @@ def test_kdd_grid_refuses_to_write_over_its_input(kdd_files, tmp_path: Path, mon
         ([str(grid), *kdd], f"out: {grid} is the input file"),
         ([str(tmp_path / "g.csv"), "--orders-out", str(orders), *kdd], "orders_out:"),
     ):
-        code, _, err = _cli(["kdd-grid", *args], monkeypatch, capsys)
+        code, _, err = run_v1d3(monkeypatch, capsys, "kdd-grid", *args)
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 1 and needle in lines[0], err
     assert (grid.read_bytes(), orders.read_bytes()) == before

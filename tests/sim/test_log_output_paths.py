@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from v1d3.cli.main import main
+from cli_inprocess import run_v1d3
 from v1d3.errors import ConfigError
 from v1d3.sim.log import atomic_dir, atomic_write_text, check_output_path
 
@@ -69,21 +68,6 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def v1d3(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
-) -> tuple[int, str, str]:
-    """Run the console entry point in-process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["v1d3", *args])
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 BAD = [
     # 1. the output's parent is a file
     (["simulate", *SMALL, "--out", "F/run"], "out: F is a file, not a folder"),
@@ -132,7 +116,7 @@ def test_bad_output_path_is_one_line_exit_2_nothing_written(
     needle: str,
 ) -> None:
     before, above = snapshot(work), sorted(os.listdir(work.parent))
-    code, _, err = v1d3(capsys, monkeypatch, *args)
+    code, _, err = run_v1d3(monkeypatch, capsys, *args)
     assert code == 2, err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1, err
@@ -147,15 +131,15 @@ def test_replacing_a_run_folder_or_an_agent_folder_still_works(
 ) -> None:
     (work / "E").mkdir()  # an empty folder is fine too
     for _ in range(2):
-        code, _, err = v1d3(capsys, monkeypatch, "simulate", *SMALL[:-1], "0.25", "--out", "E")
+        code, _, err = run_v1d3(monkeypatch, capsys, "simulate", *SMALL[:-1], "0.25", "--out", "E")
         assert code == 0, err
         assert json.loads((work / "E" / "config.json").read_text())["scenario"]
     for _ in range(2):
-        code, _, err = v1d3(capsys, monkeypatch, "export-agent", "--scenario", "synthetic", "A")
+        code, _, err = run_v1d3(monkeypatch, capsys, "export-agent", "--scenario", "synthetic", "A")
         assert code == 0, err
         assert (work / "A" / "v1d3_agent.json").is_file()
     # a run folder is not an agent folder
-    code, _, err = v1d3(capsys, monkeypatch, "export-agent", "--scenario", "synthetic", "E")
+    code, _, err = run_v1d3(monkeypatch, capsys, "export-agent", "--scenario", "synthetic", "E")
     assert code == 2 and "holds no v1d3_agent.json" in err
     assert (work / "E" / "config.json").is_file()
     assert sorted(p for p in os.listdir(work) if p.startswith(".")) == []

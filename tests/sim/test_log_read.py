@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from cli_inprocess import run_v1d3
 from v1d3.errors import DataError
 from v1d3.sim.checker import check_run
 from v1d3.sim.log import EVENT_KINDS, RunLog
@@ -33,18 +33,6 @@ def _copy(run_folder: Path, tmp_path: Path) -> Path:
 def _edit(folder: Path, table: str, fn) -> None:
     path = folder / f"{table}.parquet"
     pq.write_table(fn(pq.read_table(path)), path)
-
-
-def _cli(args: list[str], monkeypatch, capsys) -> tuple[int, str, str]:
-    """Run the ``v1d3`` entry point in-process; returns (exit code, stdout, stderr)."""
-    from v1d3.cli.main import main
-
-    monkeypatch.setattr(sys, "argv", ["v1d3", *args])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
 
 
 @pytest.mark.parametrize(
@@ -105,7 +93,7 @@ def test_cli_check_damaged_run_is_one_line(run_folder, tmp_path, monkeypatch, ca
         _edit(folder, "orders", lambda t: t.drop(["t_request_s"]))
     else:  # zero orders but trips naming them: a violation, not a crash
         _edit(folder, "orders", lambda t: t.slice(0, 0))
-    code, out, err = _cli(["check", str(folder)], monkeypatch, capsys)
+    code, out, err = run_v1d3(monkeypatch, capsys, "check", str(folder))
     assert "Traceback" not in err and "all invariants hold" not in out
     if damage == "no-orders":
         assert code == 1

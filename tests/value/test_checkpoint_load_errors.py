@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from cli_inprocess import run_v1d3
 from v1d3.errors import ModelError
 from v1d3.value.checkpoint import load_checkpoint, save_checkpoint
-
-
-def _cli(args: list[str], monkeypatch, capsys) -> tuple[int, str, str]:
-    """Run the ``v1d3`` entry point in-process; returns (exit code, stdout, stderr)."""
-    from v1d3.cli.main import main
-
-    monkeypatch.setattr(sys, "argv", ["v1d3", *args])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
 
 
 def _corrupt(path: Path, how: str) -> None:
@@ -61,7 +49,7 @@ def test_cli_simulate_with_corrupt_model_is_one_line(tmp_path, monkeypatch, caps
     _corrupt(models / f"{name}.pt", "junk")
     args = ["simulate", "--scenario", "synthetic", "--orders", "300", "--hours", "0.5"]
     args += ["--dispatch", name, "--models", str(models), "--out", str(tmp_path / "run")]
-    code, _, err = _cli(args, monkeypatch, capsys)
+    code, _, err = run_v1d3(monkeypatch, capsys, *args)
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err
     assert f"{name}.pt: not a readable v1d3 checkpoint (" in err and "Traceback" not in err
