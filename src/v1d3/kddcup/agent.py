@@ -416,9 +416,7 @@ def agent_run_config(
     cfg: RunConfig, path: str | Path, time_budget_s: float = 2.0, label: str | None = None
 ) -> RunConfig:
     """The run config that records an agent run: both policies ``kdd-agent[:label]``, the
-    folder and budget as dispatch parameters. An exported V1D3 agent must fit ``cfg``'s
-    scenario (see :func:`check_agent_scenario`)."""
-    check_agent_scenario(path, cfg.scenario)
+    folder and budget as dispatch parameters."""
     name = agent_policy_name(label)
     return dataclasses.replace(
         cfg,
@@ -458,10 +456,10 @@ def run_agent(
     from v1d3.eval.run import run_simulation
 
     config = config or AgentConfig(time_budget_s)
-    run_cfg = agent_run_config(cfg, path, config.time_budget_s, label)  # the agent fits first
+    check_agent_scenario(path, cfg.scenario)  # the policies are given, not made by name
     policy = KddAgentPolicy(load_agent(path), str(path), config)
     result = run_simulation(
-        run_cfg,
+        agent_run_config(cfg, path, config.time_budget_s, label),
         scenario=scenario,
         dispatch=policy.dispatch_policy,
         reposition=policy.reposition_policy,
