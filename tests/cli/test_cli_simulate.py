@@ -66,6 +66,9 @@ def test_listing_commands() -> None:
         (["--managed-share", "1.5"], "managed_share"),
         (["--scenario", "nyc-tlc", "--trips", "/nonexistent/trips.parquet"], "trips.parquet"),
         (["--scenario", "manhattan", "--weekday", "6"], "business days"),
+        # malformed command lines: click's usage errors, on one line as well
+        (["--drivers", "abc"], "'--drivers'"),
+        (["--no-such-option", "1"], "--no-such-option"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_nothing_written(
@@ -80,6 +83,28 @@ def test_bad_input_is_one_line_exit_2_nothing_written(
     assert "Traceback" not in r.stderr
     assert not out.exists()
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["teleport"], "No such command 'teleport'"),
+        (["simulate", "--out"], "'--out' requires an argument"),
+        (["kdd-grid"], "Missing argument"),
+    ],
+)
+def test_malformed_command_line_is_one_line_exit_2(args: list[str], needle: str) -> None:
+    r = v1d3(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0] and "--help" in lines[0], r.stderr
+
+
+def test_help_still_exits_0_and_bare_command_shows_it() -> None:
+    r = v1d3("simulate", "--help")
+    assert r.returncode == 0 and "--dispatch" in r.stdout
+    r = v1d3()
+    assert r.returncode == 2 and "simulate" in r.stdout
 
 
 def test_bad_config_file(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -34,11 +35,33 @@ def _register() -> None:
 
 _register()
 
+# click's UsageError (unknown command or option, malformed or missing value): found through
+# the public typer.BadParameter, as typer releases differ in where click's classes live
+_UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+
 
 def main() -> None:
     """Console-script entry point."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except _UsageError as e:
+        usage: Any = e  # click's UsageError: format_message(), ctx
+        if type(e).__name__ == "NoArgsIsHelpError":  # bare ``v1d3``: its help, as asked
+            print(usage.format_message())
+            sys.exit(2)
+        path = usage.ctx.command_path if usage.ctx is not None else "v1d3"
+        message = " ".join(usage.format_message().split())
+        common.err_console.print(
+            f"[bold red]error:[/] {path}: {message} (see {path} --help)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+    except typer.Abort:  # end of input at a prompt
+        common.err_console.print("aborted; nothing half-written was kept")
+        sys.exit(1)
     except V1D3Error as e:
         common.err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -50,6 +73,8 @@ def main() -> None:
     except KeyboardInterrupt:
         common.err_console.print("interrupted; nothing half-written was kept")
         sys.exit(130)
+    # without click's standalone mode, ``typer.Exit(n)`` and ``--help`` come back as a code
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
