@@ -20,7 +20,10 @@ def v1d3(*args: str) -> subprocess.CompletedProcess:
 
 def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    r = v1d3("simulate", *SMALL, "--seed", "4", "--dispatch", "nearest", "--out", str(out))
+    r = v1d3(
+        "simulate", *SMALL, "--seed", "4", "--dispatch", "nearest", "--out", str(out),
+        "--reposition-after-s", "120",
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     for name in (
         "config.json",
@@ -33,6 +36,7 @@ def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
         "rounds.parquet",
     ):
         assert (out / name).exists(), name
+    assert json.loads((out / "config.json").read_text())["sim"]["reposition_after_s"] == 120.0
     m = json.loads((out / "metrics.json").read_text())
     assert m["orders"] > 0 and "income_per_online_hour_managed" in m
     saved = json.loads((out / "policies.json").read_text())
@@ -64,6 +68,7 @@ def test_listing_commands() -> None:
         (["--fleet-scale", "0"], "fleet_scale"),
         (["--radius-m", "0"], "pickup_radius_m"),
         (["--managed-share", "1.5"], "managed_share"),
+        (["--reposition-after-s", "-1"], "reposition_after_s"),
         (["--scenario", "nyc-tlc", "--trips", "/nonexistent/trips.parquet"], "trips.parquet"),
         (["--scenario", "manhattan", "--weekday", "6"], "business days"),
         # malformed command lines: click's usage errors, on one line as well

@@ -105,6 +105,9 @@ Radius = Annotated[float, typer.Option("--radius-m", help=_sim("pickup_radius_m"
 KNearest = Annotated[int, typer.Option("--k-nearest", help=_sim("k_nearest"))]
 Patience = Annotated[float, typer.Option("--patience-s", help=_sim("patience_s"))]
 ManagedShare = Annotated[float, typer.Option("--managed-share", help=_sim("managed_share"))]
+RepositionAfter = Annotated[
+    float, typer.Option("--reposition-after-s", help=_sim("reposition_after_s"))
+]
 NoCancellations = Annotated[
     bool, typer.Option("--no-cancellations", help="Passengers never cancel after assignment.")
 ]
@@ -139,6 +142,7 @@ _SHARED_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("k_nearest", KNearest, "sim", "k_nearest"),
     ("patience_s", Patience, "sim", "patience_s"),
     ("managed_share", ManagedShare, "sim", "managed_share"),
+    ("reposition_after_s", RepositionAfter, "sim", "reposition_after_s"),
     ("no_cancellations", NoCancellations, "sim", "cancellations"),  # the flag negates the field
     ("shift_hours", ShiftHours, "sim", "shift_mean_h"),
 )
