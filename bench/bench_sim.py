@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+from v1d3.cli.script_args import ArgumentParser
+
 CASES = ["3600:all-online", "8000:all-online", "3600:shifts", "default:shifts"]
 
 
@@ -65,7 +67,7 @@ def run_case(case: str, seed: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", action="append", help=f"one of {CASES}")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3, help="runs per case; the fastest is reported")

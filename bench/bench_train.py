@@ -8,7 +8,6 @@ the transitions say); the net is the default :class:`~v1d3.value.cvnet.CVNetConf
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import platform
@@ -17,6 +16,7 @@ import time
 import numpy as np
 import torch
 
+from v1d3.cli.script_args import ArgumentParser
 from v1d3.demand.orders import Orders
 from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
 from v1d3.geo.city import City
@@ -137,7 +137,7 @@ def bench_online(city: City, n_drivers: int = 4000, rounds: int = 2000) -> dict[
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = ArgumentParser(description=__doc__)
     ap.add_argument("--transitions", type=int, default=400_000)
     ap.add_argument("--batch-size", type=int, default=OfflineTrainConfig().batch_size)
     args = ap.parse_args()

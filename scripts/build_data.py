@@ -563,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
     tlc = shared / TLC_DIR
     for p in (man, tlc):
         if not p.is_dir():
-            raise SystemExit(f"missing input folder {p}")
+            print(f"error: {p}: missing input folder", file=sys.stderr)
+            return 2
 
     zones_m, utm = build_manhattan_zones(man)
     zone_ids = np.array([z["id"] for z in zones_m], dtype=np.int64)

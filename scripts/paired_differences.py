@@ -11,7 +11,6 @@ with its 95 % Student-t interval, and on how many days the policy was ahead.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from v1d3.cli.script_args import ArgumentParser
 from v1d3.eval.summary import mean_ci
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("study", type=Path, help="study folder (holds results.parquet)")
     ap.add_argument("policy", help="dispatch/reposition of the policy to compare")
     ap.add_argument("others", nargs="+", help="policies to compare it with")

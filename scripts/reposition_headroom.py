@@ -17,7 +17,6 @@ The runs are the study's own (same configs, same seeds), so each day's
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from v1d3.cli.evaluate import parse_int_list
+from v1d3.cli.script_args import ArgumentParser
 from v1d3.errors import V1D3Error
 from v1d3.eval.evaluate import StudyConfig, packaged_models
 from v1d3.eval.metrics import reposition_headroom
@@ -51,7 +51,7 @@ def one_day(cfg: RunConfig) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="manhattan")
     ap.add_argument("--weekdays", default="0-4", help="e.g. 0-4 or 1,3 (Monday = 0)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per weekday")

@@ -14,7 +14,6 @@ The median over zones is printed with the per-zone figures as one JSON object.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -23,6 +22,8 @@ from typing import NoReturn
 import numpy as np
 import pyarrow.parquet as pq
 
+from v1d3.cli.script_args import ArgumentParser
+
 
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
@@ -30,7 +31,7 @@ def _fail(message: str) -> NoReturn:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", help="TLC trip-record parquet files (yellow or green)")
     ap.add_argument("--zones", type=int, default=25, help="busiest pick-up zones to measure")
     args = ap.parse_args()
