@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The decision-quality study of the README (issue "V1D3"): full Manhattan days, 5 weekdays × 3
 # seeds never used to train the shipped models (those used seeds 1000-1007), common random
-# numbers, the packaged models. About 2½ hours on 2 cores; --resume continues a broken run.
+# numbers, the packaged models. About 3 hours on 2 cores; --resume continues a broken run.
 #
 #   scripts/quality_study.sh [OUT]        # default OUT = reports/quality
 set -euo pipefail
@@ -29,6 +29,13 @@ done
 # after which a driver is offered to the policy, on the same days with everyone staying
 "$(dirname "$V1D3")/python" scripts/reposition_headroom.py --weekdays 0-4 --seeds "$SEEDS" \
   --first-seed "$FIRST" --managed-share 0.1 --dispatch v1d3 | tee "$OUT/reposition-headroom.json"
+# managed drivers offered to the policy sooner than after 5 idle minutes: at once (0 s) and
+# after 1 minute (stay is the same run whatever the threshold: nobody is moved)
+for after in 0 60; do
+  "$V1D3" evaluate --scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" \
+    --managed-share 0.1 --reposition-after-s "$after" --policies v1d3/stay,v1d3/value \
+    --baseline v1d3/stay --out "$OUT/reposition-after-$after" --resume
+done
 
 # the same 10 %-managed comparison with 10, 30 and 50 % more drivers than the calibrated fleet:
 # how much repositioning adds, and could add at most, as supply loosens (distance/stay places
