@@ -22,7 +22,7 @@ def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
     out = tmp_path / "run"
     r = v1d3(
         "simulate", *SMALL, "--seed", "4", "--dispatch", "nearest", "--out", str(out),
-        "--reposition-after-s", "120",
+        "--reposition-after-s", "120", "--overnight-shifts",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     for name in (
@@ -36,7 +36,8 @@ def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
         "rounds.parquet",
     ):
         assert (out / name).exists(), name
-    assert json.loads((out / "config.json").read_text())["sim"]["reposition_after_s"] == 120.0
+    sim = json.loads((out / "config.json").read_text())["sim"]
+    assert sim["reposition_after_s"] == 120.0 and sim["overnight_shifts"] is True
     m = json.loads((out / "metrics.json").read_text())
     assert m["orders"] > 0 and "income_per_online_hour_managed" in m
     saved = json.loads((out / "policies.json").read_text())

@@ -112,6 +112,7 @@ NoCancellations = Annotated[
     bool, typer.Option("--no-cancellations", help="Passengers never cancel after assignment.")
 ]
 ShiftHours = Annotated[float, typer.Option("--shift-hours", help=_sim("shift_mean_h"))]
+OvernightShifts = Annotated[bool, typer.Option("--overnight-shifts", help=_sim("overnight_shifts"))]
 Models = Annotated[
     str | None, typer.Option(help="Folder with trained models (cvnet.pt, tabular-td.pt).")
 ]
@@ -145,6 +146,7 @@ _SHARED_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
     ("reposition_after_s", RepositionAfter, "sim", "reposition_after_s"),
     ("no_cancellations", NoCancellations, "sim", "cancellations"),  # the flag negates the field
     ("shift_hours", ShiftHours, "sim", "shift_mean_h"),
+    ("overnight_shifts", OvernightShifts, "sim", "overnight_shifts"),
 )
 _TARGET = {name: (where, fld) for name, _, where, fld in _SHARED_OPTIONS}
 

@@ -42,6 +42,12 @@ class SimConfig:
     """Mean shift length, hours (0 = every driver online the whole horizon)."""
     shift_std_h: float = 2.0
     """Standard deviation of shift lengths, hours."""
+    overnight_shifts: bool = False
+    """Whole-day runs only: shifts that cross midnight carry over, as on the days before and
+    after. The part of a shift past the day's end is worked from the day's start (the previous
+    evening's drivers, still online after midnight), the part before its start at its end; each
+    such part is a driver of its own. Off, shifts are cut at the horizon and the first hours
+    after midnight are short of drivers. Off by default: the published studies ran so."""
 
     def __post_init__(self) -> None:
         check_fields(self, "sim config")

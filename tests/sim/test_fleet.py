@@ -1,0 +1,96 @@
+"""Driver shifts: cut at the horizon, or carried over midnight on whole-day runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from v1d3.demand.orders import Orders
+from v1d3.eval.metrics import metrics_by_hour
+from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.sim.config import DAY_S, SimConfig
+from v1d3.sim.fleet import make_fleet
+from v1d3.sim.scenario import ScenarioConfig
+
+
+def _orders(n: int = 4000, seed: int = 0) -> Orders:
+    """Orders spread over the whole day, a third of them late in the evening."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(np.r_[rng.uniform(0, DAY_S, n - n // 3), rng.uniform(20 * 3600, DAY_S, n // 3)])
+    lat = 40.75 + rng.normal(0, 0.01, n)
+    lng = -73.98 + rng.normal(0, 0.01, n)
+    return Orders(
+        t_request=t,
+        o_lat=lat,
+        o_lng=lng,
+        d_lat=lat,
+        d_lng=lng,
+        trip_s=np.full(n, 600.0),
+        trip_m=np.full(n, 3000.0),
+        fare=np.full(n, 10.0),
+        o_zone=np.full(n, -1),
+        d_zone=np.full(n, -1),
+        source_id=np.arange(n),
+    )
+
+
+def _fleet(overnight: bool, start_s: float = 0.0, end_s: float = DAY_S, n: int = 3000):
+    cfg = SimConfig(overnight_shifts=overnight, managed_share=0.1)
+    return make_fleet(n, _orders(), start_s, end_s, cfg, np.random.default_rng(5))
+
+
+def _online_at(fleet, t: float) -> int:
+    return int(((fleet.t_on <= t) & (fleet.t_off > t)).sum())
+
+
+def test_off_by_default_and_shifts_are_cut_at_the_horizon() -> None:
+    assert SimConfig().overnight_shifts is False
+    f = _fleet(False)
+    assert len(f) == 3000
+    assert f.t_on.min() >= 0 and f.t_off.max() <= DAY_S
+    # evening anchors leave the first hour short of drivers: fewer online than at 23:00
+    assert _online_at(f, 0.5 * 3600) < 0.5 * _online_at(f, 23.5 * 3600)
+
+
+def test_overnight_shifts_carry_the_cut_parts_to_the_other_end_of_the_day() -> None:
+    cut, carried = _fleet(False), _fleet(True)
+    n = len(cut)
+    # the same first n drivers (same draws), then one more per shift that crossed midnight
+    np.testing.assert_array_equal(carried.lat[:n], cut.lat[:n])
+    np.testing.assert_array_equal(carried.t_on[:n], cut.t_on[:n])
+    np.testing.assert_array_equal(carried.t_off[:n], cut.t_off[:n])
+    extra = slice(n, None)
+    assert len(carried) > n
+    assert np.all((carried.t_on[extra] == 0.0) | (carried.t_off[extra] == DAY_S))
+    assert np.all(carried.t_off[extra] > carried.t_on[extra])
+    # no online time is lost: with 9-hour shifts exactly, the fleet works n × 9 hours
+    cfg = SimConfig(overnight_shifts=True, shift_mean_h=9.0, shift_std_h=0.0)
+    exact = make_fleet(n, _orders(), 0.0, DAY_S, cfg, np.random.default_rng(5))
+    assert (exact.t_off - exact.t_on).sum() == pytest.approx(n * 9 * 3600.0, rel=1e-12)
+    cut_exact = make_fleet(
+        n, _orders(), 0.0, DAY_S, SimConfig(shift_std_h=0.0), np.random.default_rng(5)
+    )
+    assert (cut_exact.t_off - cut_exact.t_on).sum() < 0.97 * n * 9 * 3600.0
+    # and the first hour has the previous evening's drivers
+    assert _online_at(carried, 0.5 * 3600) > _online_at(cut, 0.5 * 3600) + 100
+    assert 0.09 < carried.managed.mean() < 0.11
+
+
+def test_overnight_shifts_leave_a_partial_day_alone() -> None:
+    a = _fleet(True, start_s=6 * 3600, end_s=18 * 3600)
+    b = _fleet(False, start_s=6 * 3600, end_s=18 * 3600)
+    assert len(a) == len(b) == 3000
+    np.testing.assert_array_equal(a.t_on, b.t_on)
+    np.testing.assert_array_equal(a.t_off, b.t_off)
+
+
+def test_a_whole_day_with_overnight_shifts_passes_the_checker() -> None:
+    sc = ScenarioConfig(name="synthetic", orders=3000, drivers=120, start_hour=0.0, hours=24.0)
+    first_hour = {}
+    for overnight in (False, True):
+        cfg = RunConfig(
+            scenario=sc, sim=SimConfig(overnight_shifts=overnight), dispatch="distance", seed=3
+        )
+        res = run_simulation(cfg, check=True)  # raises on a broken invariant
+        first_hour[overnight] = metrics_by_hour(res.log)["drivers_online"][0]
+    assert first_hour[True] > first_hour[False]
