@@ -106,6 +106,16 @@ def test_malformed_command_line_is_one_line_exit_2(args: list[str], needle: str)
     assert len(lines) == 1 and needle in lines[0] and "--help" in lines[0], r.stderr
 
 
+def test_messages_print_brackets_verbatim(tmp_path: Path) -> None:
+    # a path like this once read as console markup: mangled, or a MarkupError traceback
+    trips = tmp_path / "[old]" / "[/x]trips.parquet"
+    r = v1d3(
+        "simulate", "--scenario", "nyc-tlc", "--trips", str(trips), "--out", str(tmp_path / "o")
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith(f"error: {trips}: ") and r.stderr.count("\n") == 1
+
+
 def test_help_still_exits_0_and_bare_command_shows_it() -> None:
     r = v1d3("simulate", "--help")
     assert r.returncode == 0 and "--dispatch" in r.stdout

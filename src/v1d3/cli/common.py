@@ -25,6 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from v1d3.errors import V1D3Error
 from v1d3.sim.config import SimConfig
@@ -34,6 +35,8 @@ __all__ = [
     "console",
     "err_console",
     "fail",
+    "print_error",
+    "styled",
     "configs_from_options",
     "sim_progress",
     "metrics_table",
@@ -58,9 +61,21 @@ __all__ = [
     "Models",
 ]
 
-# a pipe or a CI log is not a terminal: keep tables whole instead of cutting them at 80 columns
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# a pipe or a CI log is not a terminal: keep tables whole instead of cutting them at 80 columns.
+# No console markup: messages carry user text (paths, values) whose brackets are not styles;
+# styled words go in as rich Text (see styled()).
+console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160, markup=False)
+
+
+def styled(head: str, style: str, rest: str = "") -> Text:
+    """``head`` in ``style``, then ``rest`` as plain text (brackets and all)."""
+    return Text.assemble((head, style), rest)
+
+
+def print_error(message: str) -> None:
+    """``error: MESSAGE`` on stderr, as one line (callers choose the exit code)."""
+    err_console.print(styled("error:", "bold red", f" {message}"), soft_wrap=True)
 
 
 def _doc(cls: type, name: str) -> str:
@@ -227,7 +242,7 @@ def dropped_summary(reasons: Mapping[str, int]) -> str:
 
 def fail(message: str) -> None:
     """One line on stderr, exit code 2."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    print_error(message)
     raise typer.Exit(2)
 
 

@@ -89,7 +89,7 @@ class _Bar:
         if kind in ("retry", "failed"):
             what = "retrying" if kind == "retry" else "failed"
             c.err_console.print(
-                f"[yellow]{task.name}: {what}[/] ({detail})", highlight=False, soft_wrap=True
+                c.styled(f"{task.name}: {what}", "yellow", f" ({detail})"), soft_wrap=True
             )
         elif not self.live and kind in ("done", "skip"):
             note = " (finished earlier)" if kind == "skip" else ""
@@ -218,9 +218,12 @@ def evaluate_command(
         c.console.print(f"{ev.resumed} run(s) reused from earlier (--resume)")
     for f in ev.failures:
         c.err_console.print(
-            f"[bold red]failed:[/] {f['policy']} weekday {f['weekday']} seed {f['seed']} "
-            f"after {f['attempts']} attempts: {f['error']}",
-            highlight=False,
+            c.styled(
+                "failed:",
+                "bold red",
+                f" {f['policy']} weekday {f['weekday']} seed {f['seed']} "
+                f"after {f['attempts']} attempts: {f['error']}",
+            ),
             soft_wrap=True,
         )
     c.console.print(

@@ -53,17 +53,13 @@ def main() -> None:
             sys.exit(2)
         path = usage.ctx.command_path if usage.ctx is not None else "v1d3"
         message = " ".join(usage.format_message().split())
-        common.err_console.print(
-            f"[bold red]error:[/] {path}: {message} (see {path} --help)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        common.print_error(f"{path}: {message} (see {path} --help)")
         sys.exit(2)
     except typer.Abort:  # end of input at a prompt
         common.err_console.print("aborted; nothing half-written was kept")
         sys.exit(1)
     except V1D3Error as e:
-        common.err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        common.print_error(str(e))
         sys.exit(2)
     except FileNotFoundError as e:
         common.err_console.print(

@@ -67,15 +67,15 @@ def simulate(
 def scenarios() -> None:
     """List the scenarios."""
     for name, (_, doc) in SCENARIOS.items():
-        c.console.print(f"[bold]{name}[/]: {doc}")
+        c.console.print(c.styled(name, "bold", f": {doc}"))
 
 
 def policies() -> None:
     """List the dispatch and repositioning policies."""
-    c.console.print("[bold]dispatch[/]")
+    c.console.print("dispatch", style="bold")
     for name, f in DISPATCH.items():
         c.console.print(f"  {name}: {(f.__doc__ or '').strip().splitlines()[0]}", soft_wrap=True)
-    c.console.print("[bold]reposition[/]")
+    c.console.print("reposition", style="bold")
     for name, g in REPOSITION.items():
         c.console.print(f"  {name}: {(g.__doc__ or '').strip().splitlines()[0]}", soft_wrap=True)
 
