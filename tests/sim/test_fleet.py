@@ -9,7 +9,7 @@ from v1d3.demand.orders import Orders
 from v1d3.eval.metrics import metrics_by_hour
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.sim.config import DAY_S, SimConfig
-from v1d3.sim.fleet import make_fleet
+from v1d3.sim.fleet import Fleet, make_fleet
 from v1d3.sim.scenario import ScenarioConfig
 
 
@@ -34,12 +34,12 @@ def _orders(n: int = 4000, seed: int = 0) -> Orders:
     )
 
 
-def _fleet(overnight: bool, start_s: float = 0.0, end_s: float = DAY_S, n: int = 3000):
+def _fleet(overnight: bool, start_s: float = 0.0, end_s: float = DAY_S, n: int = 3000) -> Fleet:
     cfg = SimConfig(overnight_shifts=overnight, managed_share=0.1)
     return make_fleet(n, _orders(), start_s, end_s, cfg, np.random.default_rng(5))
 
 
-def _online_at(fleet, t: float) -> int:
+def _online_at(fleet: Fleet, t: float) -> int:
     return int(((fleet.t_on <= t) & (fleet.t_off > t)).sum())
 
 

@@ -255,7 +255,7 @@ def sim_progress(
         yield lambda t, n: None
         return
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         TextColumn("{task.fields[clock]}"),
         TextColumn("{task.fields[rate]} orders/s"),

@@ -52,11 +52,11 @@ class _Bar:
         self.bar: Progress | None = None
         if self.live:
             self.bar = Progress(
-                TextColumn("[bold]evaluate"),
+                TextColumn("evaluate", style="bold"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                TextColumn("{task.fields[running]}"),
+                TextColumn("{task.fields[running]}", markup=False),
                 console=c.err_console,
                 transient=True,
             )

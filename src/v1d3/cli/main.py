@@ -62,14 +62,14 @@ def main() -> None:
         common.print_error(str(e))
         sys.exit(2)
     except FileNotFoundError as e:
-        common.err_console.print(
-            f"[bold red]error:[/] {e.filename}: file not found", highlight=False, soft_wrap=True
-        )
+        common.print_error(f"{e.filename}: file not found")
         sys.exit(2)
     except KeyboardInterrupt:
-        common.err_console.print("interrupted; nothing half-written was kept")
-        sys.exit(130)
+        code = 130
     # without click's standalone mode, ``typer.Exit(n)`` and ``--help`` come back as a code
+    # (typer turns Ctrl-C into Exit(130))
+    if code == 130:
+        common.err_console.print("interrupted; nothing half-written was kept")
     sys.exit(code if isinstance(code, int) else 0)
 
 

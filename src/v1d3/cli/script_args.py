@@ -1,5 +1,7 @@
 """Command-line parsing for the scripts in ``scripts/`` and ``bench/``, with the project's rule
-for bad input: one line on stderr and exit code 2 (argparse prints its usage block first)."""
+for bad input: one line on stderr and exit code 2 (argparse prints its usage block first).
+``scripts/build_data.py`` builds the package's data without importing the package, so it keeps
+plain argparse."""
 
 from __future__ import annotations
 

@@ -46,8 +46,9 @@ class SimConfig:
     """Whole-day runs only: shifts that cross midnight carry over, as on the days before and
     after. The part of a shift past the day's end is worked from the day's start (the previous
     evening's drivers, still online after midnight), the part before its start at its end; each
-    such part is a driver of its own. Off, shifts are cut at the horizon and the first hours
-    after midnight are short of drivers. Off by default: the published studies ran so."""
+    such part is a driver of its own, so a run has more drivers than the shifts drawn. Off,
+    shifts are cut at the horizon and the first hours after midnight are short of drivers. Off
+    by default: the published studies ran so."""
 
     def __post_init__(self) -> None:
         check_fields(self, "sim config")

@@ -59,7 +59,7 @@ def make_fleet(
         t_on = orders.t_request[anchor] - rng.random(n) * length
         t_off = t_on + length
         span = end_s - start_s
-        if cfg.overnight_shifts and span >= DAY_S:
+        if cfg.overnight_shifts and np.isclose(span, DAY_S):
             # a shift is shorter than a day, so it crosses at most one end of the horizon
             late = np.flatnonzero(t_off > end_s)
             early = np.flatnonzero(t_on < start_s)
