@@ -32,7 +32,7 @@ lint: $(STAMP)
 models: $(STAMP)
 	V1D3=$(BIN)/v1d3 scripts/build_models.sh
 
-# the README's decision-quality tables (about 3 hours on 2 cores)
+# the README's decision-quality tables (about 3½ hours on 2 cores)
 quality: $(STAMP)
 	V1D3=$(BIN)/v1d3 scripts/quality_study.sh reports/quality
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The decision-quality study of the README (issue "V1D3"): full Manhattan days, 5 weekdays × 3
 # seeds never used to train the shipped models (those used seeds 1000-1007), common random
-# numbers, the packaged models. About 3 hours on 2 cores; --resume continues a broken run.
+# numbers, the packaged models. About 3½ hours on 2 cores; --resume continues a broken run.
 #
 #   scripts/quality_study.sh [OUT]        # default OUT = reports/quality
 set -euo pipefail
@@ -48,6 +48,17 @@ for scale in 1.1 1.3 1.5; do
     --first-seed "$FIRST" --managed-share 0.1 --dispatch v1d3 --fleet-scale "$scale" \
     | tee "$OUT/supply-$scale-headroom.json"
 done
+
+# shifts carried over midnight (--overnight-shifts): the same dispatch comparison on the same
+# fleet and on 0.9x it (where distance answers about 80 % again), and value repositioning
+for scale in 1.0 0.9; do
+  "$V1D3" evaluate --scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" \
+    --overnight-shifts --fleet-scale "$scale" --policies distance/stay,v1d3/stay \
+    --baseline distance/stay --out "$OUT/overnight-dispatch-$scale" --resume
+done
+"$V1D3" evaluate --scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" \
+  --overnight-shifts --managed-share 0.1 --policies v1d3/stay,v1d3/value \
+  --baseline v1d3/stay --out "$OUT/overnight-reposition-0.1" --resume
 
 # days that differ zone by zone (--zone-day-sd 0.15, as measured over a winter quarter of TLC
 # records): the online half of v1d3 against its offline network alone
