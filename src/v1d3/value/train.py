@@ -50,6 +50,22 @@ def trajectory_files(path: Path) -> list[Path]:
     return files
 
 
+def trajectory_day(f: Path, weekday: int, end_s: float) -> tuple[int, float, Any]:
+    """Weekday, end of day (seconds after midnight) and seed of trajectory file ``f``: from the
+    ``log_meta.json`` beside a run folder's ``events.parquet``, else ``weekday``, ``end_s`` and
+    None."""
+    log_meta = f.with_name("log_meta.json")
+    if f.name != "events.parquet" or not log_meta.is_file():
+        return weekday, end_s, None
+    try:
+        m = json.loads(log_meta.read_text())
+        return int(m.get("weekday", weekday)), float(m.get("end_s", end_s)), m.get("seed")
+    except (ValueError, TypeError, AttributeError):
+        raise DataError(
+            f"{log_meta}: expected a JSON object with a numeric weekday and end_s"
+        ) from None
+
+
 def simulate_history(
     scenario_cfg: ScenarioConfig,
     sim_cfg: SimConfig,
@@ -122,22 +138,10 @@ def train_tabular(
         city, end_s = scenario.city, scenario.end_s
         files = trajectory_files(Path(trajectories))
         for i, f in enumerate(files):
-            weekday, f_end = scenario_cfg.weekday, end_s
-            log_meta = f.with_name("log_meta.json")
-            if f.name == "events.parquet" and log_meta.is_file():
-                try:
-                    m = json.loads(log_meta.read_text())
-                    weekday = int(m.get("weekday", weekday))
-                    f_end = float(m.get("end_s", f_end))
-                except (ValueError, TypeError, AttributeError):
-                    raise DataError(
-                        f"{log_meta}: expected a JSON object with a numeric weekday and end_s"
-                    ) from None
-            try:
-                tr = transitions_from_events(read_events(f), city, weekday, f_end, idle_step_s)
-            except DataError as e:
-                msg = str(e).removeprefix("event table: ")
-                raise DataError(msg if msg.startswith(str(f)) else f"{f}: {msg}") from None
+            weekday, f_end, _ = trajectory_day(f, scenario_cfg.weekday, end_s)
+            tr = transitions_from_events(
+                read_events(f), city, weekday, f_end, idle_step_s, source=str(f)
+            )
             parts.append(tr)
             if progress is not None:
                 progress("simulate", i + 1, len(files), None)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Callable
@@ -44,7 +43,7 @@ from v1d3.value.cvnet import (
     hl_gauss_target,
     save_cvnet,
 )
-from v1d3.value.train import CVNET_FILE, trajectory_files
+from v1d3.value.train import CVNET_FILE, trajectory_day, trajectory_files
 from v1d3.value.transitions import Transitions, concat, transitions_from_events
 
 __all__ = [
@@ -388,13 +387,7 @@ def _read_days(
     parts: list[Transitions] = []
     meta: list[dict[str, Any]] = []
     for f in trajectory_files(path):
-        weekday, end_s, run_seed = scenario_cfg.weekday, DAY_S, None
-        log_meta = f.with_name("log_meta.json")
-        if f.name == "events.parquet" and log_meta.is_file():
-            m = json.loads(log_meta.read_text())
-            weekday = int(m.get("weekday", weekday))
-            end_s = float(m.get("end_s", end_s))
-            run_seed = m.get("seed")
+        weekday, end_s, run_seed = trajectory_day(f, scenario_cfg.weekday, DAY_S)
         ev = read_events(f)
         if run_seed is not None or not len(ev["t_start_s"]):
             day = np.zeros(len(ev["t_start_s"]), dtype=np.int64)  # one simulated day
@@ -406,7 +399,7 @@ def _read_days(
             one["t_start_s"] = one["t_start_s"] - k * DAY_S
             one["t_end_s"] = one["t_end_s"] - k * DAY_S
             wd = (weekday + int(k)) % 7
-            tr = transitions_from_events(one, city, wd, end_s)
+            tr = transitions_from_events(one, city, wd, end_s, source=str(f))
             if len(tr):
                 parts.append(tr)
                 meta.append({"file": str(f), "day": int(k), "weekday": wd, "seed": run_seed})

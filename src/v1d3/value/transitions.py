@@ -113,23 +113,25 @@ def transitions_from_events(
     weekday: int,
     end_s: float,
     idle_step_s: float = 600.0,
+    source: str = "event table",
 ) -> Transitions:
     """Transitions of one day's event table (the schema of :data:`v1d3.sim.log.EVENT_COLUMNS`).
 
     ``end_s`` is the end of the day (seconds after midnight); ``idle_step_s`` the longest idle
-    transition, seconds. Cells given as -1 are recomputed from the coordinates.
+    transition, seconds. Cells given as -1 are recomputed from the coordinates. ``source``
+    (e.g. the file the events came from) begins every error message.
     """
     if idle_step_s <= 0:
         raise DataError(f"idle_step_s must be > 0 seconds, got {idle_step_s}")
     missing = [c for c in EVENT_COLUMNS if c not in events]
     if missing:
-        raise DataError(f"event table lacks column(s) {', '.join(missing)}")
+        raise DataError(f"{source}: lacks column(s) {', '.join(missing)}")
     for c in ("t_start_s", "t_end_s", "reward"):
         bad = np.flatnonzero(~np.isfinite(np.asarray(events[c], dtype=np.float64)))
         if bad.size:
             # a driver's events chain into transitions: a hole would join two unrelated ones
             raise DataError(
-                f"event table: {bad.size} event(s) with a non-finite {c} (first at row "
+                f"{source}: {bad.size} event(s) with a non-finite {c} (first at row "
                 f"{bad[0]}); a trajectory log needs every time and reward"
             )
     kind = np.asarray(events["kind"], dtype=np.int8)
@@ -144,8 +146,8 @@ def transitions_from_events(
     t_a, t_b = ev["t_start_s"].astype(np.float64), ev["t_end_s"].astype(np.float64)
     lat_a, lng_a = ev["start_lat"].astype(np.float64), ev["start_lng"].astype(np.float64)
     lat_b, lng_b = ev["end_lat"].astype(np.float64), ev["end_lng"].astype(np.float64)
-    cell_a = _cells(ev["start_cell"], lat_a, lng_a, city)
-    cell_b = _cells(ev["end_cell"], lat_b, lng_b, city)
+    cell_a = _cells(ev["start_cell"], lat_a, lng_a, city, source)
+    cell_b = _cells(ev["end_cell"], lat_b, lng_b, city, source)
 
     # moves: trips, idle moves, repositioning
     mv = np.flatnonzero((kind == TRIP) | (kind == IDLE_MOVE) | (kind == REPOSITION))
@@ -210,7 +212,9 @@ CELL_CHECK = 10_000
 """Events whose given cell is compared with the cell of their coordinates."""
 
 
-def _cells(cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, city: City) -> np.ndarray:
+def _cells(
+    cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, city: City, source: str
+) -> np.ndarray:
     """The given cells, recomputed from coordinates where they are -1 (or out of range).
 
     Given cells are checked against their coordinates on a sample of up to ``CELL_CHECK``
@@ -225,12 +229,12 @@ def _cells(cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, city: City) -> np
         off = np.mean(city.cell_of(lat[sample], lng[sample]) != cell[sample])
         if off > 0.01:
             raise DataError(
-                f"event table: {off:.0%} of the events' cells disagree with their coordinates "
+                f"{source}: {off:.0%} of the events' cells disagree with their coordinates "
                 "(events of another city or H3 resolution?)"
             )
     bad = (cell < 0) | (cell >= city.n_cells)
     if bad.any():
         if not (np.isfinite(lat[bad]).all() and np.isfinite(lng[bad]).all()):
-            raise DataError("event table: an event has neither a cell nor coordinates")
+            raise DataError(f"{source}: an event has neither a cell nor coordinates")
         cell[bad] = city.cell_of(lat[bad], lng[bad])
     return cell

@@ -1,0 +1,53 @@
+"""Trajectory files for the offline learners: a run folder's day and its bad inputs, the same
+for both learners."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from v1d3.errors import DataError
+from v1d3.eval.run import RunConfig, run_simulation, write_run
+from v1d3.sim.config import SimConfig
+from v1d3.sim.scenario import ScenarioConfig
+from v1d3.value.train import train_tabular, trajectory_day
+from v1d3.value.train_neural import train_cvnet_from_scenario
+
+SC = ScenarioConfig(name="synthetic", orders=8000, start_hour=7.0, hours=1.0, weekday=3)
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("history") / "day"
+    write_run(run_simulation(RunConfig(scenario=SC, seed=4)), folder)
+    return folder
+
+
+def test_a_run_folder_gives_its_own_day(run_folder: Path, tmp_path: Path) -> None:
+    assert trajectory_day(run_folder / "events.parquet", 0, 1.0) == (3, 8 * 3600.0, 4)
+    loose = tmp_path / "day.parquet"  # not a run folder: the caller's defaults
+    assert trajectory_day(loose, 1, 86_400.0) == (1, 86_400.0, None)
+
+
+def _tabular(history: Path, out: Path) -> None:
+    train_tabular(SC, SimConfig(), days=1, seed=0, trajectories=history, out=out)
+
+
+def _cvnet(history: Path, out: Path) -> None:
+    train_cvnet_from_scenario(SC, SimConfig(), days=1, seed=0, trajectories=history, out=out)
+
+
+@pytest.mark.parametrize("train", [_tabular, _cvnet], ids=["tabular-td", "cvnet"])
+def test_both_learners_name_a_bad_log_meta(
+    train: Callable[[Path, Path], None], run_folder: Path, tmp_path: Path
+) -> None:
+    history = tmp_path / "history"
+    (history / "day").mkdir(parents=True)
+    for f in ("events.parquet", "log_meta.json"):
+        (history / "day" / f).write_bytes((run_folder / f).read_bytes())
+    (history / "day" / "log_meta.json").write_text('{"weekday": "Tuesday"}')
+    with pytest.raises(DataError, match=r"day/log_meta\.json: expected a JSON object with a "):
+        train(history, tmp_path / "models")
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
