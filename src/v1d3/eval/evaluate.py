@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import shlex
 from collections.abc import Callable, Sequence
@@ -51,7 +50,15 @@ from v1d3.policies import (
 )
 from v1d3.policies.value_based import PACKAGED_MODELS
 from v1d3.sim.config import SimConfig
-from v1d3.sim.log import ORDER_STATUS, SHIFT_END, SHIFT_START, RunLog, atomic_dir, atomic_write_text
+from v1d3.sim.log import (
+    ORDER_STATUS,
+    SHIFT_END,
+    SHIFT_START,
+    RunLog,
+    atomic_dir,
+    atomic_file,
+    atomic_write_text,
+)
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 
 __all__ = [
@@ -629,9 +636,8 @@ def _results_table(rows: list[dict[str, Any]], metric_keys: Sequence[str]) -> pa
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def evaluate(

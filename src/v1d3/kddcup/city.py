@@ -159,35 +159,28 @@ def write_kdd_orders(
     ``path`` (see :func:`~v1d3.sim.log.check_output_path`) is a :class:`ConfigError` before
     anything is written.
     """
-    from v1d3.sim.log import check_output_path
+    from v1d3.sim.log import atomic_file
 
-    path = check_output_path(path, "file")
-    with_cp = orders.cancel_prob is not None if cancel_prob is None else cancel_prob
-    start = epoch_s + orders.t_request
-    stop = start + orders.trip_s
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with tmp.open("w", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            for i in range(len(orders)):
-                row: list[object] = [
-                    int(orders.source_id[i]),
-                    repr(float(start[i])),
-                    repr(float(stop[i])),
-                    repr(float(orders.o_lng[i])),
-                    repr(float(orders.o_lat[i])),
-                    repr(float(orders.d_lng[i])),
-                    repr(float(orders.d_lat[i])),
-                    repr(float(orders.fare[i])),
-                ]
-                if with_cp:
-                    cp = KDD_CANCEL_CURVE if orders.cancel_prob is None else orders.cancel_prob[i]
-                    row.extend(repr(float(p)) for p in cp)
-                w.writerow(row)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path) as tmp, tmp.open("w", newline="") as fh:
+        with_cp = orders.cancel_prob is not None if cancel_prob is None else cancel_prob
+        start = epoch_s + orders.t_request
+        stop = start + orders.trip_s
+        w = csv.writer(fh, lineterminator="\n")
+        for i in range(len(orders)):
+            row: list[object] = [
+                int(orders.source_id[i]),
+                repr(float(start[i])),
+                repr(float(stop[i])),
+                repr(float(orders.o_lng[i])),
+                repr(float(orders.o_lat[i])),
+                repr(float(orders.d_lng[i])),
+                repr(float(orders.d_lat[i])),
+                repr(float(orders.fare[i])),
+            ]
+            if with_cp:
+                cp = KDD_CANCEL_CURVE if orders.cancel_prob is None else orders.cancel_prob[i]
+                row.extend(repr(float(p)) for p in cp)
+            w.writerow(row)
     return len(orders)
 
 

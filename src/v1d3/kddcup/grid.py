@@ -184,19 +184,13 @@ def write_grid(city: City, path: str | Path, decimals: int = 7) -> int:
     Written atomically; a bad ``path`` (see :func:`~v1d3.sim.log.check_output_path`) is a
     :class:`ConfigError` before anything is written.
     """
-    from v1d3.sim.log import check_output_path
+    from v1d3.sim.log import atomic_file
 
-    path = check_output_path(path, "file")
-    verts = grid_table(city)
-    fmt = f"{{:.{decimals}f}}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_file(path) as tmp:
+        verts = grid_table(city)
+        fmt = f"{{:.{decimals}f}}"
         with tmp.open("w", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             for label, v in zip(city.labels, verts, strict=True):
                 w.writerow([label, *(fmt.format(x) for x in v.ravel().tolist())])
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return city.n_cells

@@ -18,7 +18,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,7 @@ __all__ = [
     "write_events",
     "read_events",
     "atomic_dir",
+    "atomic_file",
     "atomic_write_text",
     "check_output_path",
 ]
@@ -264,13 +266,11 @@ def _read_meta(path: Path) -> dict[str, Any]:
 
 def write_events(events: dict[str, np.ndarray], path: Path) -> None:
     """Write an event (trajectory) table to parquet atomically."""
-    path = Path(path)
     table = pa.table(
         {k: pa.array(np.asarray(events[k], dtype=t)) for k, t in EVENT_COLUMNS.items()}
     )
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def read_events(path: Path) -> dict[str, np.ndarray]:
@@ -336,9 +336,8 @@ class atomic_dir:
     folder must hold to be replaced), so a bad path fails before anything is written.
     """
 
-    def __init__(self, target: Path, overwrite: bool = True, marker: str | None = None) -> None:
+    def __init__(self, target: Path, marker: str | None = None) -> None:
         self.target = Path(target)
-        self.overwrite = overwrite
         self.marker = marker
 
     def __enter__(self) -> Path:
@@ -352,9 +351,6 @@ class atomic_dir:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
         if self.target.exists():
-            if not self.overwrite:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-                raise FileExistsError(self.target)
             old = self.target.with_name(f".{self.target.name}.old")
             _remove(old)
             os.replace(self.target, old)
@@ -372,14 +368,22 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file through a temporary file and a rename (checked first, see
-    :func:`check_output_path`; the temporary file is removed on error)."""
-    path = check_output_path(path, "file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+@contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Context manager: yield a temporary path beside ``path`` to write the file to, rename it
+    onto ``path`` on success, remove it on error, so a reader never sees half a file. ``path`` is
+    checked first (:func:`check_output_path`), so a bad one fails before anything is written."""
+    target = check_output_path(path, "file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        yield tmp
+        os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file through :func:`atomic_file`."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(text)

@@ -16,7 +16,6 @@ not fit the method or scenario asked for. Keys written by every V1D3 model:
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import torch
 from v1d3 import __version__
 from v1d3.errors import ModelError, first_line
 from v1d3.geo.city import City
-from v1d3.sim.log import check_output_path
+from v1d3.sim.log import atomic_file
 
 __all__ = ["save_checkpoint", "load_checkpoint", "city_digest"]
 
@@ -41,15 +40,9 @@ def save_checkpoint(path: Path, state: dict[str, Any], meta: dict[str, Any]) -> 
     A bad ``path`` (see :func:`~v1d3.sim.log.check_output_path`: a folder, or under a file) is a
     :class:`~v1d3.errors.ConfigError` before anything is written.
     """
-    path = check_output_path(path, "file")
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"meta": {**meta, "version": __version__}, "state": state}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_file(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_checkpoint(
