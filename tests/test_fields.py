@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -92,7 +93,15 @@ def test_a_saved_run_config_loads_back() -> None:
     assert RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
 
 
-@pytest.mark.parametrize(("gamma", "unit"), [(1.5, 600.0), (0.0, 600.0), (0.9, 0.0)])
-def test_discount_is_checked(gamma: float, unit: float) -> None:
-    with pytest.raises(ConfigError):
+@pytest.mark.parametrize(
+    ("gamma", "unit", "needle"),
+    [
+        (1.5, 600.0, "gamma"),
+        (0.0, 600.0, "gamma"),
+        (0.9, 0.0, "time_unit_s"),
+        (0.9, math.inf, "time_unit_s"),
+    ],
+)
+def test_discount_is_checked(gamma: float, unit: float, needle: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{needle} must be"):
         Discount(gamma, unit)

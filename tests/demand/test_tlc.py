@@ -373,4 +373,5 @@ def test_cli_convert_trips_reports_drops_by_reason(tmp_path: Path) -> None:
         r.output.split()
     )
     r = runner.invoke(app, [*args[:3], "--date", "2021-03-03"])
+    assert r.exit_code == 0, r.output
     assert "dropped rows: 1 (null_field: 1)" in " ".join(r.output.split())

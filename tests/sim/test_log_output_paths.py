@@ -172,15 +172,22 @@ def test_check_output_path(work: Path) -> None:
     assert not (work / "x").exists() and not (work / "new").exists()
 
 
+# what check_output_path says of a bad output path, whichever writer calls it
+BAD_PATH = "is a file, not a folder|is a folder, not a file|names no new|holds no"
+
+
 def test_atomic_writers_refuse_bad_paths_and_leave_nothing(work: Path) -> None:
     before = snapshot(work)
     for target in ("F", "F/run", ".", ".."):
-        with pytest.raises(ConfigError), atomic_dir(Path(target)) as tmp:
+        with pytest.raises(ConfigError, match=BAD_PATH), atomic_dir(Path(target)) as tmp:
             (tmp / "x").write_text("x")
-    with pytest.raises(ConfigError), atomic_dir(Path("D"), marker="config.json") as tmp:
+    with (
+        pytest.raises(ConfigError, match=BAD_PATH),
+        atomic_dir(Path("D"), marker="config.json") as tmp,
+    ):
         (tmp / "x").write_text("x")
     for target in ("D", "F/x.json", "."):
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError, match=BAD_PATH):
             atomic_write_text(Path(target), "x")
     assert snapshot(work) == before
     with atomic_dir(Path("D")) as tmp:  # no marker: replaced, as before
@@ -201,13 +208,13 @@ def test_checkpoint_grid_and_orders_writers_refuse_bad_paths(work: Path) -> None
 
     before = snapshot(work)
     for path in ("F/m.pt", "D"):
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError, match=BAD_PATH):
             save_checkpoint(Path(path), {"x": torch.zeros(1)}, {"method": "x"})
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError, match=BAD_PATH):
             write_grid(None, path)  # type: ignore[arg-type]  # fails before reading the city
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError, match=BAD_PATH):
             write_kdd_orders(path, None, 0.0)  # type: ignore[arg-type]
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError, match=BAD_PATH):
             trips_to_events("T.parquet", path)
     with pytest.raises(ConfigError, match="is the input file"):
         trips_to_events(work / "T.parquet", "T.parquet")
