@@ -54,16 +54,10 @@ def _matches(v: Any, tp: Any) -> bool:
         return any(_matches(v, a) for a in args)
     if origin is Literal:
         return any(v == a and type(v) is type(a) for a in args)
-    if origin is tuple:
-        if not isinstance(v, tuple):
-            return False
-        if len(args) == 2 and args[1] is Ellipsis:
-            return all(_matches(x, args[0]) for x in v)
-        return len(v) == len(args) and all(_matches(x, a) for x, a in zip(v, args, strict=True))
+    if origin is tuple:  # the configs' tuples are tuple[X, ...]
+        return isinstance(v, tuple) and all(_matches(x, args[0]) for x in v)
     if origin is dict:
         return isinstance(v, dict) and all(isinstance(k, str) for k in v)
-    if origin is list:
-        return isinstance(v, list) and (not args or all(_matches(x, args[0]) for x in v))
     if tp is type(None):
         return v is None
     if tp is float:
@@ -84,7 +78,7 @@ def _describe(tp: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in args)
     if origin is tuple:
         plural = {float: "numbers", int: "integers", str: "strings", bool: "booleans"}
-        return f"a list of {plural.get(args[0], _describe(args[0]))}" if args else "a list"
+        return f"a list of {plural.get(args[0], _describe(args[0]))}"
     if origin is dict:
         return "a mapping"
     if tp is type(None):

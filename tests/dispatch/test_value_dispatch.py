@@ -199,3 +199,9 @@ def test_sim_cancel_model_uses_per_order_curves(city):
     np.testing.assert_allclose(p.weights(b), [10.0 * 0.9])
     b2 = _batch([0], [0], [200.0], [0.0], [0], [10.0], [600.0], [0])
     np.testing.assert_allclose(p.weights(b2), [10.0 * (1 - SimConfig().cancel_curve[0])])
+
+
+@pytest.mark.parametrize("field", ["cancel_model", "duration", "daily_reset"])
+def test_config_refuses_an_unknown_mode(field: str) -> None:
+    with pytest.raises(ConfigError, match=f"^value dispatch: {field} must be one of "):
+        ValueDispatchConfig(**{field: "bogus"})

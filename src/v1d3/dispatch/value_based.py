@@ -126,19 +126,9 @@ class ValueDispatchConfig:
     """Weight of the online values in the ensemble step, ``V ← ω V_on + (1 − ω) V_off``."""
 
     def __post_init__(self) -> None:
-        check_fields(self, "value dispatch")
+        check_fields(self, "value dispatch")  # also the Literal fields' allowed values
         if self.top_k < 0:
             raise ConfigError(f"top_k must be >= 0, got {self.top_k}")
-        if self.cancel_model not in ("champion", "sim"):
-            raise ConfigError(
-                f"cancel_model must be 'champion' or 'sim', got {self.cancel_model!r}"
-            )
-        if self.duration not in ("exact", "champion"):
-            raise ConfigError(f"duration must be 'exact' or 'champion', got {self.duration!r}")
-        if self.daily_reset not in ("none", "zero", "offline"):
-            raise ConfigError(
-                f"daily_reset must be 'none', 'zero' or 'offline', got {self.daily_reset!r}"
-            )
         if self.ensemble_every_s <= 0:
             raise ConfigError("ensemble_every_s must be > 0 seconds")
         if not 0 <= self.omega <= 1:

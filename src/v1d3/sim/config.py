@@ -11,7 +11,7 @@ from v1d3.fields import check_fields
 __all__ = ["SimConfig"]
 
 DAY_S = 86_400.0
-"""One day, seconds: the longest interval a config may ask for."""
+"""One day, seconds: the longest interval a config may ask for, and the end of a day's clock."""
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from torch import nn
 from v1d3 import __version__
 from v1d3.errors import ConfigError, ModelError
 from v1d3.geo.city import City
+from v1d3.sim.config import DAY_S
 from v1d3.value.base import Discount, ValueFunction
 
 __all__ = [
@@ -51,7 +52,6 @@ __all__ = [
 
 METHOD = "cvnet"
 """The ``method`` recorded in CVNet checkpoints."""
-DAY_S = 86_400.0
 PAD, OOV = 0, 1
 """Reserved embedding rows: padding (excluded from the sum) and out-of-vocabulary ids."""
 _NON_H3_RESOLUTION = 8

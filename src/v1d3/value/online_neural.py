@@ -37,8 +37,9 @@ import torch
 from v1d3.dispatch.base import DayContext, RoundOutcome
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City
+from v1d3.sim.config import DAY_S
 from v1d3.value.base import ValueFunction, discounted_reward
-from v1d3.value.cvnet import DAY_S, CVNetValue
+from v1d3.value.cvnet import CVNetValue
 from v1d3.value.learners import OnlineLearner, ensemble_step
 
 __all__ = [

@@ -24,13 +24,11 @@ import torch
 
 from v1d3.errors import ConfigError, ModelError
 from v1d3.geo.city import City
+from v1d3.sim.config import DAY_S
 from v1d3.value.base import Discount, ValueFunction
 from v1d3.value.checkpoint import city_digest, load_checkpoint, save_checkpoint
 
-__all__ = ["TableValue", "TabularValue", "LocationValue", "DAY_S"]
-
-DAY_S = 86400.0
-"""Length of a day, seconds."""
+__all__ = ["TableValue", "TabularValue", "LocationValue"]
 
 
 class TableValue(ValueFunction):

@@ -31,12 +31,11 @@ import torch
 
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
-from v1d3.sim.config import SimConfig
+from v1d3.sim.config import DAY_S, SimConfig
 from v1d3.sim.log import read_events
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 from v1d3.value.base import discounted_reward
 from v1d3.value.cvnet import (
-    DAY_S,
     CVNet,
     CVNetConfig,
     build_vocabulary,
