@@ -41,12 +41,15 @@ class ModelError(V1D3Error):
     """A model file is missing, unreadable, or does not fit the scenario or method."""
 
 
-def first_line(e: BaseException, after: str | None = None) -> str:
+def first_line(e: BaseException, after: str | None = None, typed: bool = False) -> str:
     """The first non-blank line of an exception's message (its type's name when it has none),
     for the one-line errors; ``after``: start reading after this marker when the message has it
-    (torch puts the useful line below a paragraph of advice)."""
+    (torch puts the useful line below a paragraph of advice); ``typed``: as ``Type: line``, for
+    exceptions from code that is not ours (an agent's, a worker's)."""
     text = str(e)
     if after is not None and after in text:
         text = text.split(after, 1)[1]
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[0] if lines else type(e).__name__
+    if not lines:
+        return type(e).__name__
+    return f"{type(e).__name__}: {lines[0]}" if typed else lines[0]

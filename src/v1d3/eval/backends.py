@@ -227,8 +227,7 @@ class RayExecutor:
             try:
                 out.append((h, ray.get(h)))
             except ray.exceptions.RayError as e:
-                first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-                out.append((h, ("crash", f"{type(e).__name__}: {first}")))
+                out.append((h, ("crash", first_line(e, typed=True))))
         return out
 
     def close(self) -> None:

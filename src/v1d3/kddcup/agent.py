@@ -190,12 +190,6 @@ def unload_agents() -> None:
     _LOADED.clear()
 
 
-def _one_line(e: BaseException) -> str:
-    """``Type: first line`` of an exception raised by an agent's own code."""
-    line = first_line(e)
-    return line if line == type(e).__name__ else f"{type(e).__name__}: {line}"
-
-
 def load_agent(path: str | Path) -> Any:
     """Import ``agent.py`` of a submission folder and construct its ``Agent()``.
 
@@ -217,14 +211,16 @@ def load_agent(path: str | Path) -> Any:
     try:
         module = importlib.import_module(_MODULE)
     except Exception as e:
-        raise PolicyError(f"{path}/agent.py: import failed ({_one_line(e)})") from None
+        raise PolicyError(f"{path}/agent.py: import failed ({first_line(e, typed=True)})") from None
     cls = getattr(module, "Agent", None)
     if not callable(cls):
         raise PolicyError(f"{path}/agent.py: defines no Agent class")
     try:
         agent = cls()
     except Exception as e:
-        raise PolicyError(f"{path}/agent.py: Agent() failed ({_one_line(e)})") from None
+        raise PolicyError(
+            f"{path}/agent.py: Agent() failed ({first_line(e, typed=True)})"
+        ) from None
     for method in _METHODS:
         if not callable(getattr(agent, method, None)):
             raise PolicyError(f"{path}/agent.py: Agent has no {method}(observation) method")
@@ -280,7 +276,9 @@ class KddAgentPolicy:
         try:
             answer = fn(observ)
         except Exception as e:
-            self.faults.add(t, method, "exception", 1, _one_line(e), traceback.format_exc())
+            self.faults.add(
+                t, method, "exception", 1, first_line(e, typed=True), traceback.format_exc()
+            )
             return False, None
         took = time.perf_counter() - tic
         if took > self.config.time_budget_s:
@@ -492,7 +490,7 @@ def check_agent_scenario(path: str | Path, scenario: Any) -> None:
         res = exported.get("h3_resolution")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ConfigError(
-            f"{record}: not a readable exported-agent record ({_one_line(e)})"
+            f"{record}: not a readable exported-agent record ({first_line(e, typed=True)})"
         ) from None
     want = scenario if isinstance(scenario, str) else getattr(scenario, "name", None)
     if want is None:

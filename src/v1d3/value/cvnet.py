@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from v1d3 import __version__
-from v1d3.errors import ConfigError, ModelError
+from v1d3.errors import ConfigError, ModelError, first_line
 from v1d3.geo.city import City
 from v1d3.sim.config import DAY_S
 from v1d3.value.base import Discount, ValueFunction
@@ -371,9 +371,8 @@ class CVNet(nn.Module):
             try:
                 net.load_state_dict(state)
             except (RuntimeError, KeyError) as e:
-                msg = str(e).splitlines()[0]
                 raise ModelError(
-                    f"cvnet checkpoint: weights do not fit the config ({msg})"
+                    f"cvnet checkpoint: weights do not fit the config ({first_line(e)})"
                 ) from None
         return net
 
