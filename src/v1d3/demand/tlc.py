@@ -188,6 +188,11 @@ class _Records:
         c = np.bincount(r[r >= 0], minlength=len(DROP_REASONS))
         return {name: int(c[i]) for i, name in enumerate(DROP_REASONS)}
 
+    def counts_for_day(self, days: np.ndarray, day: int) -> dict[str, int]:
+        """Dropped rows of date ``day`` (``days``: :meth:`day`), with the rows without a pick-up
+        time: they belong to no date, so every date's count has them."""
+        return self.counts((days == day) | (days < 0))
+
 
 def _pick_column(path: Path, names: Sequence[str], schema: pa.Schema) -> str:
     for name in names:
@@ -382,8 +387,8 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     rec = _read_records(path)
     # an explicit date fixes the weekday; otherwise the first date on cfg.weekday is taken
     day = _select_day(rec, cfg.date, None if cfg.date else cfg.weekday)
-    on_day = rec.day() == day
-    idx = np.flatnonzero(on_day & rec.usable)
+    days = rec.day()
+    idx = np.flatnonzero((days == day) & rec.usable)
     if cfg.orders is not None:
         if cfg.orders > idx.size:
             raise ConfigError(
@@ -391,7 +396,7 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
                 f"in {path}"
             )
         idx = np.sort(rng.choice(idx, size=cfg.orders, replace=False))
-    drops = rec.counts(on_day | (rec.day() < 0))
+    drops = rec.counts_for_day(days, day)
     epoch_s = float(day * _DAY_S)
     zones = tlc_zones()
     o_lat, o_lng = sample_points_in_zones(rec.pu_zone[idx], zones, rng)
@@ -455,8 +460,7 @@ def trips_to_events(
     else:
         first = _select_day(rec, date, None)
         mask = rec.usable & (days == first)
-        # rows without a pick-up time belong to no date: counted with every date's drops
-        drops = rec.counts((days == first) | (days < 0))
+        drops = rec.counts_for_day(days, first)
     idx = np.flatnonzero(mask)
     idx = idx[np.argsort(rec.pickup_s[idx], kind="stable")]
     rng = np.random.default_rng(seed)
