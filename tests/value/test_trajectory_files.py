@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from v1d3.errors import DataError
+from v1d3.errors import ConfigError, DataError
 from v1d3.eval.run import RunConfig, run_simulation, write_run
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig
@@ -51,3 +51,14 @@ def test_both_learners_name_a_bad_log_meta(
     with pytest.raises(DataError, match=r"day/log_meta\.json: expected a JSON object with a "):
         train(history, tmp_path / "models")
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+
+
+@pytest.mark.parametrize("train", [_tabular, _cvnet], ids=["tabular-td", "cvnet"])
+def test_both_learners_check_the_model_path_first(
+    train: Callable[[Path, Path], None], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the models folder should be")
+    # the history is missing too: the model path is what must be refused, before any reading
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        train(tmp_path / "no-history", blocker)

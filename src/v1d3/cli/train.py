@@ -111,11 +111,6 @@ def train(
     try:
         if method not in METHODS:
             c.fail(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-        from v1d3.sim.log import check_output_path
-        from v1d3.value.train import CVNET_FILE, TABULAR_FILE
-
-        # the model file's path is checked before any day is simulated
-        check_output_path(out / (CVNET_FILE if method == "cvnet" else TABULAR_FILE), "file")
         sc, sim = configs
         if method == "cvnet":
             path = _train_cvnet(

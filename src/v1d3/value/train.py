@@ -16,7 +16,7 @@ from typing import Any
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
 from v1d3.sim.config import SimConfig
-from v1d3.sim.log import read_events
+from v1d3.sim.log import check_output_path, read_events
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 from v1d3.value.base import Discount
 from v1d3.value.checkpoint import city_digest
@@ -130,6 +130,7 @@ def train_tabular(
     Returns the checkpoint path.
     """
 
+    check_output_path(Path(out) / TABULAR_FILE, "file")  # before any day is simulated
     disc = discount if discount is not None else Discount()
     parts: list[Transitions] = []
     meta_src: dict[str, Any]

@@ -32,7 +32,7 @@ import torch
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
 from v1d3.sim.config import DAY_S, SimConfig
-from v1d3.sim.log import read_events
+from v1d3.sim.log import check_output_path, read_events
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 from v1d3.value.base import discounted_reward
 from v1d3.value.cvnet import (
@@ -319,6 +319,7 @@ def train_cvnet_from_scenario(
     is held out for early stopping. ``day_progress(done, days)`` is called per generated day.
     Returns the checkpoint's path.
     """
+    check_output_path(Path(out) / CVNET_FILE, "file")  # before any day is simulated
     train_cfg = train_cfg if train_cfg is not None else OfflineTrainConfig(seed=seed)
     net_cfg = net_cfg if net_cfg is not None else CVNetConfig()
     if trajectories is not None:
