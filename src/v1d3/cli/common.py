@@ -35,6 +35,7 @@ __all__ = [
     "console",
     "err_console",
     "fail",
+    "dropped_summary",
     "print_error",
     "styled",
     "configs_from_options",
@@ -55,9 +56,13 @@ __all__ = [
     "Radius",
     "KNearest",
     "Patience",
+    "FleetScale",
+    "ZoneDaySd",
     "ManagedShare",
+    "RepositionAfter",
     "NoCancellations",
     "ShiftHours",
+    "OvernightShifts",
     "Models",
 ]
 

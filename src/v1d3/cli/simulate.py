@@ -9,7 +9,7 @@ import typer
 
 from v1d3.cli import common as c
 from v1d3.cli.kdd import AgentBudget, AgentPath
-from v1d3.eval.run import RunConfig, load_config, run_simulation, write_run
+from v1d3.eval.run import RUN_CONFIG, RunConfig, load_config, run_simulation, write_run
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.sim.checker import check_run
 from v1d3.sim.log import RunLog, check_output_path
@@ -37,7 +37,7 @@ def simulate(
     configs: c.Configs,
 ) -> None:
     """Simulate one day with one dispatch and one repositioning policy; write the run folder."""
-    check_output_path(out, "folder", marker="config.json")  # before any work
+    check_output_path(out, "folder", marker=RUN_CONFIG)  # before any work
     if config is not None:
         cfg = load_config(config)
     else:

@@ -26,7 +26,18 @@ from v1d3.sim.engine import Simulator
 from v1d3.sim.log import RunLog, atomic_dir
 from v1d3.sim.scenario import Scenario, ScenarioConfig, build_scenario
 
-__all__ = ["RunConfig", "RunResult", "run_simulation", "save_config", "load_config", "write_run"]
+__all__ = [
+    "RUN_CONFIG",
+    "RunConfig",
+    "RunResult",
+    "run_simulation",
+    "save_config",
+    "load_config",
+    "write_run",
+]
+
+RUN_CONFIG = "config.json"
+"""The file that makes a folder a run folder (and that ``simulate --config`` reads back)."""
 
 
 @dataclass(frozen=True)
@@ -162,9 +173,9 @@ def _hourly_csv(log: RunLog) -> str:
 
 def write_run(result: RunResult, out: Path) -> Path:
     """Write the run folder (atomically: a temporary folder renamed at the end). An existing
-    folder is replaced only when it is empty or a run folder (it holds ``config.json``)."""
-    with atomic_dir(Path(out), marker="config.json") as tmp:
-        save_config(result.config, tmp / "config.json")
+    folder is replaced only when it is empty or a run folder (it holds :data:`RUN_CONFIG`)."""
+    with atomic_dir(Path(out), marker=RUN_CONFIG) as tmp:
+        save_config(result.config, tmp / RUN_CONFIG)
         (tmp / "policies.json").write_text(json.dumps(result.policies, indent=2) + "\n")
         (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
         (tmp / "metrics_by_hour.csv").write_text(_hourly_csv(result.log))

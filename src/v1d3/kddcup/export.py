@@ -63,6 +63,7 @@ __all__ = [
     "MODELS_DIR",
     "export_agent",
     "scenario_city",
+    "scenario_day",
     "scenario_utc_offset",
     "ExportedAgent",
 ]
