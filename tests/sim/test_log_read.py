@@ -13,7 +13,7 @@ import pytest
 from cli_inprocess import run_v1d3
 from v1d3.errors import DataError
 from v1d3.sim.checker import check_run
-from v1d3.sim.log import EVENT_KINDS, RunLog
+from v1d3.sim.log import EVENT_KINDS, RUN_LOG_COLUMNS, RunLog
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +151,18 @@ def test_a_file_or_a_missing_path_is_no_run_folder(tmp_path: Path) -> None:
         RunLog.read(f)
     with pytest.raises(DataError, match="nowhere: not found"):
         RunLog.read(tmp_path / "nowhere")
+
+
+def test_written_tables_have_the_declared_column_types(synthetic_run, tmp_path: Path) -> None:
+    # a log whose arrays drifted from the declared types (int64 ids, float32 times, ...)
+    log = synthetic_run.log
+    widened = {
+        name: {k: np.asarray(v, dtype=np.float32 if v.dtype.kind == "f" else np.int64)
+               if v.dtype.kind in "fiu" else v for k, v in getattr(log, name).items()}
+        for name in RunLog.TABLES
+    }  # fmt: skip
+    RunLog(meta=log.meta, **widened).write(tmp_path)
+    for name, types in RUN_LOG_COLUMNS.items():
+        schema = pq.read_schema(tmp_path / f"{name}.parquet")
+        for column, dtype in types.items():
+            assert schema.field(column).type == pa.from_numpy_dtype(np.dtype(dtype)), (name, column)

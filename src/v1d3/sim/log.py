@@ -128,9 +128,16 @@ class RunLog:
     TABLES = ("events", "orders", "drivers", "rounds")
 
     def write(self, folder: Path) -> None:
-        """Write the four parquet tables and ``log_meta.json`` into an existing folder."""
+        """Write the four parquet tables and ``log_meta.json`` into an existing folder, each
+        column of :data:`RUN_LOG_COLUMNS` with its declared type (the one :meth:`read` checks)."""
         for name in self.TABLES:
-            table = pa.table({k: pa.array(v) for k, v in getattr(self, name).items()})
+            types = RUN_LOG_COLUMNS[name]
+            table = pa.table(
+                {
+                    k: pa.array(np.asarray(v, dtype=types[k]) if k in types else v)
+                    for k, v in getattr(self, name).items()
+                }
+            )
             pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
         (folder / "log_meta.json").write_text(json.dumps(self.meta, indent=2, default=float))
 
