@@ -23,3 +23,17 @@ def run_v1d3(
         code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
     out, err = capsys.readouterr()
     return code, out, err
+
+
+SMALL_RUN = ["--scenario", "synthetic", "--orders", "4000", "--start-hour", "8", "--hours", "0.5"]
+"""Scenario options of a half-hour synthetic run: a command-line test's smallest real day."""
+
+
+def assert_one_line_error(code: int, err: str, needle: str) -> str:
+    """The project's rule for bad input: exit code 2 and one non-blank line on stderr, which
+    holds ``needle`` (no traceback). Returns that line."""
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2, (code, err)
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert needle in lines[0], (needle, lines[0])
+    return lines[0]

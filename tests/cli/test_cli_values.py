@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,22 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from cli_inprocess import SMALL_RUN as SMALL
+from cli_inprocess import assert_one_line_error, run_v1d3
 from v1d3.sim.log import EVENT_COLUMNS
-
-SMALL = ["--scenario", "synthetic", "--start-hour", "7", "--hours", "0.5"]
-
-
-def _v1d3(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "v1d3.cli.main", *args], capture_output=True, text=True, timeout=300
-    )
-
-
-def _one_line(r: subprocess.CompletedProcess[str], needle: str) -> None:
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1 and needle in lines[0], r.stderr
-    assert "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize(
@@ -47,17 +32,27 @@ def _one_line(r: subprocess.CompletedProcess[str], needle: str) -> None:
         (["train", "--method", "tabular-td", "--bucket-s", "nan"], "bucket_s and end_s must be"),
     ],
 )
-def test_out_of_range_numbers(tmp_path: Path, args: list[str], needle: str) -> None:
-    out = tmp_path / "out"
-    _one_line(_v1d3(*args, *SMALL, "--out", str(out)), needle)
+def test_out_of_range_numbers(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    needle: str,
+) -> None:
+    code, _, err = run_v1d3(monkeypatch, capsys, *args, *SMALL, "--out", str(tmp_path / "out"))
+    assert_one_line_error(code, err, needle)
     assert not any(tmp_path.iterdir())
 
 
-def test_training_on_trajectories_without_a_transition_is_refused(tmp_path: Path) -> None:
+def test_training_on_trajectories_without_a_transition_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     events = tmp_path / "events.parquet"
     pq.write_table(pa.table({c: np.zeros(0, dtype=t) for c, t in EVENT_COLUMNS.items()}), events)
     out = tmp_path / "models"
-    r = _v1d3("train", "--method", "tabular-td", *SMALL, "--trajectories", str(events),
-              "--out", str(out))  # fmt: skip
-    _one_line(r, "no transitions to learn from")
+    code, _, err = run_v1d3(
+        monkeypatch, capsys, "train", "--method", "tabular-td", *SMALL,
+        "--trajectories", str(events), "--out", str(out),
+    )  # fmt: skip
+    assert_one_line_error(code, err, "no transitions to learn from")
     assert not out.exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli_inprocess import run_v1d3
+from cli_inprocess import assert_one_line_error, run_v1d3
 from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
 from v1d3.errors import ConfigError
 from v1d3.kddcup.agent import check_agent_scenario
@@ -111,7 +111,6 @@ def test_kdd_grid_refuses_to_write_over_its_input(kdd_files, tmp_path: Path, mon
         ([str(tmp_path / "g.csv"), "--orders-out", str(orders), *kdd], "orders_out:"),
     ):
         code, _, err = run_v1d3(monkeypatch, capsys, "kdd-grid", *args)
-        lines = err.strip().splitlines()
-        assert code == 2 and len(lines) == 1 and needle in lines[0], err
+        assert_one_line_error(code, err, needle)
     assert (grid.read_bytes(), orders.read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.csv", "orders.csv"]
