@@ -9,9 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cli_inprocess import SMALL_RUN as SMALL
 from cli_inprocess import assert_one_line_error, run_v1d3
 from v1d3.sim.log import EVENT_COLUMNS
+
+# no --orders here: some cases set it themselves
+SMALL = ["--scenario", "synthetic", "--start-hour", "7", "--hours", "0.5"]
 
 
 @pytest.mark.parametrize(
