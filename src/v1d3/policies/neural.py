@@ -84,7 +84,7 @@ def make_v1d3(
     one Adam step per round; slower). ``lr``: the learner's rate (default 0.005 per driver and
     level for ``residual``, 1e-4 Adam for ``neural``). ``bucket_s``: time-bucket length of the
     residual table, seconds (default None: by location only, so a correction learned now also
-    applies to the drop-off states of trips, method.md §3.5). ``parents``: coarser H3
+    applies to the drop-off states of trips, docs/method.md §10). ``parents``: coarser H3
     resolutions whose cells carry shared residual entries (coarse coding, like the offline
     net's location code), so that a correction learned from the few drivers free in one cell
     reaches its neighbours. ``centred``: each round's TD errors minus their mean, so that the

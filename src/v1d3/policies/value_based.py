@@ -9,8 +9,8 @@ Factories have the registry's signature ``factory(models, scenario, dispatch=Non
   to 0 every day and learned from the day's own rounds; cancellation-weighted edges, the 11
   nearest drivers per order, gamma 0.9 per 600 s, alpha 0.025, ``k = max(1, floor(trip / 600))``.
   One deliberate change, on by default: idle drivers decay by the discount of one dispatch round
-  (``per_round_decay=True``) instead of a whole 10-minute unit every round, which method.md §3.5
-  found worth about 2 points of income; ``per_round_decay=False`` is the champion as published.
+  (``per_round_decay=True``) instead of a whole 10-minute unit every round (docs/method.md §7, §10;
+  docs/results/tuning.md §2); ``per_round_decay=False`` is the champion as published.
 - ``value`` repositioning: destinations sampled from the dispatch policy's value function when
   it has one, else from ``<models>/cvnet.pt``.
 """

@@ -1,4 +1,4 @@
-"""Repositioning from a state-value function (method.md §2.3).
+"""Repositioning from a state-value function (docs/method.md §4).
 
 A driver due for repositioning samples a destination ``k`` among its own cell (always a
 candidate: staying) and the cells within ``k_ring`` neighbour steps, with
