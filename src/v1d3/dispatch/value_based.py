@@ -1,4 +1,4 @@
-"""Dispatching on advantages of a state-value function (method.md §2.2).
+"""Dispatching on advantages of a state-value function (docs/method.md §3).
 
 For a candidate pair (driver i in state ``s_i``, order j):
 
@@ -54,7 +54,7 @@ def advantage(
     cancel_curve: Sequence[float] | np.ndarray | None = None,
     duration: Literal["exact", "champion"] = "exact",
 ) -> np.ndarray:
-    """``A_ij`` of every pair of the batch (method.md §2.2).
+    """``A_ij`` of every pair of the batch (docs/method.md §3).
 
     ``discount`` defaults to the value function's. With ``cancel_factor`` the advantage is
     multiplied by ``1 − p_cancel(pickup_m)``: the champion's exponential model when

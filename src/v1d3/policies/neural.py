@@ -84,7 +84,7 @@ def make_v1d3(
     one Adam step per round; slower). ``lr``: the learner's rate (default 0.005 per driver and
     level for ``residual``, 1e-4 Adam for ``neural``). ``bucket_s``: time-bucket length of the
     residual table, seconds (default None: by location only, so a correction learned now also
-    applies to the drop-off states of trips, method.md §3.5). ``parents``: coarser H3
+    applies to the drop-off states of trips, docs/method.md §10). ``parents``: coarser H3
     resolutions whose cells carry shared residual entries (coarse coding, like the offline
     net's location code), so that a correction learned from the few drivers free in one cell
     reaches its neighbours. ``centred``: each round's TD errors minus their mean, so that the
@@ -92,12 +92,7 @@ def make_v1d3(
     than a shift of all values (a shift acts as a heavier time discount and trades income for
     short trips).
 
-    Defaults chosen on full ``manhattan`` days outside the evaluation seeds (seeds 11 and 13),
-    income against ``cvnet``: plain per-cell residual −0.05 % … 0; coarse-coded (7, 6) without
-    centring −0.15 … −0.25 % (more orders answered, shorter and cheaper ones); coarse-coded and
-    centred +0.07 … +0.16 % on average days, +0.21 … +0.22 % on days whose zones vary by
-    ``zone_day_sd = 0.12`` (the seeds 1 and 2 Wednesdays that first showed it, +0.17 % each,
-    are also evaluation days of the README's study).
+    How these defaults were chosen: docs/results/tuning.md §3.
     """
     offline = load_offline_cvnet(models, scenario, "v1d3")
     cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})

@@ -9,8 +9,8 @@ Factories have the registry's signature ``factory(models, scenario, dispatch=Non
   to 0 every day and learned from the day's own rounds; cancellation-weighted edges, the 11
   nearest drivers per order, gamma 0.9 per 600 s, alpha 0.025, ``k = max(1, floor(trip / 600))``.
   One deliberate change, on by default: idle drivers decay by the discount of one dispatch round
-  (``per_round_decay=True``) instead of a whole 10-minute unit every round, which method.md §3.5
-  found worth about 2 points of income; ``per_round_decay=False`` is the champion as published.
+  (``per_round_decay=True``) instead of a whole 10-minute unit every round (docs/method.md §7, §10;
+  docs/results/tuning.md §2); ``per_round_decay=False`` is the champion as published.
 - ``value`` repositioning: destinations sampled from the dispatch policy's value function when
   it has one, else from ``<models>/cvnet.pt``.
 """
@@ -50,11 +50,9 @@ VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 10.0}
 :class:`~v1d3.dispatch.value_based.ValueDispatchConfig`'s defaults (a parameter overrides them);
 shared, so that these methods compare value functions, not edge weights.
 
-``pickup_penalty_per_km``: the advantage already charges a pickup its discounting (about $3 per
-km on ``manhattan``), but with that alone value-based matching buys income with pickups 1.6×
-those of ``distance``. On full ``manhattan`` days (seed 2 Wednesday / seed 3 Thursday, model
-seeds 1000-1005), ``cvnet`` income over ``distance``: 0 $/km +1.95% (pickups 1.63×), 3 +3.54%,
-5 +3.91% / +2.84%, 8 +4.18%, 12 +4.26% / +3.39% (1.1×), 20 +4.09%, 40 +3.34%."""
+``pickup_penalty_per_km`` (currency units per km of pickup, docs/method.md §3): the advantage
+already charges a pickup its discounting, but with that alone value-based matching buys income
+with pickups 1.6× those of ``distance``; how 10 $/km was chosen: docs/results/tuning.md §1."""
 
 
 def _model_path(models: Path | None, file: str, method: str) -> Path:

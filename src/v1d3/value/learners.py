@@ -1,12 +1,12 @@
 """Learners for table value functions: offline (Xu et al. 2018), online (per dispatch round) and
-the periodic ensemble step (V1D3, method.md §3.4).
+the periodic ensemble step (V1D3, docs/method.md §9).
 
 Acting and learning stay apart: a dispatch policy reads a value function; a learner updates it.
 Online learners see one :class:`~v1d3.dispatch.base.RoundOutcome` after each dispatch round:
 
-- :class:`ChampionOnlineTD` (KDD Cup 2020 champion, method.md §3.2): each served driver's value
+- :class:`ChampionOnlineTD` (KDD Cup 2020 champion, docs/method.md §7): each served driver's value
   moves by ``alpha · A_ij``, each other available driver's by ``alpha (gamma_round − 1) V``;
-- :class:`PopulationOnlineTD` (V1D3, method.md §3.4 step 2): one TD step for every available
+- :class:`PopulationOnlineTD` (V1D3, docs/method.md §9): one TD step for every available
   driver, towards ``R_gamma + gamma^k V(s')`` when it starts a trip and towards
   ``gamma^(round_s / time_unit_s) V(s_next)`` (same place, one round later) when it does not.
 """
@@ -208,7 +208,7 @@ def _require_table(value: ValueFunction) -> TableValue:
 
 
 class ChampionOnlineTD(OnlineLearner):
-    """The KDD Cup 2020 dispatch champion's online update (method.md §3.2, fix of §3.5).
+    """The KDD Cup 2020 dispatch champion's online update (docs/method.md §7, fix of §10).
 
     Served driver ``i`` (order ``j``): ``V(s_i) += alpha · A_ij`` with
     ``A_ij = R_gamma(R_j, k) + gamma^k V(s'_j) − V(s_i)``. Every other available driver (unmatched
@@ -245,7 +245,7 @@ class ChampionOnlineTD(OnlineLearner):
 
 
 class PopulationOnlineTD(OnlineLearner):
-    """One TD(0) step over every driver available in the round (V1D3, method.md §3.4 step 2).
+    """One TD(0) step over every driver available in the round (V1D3, docs/method.md §9).
 
     Starting a trip: target ``R_gamma(R, k) + gamma^k V(s')`` with ``k = (pickup_s + trip_s) /
     time_unit_s`` and ``s'`` the drop-off at ``t + pickup_s + trip_s``. Not starting one:

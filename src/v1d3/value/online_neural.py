@@ -1,12 +1,12 @@
-"""The online half of V1D3 (Tang et al. 2021, method.md §3.4): values that start each day from the
-offline CVNet, learn from every dispatch round, and are pulled back to the offline ones
+"""The online half of V1D3 (Tang et al. 2021, docs/method.md §9): values that start each day
+from the offline CVNet, learn from every dispatch round, and are pulled back to the offline ones
 periodically.
 
 Two implementations of ``V_on``:
 
 - **Residual (default, fast).** ``V_on(s) = V_off(s) + Δ(s)`` with ``Δ = 0`` at
   :meth:`~ResidualValue.bind`: exactly an online table initialised from the offline values
-  (method.md §3.5: online values must start from offline ones), but it keeps the offline net's
+  (docs/method.md §10: online values must start from offline ones), but it keeps the offline net's
   minute resolution in time. ``Δ`` is coarse-coded: the sum of an entry of the state's cell and
   of its H3 parents (``v1d3`` uses resolutions 7 and 6 over the resolution-8 cells).
   After every round, :class:`ResidualOnline` takes one closed-form
@@ -149,7 +149,7 @@ class ResidualValue(ValueFunction):
 
 
 class ResidualOnline(OnlineLearner):
-    """V1D3's per-round update on a :class:`ResidualValue` (method.md §3.4 step 2).
+    """V1D3's per-round update on a :class:`ResidualValue` (docs/method.md §9).
 
     For every driver available in the round, the TD error against its target — dispatched:
     ``R_gamma(R, k) + gamma^k V_on(s')`` with ``k = (pickup_s + trip_s) / time_unit_s``; idle:

@@ -122,7 +122,7 @@ def train_tabular(
     idle_step_s: float = 600.0,
     sweeps: int = 1,
 ) -> Path:
-    """Fit ``V(cell, time bucket)`` offline (method.md §3.1) and write ``<out>/tabular-td.pt``.
+    """Fit ``V(cell, time bucket)`` offline (docs/method.md §6) and write ``<out>/tabular-td.pt``.
 
     ``days`` simulated days with the ``behaviour`` dispatch policy, unless ``trajectories``
     (an event parquet file, or a folder of run folders / event files) is given; a run folder's

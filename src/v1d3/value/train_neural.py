@@ -1,4 +1,4 @@
-"""Offline training of a CVNet by TD(0) with a target network (Tang et al. 2019, method.md §3.3).
+"""Offline training of a CVNet by TD(0) with a target network (Tang et al. 2019; docs/method.md §8).
 
 :func:`train_cvnet` is the loop, readable top to bottom:
 
