@@ -11,21 +11,21 @@ import pytest
 import torch
 
 from v1d3.demand.orders import Orders
-from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
-from v1d3.dispatch.value_based import ValueDispatch, ValueDispatchConfig
+from v1d3.dispatch.advantage import ValueDispatch
 from v1d3.errors import ConfigError
 from v1d3.geo.city import h3_city
-from v1d3.sim.config import SimConfig
-from v1d3.value.base import Discount, ValueFunction
-from v1d3.value.cvnet import CVNet, CVNetConfig, CVNetValue, build_vocabulary
-from v1d3.value.online_neural import (
+from v1d3.learn.config import OnlineTrainConfig
+from v1d3.learn.online_neural import (
     NeuralOnline,
-    OnlineCVNetValue,
     ResidualOnline,
-    ResidualValue,
     parameter_ensemble,
     residual_ensemble,
 )
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
+from v1d3.sim.config import SimConfig
+from v1d3.value.base import Discount, ValueFunction
+from v1d3.value.cvnet import CVNet, CVNetConfig, CVNetValue, build_vocabulary
+from v1d3.value.online import OnlineCVNetValue, ResidualValue
 
 GAMMA = 0.9
 G_ROUND = GAMMA ** (2.0 / 600.0)
@@ -163,8 +163,9 @@ def test_ensemble_step_on_numbers(city):
 def test_dispatch_policy_blends_every_hour(city):
     off = CellValue([10.0, 20.0, 30.0])
     on = ResidualValue(off, bucket_s=None)
-    cfg = ValueDispatchConfig(ensemble_every_s=3600.0, omega=0.2)
-    policy = ValueDispatch(on, cfg, ResidualOnline(0.1, centred=False), off, residual_ensemble)
+    online = OnlineTrainConfig(ensemble_every_s=3600.0, omega=0.2)
+    learner = ResidualOnline(0.1, centred=False)
+    policy = ValueDispatch(on, None, learner, off, residual_ensemble, online=online)
     policy.reset(_context(city))
     policy.observe(_round(city, t=1_000.0))
     d = on.table.copy()
