@@ -96,16 +96,6 @@ def _context(city, start_s: float = 0.0) -> DayContext:
     return DayContext(city, 2, start_s, 86_400.0, SimConfig(), np.random.default_rng(0))
 
 
-def test_residual_starts_at_the_offline_values(city):
-    off = CellValue([10.0, 20.0, 30.0])
-    on = ResidualValue(off, bucket_s=3600.0)
-    on.bind(city, 2)
-    assert on.residual.shape == (24, 3) and (on.table == 0).all()
-    cell = np.array([0, 1, 2])
-    assert np.allclose(on.value(cell, 0, 0, np.full(3, 5_000.0)), [10, 20, 30])
-    assert (on.value(cell, 0, 0, np.full(3, 86_400.0)) == 0).all()
-
-
 def test_residual_population_step_on_numbers(city):
     off = CellValue([10.0, 20.0, 30.0])
     on = ResidualValue(off, bucket_s=3600.0)
@@ -268,14 +258,6 @@ def test_coarse_coded_residual_shares_a_step_with_the_parent_cell(city):
     on.blend(0.2)
     got2 = on.value(np.arange(3), 0, 0, np.full(3, 2_000.0))
     assert got2 - [10.0, 20.0, 30.0] == pytest.approx(0.2 * (np.array(want) - [10, 20, 30]))
-
-
-def test_levels_not_coarser_than_the_city_are_skipped(city):
-    fine = ResidualValue(CellValue([1.0, 2.0, 3.0]), parents=(9, 8))
-    fine.bind(city, 2)
-    assert fine.table.size == 3 + 1  # the cells' own entries and the always-zero one
-    with pytest.raises(ConfigError, match="0..15"):
-        ResidualValue(CellValue([1.0, 2.0, 3.0]), parents=(16,)).bind(city, 2)
 
 
 def test_centred_step_removes_the_round_mean(city):
