@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from v1d3.dispatch.base import DayContext
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
+from v1d3.rounds import DayContext
 from v1d3.value.base import ValueFunction
 
 __all__ = ["ValueRepositionConfig", "ValueReposition"]

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from v1d3.demand.orders import cancel_probability
-from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
+from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.candidates import DriverIndex
 from v1d3.errors import PolicyError
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.log import (
     CANCEL,
     IDLE_MOVE,

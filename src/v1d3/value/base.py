@@ -17,7 +17,7 @@ import numpy as np
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City
 
-__all__ = ["ValueFunction", "Discount", "discounted_reward"]
+__all__ = ["ValueFunction", "Discount", "discounted_reward", "champion_units"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ def discounted_reward(reward: np.ndarray, k: np.ndarray, gamma: float) -> np.nda
     ks = np.where(small, 1.0, k)
     out = reward * (np.power(gamma, ks) - 1.0) / (ks * (gamma - 1.0))
     return np.where(small, reward, out)
+
+
+def champion_units(trip_s: np.ndarray, time_unit_s: float = 600.0) -> np.ndarray:
+    """The champion's trip length in time units: ``max(1, floor(trip_s / time_unit_s))``."""
+    return np.maximum(1.0, np.floor(np.asarray(trip_s, dtype=np.float64) / time_unit_s))
 
 
 class ValueFunction(ABC):
