@@ -40,6 +40,7 @@ from v1d3.eval.backends import Event, Task, execute, make_executor
 from v1d3.eval.metrics import METRIC_KEYS, driver_table, hour_overlaps, metrics_by_hour
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.eval.summary import SummaryRow, summarise, summary_csv
+from v1d3.files import atomic_dir, atomic_file, atomic_write_text
 from v1d3.policies import (
     DISPATCH,
     REPOSITION,
@@ -50,15 +51,7 @@ from v1d3.policies import (
 )
 from v1d3.policies.value_based import PACKAGED_MODELS
 from v1d3.sim.config import SimConfig
-from v1d3.sim.log import (
-    ORDER_STATUS,
-    SHIFT_END,
-    SHIFT_START,
-    RunLog,
-    atomic_dir,
-    atomic_file,
-    atomic_write_text,
-)
+from v1d3.sim.log import ORDER_STATUS, SHIFT_END, SHIFT_START, RunLog
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 
 __all__ = [
@@ -582,7 +575,7 @@ class Evaluation:
 
 
 def _check_out(out: Path, study: StudyConfig, resume: bool) -> None:
-    from v1d3.sim.log import check_output_path
+    from v1d3.files import check_output_path
 
     # a file, or a path under a file; the study is written into the folder, not replacing it
     check_output_path(out, "folder", replaces=False)

@@ -23,7 +23,7 @@ import numpy as np
 
 from v1d3 import __version__
 from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
-from v1d3.sim.log import atomic_write_text
+from v1d3.files import atomic_write_text
 
 if TYPE_CHECKING:
     from v1d3.eval.evaluate import Evaluation, RunRecord
