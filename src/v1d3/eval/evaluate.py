@@ -37,7 +37,14 @@ import pyarrow.parquet as pq
 from v1d3 import __version__
 from v1d3.errors import ConfigError, DataError, V1D3Error
 from v1d3.eval.backends import Event, Task, execute, make_executor
-from v1d3.eval.metrics import METRIC_KEYS, driver_table, hour_overlaps, metrics_by_hour
+from v1d3.eval.metrics import (
+    METRIC_KEYS,
+    driver_hourly_income,
+    idle_minutes,
+    metrics_by_hour,
+    orders_by_cell,
+    pickup_sample,
+)
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.eval.summary import SummaryRow, summarise, summary_csv
 from v1d3.files import atomic_dir, atomic_file, atomic_write_text
@@ -51,7 +58,7 @@ from v1d3.policies import (
 )
 from v1d3.policies.value_based import PACKAGED_MODELS
 from v1d3.sim.config import SimConfig
-from v1d3.sim.log import ORDER_STATUS, SHIFT_END, SHIFT_START, RunLog
+from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 
 __all__ = [
@@ -63,7 +70,6 @@ __all__ = [
     "evaluate",
     "run_record",
     "aggregate_run",
-    "idle_minutes",
     "read_record",
     "load_records",
     "packaged_models",
@@ -81,7 +87,6 @@ PICKUP_SAMPLE = 5000
 """Largest number of pickup distances a run record keeps (a seeded random sample)."""
 
 _INT_METRICS = frozenset({"orders", "matched", "completed", "cancelled", "dropped_rows"})
-_EXPIRED = ORDER_STATUS.index("expired")
 _STUDY_FILE = "study.json"
 _STUDY_KIND = "v1d3-evaluate"
 
@@ -276,40 +281,6 @@ class RunRecord:
         return self.config.policy
 
 
-def idle_minutes(log: RunLog, n_cells: int) -> np.ndarray:
-    """Idle driver-minutes by hour of day × cell, shape (24, n_cells).
-
-    A driver waits idle between two consecutive events (from the end of one to the start of the
-    next), in the cell where the first one ended; waits spanning hours are split between them.
-    An event inside another (a cancellation while repositioning) does not end the outer one: the
-    wait starts when everything before it has ended.
-    """
-    ev = log.events
-    kind = ev["kind"]
-    drv = ev["driver_id"]
-    rank = np.where(kind == SHIFT_START, 0, np.where(kind == SHIFT_END, 2, 1))
-    o = np.lexsort((rank, ev["t_start_s"], drv))
-    drv = drv[o]
-    # latest end so far per driver (an offset per driver keeps the running max within a driver)
-    offset = drv.astype(np.float64) * 2.0**18
-    keyed = ev["t_end_s"][o] + offset
-    run_max = np.maximum.accumulate(keyed)
-    last = np.maximum.accumulate(np.where(keyed >= run_max, np.arange(keyed.size), 0))
-    same = drv[1:] == drv[:-1]
-    same &= kind[o][:-1] != SHIFT_END
-    a = ev["t_end_s"][o][last][:-1][same]
-    b = ev["t_start_s"][o][1:][same]
-    cell = ev["end_cell"][o][last][:-1][same]
-    keep = (b > a) & (cell >= 0) & (cell < n_cells)
-    a, b, cell = a[keep], b[keep], cell[keep]
-    out = np.zeros((24, n_cells), dtype=np.float64)
-    for h, ov in hour_overlaps(a, b, stop_h=24):
-        pos = ov > 0
-        if pos.any():
-            out[h] = np.bincount(cell[pos], weights=ov[pos], minlength=n_cells)[:n_cells]
-    return out / 60.0
-
-
 def aggregate_run(
     cfg: RunConfig,
     log: RunLog,
@@ -318,24 +289,10 @@ def aggregate_run(
     attempts: int = 1,
     policies: dict[str, Any] | None = None,
 ) -> RunRecord:
-    """Reduce a finished run to its record."""
+    """Reduce a finished run to its record (every figure from :mod:`v1d3.eval.metrics`)."""
     n = city.n_cells
-    o = log.orders
-    hour = np.clip(np.floor(o["t_request_s"] / 3600.0).astype(np.int64), 0, 23)
-    cell = o["origin_cell"].astype(np.int64)
-    flat = hour * n + cell
-    orders = np.bincount(flat, minlength=24 * n)[: 24 * n].reshape(24, n)
-    lost = o["status"] == _EXPIRED
-    unserved = np.bincount(flat[lost], minlength=24 * n)[: 24 * n].reshape(24, n)
-    completed = o["status"] == ORDER_STATUS.index("completed")
-    pick = (o["pickup_m"][completed] / 1000.0).astype(np.float32)
-    if pick.size > PICKUP_SAMPLE:
-        rng = np.random.default_rng([cfg.seed, cfg.scenario.weekday, 0x91C])
-        pick = pick[np.sort(rng.choice(pick.size, PICKUP_SAMPLE, replace=False))]
-    d = driver_table(log)
-    online_h = d["online_s"] / 3600.0
-    active = online_h > 0
-    hourly_income = (d["income"][active] / online_h[active]).astype(np.float32)
+    orders, unserved = orders_by_cell(log, n)
+    rng = np.random.default_rng([cfg.seed, cfg.scenario.weekday, 0x91C])
     return RunRecord(
         config=cfg,
         metrics=metrics,
@@ -343,8 +300,8 @@ def aggregate_run(
         cell_orders=orders.astype(np.int32),
         cell_unserved=unserved.astype(np.int32),
         cell_idle_min=idle_minutes(log, n).astype(np.float32),
-        pickup_km=pick,
-        driver_hourly_income=hourly_income,
+        pickup_km=pickup_sample(log, PICKUP_SAMPLE, rng),
+        driver_hourly_income=driver_hourly_income(log).astype(np.float32),
         cell_lat=np.asarray(city.cell_lat, dtype=np.float64),
         cell_lng=np.asarray(city.cell_lng, dtype=np.float64),
         cell_labels=np.asarray(city.labels, dtype=str),

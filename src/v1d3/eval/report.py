@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from v1d3 import __version__
+from v1d3.eval.metrics import pooled_by_hour
 from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
 from v1d3.files import atomic_write_text
 
@@ -152,17 +153,8 @@ def _hourly_figure(by_policy: dict[str, list[RunRecord]], colours: dict[str, str
     )
     hours = list(range(24))
     for p, recs in by_policy.items():
-        orders = np.sum([r.hourly["orders"] for r in recs], axis=0)
-        matched = np.sum([r.hourly["matched"] for r in recs], axis=0)
-        comp = np.sum([r.hourly["completed"] for r in recs], axis=0)
-        wait = np.sum([r.hourly["wait_mean_s"] * r.hourly["completed"] for r in recs], axis=0)
-        income = np.mean([r.hourly["income"] for r in recs], axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            series = (
-                np.where(orders > 0, matched / orders, np.nan),
-                np.where(orders > 0, income, np.nan),
-                np.where(comp > 0, wait / comp, np.nan),
-            )
+        pooled = pooled_by_hour([r.hourly for r in recs])
+        series = (pooled["answer_rate"], pooled["income"], pooled["wait_mean_s"])
         for col, y in enumerate(series, start=1):
             fig.add_trace(
                 go.Scatter(
