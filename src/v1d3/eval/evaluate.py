@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from v1d3 import __version__
 from v1d3.errors import ConfigError, DataError, V1D3Error
-from v1d3.eval.backends import Event, Task, execute, make_executor
+from v1d3.eval.backends import Event, Executor, Task, execute, make_executor
 from v1d3.eval.metrics import (
     METRIC_KEYS,
     driver_hourly_income,
@@ -45,6 +45,7 @@ from v1d3.eval.metrics import (
     orders_by_cell,
     pickup_sample,
 )
+from v1d3.eval.report import write_report
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.eval.summary import SummaryRow, summarise, summary_csv
 from v1d3.files import atomic_dir, atomic_file, atomic_write_text
@@ -530,6 +531,10 @@ class Evaluation:
             out.setdefault(row.policy, {})[row.metric] = row.mean
         return out
 
+    def regenerate_command(self, report_hour: int | None = None) -> str:
+        """The ``v1d3 evaluate`` command line that regenerates ``out`` (:func:`study_command`)."""
+        return study_command(self.study, self.out, report_hour)
+
 
 def _check_out(out: Path, study: StudyConfig, resume: bool) -> None:
     from v1d3.files import check_output_path
@@ -567,6 +572,87 @@ def _validate_policies(study: StudyConfig) -> None:
         make_reposition(
             cfg.reposition, models, study.scenario, dispatch=disp, **cfg.reposition_params
         )
+
+
+def _run_all(
+    tasks: list[Task],
+    out: Path,
+    study: StudyConfig,
+    resume: bool,
+    executor: Executor,
+    runner: Callable[[RunConfig], RunRecord],
+    emit: Event,
+) -> tuple[dict[str, RunRecord], list[dict[str, Any]], int]:
+    """Write ``study.json``, reuse finished records (``resume``), run the rest and write their
+    records. Returns the records by key, the failures and how many runs were reused."""
+    records: dict[str, RunRecord] = {}
+    failures: list[dict[str, Any]] = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        doc = {"kind": _STUDY_KIND, "v1d3_version": __version__, "study": study.to_dict()}
+        atomic_write_text(out / _STUDY_FILE, json.dumps(doc, indent=2) + "\n")
+        todo = []
+        for t in tasks:
+            rec = _finished(out / "runs" / t.key, t.arg) if resume else None
+            if rec is None:
+                todo.append(t)
+            else:
+                records[t.key] = rec
+                emit("skip", t, "finished earlier")
+        for res in execute(executor, runner, todo, emit):
+            if res.ok:
+                rec = res.value
+                rec.attempts = res.attempts
+                write_record(rec, out / "runs" / res.task.key)
+                records[res.task.key] = rec
+            else:
+                cfg: RunConfig = res.task.arg
+                failures.append(
+                    {
+                        "key": res.task.key,
+                        "policy": cfg.policy,
+                        "weekday": cfg.scenario.weekday,
+                        "seed": cfg.seed,
+                        "attempts": res.attempts,
+                        "error": res.error,
+                    }
+                )
+    finally:
+        executor.close()
+    return records, failures, len(tasks) - len(todo)
+
+
+def _result_rows(
+    tasks: list[Task], records: dict[str, RunRecord], failures: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per run, as in ``results.parquet``, and the metric columns: :data:`METRIC_KEYS`
+    and then the scalar metrics some policies add, in the order the records first have them."""
+    metric_keys = list(METRIC_KEYS)
+    for t in tasks:
+        got = records[t.key].metrics if t.key in records else {}
+        metric_keys += [k for k in got if k not in metric_keys and not isinstance(got[k], dict)]
+    failed_by_key = {f["key"]: f for f in failures}
+    rows: list[dict[str, Any]] = []
+    for t in tasks:
+        cfg = t.arg
+        row: dict[str, Any] = {
+            "policy": cfg.policy,
+            "dispatch": cfg.dispatch,
+            "reposition": cfg.reposition,
+            "weekday": cfg.scenario.weekday,
+            "seed": cfg.seed,
+        }
+        if t.key in records:
+            row.update(status="ok", error=None)
+            got = records[t.key].metrics
+            # keys some policies add (agent_fault_count) count 0 for the others
+            row.update({k: got.get(k, None if k in METRIC_KEYS else 0) for k in metric_keys})
+        else:
+            err = failed_by_key.get(t.key, {}).get("error", "not run")
+            row.update(status="failed", error=err)
+            row.update({k: None for k in metric_keys})
+        rows.append(row)
+    return rows, metric_keys
 
 
 def _results_table(rows: list[dict[str, Any]], metric_keys: Sequence[str]) -> pa.Table:
@@ -621,80 +707,20 @@ def evaluate(
         raise ConfigError(f"report_hour: expected an hour 0..23, got {report_hour}")
     _check_out(out, study, resume)
     _validate_policies(study)
-    configs = study.runs()
-    tasks = [Task(run_key(c), run_name(c), c) for c in configs]
+    tasks = [Task(run_key(c), run_name(c), c) for c in study.runs()]
     if len({t.key for t in tasks}) != len(tasks):
         raise ConfigError("policies: two policies map to the same run folder name")
     executor = make_executor(backend, workers, address)
     # -- nothing was written up to here
     emit = progress or (lambda kind, task, detail: None)
-    records: dict[str, RunRecord] = {}
-    failures: list[dict[str, Any]] = []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        doc = {"kind": _STUDY_KIND, "v1d3_version": __version__, "study": study.to_dict()}
-        atomic_write_text(out / _STUDY_FILE, json.dumps(doc, indent=2) + "\n")
-        todo = []
-        for t in tasks:
-            rec = _finished(out / "runs" / t.key, t.arg) if resume else None
-            if rec is None:
-                todo.append(t)
-            else:
-                records[t.key] = rec
-                emit("skip", t, "finished earlier")
-        for res in execute(executor, runner, todo, emit):
-            if res.ok:
-                rec = res.value
-                rec.attempts = res.attempts
-                write_record(rec, out / "runs" / res.task.key)
-                records[res.task.key] = rec
-            else:
-                cfg: RunConfig = res.task.arg
-                failures.append(
-                    {
-                        "key": res.task.key,
-                        "policy": cfg.policy,
-                        "weekday": cfg.scenario.weekday,
-                        "seed": cfg.seed,
-                        "attempts": res.attempts,
-                        "error": res.error,
-                    }
-                )
-    finally:
-        executor.close()
-
+    records, failures, resumed = _run_all(tasks, out, study, resume, executor, runner, emit)
     # -- tables
-    ordered = [records[t.key] for t in tasks if t.key in records]
-    metric_keys = list(METRIC_KEYS)
-    for rec in ordered:
-        metric_keys += [
-            k for k in rec.metrics if k not in metric_keys and not isinstance(rec.metrics[k], dict)
-        ]
-    failed_by_key = {f["key"]: f for f in failures}
-    rows: list[dict[str, Any]] = []
-    for t in tasks:
-        cfg = t.arg
-        row: dict[str, Any] = {
-            "policy": cfg.policy,
-            "dispatch": cfg.dispatch,
-            "reposition": cfg.reposition,
-            "weekday": cfg.scenario.weekday,
-            "seed": cfg.seed,
-        }
-        if t.key in records:
-            row.update(status="ok", error=None)
-            got = records[t.key].metrics
-            # keys some policies add (agent_fault_count) count 0 for the others
-            row.update({k: got.get(k, None if k in METRIC_KEYS else 0) for k in metric_keys})
-        else:
-            err = failed_by_key.get(t.key, {}).get("error", "not run")
-            row.update(status="failed", error=err)
-            row.update({k: None for k in metric_keys})
-        rows.append(row)
+    rows, metric_keys = _result_rows(tasks, records, failures)
     _write_parquet(_results_table(rows, metric_keys), out / "results.parquet")
     summary = summarise(rows, metric_keys, study.baseline, study.policies)
     atomic_write_text(out / "summary.csv", summary_csv(summary))
     atomic_write_text(out / "failures.json", json.dumps(failures, indent=2) + "\n")
+    ordered = [records[t.key] for t in tasks if t.key in records]
     ev = Evaluation(
         study=study,
         out=out,
@@ -702,15 +728,9 @@ def evaluate(
         summary=summary,
         failures=failures,
         records=ordered,
-        resumed=len(tasks) - len(todo),
+        resumed=resumed,
     )
     if report:
-        from v1d3.eval.report import write_report
-
-        write_report(
-            ev,
-            out / "report.html",
-            hour=report_hour,
-            command=command or study_command(study, out, report_hour),
-        )
+        command = command or ev.regenerate_command(report_hour)
+        write_report(ev, out / "report.html", hour=report_hour, command=command)
     return ev

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,11 +26,88 @@ from v1d3 import __version__
 from v1d3.eval.metrics import pooled_by_hour
 from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
 from v1d3.files import atomic_write_text
+from v1d3.sim.scenario import ScenarioConfig
 
-if TYPE_CHECKING:
-    from v1d3.eval.evaluate import Evaluation, RunRecord
+__all__ = [
+    "TABLE_METRICS",
+    "EvaluationLike",
+    "RecordLike",
+    "StudyLike",
+    "render_report",
+    "write_report",
+]
 
-__all__ = ["TABLE_METRICS", "render_report", "write_report"]
+
+# --- what the report reads ---------------------------------------------------------------------
+# The report reads a finished study through these shapes, which evaluate's Evaluation, RunRecord
+# and StudyConfig have: it depends on what a study produced, not on the code that runs one
+# (that code writes the report, so importing it here would make an import circle).
+
+
+class StudyLike(Protocol):
+    """The study's fields the report shows."""
+
+    @property
+    def policies(self) -> tuple[str, ...]: ...
+    @property
+    def baseline(self) -> str: ...
+    @property
+    def weekdays(self) -> tuple[int, ...]: ...
+    @property
+    def seeds(self) -> tuple[int, ...]: ...
+    @property
+    def scenario(self) -> ScenarioConfig: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class RecordLike(Protocol):
+    """One finished run's figures (units and shapes: :class:`~v1d3.eval.evaluate.RunRecord`)."""
+
+    @property
+    def policy(self) -> str: ...
+    @property
+    def hourly(self) -> dict[str, np.ndarray]: ...
+    @property
+    def cell_orders(self) -> np.ndarray: ...
+    @property
+    def cell_unserved(self) -> np.ndarray: ...
+    @property
+    def cell_idle_min(self) -> np.ndarray: ...
+    @property
+    def pickup_km(self) -> np.ndarray: ...
+    @property
+    def driver_hourly_income(self) -> np.ndarray: ...
+    @property
+    def cell_lat(self) -> np.ndarray: ...
+    @property
+    def cell_lng(self) -> np.ndarray: ...
+    @property
+    def cell_labels(self) -> np.ndarray: ...
+    @property
+    def h3_resolution(self) -> int | None: ...
+    @property
+    def policies(self) -> dict[str, Any]: ...
+
+
+class EvaluationLike(Protocol):
+    """A finished study: its config, rows, summary, failures and records."""
+
+    @property
+    def study(self) -> StudyLike: ...
+    @property
+    def results(self) -> Sequence[dict[str, Any]]: ...
+    @property
+    def summary(self) -> Sequence[SummaryRow]: ...
+    @property
+    def failures(self) -> Sequence[dict[str, Any]]: ...
+    @property
+    def records(self) -> Sequence[RecordLike]: ...
+    def regenerate_command(self, report_hour: int | None = None) -> str:
+        """The command line that regenerates the study folder and this report."""
+        ...
+
+
+# --- formats and helpers -------------------------------------------------------------------------
 
 TABLE_METRICS: dict[str, tuple[str, Callable[[float], str]]] = {
     "answer_rate": ("Answer rate", lambda v: f"{100 * v:.2f}%"),
@@ -142,7 +219,7 @@ def _table_html(summary: Sequence[SummaryRow], policies: Sequence[str], baseline
 # --- plots -------------------------------------------------------------------------------------
 
 
-def _hourly_figure(by_policy: dict[str, list[RunRecord]], colours: dict[str, str]) -> Any:
+def _hourly_figure(by_policy: dict[str, list[RecordLike]], colours: dict[str, str]) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -195,7 +272,7 @@ def _sample(values: list[np.ndarray], rng: np.random.Generator) -> list[float]:
     return [round(float(v), 3) for v in x]
 
 
-def _distribution_figure(by_policy: dict[str, list[RunRecord]], colours: dict[str, str]) -> Any:
+def _distribution_figure(by_policy: dict[str, list[RecordLike]], colours: dict[str, str]) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -229,7 +306,7 @@ def _distribution_figure(by_policy: dict[str, list[RunRecord]], colours: dict[st
     return fig
 
 
-def _cell_geometry(rec: RunRecord) -> tuple[list[list[float | None]], list[list[float | None]]]:
+def _cell_geometry(rec: RecordLike) -> tuple[list[list[float | None]], list[list[float | None]]]:
     """Per cell, the x (lng) and y (lat) of its outline (closed, then a gap) or of its centre."""
     gx: list[list[float | None]] = []
     gy: list[list[float | None]] = []
@@ -282,7 +359,7 @@ class _MapCells:
     polygons: bool
 
     @classmethod
-    def of(cls, rec: RunRecord) -> _MapCells:
+    def of(cls, rec: RecordLike) -> _MapCells:
         gx, gy = _cell_geometry(rec)
         labels = [str(s) for s in rec.cell_labels.tolist()]
         polygons = rec.h3_resolution is not None
@@ -462,7 +539,7 @@ def _map_controls(policies: list[str], start: str, hours: list[int], hour: int) 
 
 
 def _map_section(
-    by_policy: dict[str, list[RunRecord]], hour: int | None, baseline: str
+    by_policy: dict[str, list[RecordLike]], hour: int | None, baseline: str
 ) -> tuple[str, int]:
     """The map with its controls and script, and the hour it shows first."""
     from plotly.subplots import make_subplots
@@ -568,21 +645,19 @@ table.failures { border-collapse: collapse; font-size: 0.88em; }
 
 
 def render_report(
-    evaluation: Evaluation, hour: int | None = None, command: str | None = None
+    evaluation: EvaluationLike, hour: int | None = None, command: str | None = None
 ) -> str:
     """The report page as a string."""
     import plotly.offline
 
-    from v1d3.eval.evaluate import study_command
-
     ev = evaluation
     study = ev.study
-    by_policy: dict[str, list[RunRecord]] = {}
+    by_policy: dict[str, list[RecordLike]] = {}
     for rec in ev.records:
         by_policy.setdefault(rec.policy, []).append(rec)
     by_policy = {p: by_policy[p] for p in study.policies if p in by_policy}
     colours = dict(zip(study.policies, _colours(len(study.policies)), strict=True))
-    command = command or study_command(study, ev.out, hour)
+    command = command or ev.regenerate_command(hour)
     n_runs = len(ev.results)
     sc = study.scenario
     horizon = f"{sc.start_hour:g}h + {sc.hours:g}h"
@@ -647,7 +722,7 @@ def render_report(
     )
 
 
-def _constants_html(by_policy: dict[str, list[RunRecord]]) -> str:
+def _constants_html(by_policy: dict[str, list[RecordLike]]) -> str:
     """Each policy's resolved constants (from its first run), one collapsible block each."""
     blocks = []
     for policy, recs in by_policy.items():
@@ -667,7 +742,7 @@ def _constants_html(by_policy: dict[str, list[RunRecord]]) -> str:
 
 
 def write_report(
-    evaluation: Evaluation, path: Path, hour: int | None = None, command: str | None = None
+    evaluation: EvaluationLike, path: Path, hour: int | None = None, command: str | None = None
 ) -> Path:
     """Write ``report.html`` (atomically)."""
     atomic_write_text(Path(path), render_report(evaluation, hour, command))
