@@ -19,7 +19,6 @@ from v1d3.eval.evaluate import (
     TIMING_KEYS,
     StudyConfig,
     evaluate,
-    idle_minutes,
     read_record,
     run_key,
     run_record,
@@ -27,7 +26,6 @@ from v1d3.eval.evaluate import (
 )
 from v1d3.eval.metrics import METRIC_KEYS
 from v1d3.eval.run import RunConfig, run_simulation, write_run
-from v1d3.sim.log import EVENT_KINDS
 from v1d3.sim.scenario import ScenarioConfig
 
 TINY = ScenarioConfig(name="synthetic", orders=3000, hours=1.0, start_hour=8.0)
@@ -165,29 +163,6 @@ def test_crn_two_policies_see_identical_orders_shifts_and_draws(
 
 
 # --- records ----------------------------------------------------------------------------------
-
-
-def test_idle_minutes_account_for_all_online_time() -> None:
-    cfg = RunConfig(
-        scenario=dataclasses.replace(TINY, hours=2.0), dispatch="distance", reposition="demand"
-    )
-    result = run_simulation(cfg)
-    log = result.log
-    n_cells = int(log.meta["n_cells"])
-    idle = idle_minutes(log, n_cells)
-    assert idle.shape == (24, n_cells)
-    assert idle[:8].sum() == 0 and idle[10:].sum() == 0 and idle[8].sum() > 0
-    assert idle[9].sum() > 0  # waits are split across the hour boundary
-    ev = log.events
-    kind = ev["kind"]
-    dur = ev["t_end_s"] - ev["t_start_s"]
-    on = kind == EVENT_KINDS.index("shift_start")
-    off = kind == EVENT_KINDS.index("shift_end")
-    online = ev["t_start_s"][off].sum() - ev["t_start_s"][on].sum()
-    busy = dur[kind == EVENT_KINDS.index("trip")].sum()
-    cruise = dur[kind == EVENT_KINDS.index("reposition")].sum()
-    assert cruise > 0
-    assert idle.sum() * 60 == pytest.approx(online - busy - cruise, rel=1e-9)
 
 
 def test_run_record_round_trips(tmp_path: Path) -> None:

@@ -1,12 +1,37 @@
-"""Idle spells and the repositioning headroom, on a hand-written event log."""
+"""The figures of a run: by hand on small logs, against a simulated day, and the module's
+import (numpy and the logs only: no policy, no torch)."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from v1d3.eval.metrics import driver_table, idle_spells, reposition_headroom
-from v1d3.sim.log import CANCEL, IDLE_MOVE, SHIFT_END, SHIFT_START, TRIP, RunLog
+from v1d3.eval.metrics import (
+    driver_hourly_income,
+    driver_table,
+    idle_minutes,
+    idle_spells,
+    orders_by_cell,
+    pickup_sample,
+    pooled_by_hour,
+    reposition_headroom,
+)
+from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.sim.log import (
+    CANCEL,
+    EVENT_KINDS,
+    IDLE_MOVE,
+    ORDER_STATUS,
+    SHIFT_END,
+    SHIFT_START,
+    TRIP,
+    RunLog,
+)
+from v1d3.sim.scenario import ScenarioConfig
 
 
 def _log(rows: list[tuple[int, int, float, float, float]], managed: list[bool]) -> RunLog:
@@ -101,3 +126,103 @@ def test_driver_table_sums_trips_per_driver() -> None:
     assert d["online_s"].tolist() == [2600.0, 5000.0, 1000.0]
     assert d["busy_s"].tolist() == [1300.0, 1000.0, 600.0]
     assert d["income"].tolist() == [22.0, 9.0, 8.0]
+
+
+def test_driver_hourly_income_skips_drivers_never_online() -> None:
+    log = _log(ROWS + [(TRIP, 3, 0.0, 0.0, 5.0)], [True, False, True, False])
+    assert driver_hourly_income(log).tolist() == pytest.approx(
+        [22.0 / (2600 / 3600), 9.0 / (5000 / 3600), 8.0 / (1000 / 3600)]
+    )
+
+
+def _orders(status: list[str], t_request_s: list[float], cells: list[int]) -> RunLog:
+    orders = {
+        "status": np.array([ORDER_STATUS.index(s) for s in status], dtype=np.int8),
+        "t_request_s": np.array(t_request_s),
+        "origin_cell": np.array(cells, dtype=np.int32),
+        "pickup_m": np.arange(1.0, len(status) + 1) * 1000.0,
+    }
+    return RunLog(events={}, orders=orders, drivers={}, rounds={})
+
+
+def test_orders_by_cell_counts_orders_and_expired_ones() -> None:
+    log = _orders(
+        ["completed", "expired", "cancelled", "expired", "open"],
+        [3600.0 * 8 + 5, 3600.0 * 8 + 10, 3600.0 * 9, 3600.0 * 25, 0.0],
+        [1, 1, 0, 2, 0],
+    )
+    orders, unserved = orders_by_cell(log, 3)
+    assert orders.shape == unserved.shape == (24, 3)
+    assert orders[8].tolist() == [0, 2, 0] and orders[9].tolist() == [1, 0, 0]
+    assert orders[0].tolist() == [1, 0, 0] and orders[23].tolist() == [0, 0, 1]  # after midnight
+    assert unserved.sum() == 2 and unserved[8, 1] == 1 and unserved[23, 2] == 1
+
+
+def test_pickup_sample_keeps_all_or_an_ordered_seeded_sample() -> None:
+    log = _orders(["completed", "expired", "completed", "completed"], [0.0] * 4, [0] * 4)
+    rng = np.random.default_rng(0)
+    assert pickup_sample(log, 5, rng).tolist() == [1.0, 3.0, 4.0]
+    assert pickup_sample(log, 5, rng).dtype == np.float32
+    two = pickup_sample(log, 2, np.random.default_rng(7))
+    assert two.size == 2 and set(two.tolist()) <= {1.0, 3.0, 4.0} and two[0] < two[1]
+    np.testing.assert_array_equal(two, pickup_sample(log, 2, np.random.default_rng(7)))
+
+
+def test_pooled_by_hour_pools_orders_and_averages_income() -> None:
+    zeros = np.zeros(24)
+
+    def hourly(
+        orders: float, matched: float, completed: float, wait: float, income: float
+    ) -> dict[str, np.ndarray]:
+        return {
+            "orders": np.where(np.arange(24) == 8, orders, zeros),
+            "matched": np.where(np.arange(24) == 8, matched, zeros),
+            "completed": np.where(np.arange(24) == 8, completed, zeros),
+            "wait_mean_s": np.where(np.arange(24) == 8, wait, zeros),
+            "income": np.where(np.arange(24) == 8, income, zeros),
+        }
+
+    p = pooled_by_hour([hourly(10, 5, 4, 100.0, 30.0), hourly(30, 25, 1, 50.0, 10.0)])
+    assert p["answer_rate"][8] == pytest.approx(30 / 40)
+    assert p["wait_mean_s"][8] == pytest.approx((4 * 100.0 + 50.0) / 5)
+    assert p["income"][8] == pytest.approx(20.0)
+    for k in ("answer_rate", "income", "wait_mean_s"):
+        assert np.isnan(np.delete(p[k], 8)).all()
+
+
+def test_idle_minutes_account_for_all_online_time() -> None:
+    scenario = ScenarioConfig(name="synthetic", orders=3000, hours=2.0, start_hour=8.0)
+    cfg = RunConfig(scenario=scenario, dispatch="distance", reposition="demand")
+    result = run_simulation(cfg)
+    log = result.log
+    n_cells = int(log.meta["n_cells"])
+    idle = idle_minutes(log, n_cells)
+    assert idle.shape == (24, n_cells)
+    assert idle[:8].sum() == 0 and idle[10:].sum() == 0 and idle[8].sum() > 0
+    assert idle[9].sum() > 0  # waits are split across the hour boundary
+    ev = log.events
+    kind = ev["kind"]
+    dur = ev["t_end_s"] - ev["t_start_s"]
+    on = kind == EVENT_KINDS.index("shift_start")
+    off = kind == EVENT_KINDS.index("shift_end")
+    online = ev["t_start_s"][off].sum() - ev["t_start_s"][on].sum()
+    busy = dur[kind == EVENT_KINDS.index("trip")].sum()
+    cruise = dur[kind == EVENT_KINDS.index("reposition")].sum()
+    assert cruise > 0
+    assert idle.sum() * 60 == pytest.approx(online - busy - cruise, rel=1e-9)
+
+
+def test_importing_metrics_loads_no_policy_and_no_torch() -> None:
+    heavy = ("torch", "v1d3.policies", "v1d3.dispatch", "v1d3.reposition", "v1d3.value",
+             "v1d3.kddcup", "v1d3.eval.evaluate", "v1d3.eval.run")  # fmt: skip
+    code = (
+        "import sys, v1d3.eval.metrics\n"
+        f"heavy = {heavy!r}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch' or "
+        "any(m == h or m.startswith(h + '.') for h in heavy)))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert run.stdout.strip() == "[]"

@@ -94,10 +94,10 @@ def kdd_grid(
     Unusable input rows (of --grid, --kdd-orders or trip records) are dropped and counted by
     reason in the summary line.
     """
+    from v1d3.files import check_output_path
     from v1d3.kddcup.city import reference_epoch, write_kdd_orders
     from v1d3.kddcup.export import scenario_day
     from v1d3.kddcup.grid import write_grid
-    from v1d3.sim.log import check_output_path
     from v1d3.sim.scenario import build_scenario
 
     # every output path is checked before anything is built or written

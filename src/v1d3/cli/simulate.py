@@ -10,9 +10,10 @@ import typer
 from v1d3.cli import common as c
 from v1d3.cli.kdd import AgentBudget, AgentPath
 from v1d3.eval.run import RUN_CONFIG, RunConfig, load_config, run_simulation, write_run
+from v1d3.files import check_output_path
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.sim.checker import check_run
-from v1d3.sim.log import RunLog, check_output_path
+from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import SCENARIOS
 
 

@@ -41,11 +41,12 @@ import pyarrow.parquet as pq
 
 from v1d3.demand.orders import Orders
 from v1d3.errors import ConfigError, DataError, first_line
+from v1d3.files import check_output_path
 from v1d3.geo.city import City, h3_city
 from v1d3.geo.polygons import Zones, load_zones, sample_points_in_zones
 from v1d3.geo.projection import haversine_m
 from v1d3.geo.travel import ConstantSpeed
-from v1d3.sim.log import TRIP, check_output_path, write_events
+from v1d3.sim.log import TRIP, write_events
 
 if TYPE_CHECKING:
     from v1d3.sim.scenario import DemandDay, ScenarioConfig
@@ -447,7 +448,7 @@ def trips_to_events(
 
     Returns the dropped rows by reason (of ``date``'s pick-ups and the rows without a pick-up
     time, or of the whole file). A bad ``out_path`` (see
-    :func:`~v1d3.sim.log.check_output_path`, or the input file itself) is a
+    :func:`~v1d3.files.check_output_path`, or the input file itself) is a
     :class:`ConfigError` before anything is read or written.
     """
     out = check_output_path(out_path, "file", inputs=[path])

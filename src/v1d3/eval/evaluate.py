@@ -36,10 +36,19 @@ import pyarrow.parquet as pq
 
 from v1d3 import __version__
 from v1d3.errors import ConfigError, DataError, V1D3Error
-from v1d3.eval.backends import Event, Task, execute, make_executor
-from v1d3.eval.metrics import METRIC_KEYS, driver_table, hour_overlaps, metrics_by_hour
+from v1d3.eval.backends import Event, Executor, Task, execute, make_executor
+from v1d3.eval.metrics import (
+    METRIC_KEYS,
+    driver_hourly_income,
+    idle_minutes,
+    metrics_by_hour,
+    orders_by_cell,
+    pickup_sample,
+)
+from v1d3.eval.report import write_report
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.eval.summary import SummaryRow, summarise, summary_csv
+from v1d3.files import atomic_dir, atomic_file, atomic_write_text
 from v1d3.policies import (
     DISPATCH,
     REPOSITION,
@@ -50,15 +59,7 @@ from v1d3.policies import (
 )
 from v1d3.policies.value_based import PACKAGED_MODELS
 from v1d3.sim.config import SimConfig
-from v1d3.sim.log import (
-    ORDER_STATUS,
-    SHIFT_END,
-    SHIFT_START,
-    RunLog,
-    atomic_dir,
-    atomic_file,
-    atomic_write_text,
-)
+from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 
 __all__ = [
@@ -70,7 +71,6 @@ __all__ = [
     "evaluate",
     "run_record",
     "aggregate_run",
-    "idle_minutes",
     "read_record",
     "load_records",
     "packaged_models",
@@ -88,7 +88,6 @@ PICKUP_SAMPLE = 5000
 """Largest number of pickup distances a run record keeps (a seeded random sample)."""
 
 _INT_METRICS = frozenset({"orders", "matched", "completed", "cancelled", "dropped_rows"})
-_EXPIRED = ORDER_STATUS.index("expired")
 _STUDY_FILE = "study.json"
 _STUDY_KIND = "v1d3-evaluate"
 
@@ -283,40 +282,6 @@ class RunRecord:
         return self.config.policy
 
 
-def idle_minutes(log: RunLog, n_cells: int) -> np.ndarray:
-    """Idle driver-minutes by hour of day × cell, shape (24, n_cells).
-
-    A driver waits idle between two consecutive events (from the end of one to the start of the
-    next), in the cell where the first one ended; waits spanning hours are split between them.
-    An event inside another (a cancellation while repositioning) does not end the outer one: the
-    wait starts when everything before it has ended.
-    """
-    ev = log.events
-    kind = ev["kind"]
-    drv = ev["driver_id"]
-    rank = np.where(kind == SHIFT_START, 0, np.where(kind == SHIFT_END, 2, 1))
-    o = np.lexsort((rank, ev["t_start_s"], drv))
-    drv = drv[o]
-    # latest end so far per driver (an offset per driver keeps the running max within a driver)
-    offset = drv.astype(np.float64) * 2.0**18
-    keyed = ev["t_end_s"][o] + offset
-    run_max = np.maximum.accumulate(keyed)
-    last = np.maximum.accumulate(np.where(keyed >= run_max, np.arange(keyed.size), 0))
-    same = drv[1:] == drv[:-1]
-    same &= kind[o][:-1] != SHIFT_END
-    a = ev["t_end_s"][o][last][:-1][same]
-    b = ev["t_start_s"][o][1:][same]
-    cell = ev["end_cell"][o][last][:-1][same]
-    keep = (b > a) & (cell >= 0) & (cell < n_cells)
-    a, b, cell = a[keep], b[keep], cell[keep]
-    out = np.zeros((24, n_cells), dtype=np.float64)
-    for h, ov in hour_overlaps(a, b, stop_h=24):
-        pos = ov > 0
-        if pos.any():
-            out[h] = np.bincount(cell[pos], weights=ov[pos], minlength=n_cells)[:n_cells]
-    return out / 60.0
-
-
 def aggregate_run(
     cfg: RunConfig,
     log: RunLog,
@@ -325,24 +290,10 @@ def aggregate_run(
     attempts: int = 1,
     policies: dict[str, Any] | None = None,
 ) -> RunRecord:
-    """Reduce a finished run to its record."""
+    """Reduce a finished run to its record (every figure from :mod:`v1d3.eval.metrics`)."""
     n = city.n_cells
-    o = log.orders
-    hour = np.clip(np.floor(o["t_request_s"] / 3600.0).astype(np.int64), 0, 23)
-    cell = o["origin_cell"].astype(np.int64)
-    flat = hour * n + cell
-    orders = np.bincount(flat, minlength=24 * n)[: 24 * n].reshape(24, n)
-    lost = o["status"] == _EXPIRED
-    unserved = np.bincount(flat[lost], minlength=24 * n)[: 24 * n].reshape(24, n)
-    completed = o["status"] == ORDER_STATUS.index("completed")
-    pick = (o["pickup_m"][completed] / 1000.0).astype(np.float32)
-    if pick.size > PICKUP_SAMPLE:
-        rng = np.random.default_rng([cfg.seed, cfg.scenario.weekday, 0x91C])
-        pick = pick[np.sort(rng.choice(pick.size, PICKUP_SAMPLE, replace=False))]
-    d = driver_table(log)
-    online_h = d["online_s"] / 3600.0
-    active = online_h > 0
-    hourly_income = (d["income"][active] / online_h[active]).astype(np.float32)
+    orders, unserved = orders_by_cell(log, n)
+    rng = np.random.default_rng([cfg.seed, cfg.scenario.weekday, 0x91C])
     return RunRecord(
         config=cfg,
         metrics=metrics,
@@ -350,8 +301,8 @@ def aggregate_run(
         cell_orders=orders.astype(np.int32),
         cell_unserved=unserved.astype(np.int32),
         cell_idle_min=idle_minutes(log, n).astype(np.float32),
-        pickup_km=pick,
-        driver_hourly_income=hourly_income,
+        pickup_km=pickup_sample(log, PICKUP_SAMPLE, rng),
+        driver_hourly_income=driver_hourly_income(log).astype(np.float32),
         cell_lat=np.asarray(city.cell_lat, dtype=np.float64),
         cell_lng=np.asarray(city.cell_lng, dtype=np.float64),
         cell_labels=np.asarray(city.labels, dtype=str),
@@ -580,9 +531,13 @@ class Evaluation:
             out.setdefault(row.policy, {})[row.metric] = row.mean
         return out
 
+    def regenerate_command(self, report_hour: int | None = None) -> str:
+        """The ``v1d3 evaluate`` command line that regenerates ``out`` (:func:`study_command`)."""
+        return study_command(self.study, self.out, report_hour)
+
 
 def _check_out(out: Path, study: StudyConfig, resume: bool) -> None:
-    from v1d3.sim.log import check_output_path
+    from v1d3.files import check_output_path
 
     # a file, or a path under a file; the study is written into the folder, not replacing it
     check_output_path(out, "folder", replaces=False)
@@ -617,6 +572,87 @@ def _validate_policies(study: StudyConfig) -> None:
         make_reposition(
             cfg.reposition, models, study.scenario, dispatch=disp, **cfg.reposition_params
         )
+
+
+def _run_all(
+    tasks: list[Task],
+    out: Path,
+    study: StudyConfig,
+    resume: bool,
+    executor: Executor,
+    runner: Callable[[RunConfig], RunRecord],
+    emit: Event,
+) -> tuple[dict[str, RunRecord], list[dict[str, Any]], int]:
+    """Write ``study.json``, reuse finished records (``resume``), run the rest and write their
+    records. Returns the records by key, the failures and how many runs were reused."""
+    records: dict[str, RunRecord] = {}
+    failures: list[dict[str, Any]] = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        doc = {"kind": _STUDY_KIND, "v1d3_version": __version__, "study": study.to_dict()}
+        atomic_write_text(out / _STUDY_FILE, json.dumps(doc, indent=2) + "\n")
+        todo = []
+        for t in tasks:
+            rec = _finished(out / "runs" / t.key, t.arg) if resume else None
+            if rec is None:
+                todo.append(t)
+            else:
+                records[t.key] = rec
+                emit("skip", t, "finished earlier")
+        for res in execute(executor, runner, todo, emit):
+            if res.ok:
+                rec = res.value
+                rec.attempts = res.attempts
+                write_record(rec, out / "runs" / res.task.key)
+                records[res.task.key] = rec
+            else:
+                cfg: RunConfig = res.task.arg
+                failures.append(
+                    {
+                        "key": res.task.key,
+                        "policy": cfg.policy,
+                        "weekday": cfg.scenario.weekday,
+                        "seed": cfg.seed,
+                        "attempts": res.attempts,
+                        "error": res.error,
+                    }
+                )
+    finally:
+        executor.close()
+    return records, failures, len(tasks) - len(todo)
+
+
+def _result_rows(
+    tasks: list[Task], records: dict[str, RunRecord], failures: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per run, as in ``results.parquet``, and the metric columns: :data:`METRIC_KEYS`
+    and then the scalar metrics some policies add, in the order the records first have them."""
+    metric_keys = list(METRIC_KEYS)
+    for t in tasks:
+        got = records[t.key].metrics if t.key in records else {}
+        metric_keys += [k for k in got if k not in metric_keys and not isinstance(got[k], dict)]
+    failed_by_key = {f["key"]: f for f in failures}
+    rows: list[dict[str, Any]] = []
+    for t in tasks:
+        cfg = t.arg
+        row: dict[str, Any] = {
+            "policy": cfg.policy,
+            "dispatch": cfg.dispatch,
+            "reposition": cfg.reposition,
+            "weekday": cfg.scenario.weekday,
+            "seed": cfg.seed,
+        }
+        if t.key in records:
+            row.update(status="ok", error=None)
+            got = records[t.key].metrics
+            # keys some policies add (agent_fault_count) count 0 for the others
+            row.update({k: got.get(k, None if k in METRIC_KEYS else 0) for k in metric_keys})
+        else:
+            err = failed_by_key.get(t.key, {}).get("error", "not run")
+            row.update(status="failed", error=err)
+            row.update({k: None for k in metric_keys})
+        rows.append(row)
+    return rows, metric_keys
 
 
 def _results_table(rows: list[dict[str, Any]], metric_keys: Sequence[str]) -> pa.Table:
@@ -671,80 +707,20 @@ def evaluate(
         raise ConfigError(f"report_hour: expected an hour 0..23, got {report_hour}")
     _check_out(out, study, resume)
     _validate_policies(study)
-    configs = study.runs()
-    tasks = [Task(run_key(c), run_name(c), c) for c in configs]
+    tasks = [Task(run_key(c), run_name(c), c) for c in study.runs()]
     if len({t.key for t in tasks}) != len(tasks):
         raise ConfigError("policies: two policies map to the same run folder name")
     executor = make_executor(backend, workers, address)
     # -- nothing was written up to here
     emit = progress or (lambda kind, task, detail: None)
-    records: dict[str, RunRecord] = {}
-    failures: list[dict[str, Any]] = []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        doc = {"kind": _STUDY_KIND, "v1d3_version": __version__, "study": study.to_dict()}
-        atomic_write_text(out / _STUDY_FILE, json.dumps(doc, indent=2) + "\n")
-        todo = []
-        for t in tasks:
-            rec = _finished(out / "runs" / t.key, t.arg) if resume else None
-            if rec is None:
-                todo.append(t)
-            else:
-                records[t.key] = rec
-                emit("skip", t, "finished earlier")
-        for res in execute(executor, runner, todo, emit):
-            if res.ok:
-                rec = res.value
-                rec.attempts = res.attempts
-                write_record(rec, out / "runs" / res.task.key)
-                records[res.task.key] = rec
-            else:
-                cfg: RunConfig = res.task.arg
-                failures.append(
-                    {
-                        "key": res.task.key,
-                        "policy": cfg.policy,
-                        "weekday": cfg.scenario.weekday,
-                        "seed": cfg.seed,
-                        "attempts": res.attempts,
-                        "error": res.error,
-                    }
-                )
-    finally:
-        executor.close()
-
+    records, failures, resumed = _run_all(tasks, out, study, resume, executor, runner, emit)
     # -- tables
-    ordered = [records[t.key] for t in tasks if t.key in records]
-    metric_keys = list(METRIC_KEYS)
-    for rec in ordered:
-        metric_keys += [
-            k for k in rec.metrics if k not in metric_keys and not isinstance(rec.metrics[k], dict)
-        ]
-    failed_by_key = {f["key"]: f for f in failures}
-    rows: list[dict[str, Any]] = []
-    for t in tasks:
-        cfg = t.arg
-        row: dict[str, Any] = {
-            "policy": cfg.policy,
-            "dispatch": cfg.dispatch,
-            "reposition": cfg.reposition,
-            "weekday": cfg.scenario.weekday,
-            "seed": cfg.seed,
-        }
-        if t.key in records:
-            row.update(status="ok", error=None)
-            got = records[t.key].metrics
-            # keys some policies add (agent_fault_count) count 0 for the others
-            row.update({k: got.get(k, None if k in METRIC_KEYS else 0) for k in metric_keys})
-        else:
-            err = failed_by_key.get(t.key, {}).get("error", "not run")
-            row.update(status="failed", error=err)
-            row.update({k: None for k in metric_keys})
-        rows.append(row)
+    rows, metric_keys = _result_rows(tasks, records, failures)
     _write_parquet(_results_table(rows, metric_keys), out / "results.parquet")
     summary = summarise(rows, metric_keys, study.baseline, study.policies)
     atomic_write_text(out / "summary.csv", summary_csv(summary))
     atomic_write_text(out / "failures.json", json.dumps(failures, indent=2) + "\n")
+    ordered = [records[t.key] for t in tasks if t.key in records]
     ev = Evaluation(
         study=study,
         out=out,
@@ -752,15 +728,9 @@ def evaluate(
         summary=summary,
         failures=failures,
         records=ordered,
-        resumed=len(tasks) - len(todo),
+        resumed=resumed,
     )
     if report:
-        from v1d3.eval.report import write_report
-
-        write_report(
-            ev,
-            out / "report.html",
-            hour=report_hour,
-            command=command or study_command(study, out, report_hour),
-        )
+        command = command or ev.regenerate_command(report_hour)
+        write_report(ev, out / "report.html", hour=report_hour, command=command)
     return ev

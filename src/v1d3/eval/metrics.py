@@ -3,11 +3,17 @@
 ``metrics.json`` keys (stable): see :data:`METRIC_KEYS`. Wait is request → pickup of completed
 orders; pickup distances are straight-line driver-to-origin distances of completed trips;
 utilisation is the share of online time spent on pickups and trips.
+
+Besides the scalars: the figures by hour of day (:func:`metrics_by_hour`, pooled over runs by
+:func:`pooled_by_hour`), by hour × cell (:func:`orders_by_cell`, :func:`idle_minutes`), per
+driver (:func:`driver_table`, :func:`driver_hourly_income`, :func:`idle_spells`) and the
+repositioning headroom. Statistics over many runs (intervals, paired differences) live in
+:mod:`v1d3.eval.summary`. Only numpy and the log tables are needed here: no policy, no torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,8 +24,13 @@ __all__ = [
     "METRIC_KEYS",
     "compute_metrics",
     "metrics_by_hour",
+    "pooled_by_hour",
+    "orders_by_cell",
+    "idle_minutes",
+    "pickup_sample",
     "gini",
     "driver_table",
+    "driver_hourly_income",
     "idle_spells",
     "reposition_headroom",
     "hour_overlaps",
@@ -53,6 +64,7 @@ _START = EVENT_KINDS.index("shift_start")
 _END = EVENT_KINDS.index("shift_end")
 _COMPLETED = ORDER_STATUS.index("completed")
 _CANCELLED = ORDER_STATUS.index("cancelled")
+_EXPIRED = ORDER_STATUS.index("expired")
 
 
 def hour_overlaps(
@@ -109,6 +121,14 @@ def driver_table(log: RunLog) -> dict[str, np.ndarray]:
         "income": income,
         "managed": np.asarray(log.drivers["managed"], dtype=bool),
     }
+
+
+def driver_hourly_income(log: RunLog) -> np.ndarray:
+    """Income per online hour of every driver who was online (in driver order)."""
+    d = driver_table(log)
+    online_h = d["online_s"] / 3600.0
+    active = online_h > 0
+    return np.asarray(d["income"][active] / online_h[active])
 
 
 def idle_spells(log: RunLog) -> dict[str, np.ndarray]:
@@ -271,3 +291,79 @@ def metrics_by_hour(log: RunLog) -> dict[str, np.ndarray]:
             "pickup_km_mean": np.where(comp > 0, pick_sum / np.maximum(comp, 1) / 1000, 0.0),
             "drivers_online": online,
         }
+
+
+def pooled_by_hour(hourly: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Hourly figures of several runs (each :func:`metrics_by_hour`) pooled: the answer rate and
+    the mean wait over all their orders, and the mean income per run. NaN in hours without
+    orders (answer rate, income) or without completed orders (wait)."""
+    orders = np.sum([h["orders"] for h in hourly], axis=0)
+    matched = np.sum([h["matched"] for h in hourly], axis=0)
+    comp = np.sum([h["completed"] for h in hourly], axis=0)
+    wait = np.sum([h["wait_mean_s"] * h["completed"] for h in hourly], axis=0)
+    income = np.mean([h["income"] for h in hourly], axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "answer_rate": np.where(orders > 0, matched / orders, np.nan),
+            "income": np.where(orders > 0, income, np.nan),
+            "wait_mean_s": np.where(comp > 0, wait / comp, np.nan),
+        }
+
+
+def orders_by_cell(log: RunLog, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Orders, and orders never answered (expired), by request hour × origin cell: two arrays
+    of shape (24, n_cells); requests after midnight count in hour 23."""
+    o = log.orders
+    hour = np.clip(np.floor(o["t_request_s"] / 3600.0).astype(np.int64), 0, 23)
+    cell = o["origin_cell"].astype(np.int64)
+    flat = hour * n_cells + cell
+    size = 24 * n_cells
+    orders = np.bincount(flat, minlength=size)[:size].reshape(24, n_cells)
+    lost = o["status"] == _EXPIRED
+    unserved = np.bincount(flat[lost], minlength=size)[:size].reshape(24, n_cells)
+    return orders, unserved
+
+
+def idle_minutes(log: RunLog, n_cells: int) -> np.ndarray:
+    """Idle driver-minutes by hour of day × cell, shape (24, n_cells).
+
+    A driver waits idle between two consecutive events (from the end of one to the start of the
+    next), in the cell where the first one ended; waits spanning hours are split between them.
+    An event inside another (a cancellation while repositioning) does not end the outer one: the
+    wait starts when everything before it has ended.
+    """
+    ev = log.events
+    kind = ev["kind"]
+    drv = ev["driver_id"]
+    rank = np.where(kind == _START, 0, np.where(kind == _END, 2, 1))
+    o = np.lexsort((rank, ev["t_start_s"], drv))
+    drv = drv[o]
+    # latest end so far per driver (an offset per driver keeps the running max within a driver)
+    offset = drv.astype(np.float64) * 2.0**18
+    keyed = ev["t_end_s"][o] + offset
+    run_max = np.maximum.accumulate(keyed)
+    last = np.maximum.accumulate(np.where(keyed >= run_max, np.arange(keyed.size), 0))
+    same = drv[1:] == drv[:-1]
+    same &= kind[o][:-1] != _END
+    a = ev["t_end_s"][o][last][:-1][same]
+    b = ev["t_start_s"][o][1:][same]
+    cell = ev["end_cell"][o][last][:-1][same]
+    keep = (b > a) & (cell >= 0) & (cell < n_cells)
+    a, b, cell = a[keep], b[keep], cell[keep]
+    out = np.zeros((24, n_cells), dtype=np.float64)
+    for h, ov in hour_overlaps(a, b, stop_h=24):
+        pos = ov > 0
+        if pos.any():
+            out[h] = np.bincount(cell[pos], weights=ov[pos], minlength=n_cells)[:n_cells]
+    return out / 60.0
+
+
+def pickup_sample(log: RunLog, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Pickup distances of completed trips, km (float32): all of them, or ``size`` drawn by
+    ``rng`` without replacement, kept in order, when there are more."""
+    o = log.orders
+    completed = o["status"] == _COMPLETED
+    pick = (o["pickup_m"][completed] / 1000.0).astype(np.float32)
+    if pick.size > size:
+        pick = pick[np.sort(rng.choice(pick.size, size, replace=False))]
+    return pick

@@ -16,19 +16,98 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from v1d3 import __version__
+from v1d3.eval.metrics import pooled_by_hour
 from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
-from v1d3.sim.log import atomic_write_text
+from v1d3.files import atomic_write_text
+from v1d3.sim.scenario import ScenarioConfig
 
-if TYPE_CHECKING:
-    from v1d3.eval.evaluate import Evaluation, RunRecord
+__all__ = [
+    "TABLE_METRICS",
+    "EvaluationLike",
+    "RecordLike",
+    "StudyLike",
+    "render_report",
+    "write_report",
+]
 
-__all__ = ["TABLE_METRICS", "render_report", "write_report"]
+
+# --- what the report reads ---------------------------------------------------------------------
+# The report reads a finished study through these shapes, which evaluate's Evaluation, RunRecord
+# and StudyConfig have: it depends on what a study produced, not on the code that runs one
+# (that code writes the report, so importing it here would make an import circle).
+
+
+class StudyLike(Protocol):
+    """The study's fields the report shows."""
+
+    @property
+    def policies(self) -> tuple[str, ...]: ...
+    @property
+    def baseline(self) -> str: ...
+    @property
+    def weekdays(self) -> tuple[int, ...]: ...
+    @property
+    def seeds(self) -> tuple[int, ...]: ...
+    @property
+    def scenario(self) -> ScenarioConfig: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class RecordLike(Protocol):
+    """One finished run's figures (units and shapes: :class:`~v1d3.eval.evaluate.RunRecord`)."""
+
+    @property
+    def policy(self) -> str: ...
+    @property
+    def hourly(self) -> dict[str, np.ndarray]: ...
+    @property
+    def cell_orders(self) -> np.ndarray: ...
+    @property
+    def cell_unserved(self) -> np.ndarray: ...
+    @property
+    def cell_idle_min(self) -> np.ndarray: ...
+    @property
+    def pickup_km(self) -> np.ndarray: ...
+    @property
+    def driver_hourly_income(self) -> np.ndarray: ...
+    @property
+    def cell_lat(self) -> np.ndarray: ...
+    @property
+    def cell_lng(self) -> np.ndarray: ...
+    @property
+    def cell_labels(self) -> np.ndarray: ...
+    @property
+    def h3_resolution(self) -> int | None: ...
+    @property
+    def policies(self) -> dict[str, Any]: ...
+
+
+class EvaluationLike(Protocol):
+    """A finished study: its config, rows, summary, failures and records."""
+
+    @property
+    def study(self) -> StudyLike: ...
+    @property
+    def results(self) -> Sequence[dict[str, Any]]: ...
+    @property
+    def summary(self) -> Sequence[SummaryRow]: ...
+    @property
+    def failures(self) -> Sequence[dict[str, Any]]: ...
+    @property
+    def records(self) -> Sequence[RecordLike]: ...
+    def regenerate_command(self, report_hour: int | None = None) -> str:
+        """The command line that regenerates the study folder and this report."""
+        ...
+
+
+# --- formats and helpers -------------------------------------------------------------------------
 
 TABLE_METRICS: dict[str, tuple[str, Callable[[float], str]]] = {
     "answer_rate": ("Answer rate", lambda v: f"{100 * v:.2f}%"),
@@ -140,7 +219,7 @@ def _table_html(summary: Sequence[SummaryRow], policies: Sequence[str], baseline
 # --- plots -------------------------------------------------------------------------------------
 
 
-def _hourly_figure(by_policy: dict[str, list[RunRecord]], colours: dict[str, str]) -> Any:
+def _hourly_figure(by_policy: dict[str, list[RecordLike]], colours: dict[str, str]) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -152,17 +231,8 @@ def _hourly_figure(by_policy: dict[str, list[RunRecord]], colours: dict[str, str
     )
     hours = list(range(24))
     for p, recs in by_policy.items():
-        orders = np.sum([r.hourly["orders"] for r in recs], axis=0)
-        matched = np.sum([r.hourly["matched"] for r in recs], axis=0)
-        comp = np.sum([r.hourly["completed"] for r in recs], axis=0)
-        wait = np.sum([r.hourly["wait_mean_s"] * r.hourly["completed"] for r in recs], axis=0)
-        income = np.mean([r.hourly["income"] for r in recs], axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            series = (
-                np.where(orders > 0, matched / orders, np.nan),
-                np.where(orders > 0, income, np.nan),
-                np.where(comp > 0, wait / comp, np.nan),
-            )
+        pooled = pooled_by_hour([r.hourly for r in recs])
+        series = (pooled["answer_rate"], pooled["income"], pooled["wait_mean_s"])
         for col, y in enumerate(series, start=1):
             fig.add_trace(
                 go.Scatter(
@@ -202,7 +272,7 @@ def _sample(values: list[np.ndarray], rng: np.random.Generator) -> list[float]:
     return [round(float(v), 3) for v in x]
 
 
-def _distribution_figure(by_policy: dict[str, list[RunRecord]], colours: dict[str, str]) -> Any:
+def _distribution_figure(by_policy: dict[str, list[RecordLike]], colours: dict[str, str]) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -236,7 +306,7 @@ def _distribution_figure(by_policy: dict[str, list[RunRecord]], colours: dict[st
     return fig
 
 
-def _cell_geometry(rec: RunRecord) -> tuple[list[list[float | None]], list[list[float | None]]]:
+def _cell_geometry(rec: RecordLike) -> tuple[list[list[float | None]], list[list[float | None]]]:
     """Per cell, the x (lng) and y (lat) of its outline (closed, then a gap) or of its centre."""
     gx: list[list[float | None]] = []
     gy: list[list[float | None]] = []
@@ -256,125 +326,188 @@ def _cell_geometry(rec: RunRecord) -> tuple[list[list[float | None]], list[list[
     return gx, gy
 
 
-def _map_section(
-    by_policy: dict[str, list[RunRecord]], hour: int | None, baseline: str
-) -> tuple[str, int]:
-    import plotly.colors as pc
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
+@dataclass(frozen=True)
+class _Panel:
+    """One map panel: a per-cell figure of the run records, coloured in classes."""
 
-    policies = list(by_policy)
-    first = by_policy[policies[0]][0]
-    polygons = first.h3_resolution is not None
-    gx, gy = _cell_geometry(first)
-    labels = [str(s) for s in first.cell_labels.tolist()]
-    n_cells = len(labels)
-    panels = [
-        ("orders", "Orders", "cell_orders", "YlOrRd", 1.0),
-        ("unserved", "Unserved orders", "cell_unserved", "Reds", 1.0),
-        ("idle", "Idle drivers (mean)", "cell_idle_min", "Blues", 1 / 60),
-    ]
-    # mean per run of each policy: (24, C)
-    vals = {
-        key: {
-            p: np.mean([getattr(r, attr) for r in recs], axis=0) * scale
-            for p, recs in by_policy.items()
-        }
-        for key, _, attr, _, scale in panels
-    }
+    key: str
+    title: str
+    attr: str
+    """RunRecord field: an array of shape (24, cells)."""
+    colour_scale: str
+    """Plotly colour scale name."""
+    scale: float
+    """Factor from the record's unit to the one shown (idle minutes / 60 = idle drivers)."""
+
+
+_MAP_PANELS = (
+    _Panel("orders", "Orders", "cell_orders", "YlOrRd", 1.0),
+    _Panel("unserved", "Unserved orders", "cell_unserved", "Reds", 1.0),
+    _Panel("idle", "Idle drivers (mean)", "cell_idle_min", "Blues", 1 / 60),
+)
+
+
+@dataclass(frozen=True)
+class _MapCells:
+    """The cells as drawn: outlines (or centres) and centres, from one record."""
+
+    labels: list[str]
+    gx: list[list[float | None]]
+    gy: list[list[float | None]]
+    lat: np.ndarray
+    lng: np.ndarray
+    polygons: bool
+
+    @classmethod
+    def of(cls, rec: RecordLike) -> _MapCells:
+        gx, gy = _cell_geometry(rec)
+        labels = [str(s) for s in rec.cell_labels.tolist()]
+        polygons = rec.h3_resolution is not None
+        return cls(labels, gx, gy, rec.cell_lat, rec.cell_lng, polygons)
+
+
+def _map_hours(vals: dict[str, dict[str, np.ndarray]], hour: int | None) -> tuple[list[int], int]:
+    """The hours with anything to show, and the one shown first: ``hour`` when it is one of
+    them, else the busiest hour (no ``hour``) or the first one (an ``hour`` with nothing)."""
     total = np.sum([v for v in vals["orders"].values()], axis=0).sum(axis=1)
     active = np.sum([np.sum(list(vals[k].values()), axis=0).sum(axis=1) for k in vals], axis=0)
     hours = [h for h in range(24) if active[h] > 0] or list(range(24))
     if hour is None or hour not in hours:
         hour = hours[int(np.argmax(total[hours]))] if hour is None else hours[0]
-    start_policy = baseline if baseline in by_policy else policies[0]
+    return hours, hour
 
-    fig = make_subplots(
-        rows=1, cols=3, subplot_titles=[t for _, t, *_ in panels], horizontal_spacing=0.09
+
+def _classes(
+    vals: dict[str, np.ndarray], hours: list[int]
+) -> tuple[float, dict[str, list[list[int]]], dict[str, list[list[float]]]]:
+    """The top of the classes, and per policy and shown hour each cell's class (-1: nothing)
+    and value (rounded)."""
+    # classes up to the 98th percentile of the non-zero values: a few busy cells would
+    # otherwise wash out the rest (the top class holds everything above)
+    pos = np.concatenate([v[hours].ravel() for v in vals.values()])
+    pos = pos[pos > 0]
+    vmax = float(np.percentile(pos, 98)) if pos.size else 1.0
+    vmax = vmax if vmax > 0 else 1.0
+    classes = {
+        p: [
+            np.where(v[h] > 0, np.minimum(v[h] / vmax * MAP_CLASSES, MAP_CLASSES - 1), -1)
+            .astype(int)
+            .tolist()
+            for h in hours
+        ]
+        for p, v in vals.items()
+    }
+    values = {p: [np.round(v[h], 2).tolist() for h in hours] for p, v in vals.items()}
+    return vmax, classes, values
+
+
+def _class_traces(
+    fig: Any,
+    col: int,
+    title: str,
+    colours: list[str],
+    cls: list[int],
+    vmax: float,
+    cells: _MapCells,
+) -> list[int]:
+    """One trace per class (the zero class first) holding the cells ``cls`` puts in it; returns
+    their indices in ``fig.data``."""
+    import plotly.graph_objects as go
+
+    ids = []
+    for c, colour in enumerate(colours):
+        members = [i for i, ci in enumerate(cls) if ci + 1 == c]
+        xs = [v for i in members for v in cells.gx[i]]
+        ys = [v for i in members for v in cells.gy[i]]
+        lo = 0 if c == 0 else (c - 1) * vmax / MAP_CLASSES
+        hi = 0 if c == 0 else c * vmax / MAP_CLASSES
+        name = f"{title}: 0" if c == 0 else f"{title}: {lo:.1f}–{hi:.1f}"
+        if c == MAP_CLASSES:
+            name = f"{title}: ≥ {lo:.1f}"
+        common = {"x": xs, "y": ys, "name": name, "showlegend": False, "hoverinfo": "skip"}
+        if cells.polygons:
+            tr = go.Scatter(
+                mode="lines",
+                fill="toself",
+                fillcolor=colour,
+                line={"color": "rgba(255,255,255,0.9)", "width": 0.6},
+                **common,
+            )
+        else:
+            tr = go.Scatter(mode="markers", marker={"color": colour, "size": 7}, **common)
+        fig.add_trace(tr, row=1, col=col)
+        ids.append(len(fig.data) - 1)
+    return ids
+
+
+def _hover_trace(
+    fig: Any,
+    col: int,
+    title: str,
+    colours: list[str],
+    vals: list[float],
+    vmax: float,
+    cells: _MapCells,
+) -> int:
+    """Hover text and colour bar: transparent markers at the cell centres; returns its index."""
+    import plotly.graph_objects as go
+
+    dom = fig.layout[f"xaxis{'' if col == 1 else col}"].domain
+    stepped = []
+    for c in range(MAP_CLASSES):
+        stepped += [[c / MAP_CLASSES, colours[c + 1]], [(c + 1) / MAP_CLASSES, colours[c + 1]]]
+    fig.add_trace(
+        go.Scatter(
+            x=cells.lng.tolist(),
+            y=cells.lat.tolist(),
+            mode="markers",
+            marker={
+                "size": 14,
+                "opacity": 0,
+                "color": vals,
+                "cmin": 0,
+                "cmax": vmax,
+                "colorscale": stepped,
+                "showscale": True,
+                "colorbar": {"x": dom[1] + 0.005, "len": 0.8, "thickness": 10},
+            },
+            text=[f"{cells.labels[i]}<br>{title}: {vals[i]}" for i in range(len(cells.labels))],
+            hoverinfo="text",
+            showlegend=False,
+            name=title,
+        ),
+        row=1,
+        col=col,
     )
-    lat0 = float(np.mean(first.cell_lat)) if n_cells else 0.0
-    js_panels = []
-    for k, (key, title, _, scale_name, _) in enumerate(panels):
-        # classes up to the 98th percentile of the non-zero values: a few busy cells would
-        # otherwise wash out the rest (the top class holds everything above)
-        pos = np.concatenate([v[hours].ravel() for v in vals[key].values()])
-        pos = pos[pos > 0]
-        vmax = float(np.percentile(pos, 98)) if pos.size else 1.0
-        vmax = vmax if vmax > 0 else 1.0
-        frac = (np.arange(MAP_CLASSES) + 0.5) / MAP_CLASSES
-        cols = [_ZERO_COLOUR, *pc.sample_colorscale(scale_name, list(0.15 + 0.85 * frac))]
-        classes = {
-            p: [
-                np.where(v[h] > 0, np.minimum(v[h] / vmax * MAP_CLASSES, MAP_CLASSES - 1), -1)
-                .astype(int)
-                .tolist()
-                for h in hours
-            ]
-            for p, v in vals[key].items()
-        }
-        values = {p: [np.round(v[h], 2).tolist() for h in hours] for p, v in vals[key].items()}
-        start_cls = classes[start_policy][hours.index(hour)]
-        trace_ids = []
-        for c, colour in enumerate(cols):
-            members = [i for i, ci in enumerate(start_cls) if ci + 1 == c]
-            xs = [v for i in members for v in gx[i]]
-            ys = [v for i in members for v in gy[i]]
-            lo = 0 if c == 0 else (c - 1) * vmax / MAP_CLASSES
-            hi = 0 if c == 0 else c * vmax / MAP_CLASSES
-            name = f"{title}: 0" if c == 0 else f"{title}: {lo:.1f}–{hi:.1f}"
-            if c == MAP_CLASSES:
-                name = f"{title}: ≥ {lo:.1f}"
-            common = {"x": xs, "y": ys, "name": name, "showlegend": False, "hoverinfo": "skip"}
-            if polygons:
-                tr = go.Scatter(
-                    mode="lines",
-                    fill="toself",
-                    fillcolor=colour,
-                    line={"color": "rgba(255,255,255,0.9)", "width": 0.6},
-                    **common,
-                )
-            else:
-                tr = go.Scatter(mode="markers", marker={"color": colour, "size": 7}, **common)
-            fig.add_trace(tr, row=1, col=k + 1)
-            trace_ids.append(len(fig.data) - 1)
-        # hover and colour bar: transparent markers at cell centres
-        dom = fig.layout[f"xaxis{'' if k == 0 else k + 1}"].domain
-        stepped = []
-        for c in range(MAP_CLASSES):
-            stepped += [[c / MAP_CLASSES, cols[c + 1]], [(c + 1) / MAP_CLASSES, cols[c + 1]]]
-        start_vals = values[start_policy][hours.index(hour)]
-        fig.add_trace(
-            go.Scatter(
-                x=first.cell_lng.tolist(),
-                y=first.cell_lat.tolist(),
-                mode="markers",
-                marker={
-                    "size": 14,
-                    "opacity": 0,
-                    "color": start_vals,
-                    "cmin": 0,
-                    "cmax": vmax,
-                    "colorscale": stepped,
-                    "showscale": True,
-                    "colorbar": {"x": dom[1] + 0.005, "len": 0.8, "thickness": 10},
-                },
-                text=[f"{labels[i]}<br>{title}: {start_vals[i]}" for i in range(n_cells)],
-                hoverinfo="text",
-                showlegend=False,
-                name=title,
-            ),
-            row=1,
-            col=k + 1,
-        )
-        js_panels.append(
-            {
-                "name": title,
-                "classes": classes,
-                "values": values,
-                "traces": trace_ids,
-                "hover": len(fig.data) - 1,
-            }
-        )
+    return len(fig.data) - 1
+
+
+def _map_panel(
+    fig: Any,
+    col: int,
+    panel: _Panel,
+    vals: dict[str, np.ndarray],
+    hours: list[int],
+    shown: tuple[str, int],
+    cells: _MapCells,
+) -> dict[str, Any]:
+    """Draw one panel for the ``shown`` (policy, index into ``hours``); returns what the page's
+    script needs to redraw it for another policy or hour."""
+    import plotly.colors as pc
+
+    vmax, classes, values = _classes(vals, hours)
+    frac = (np.arange(MAP_CLASSES) + 0.5) / MAP_CLASSES
+    colours = [_ZERO_COLOUR, *pc.sample_colorscale(panel.colour_scale, list(0.15 + 0.85 * frac))]
+    policy, hi = shown
+    traces = _class_traces(fig, col, panel.title, colours, classes[policy][hi], vmax, cells)
+    hover = _hover_trace(fig, col, panel.title, colours, values[policy][hi], vmax, cells)
+    return {"name": panel.title, "classes": classes, "values": values, "traces": traces,
+            "hover": hover}  # fmt: skip
+
+
+def _map_layout(fig: Any, cells: _MapCells) -> None:
+    """Equal distances along both axes (at the city's latitude), no axes."""
+    lat0 = float(np.mean(cells.lat)) if len(cells.labels) else 0.0
     ratio = 1 / max(math.cos(math.radians(lat0)), 0.1)
     for k in range(3):
         sfx = "" if k == 0 else str(k + 1)
@@ -386,20 +519,16 @@ def _map_section(
         margin={"t": 40, "b": 10, "l": 10, "r": 40},
         plot_bgcolor="white",
     )
-    data = {
-        "div": "map",
-        "labels": labels,
-        "gx": gx,
-        "gy": gy,
-        "hours": hours,
-        "panels": js_panels,
-    }
+
+
+def _map_controls(policies: list[str], start: str, hours: list[int], hour: int) -> str:
+    """The policy menu and the hour slider."""
     options = "".join(
-        f"<option value='{html.escape(p)}'{' selected' if p == start_policy else ''}>"
+        f"<option value='{html.escape(p)}'{' selected' if p == start else ''}>"
         f"{html.escape(p)}</option>"
         for p in policies
     )
-    controls = (
+    return (
         "<div class='controls'>"
         f"<label>policy <select id='map-policy'>{options}</select></label>"
         f"<label>hour <input type='range' id='map-hour' min='0' max='{len(hours) - 1}' "
@@ -407,12 +536,43 @@ def _map_section(
         f"<span id='map-hour-label'>{hour:02d}:00–{hour + 1:02d}:00</span>"
         "</div>"
     )
+
+
+def _map_section(
+    by_policy: dict[str, list[RecordLike]], hour: int | None, baseline: str
+) -> tuple[str, int]:
+    """The map with its controls and script, and the hour it shows first."""
+    from plotly.subplots import make_subplots
+
+    policies = list(by_policy)
+    cells = _MapCells.of(by_policy[policies[0]][0])
+    # mean per run of each policy: (24, C)
+    vals = {
+        panel.key: {
+            p: np.mean([getattr(r, panel.attr) for r in recs], axis=0) * panel.scale
+            for p, recs in by_policy.items()
+        }
+        for panel in _MAP_PANELS
+    }
+    hours, hour = _map_hours(vals, hour)
+    start = baseline if baseline in by_policy else policies[0]
+    fig = make_subplots(
+        rows=1, cols=3, subplot_titles=[p.title for p in _MAP_PANELS], horizontal_spacing=0.09
+    )
+    shown = (start, hours.index(hour))
+    js_panels = [
+        _map_panel(fig, k + 1, panel, vals[panel.key], hours, shown, cells)
+        for k, panel in enumerate(_MAP_PANELS)
+    ]
+    _map_layout(fig, cells)
+    data = {"div": "map", "labels": cells.labels, "gx": cells.gx, "gy": cells.gy,
+            "hours": hours, "panels": js_panels}  # fmt: skip
     script = (
         "<script type='text/javascript'>\n"
         f"const MAP_DATA = {json.dumps(data, separators=(',', ':'), allow_nan=False)};\n"
         f"{_MAP_JS}\n</script>"
     )
-    return controls + _fig_html(fig, "map") + script, hour
+    return _map_controls(policies, start, hours, hour) + _fig_html(fig, "map") + script, hour
 
 
 _MAP_JS = """
@@ -485,21 +645,19 @@ table.failures { border-collapse: collapse; font-size: 0.88em; }
 
 
 def render_report(
-    evaluation: Evaluation, hour: int | None = None, command: str | None = None
+    evaluation: EvaluationLike, hour: int | None = None, command: str | None = None
 ) -> str:
     """The report page as a string."""
     import plotly.offline
 
-    from v1d3.eval.evaluate import study_command
-
     ev = evaluation
     study = ev.study
-    by_policy: dict[str, list[RunRecord]] = {}
+    by_policy: dict[str, list[RecordLike]] = {}
     for rec in ev.records:
         by_policy.setdefault(rec.policy, []).append(rec)
     by_policy = {p: by_policy[p] for p in study.policies if p in by_policy}
     colours = dict(zip(study.policies, _colours(len(study.policies)), strict=True))
-    command = command or study_command(study, ev.out, hour)
+    command = command or ev.regenerate_command(hour)
     n_runs = len(ev.results)
     sc = study.scenario
     horizon = f"{sc.start_hour:g}h + {sc.hours:g}h"
@@ -564,7 +722,7 @@ def render_report(
     )
 
 
-def _constants_html(by_policy: dict[str, list[RunRecord]]) -> str:
+def _constants_html(by_policy: dict[str, list[RecordLike]]) -> str:
     """Each policy's resolved constants (from its first run), one collapsible block each."""
     blocks = []
     for policy, recs in by_policy.items():
@@ -584,7 +742,7 @@ def _constants_html(by_policy: dict[str, list[RunRecord]]) -> str:
 
 
 def write_report(
-    evaluation: Evaluation, path: Path, hour: int | None = None, command: str | None = None
+    evaluation: EvaluationLike, path: Path, hour: int | None = None, command: str | None = None
 ) -> Path:
     """Write ``report.html`` (atomically)."""
     atomic_write_text(Path(path), render_report(evaluation, hour, command))

@@ -17,13 +17,14 @@ from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, DataError
 from v1d3.eval.metrics import compute_metrics, metrics_by_hour
 from v1d3.fields import check_fields
+from v1d3.files import atomic_dir
 from v1d3.policies import make_dispatch, make_reposition
 from v1d3.policies.describe import describe
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.sim.checker import check_run
 from v1d3.sim.config import SimConfig
 from v1d3.sim.engine import Simulator
-from v1d3.sim.log import RunLog, atomic_dir
+from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import Scenario, ScenarioConfig, build_scenario
 
 __all__ = [

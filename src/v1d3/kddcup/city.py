@@ -156,10 +156,10 @@ def write_kdd_orders(
 
     ``cancel_prob`` adds the ten probabilities (default: when the orders carry them; orders
     without them get :data:`~v1d3.demand.orders.KDD_CANCEL_CURVE`). Written atomically; a bad
-    ``path`` (see :func:`~v1d3.sim.log.check_output_path`) is a :class:`ConfigError` before
+    ``path`` (see :func:`~v1d3.files.check_output_path`) is a :class:`ConfigError` before
     anything is written.
     """
-    from v1d3.sim.log import atomic_file
+    from v1d3.files import atomic_file
 
     with atomic_file(path) as tmp, tmp.open("w", newline="") as fh:
         with_cp = orders.cancel_prob is not None if cancel_prob is None else cancel_prob

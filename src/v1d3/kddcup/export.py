@@ -41,6 +41,7 @@ import numpy as np
 
 from v1d3 import __version__
 from v1d3.errors import ConfigError, ModelError, V1D3Error
+from v1d3.files import atomic_dir, check_output_path
 from v1d3.geo.city import City
 from v1d3.kddcup.city import KDD_UTC_OFFSET_S
 from v1d3.kddcup.grid import write_grid
@@ -53,7 +54,6 @@ from v1d3.kddcup.observation import (
 )
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
-from v1d3.sim.log import atomic_dir, check_output_path
 from v1d3.sim.scenario import SCENARIOS, DemandDay, ScenarioConfig
 
 __all__ = [
@@ -162,7 +162,7 @@ def export_agent(
     here, so a bad name, parameter or model fails now rather than inside the agent. The folder
     is written atomically; an existing one is replaced only if it is empty or an exported agent
     folder (holds ``v1d3_agent.json``), and a bad ``out_dir`` fails before anything is built
-    (see :func:`~v1d3.sim.log.check_output_path`).
+    (see :func:`~v1d3.files.check_output_path`).
     """
     from v1d3.eval.run import RunConfig
     from v1d3.policies import make_dispatch, make_reposition

@@ -181,10 +181,10 @@ def grid_table(city: City) -> np.ndarray:
 def write_grid(city: City, path: str | Path, decimals: int = 7) -> int:
     """Write the city as a KDD hexagon grid table (no header); returns the number of rows.
 
-    Written atomically; a bad ``path`` (see :func:`~v1d3.sim.log.check_output_path`) is a
+    Written atomically; a bad ``path`` (see :func:`~v1d3.files.check_output_path`) is a
     :class:`ConfigError` before anything is written.
     """
-    from v1d3.sim.log import atomic_file
+    from v1d3.files import atomic_file
 
     with atomic_file(path) as tmp:
         verts = grid_table(city)

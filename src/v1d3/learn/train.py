@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from v1d3.errors import ConfigError, DataError
+from v1d3.files import check_output_path
 from v1d3.geo.city import City
 from v1d3.learn.td import fit_tabular_offline
 from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.config import SimConfig
-from v1d3.sim.log import check_output_path, read_events
+from v1d3.sim.log import read_events
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 from v1d3.value.base import Discount
 from v1d3.value.checkpoint import TABULAR_FILE, city_digest

@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from v1d3.errors import ConfigError, DataError, first_line
+from v1d3.errors import DataError, first_line
+from v1d3.files import atomic_file
 
 __all__ = [
     "EVENT_KINDS",
@@ -38,10 +35,6 @@ __all__ = [
     "EVENT_COLUMNS",
     "write_events",
     "read_events",
-    "atomic_dir",
-    "atomic_file",
-    "atomic_write_text",
-    "check_output_path",
 ]
 
 EVENT_KINDS = ("trip", "cancel", "idle_move", "reposition", "shift_start", "shift_end")
@@ -283,114 +276,3 @@ def write_events(events: dict[str, np.ndarray], path: Path) -> None:
 def read_events(path: Path) -> dict[str, np.ndarray]:
     """Read an event (trajectory) table, checking its columns."""
     return _read_columns(Path(path), EVENT_COLUMNS)
-
-
-def check_output_path(
-    path: str | os.PathLike[str],
-    kind: Literal["folder", "file"],
-    marker: str | None = None,
-    label: str = "out",
-    replaces: bool = True,
-    inputs: Iterable[str | os.PathLike[str]] = (),
-) -> Path:
-    """Refuse an output path that cannot be written as a ``kind``, before any work starts.
-
-    Refused, each with a one-line :class:`~v1d3.errors.ConfigError` naming ``label`` and the path:
-    a name like ``.``, ``..`` or ``""`` when the writer ``replaces`` the path as a whole (it would
-    replace the current folder); a path whose nearest existing ancestor is not a folder; an
-    existing folder where a file is expected and vice versa; and, with ``marker``, an existing
-    non-empty folder without the file ``marker`` (a folder some other program wrote, which
-    replacing it would delete); an existing file that is one of the command's ``inputs``.
-    Returns the path.
-    """
-    p = Path(path)
-    if replaces and (p.name in ("", ".", "..") or Path(os.path.normpath(p)).name in ("", "..")):
-        raise ConfigError(
-            f"{label}: {str(path)!r} names no new {kind} (it would replace the current folder "
-            f"or one above it); give a {kind} name"
-        )
-    for parent in p.parents:
-        if os.path.lexists(parent):
-            if not parent.is_dir():
-                raise ConfigError(f"{label}: {parent} is a file, not a folder")
-            break
-    if not os.path.lexists(p):
-        return p
-    if kind == "file":
-        if p.is_dir():
-            raise ConfigError(f"{label}: {p} is a folder, not a file")
-        for given in inputs:
-            if os.path.exists(given) and os.path.samefile(p, given):
-                raise ConfigError(
-                    f"{label}: {p} is the input file {given}; choose another output file"
-                )
-        return p
-    if not p.is_dir():
-        raise ConfigError(f"{label}: {p} is a file, not a folder")
-    if marker is not None and not (p / marker).is_file() and any(p.iterdir()):
-        raise ConfigError(
-            f"{label}: {p} is not empty and holds no {marker} (only such a folder is "
-            "replaced); choose another folder"
-        )
-    return p
-
-
-class atomic_dir:
-    """Context manager: build a folder under a temporary name, rename it into place on success.
-
-    On error the temporary folder is removed, so no half-written run folder is ever left behind.
-    The target is checked first with :func:`check_output_path` (``marker``: the file an existing
-    folder must hold to be replaced), so a bad path fails before anything is written.
-    """
-
-    def __init__(self, target: Path, marker: str | None = None) -> None:
-        self.target = Path(target)
-        self.marker = marker
-
-    def __enter__(self) -> Path:
-        check_output_path(self.target, "folder", marker=self.marker)
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        if self.target.exists():
-            old = self.target.with_name(f".{self.target.name}.old")
-            _remove(old)
-            os.replace(self.target, old)
-            os.replace(self.tmp, self.target)
-            _remove(old)
-        else:
-            os.replace(self.tmp, self.target)
-
-
-def _remove(path: Path) -> None:
-    """Remove a folder tree, a file or a symbolic link (only the link), if there."""
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.exists():
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@contextmanager
-def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Context manager: yield a temporary path beside ``path`` to write the file to, rename it
-    onto ``path`` on success, remove it on error, so a reader never sees half a file. ``path`` is
-    checked first (:func:`check_output_path`), so a bad one fails before anything is written."""
-    target = check_output_path(path, "file")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file through :func:`atomic_file`."""
-    with atomic_file(path) as tmp:
-        tmp.write_text(text)

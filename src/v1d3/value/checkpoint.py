@@ -23,8 +23,8 @@ import torch
 
 from v1d3 import __version__
 from v1d3.errors import ModelError, first_line
+from v1d3.files import atomic_file
 from v1d3.geo.city import City
-from v1d3.sim.log import atomic_file
 
 __all__ = ["save_checkpoint", "load_checkpoint", "city_digest", "TABULAR_FILE", "CVNET_FILE"]
 
@@ -42,7 +42,7 @@ def city_digest(city: City) -> str:
 def save_checkpoint(path: Path, state: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write ``{"meta": meta + version, "state": state}`` to ``path`` through a temporary file.
 
-    A bad ``path`` (see :func:`~v1d3.sim.log.check_output_path`: a folder, or under a file) is a
+    A bad ``path`` (see :func:`~v1d3.files.check_output_path`: a folder, or under a file) is a
     :class:`~v1d3.errors.ConfigError` before anything is written.
     """
     payload = {"meta": {**meta, "version": __version__}, "state": state}

@@ -1,6 +1,6 @@
 """Output paths: a bad one is one line on stderr, exit code 2, before any work, nothing written.
 
-:func:`v1d3.sim.log.check_output_path` and the writers that call it (``atomic_dir``,
+:func:`v1d3.files.check_output_path` and the writers that call it (``atomic_dir``,
 ``atomic_write_text``, the checkpoint, grid, KDD orders and trajectory writers), and every command
 that writes: ``simulate``, ``evaluate``, ``train``, ``convert-trips``, ``export-agent``,
 ``kdd-grid``.
@@ -20,7 +20,7 @@ import pytest
 from cli_inprocess import SMALL_RUN as SMALL
 from cli_inprocess import assert_one_line_error, run_v1d3
 from v1d3.errors import ConfigError
-from v1d3.sim.log import atomic_dir, atomic_write_text, check_output_path
+from v1d3.files import atomic_dir, atomic_write_text, check_output_path
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
