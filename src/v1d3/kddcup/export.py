@@ -1,6 +1,7 @@
 """Export V1D3 policies as a KDD Cup 2020 submission folder.
 
-:func:`export_agent` writes a self-contained folder::
+:func:`export_agent` writes a self-contained folder (its file names:
+:mod:`v1d3.kddcup.submission`)::
 
     agent.py          the official entry point; imports the installed v1d3
     v1d3_agent.json   policies, their parameters, the scenario and simulation configs
@@ -52,15 +53,12 @@ from v1d3.kddcup.observation import (
     reposition_answer,
     split_timestamp,
 )
+from v1d3.kddcup.submission import CITY_FILE, GRID_FILE, METADATA_FILE, MODELS_DIR
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import atomic_dir, check_output_path
 from v1d3.sim.scenario import SCENARIOS, DemandDay, ScenarioConfig
 
 __all__ = [
-    "METADATA_FILE",
-    "CITY_FILE",
-    "GRID_FILE",
-    "MODELS_DIR",
     "export_agent",
     "scenario_city",
     "scenario_day",
@@ -69,11 +67,6 @@ __all__ = [
 ]
 
 _OUTCOME_FIELDS = frozenset(f.name for f in dataclasses.fields(RoundOutcome))
-
-METADATA_FILE = "v1d3_agent.json"
-CITY_FILE = "city.pkl"
-GRID_FILE = "grid.csv"
-MODELS_DIR = "models"
 
 _AGENT_PY = '''"""KDD Cup 2020 agent exported by V1D3 {version}: dispatch {dispatch!r}, \
 repositioning {reposition!r}.

@@ -4,7 +4,8 @@ Factories have the registry's signature ``factory(models, scenario, dispatch=Non
 ``params`` are the fields of :class:`~v1d3.dispatch.value_based.ValueDispatchConfig` (e.g.
 ``top_k=5``, ``omega=0.2``, ``ensemble_every_s=3600``) plus the online learner's own settings.
 
-Without a models folder the packaged ``manhattan`` model is used (:data:`PACKAGED_MODELS`).
+Without a models folder the packaged ``manhattan`` model is used
+(:func:`~v1d3.policies.models.find_model`).
 
 - ``cvnet`` (Tang et al. 2019): the offline CVNet from ``<models>/cvnet.pt``, advantage matching.
 - ``v1d3`` (Tang et al. 2021): the same offline CVNet as the starting point of online values that
@@ -20,7 +21,8 @@ from typing import Any, Literal
 from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.value_based import ValueDispatch, ValueDispatchConfig
 from v1d3.errors import ConfigError, ModelError
-from v1d3.policies.value_based import PACKAGED_MODELS, VALUE_DISPATCH_DEFAULTS
+from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, find_model
+from v1d3.policies.params import config_from_params
 from v1d3.value.cvnet import CVNetValue, load_cvnet
 from v1d3.value.online_neural import (
     NeuralOnline,
@@ -31,13 +33,7 @@ from v1d3.value.online_neural import (
 )
 from v1d3.value.train import CVNET_FILE
 
-__all__ = [
-    "NEURAL_DISPATCH",
-    "PACKAGED_MODELS",
-    "make_cvnet",
-    "make_v1d3",
-    "load_offline_cvnet",
-]
+__all__ = ["make_cvnet", "make_v1d3", "load_offline_cvnet"]
 
 
 def load_offline_cvnet(models: Path | None, scenario: Any, method: str) -> CVNetValue:
@@ -45,13 +41,9 @@ def load_offline_cvnet(models: Path | None, scenario: Any, method: str) -> CVNet
     :class:`ModelError` naming the missing file and the command that trains it otherwise."""
     name = None if scenario is None else str(getattr(scenario, "name", scenario))
     train = f"v1d3 train --scenario {name or 'SCENARIO'} --method cvnet --out DIR"
-    if models is None:
-        if not (PACKAGED_MODELS / CVNET_FILE).is_file():
-            raise ModelError(
-                f"{method} needs {CVNET_FILE} in a models folder (--models DIR); {train}"
-            )
-        models = PACKAGED_MODELS
-    path = Path(models) / CVNET_FILE
+    path = find_model(models, CVNET_FILE)
+    if path is None:
+        raise ModelError(f"{method} needs {CVNET_FILE} in a models folder (--models DIR); {train}")
     if not path.is_file():
         raise ModelError(f"{method}: model file {path} not found; train it with: {train}")
     return load_cvnet(path, scenario=scenario)
@@ -62,7 +54,10 @@ def make_cvnet(
 ) -> DispatchPolicy:
     """Offline CVNet values (``<models>/cvnet.pt``) with advantage matching."""
     value = load_offline_cvnet(models, scenario, "cvnet")
-    return ValueDispatch(value, ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params}))
+    params = {**VALUE_DISPATCH_DEFAULTS, **params}
+    return ValueDispatch(
+        value, config_from_params(ValueDispatchConfig, "dispatch policy 'cvnet'", params)
+    )
 
 
 def make_v1d3(
@@ -100,7 +95,8 @@ def make_v1d3(
     are also evaluation days of the README's study).
     """
     offline = load_offline_cvnet(models, scenario, "v1d3")
-    cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})
+    params = {**VALUE_DISPATCH_DEFAULTS, **params}
+    cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'v1d3'", params)
     if online == "residual":
         value: Any = ResidualValue(offline, bucket_s=bucket_s, parents=tuple(parents))
         learner: Any = (
@@ -112,7 +108,3 @@ def make_v1d3(
     else:
         raise ConfigError(f"v1d3: online must be 'residual' or 'neural', got {online!r}")
     return ValueDispatch(value, cfg, learner=learner, offline=offline, ensemble=residual_ensemble)
-
-
-NEURAL_DISPATCH = {"cvnet": make_cvnet, "v1d3": make_v1d3}
-"""Neural dispatch factories by name (merge into :data:`v1d3.policies.DISPATCH`)."""

@@ -1,4 +1,5 @@
-"""Named value-based policies: dispatch ``tabular-td`` and ``online-td``, repositioning ``value``.
+"""Value policies over tables (no neural net): dispatch ``tabular-td`` and ``online-td``, and
+the ``value`` repositioning that samples over any dispatch policy's values.
 
 Factories have the registry's signature ``factory(models, scenario, dispatch=None, **params)``;
 ``params`` are the fields of the policy's config (e.g. ``top_k=5``, ``beta=0.5``).
@@ -23,6 +24,8 @@ from typing import Any
 from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.value_based import ValueDispatch, ValueDispatchConfig
 from v1d3.errors import ModelError
+from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, find_model
+from v1d3.policies.params import config_from_params
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.reposition.value import ValueReposition, ValueRepositionConfig
 from v1d3.value.base import Discount, ValueFunction
@@ -31,50 +34,24 @@ from v1d3.value.tabular import TabularValue
 from v1d3.value.tile import TileCodedValue
 from v1d3.value.train import TABULAR_FILE
 
-__all__ = [
-    "PACKAGED_MODELS",
-    "VALUE_DISPATCH_DEFAULTS",
-    "VALUE_DISPATCH",
-    "VALUE_REPOSITION",
-    "make_tabular_td",
-    "make_online_td",
-    "make_value_reposition",
-]
-
-PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
-"""The models shipped with the package (``manhattan``; see its README.md), used when no models
-folder is given."""
-
-VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 10.0}
-"""Dispatch settings of ``tabular-td``, ``cvnet`` and ``v1d3`` that differ from
-:class:`~v1d3.dispatch.value_based.ValueDispatchConfig`'s defaults (a parameter overrides them);
-shared, so that these methods compare value functions, not edge weights.
-
-``pickup_penalty_per_km``: the advantage already charges a pickup its discounting (about $3 per
-km on ``manhattan``), but with that alone value-based matching buys income with pickups 1.6×
-those of ``distance``. On full ``manhattan`` days (seed 2 Wednesday / seed 3 Thursday, model
-seeds 1000-1005), ``cvnet`` income over ``distance``: 0 $/km +1.95% (pickups 1.63×), 3 +3.54%,
-5 +3.91% / +2.84%, 8 +4.18%, 12 +4.26% / +3.39% (1.1×), 20 +4.09%, 40 +3.34%."""
-
-
-def _model_path(models: Path | None, file: str, method: str) -> Path:
-    if models is None and (PACKAGED_MODELS / file).exists():
-        return PACKAGED_MODELS / file
-    if models is None:
-        raise ModelError(
-            f"{method} needs a models folder with {file} (--models DIR; train it with: "
-            f"v1d3 train --method {method} --out DIR)"
-        )
-    return Path(models) / file
+__all__ = ["make_tabular_td", "make_online_td", "make_value_reposition"]
 
 
 def make_tabular_td(
     models: Path | None = None, scenario: Any = None, dispatch: Any = None, **params: Any
 ) -> DispatchPolicy:
     """Offline tabular TD values (``<models>/tabular-td.pt``) with advantage matching and
-    :data:`VALUE_DISPATCH_DEFAULTS`."""
-    value = TabularValue.load(_model_path(models, TABULAR_FILE, "tabular-td"), scenario=scenario)
-    return ValueDispatch(value, ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params}))
+    :data:`~v1d3.policies.models.VALUE_DISPATCH_DEFAULTS`."""
+    path = find_model(models, TABULAR_FILE)
+    if path is None:
+        raise ModelError(
+            f"tabular-td needs a models folder with {TABULAR_FILE} (--models DIR; train it with: "
+            f"v1d3 train --method tabular-td --out DIR)"
+        )
+    value = TabularValue.load(path, scenario=scenario)
+    params = {**VALUE_DISPATCH_DEFAULTS, **params}
+    cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'tabular-td'", params)
+    return ValueDispatch(value, cfg)
 
 
 def make_online_td(
@@ -97,7 +74,7 @@ def make_online_td(
         "daily_reset": "zero",
         **params,
     }
-    cfg = ValueDispatchConfig(**config)
+    cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'online-td'", config)
     value = TileCodedValue(Discount(gamma, time_unit_s), tile_deg=tile_deg)
     learner = ChampionOnlineTD(alpha, per_round_decay=per_round_decay, duration=cfg.duration)
     return ValueDispatch(value, cfg, learner=learner)
@@ -110,7 +87,7 @@ def make_value_reposition(
     **params: Any,
 ) -> RepositionPolicy:
     """Sample destinations ∝ ``exp(beta · gamma^dt · V)`` with the dispatch policy's values."""
-    cfg = ValueRepositionConfig(**params)
+    cfg = config_from_params(ValueRepositionConfig, "reposition policy 'value'", params)
     value = getattr(dispatch, "value", None)
     if isinstance(value, ValueFunction):
         return ValueReposition(value, cfg)
@@ -122,10 +99,3 @@ def make_value_reposition(
             "(tabular-td, online-td, ...) or a cvnet model, which this installation lacks"
         ) from None
     return ValueReposition(load_offline_cvnet(models, scenario, "value"), cfg)
-
-
-VALUE_DISPATCH = {"tabular-td": make_tabular_td, "online-td": make_online_td}
-"""Value-based dispatch factories by name (merge into :data:`v1d3.policies.DISPATCH`)."""
-
-VALUE_REPOSITION = {"value": make_value_reposition}
-"""Value-based repositioning factories by name (merge into :data:`v1d3.policies.REPOSITION`)."""
