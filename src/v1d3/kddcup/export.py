@@ -43,6 +43,7 @@ import numpy as np
 from v1d3 import __version__
 from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
 from v1d3.errors import ConfigError, ModelError, V1D3Error
+from v1d3.eval.run import RunConfig
 from v1d3.geo.city import City
 from v1d3.kddcup.city import KDD_UTC_OFFSET_S
 from v1d3.kddcup.grid import write_grid
@@ -54,6 +55,7 @@ from v1d3.kddcup.observation import (
     split_timestamp,
 )
 from v1d3.kddcup.submission import CITY_FILE, GRID_FILE, METADATA_FILE, MODELS_DIR
+from v1d3.policies import make_dispatch, make_reposition
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import atomic_dir, check_output_path
 from v1d3.sim.scenario import SCENARIOS, DemandDay, ScenarioConfig
@@ -157,9 +159,6 @@ def export_agent(
     folder (holds ``v1d3_agent.json``), and a bad ``out_dir`` fails before anything is built
     (see :func:`~v1d3.sim.log.check_output_path`).
     """
-    from v1d3.eval.run import RunConfig
-    from v1d3.policies import make_dispatch, make_reposition
-
     out = check_output_path(out_dir, "folder", marker=METADATA_FILE, label="out_dir")
     cfg = RunConfig(
         scenario=scenario if scenario is not None else ScenarioConfig(),
@@ -222,9 +221,6 @@ class ExportedAgent:
     """Ask V1D3's agent adapter for the observations' extras (ignored elsewhere)."""
 
     def __init__(self, folder: str | Path) -> None:
-        from v1d3.eval.run import RunConfig
-        from v1d3.policies import make_dispatch, make_reposition
-
         folder = Path(folder)
         try:
             meta = json.loads((folder / METADATA_FILE).read_text())

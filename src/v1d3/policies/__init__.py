@@ -4,7 +4,15 @@ A combination is written ``dispatch/reposition`` (e.g. ``distance/stay``, ``v1d3
 Your own policy plugs in by subclassing :class:`~v1d3.dispatch.base.DispatchPolicy` or
 :class:`~v1d3.reposition.base.RepositionPolicy` and passing an instance to
 :func:`v1d3.eval.run.run_simulation`, or by adding a factory to :data:`DISPATCH` /
-:data:`REPOSITION`.
+:data:`REPOSITION`. A policy may add entries to its finished run's metrics and log meta
+(``run_metrics``, ``run_meta``; a KDD agent adds its faults that way).
+
+:func:`make_dispatch` and :func:`make_reposition` check the parameters against the factory's
+signature before calling it (:mod:`v1d3.policies.params`): an unknown or missing one is a
+:class:`~v1d3.errors.ConfigError` naming the policy and the parameter. The value policies live
+in :mod:`~v1d3.policies.table_values` and :mod:`~v1d3.policies.neural` (imported on first use,
+so torch loads only when needed) and find their model files with
+:func:`~v1d3.policies.models.find_model`.
 """
 
 from __future__ import annotations
