@@ -156,7 +156,7 @@ def run_simulation(
     if check:
         check_run(log).raise_if_failed()
     metrics = compute_metrics(log)
-    for policy in (dispatch, reposition):  # what the policies add (a KDD agent: its faults)
+    for policy in (dispatch, reposition):  # what the policies add; the dispatch policy first
         for key, value in policy.run_metrics().items():
             metrics.setdefault(key, value)
         for key, value in policy.run_meta().items():
