@@ -104,7 +104,7 @@ def kdd_files(tmp_path_factory: pytest.TempPathFactory) -> KddFiles:
 def _forget_agents() -> Iterator[None]:
     """Agent folders leave neither modules nor ``sys.path`` entries behind."""
     yield
-    from v1d3.kddcup.agent import unload_agents
+    from v1d3.kddcup.submission import unload_agents
 
     unload_agents()
 

@@ -12,16 +12,9 @@ import pytest
 
 from v1d3.errors import ConfigError, PolicyError
 from v1d3.eval.run import RunConfig, write_run
-from v1d3.kddcup.agent import (
-    AGENT_POLICY,
-    FAULT_KINDS,
-    AgentConfig,
-    KddAgentPolicy,
-    load_agent,
-    parse_agent_option,
-    run_agent,
-    unload_agents,
-)
+from v1d3.kddcup.adapter import AGENT_POLICY, FAULT_KINDS, KddAgentPolicy
+from v1d3.kddcup.runner import parse_agent_option, run_agent
+from v1d3.kddcup.submission import AgentConfig, load_agent, unload_agents
 from v1d3.sim.checker import check_run
 from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import ScenarioConfig
@@ -227,13 +220,16 @@ def test_agent_option_parsing() -> None:
 
 def test_adapter_is_a_policy_pair_sharing_one_agent() -> None:
     from v1d3.dispatch.base import DispatchPolicy
-    from v1d3.kddcup.agent import make_agent_reposition
+    from v1d3.kddcup.adapter import make_agent_reposition
     from v1d3.reposition.base import RepositionPolicy
 
     policy = KddAgentPolicy(object())
     d, r = policy
     assert isinstance(d, DispatchPolicy) and isinstance(r, RepositionPolicy)
-    assert d.owner is r.owner is policy and d.agent_faults is policy.faults
+    assert d.owner is r.owner is policy
+    # both halves hand the run the one agent's faults (the run keeps the dispatch half's)
+    assert d.run_metrics() == r.run_metrics() == policy.run_metrics()
+    assert d.run_metrics()["agent_fault_count"] == 0 and r.run_meta()["agent_fault_log"] == []
     assert d.learns_online  # it passes each round's outcome on to the agent's extras
     assert make_agent_reposition(dispatch=d) is r
     assert policy.faults.as_dict()["total"] == 0

@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 
 from v1d3.errors import ConfigError, ModelError
 from v1d3.eval.run import RunConfig, run_simulation
-from v1d3.kddcup.agent import AgentConfig, load_agent, run_agent
 from v1d3.kddcup.city import KDD_UTC_OFFSET_S
-from v1d3.kddcup.export import CITY_FILE, GRID_FILE, METADATA_FILE, export_agent
+from v1d3.kddcup.export import export_agent
 from v1d3.kddcup.grid import read_grid
+from v1d3.kddcup.runner import run_agent
+from v1d3.kddcup.submission import CITY_FILE, GRID_FILE, METADATA_FILE, AgentConfig, load_agent
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig
 

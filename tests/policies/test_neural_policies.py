@@ -12,8 +12,10 @@ from v1d3.errors import ConfigError, ModelError
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.learn.config import OfflineTrainConfig
 from v1d3.learn.train_neural import train_cvnet_from_scenario
-from v1d3.policies.neural import NEURAL_DISPATCH, PACKAGED_MODELS, make_cvnet, make_v1d3
-from v1d3.policies.value_based import make_value_reposition
+from v1d3.policies import make_dispatch
+from v1d3.policies.models import PACKAGED_MODELS
+from v1d3.policies.neural import make_cvnet, make_v1d3
+from v1d3.policies.table_values import make_value_reposition
 from v1d3.sim.checker import check_run
 from v1d3.sim.config import SimConfig
 from v1d3.value.cvnet import load_cvnet
@@ -61,7 +63,7 @@ def test_trained_model_records_how_it_was_made(models: Path):
 )
 def test_policies_run_and_pass_the_checker(models: Path, name, params, value_type, hours):
     sc = _scenario(hours=hours)
-    policy = NEURAL_DISPATCH[name](models, sc, **params)
+    policy = make_dispatch(name, models, sc, **params)
     if value_type is not None:
         assert isinstance(policy.value, value_type)  # type: ignore[attr-defined]
     cfg = RunConfig(scenario=sc, sim=SimConfig(), seed=11, models=str(models))

@@ -178,7 +178,7 @@ def evaluate_command(
                 else list(default_policies(Path(models_dir) if models_dir else None, sc))
             )
             pairs = [f"{d}/{r}" for d in ds for r in _names(reposition)]
-        from v1d3.kddcup.agent import agent_policy_name, parse_agent_option
+        from v1d3.kddcup.runner import agent_policy_name, parse_agent_option
 
         agents = dict(parse_agent_option(a) for a in agent or [])
         for name in agents:

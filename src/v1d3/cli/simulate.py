@@ -47,7 +47,7 @@ def simulate(
             scenario=sc, sim=sim, dispatch=dispatch, reposition=reposition, seed=seed, models=models
         )
     if agent is not None:
-        from v1d3.kddcup.agent import agent_run_config
+        from v1d3.kddcup.runner import agent_run_config
 
         cfg = agent_run_config(cfg, agent, agent_budget_s)
     label = f"{cfg.scenario.name} {cfg.policy} seed {cfg.seed}"

@@ -10,7 +10,7 @@ during the day override :meth:`~DispatchPolicy.observe`. The round types themsel
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -39,3 +39,13 @@ class DispatchPolicy(ABC):
     def learns_online(self) -> bool:
         """True when :meth:`observe` is overridden (the simulator then builds outcomes)."""
         return type(self).observe is not DispatchPolicy.observe
+
+    def run_metrics(self) -> dict[str, Any]:
+        """Entries this policy adds to a finished run's metrics (``metrics.json``); none here.
+        A computed metric is never replaced, and the dispatch policy's entries come first."""
+        return {}
+
+    def run_meta(self) -> dict[str, Any]:
+        """Entries this policy adds to a finished run's log meta (``log_meta.json``); none
+        here (same rules as :meth:`run_metrics`)."""
+        return {}

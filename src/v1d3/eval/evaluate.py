@@ -57,7 +57,7 @@ from v1d3.policies import (
     make_reposition,
     split_policy,
 )
-from v1d3.policies.value_based import PACKAGED_MODELS
+from v1d3.policies.models import packaged_models
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
@@ -402,11 +402,6 @@ def load_records(out: Path, study: StudyConfig) -> list[RunRecord]:
 
 
 # --- defaults ----------------------------------------------------------------------------------
-
-
-def packaged_models() -> Path | None:
-    """The models folder shipped inside the package (``v1d3/data/models``), if there is one."""
-    return PACKAGED_MODELS if PACKAGED_MODELS.is_dir() else None
 
 
 def default_policies(

@@ -138,6 +138,9 @@ def run_simulation(
 ) -> RunResult:
     """Run one day. Pass policy instances to plug in your own; otherwise names are looked up.
 
+    The finished run's metrics and log meta also get the entries the policies add
+    (:meth:`~v1d3.dispatch.base.DispatchPolicy.run_metrics`, ``run_meta``).
+
     ``scenario`` may be given to reuse one built for the same (scenario config, seed).
     """
     if scenario is None:
@@ -153,13 +156,13 @@ def run_simulation(
     log = Simulator(scenario, cfg.seed).run(dispatch, reposition, progress)
     if check:
         check_run(log).raise_if_failed()
-    result = RunResult(cfg, log, compute_metrics(log), policies)
-    faults = getattr(dispatch, "agent_faults", None) or getattr(reposition, "agent_faults", None)
-    if faults is not None:  # a KDD Cup agent decided: its contained faults go in the summary
-        from v1d3.kddcup.agent import record_faults
-
-        record_faults(result, faults)
-    return result
+    metrics = compute_metrics(log)
+    for policy in (dispatch, reposition):  # what the policies add; the dispatch policy first
+        for key, value in policy.run_metrics().items():
+            metrics.setdefault(key, value)
+        for key, value in policy.run_meta().items():
+            log.meta.setdefault(key, value)
+    return RunResult(cfg, log, metrics, policies)
 
 
 def _hourly_csv(log: RunLog) -> str:

@@ -1,8 +1,10 @@
-"""KDD Cup 2020 compatibility: its cities, its orders and its agents (docs/method.md §12).
+"""KDD Cup 2020 (DiDi's dispatching and repositioning track), in both directions
+(docs/method.md §12).
 
-Reading and writing the competition's hexagon grid tables; the ``kdd`` scenario (a city on such
-a grid with KDD-format orders or synthetic demand, China Standard Time days); the agent API's
-observations and answers, both ways; running any submission folder (``agent.py`` with
-``Agent().dispatch`` / ``.reposition``) unmodified as a pair of policies, with its faults
-contained and counted; and exporting V1D3's own policies as such a folder.
+Their data in V1D3: ``grid`` reads and writes the hexagon grid tables, ``city`` builds the
+``kdd`` scenario's city and day from them. Their agents in V1D3: ``submission`` loads a
+submission folder (and checks an exported one's record), ``adapter`` makes its agent a pair of
+V1D3 policies with faults contained, ``runner`` runs it for a day (``--agent``), with
+``observation`` translating rounds to and from the official observation and answer formats.
+V1D3 in their format: ``export`` writes a submission folder that runs V1D3 policies.
 """

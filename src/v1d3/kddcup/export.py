@@ -1,6 +1,7 @@
 """Export V1D3 policies as a KDD Cup 2020 submission folder.
 
-:func:`export_agent` writes a self-contained folder::
+:func:`export_agent` writes a self-contained folder (its file names:
+:mod:`v1d3.kddcup.submission`)::
 
     agent.py          the official entry point; imports the installed v1d3
     v1d3_agent.json   policies, their parameters, the scenario and simulation configs
@@ -41,6 +42,7 @@ import numpy as np
 
 from v1d3 import __version__
 from v1d3.errors import ConfigError, ModelError, V1D3Error
+from v1d3.eval.run import RunConfig
 from v1d3.files import atomic_dir, check_output_path
 from v1d3.geo.city import City
 from v1d3.kddcup.city import KDD_UTC_OFFSET_S
@@ -52,15 +54,13 @@ from v1d3.kddcup.observation import (
     reposition_answer,
     split_timestamp,
 )
+from v1d3.kddcup.submission import CITY_FILE, GRID_FILE, METADATA_FILE, MODELS_DIR
+from v1d3.policies import make_dispatch, make_reposition
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import SCENARIOS, DemandDay, ScenarioConfig
 
 __all__ = [
-    "METADATA_FILE",
-    "CITY_FILE",
-    "GRID_FILE",
-    "MODELS_DIR",
     "export_agent",
     "scenario_city",
     "scenario_day",
@@ -69,11 +69,6 @@ __all__ = [
 ]
 
 _OUTCOME_FIELDS = frozenset(f.name for f in dataclasses.fields(RoundOutcome))
-
-METADATA_FILE = "v1d3_agent.json"
-CITY_FILE = "city.pkl"
-GRID_FILE = "grid.csv"
-MODELS_DIR = "models"
 
 _AGENT_PY = '''"""KDD Cup 2020 agent exported by V1D3 {version}: dispatch {dispatch!r}, \
 repositioning {reposition!r}.
@@ -164,9 +159,6 @@ def export_agent(
     folder (holds ``v1d3_agent.json``), and a bad ``out_dir`` fails before anything is built
     (see :func:`~v1d3.files.check_output_path`).
     """
-    from v1d3.eval.run import RunConfig
-    from v1d3.policies import make_dispatch, make_reposition
-
     out = check_output_path(out_dir, "folder", marker=METADATA_FILE, label="out_dir")
     cfg = RunConfig(
         scenario=scenario if scenario is not None else ScenarioConfig(),
@@ -229,9 +221,6 @@ class ExportedAgent:
     """Ask V1D3's agent adapter for the observations' extras (ignored elsewhere)."""
 
     def __init__(self, folder: str | Path) -> None:
-        from v1d3.eval.run import RunConfig
-        from v1d3.policies import make_dispatch, make_reposition
-
         folder = Path(folder)
         try:
             meta = json.loads((folder / METADATA_FILE).read_text())

@@ -10,11 +10,21 @@ A combination is written ``dispatch/reposition`` (e.g. ``distance/stay``, ``v1d3
 Your own policy plugs in by subclassing :class:`~v1d3.dispatch.base.DispatchPolicy` or
 :class:`~v1d3.reposition.base.RepositionPolicy` and passing an instance to
 :func:`v1d3.eval.run.run_simulation`, or by adding a factory to :data:`DISPATCH` /
-:data:`REPOSITION`.
+:data:`REPOSITION`. A policy may add entries to its finished run's metrics and log meta
+(``run_metrics``, ``run_meta``; a KDD agent adds its faults that way).
+
+:func:`make_dispatch` and :func:`make_reposition` check the parameters against the factory's
+signature before calling it (:mod:`v1d3.policies.params`): an unknown or missing one is a
+:class:`~v1d3.errors.ConfigError` naming the policy and the parameter. The value policies live
+in :mod:`~v1d3.policies.table_values` and :mod:`~v1d3.policies.neural` (imported on first use,
+so torch loads only when needed) and find their model files with
+:func:`~v1d3.policies.models.find_model`.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +37,8 @@ from v1d3.dispatch.baselines import (
     NearestDriver,
 )
 from v1d3.errors import ConfigError
-from v1d3.kddcup.agent import AGENT_POLICY, make_agent_dispatch, make_agent_reposition
+from v1d3.kddcup.adapter import AGENT_POLICY, make_agent_dispatch, make_agent_reposition
+from v1d3.policies.params import check_params
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.reposition.baselines import RandomNeighbour, Stay, TowardsDemand
 
@@ -45,24 +56,46 @@ RepositionFactory = Callable[..., RepositionPolicy]
 
 
 def _plain(cls: type) -> Callable[..., Any]:
+    """A factory of a policy class whose constructor takes the parameters (its signature is the
+    registry's three arguments and the constructor's parameters, so they are checked)."""
+
     def make(
         models: Path | None = None, scenario: Any = None, dispatch: Any = None, **params: Any
     ) -> Any:
         return cls(**params)
 
+    head = list(inspect.signature(make).parameters.values())[:3]
+    own = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in inspect.signature(cls).parameters.values()
+    ]
+    make.__signature__ = inspect.Signature(head + own)  # type: ignore[attr-defined]
     make.__doc__ = cls.__doc__
     return make
 
 
-def _lazy(module: str, name: str, doc: str) -> Callable[..., Any]:
+class _Lazy:
     """A factory that imports its module on first use (torch loads only when needed)."""
 
-    def make(*args: Any, **kwargs: Any) -> Any:
-        mod = __import__(f"v1d3.policies.{module}", fromlist=[name])
-        return getattr(mod, name)(*args, **kwargs)
+    def __init__(self, module: str, name: str, doc: str) -> None:
+        self.module = f"v1d3.policies.{module}"
+        self.name = name
+        self.__doc__ = doc
 
-    make.__doc__ = doc
-    return make
+    def load(self) -> Callable[..., Any]:
+        """The factory itself (importing its module)."""
+        return getattr(importlib.import_module(self.module), self.name)  # type: ignore[no-any-return]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.load()(*args, **kwargs)
+
+
+def _build(kind: str, name: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
+    """``factory(**kwargs)`` once the arguments bind to its signature: an unknown or missing
+    parameter is a ConfigError naming the policy; a TypeError inside the factory propagates."""
+    target = factory.load() if isinstance(factory, _Lazy) else factory
+    check_params(target, f"{kind} policy {name!r}", **kwargs)
+    return target(**kwargs)
 
 
 DISPATCH: dict[str, DispatchFactory] = {
@@ -70,22 +103,22 @@ DISPATCH: dict[str, DispatchFactory] = {
     "nearest": _plain(NearestDriver),
     "distance": _plain(DistanceMatching),
     "fare": _plain(FareMatching),
-    "tabular-td": _lazy(
-        "value_based",
+    "tabular-td": _Lazy(
+        "table_values",
         "make_tabular_td",
         "Offline tabular TD values (Xu et al. 2018; models/tabular-td.pt), advantage matching.",
     ),
-    "online-td": _lazy(
-        "value_based",
+    "online-td": _Lazy(
+        "table_values",
         "make_online_td",
         "KDD Cup 2020 champion: online tile-coded TD values reset daily, cancel-weighted edges.",
     ),
-    "cvnet": _lazy(
+    "cvnet": _Lazy(
         "neural",
         "make_cvnet",
         "Offline CVNet values (Tang et al. 2019; models/cvnet.pt), advantage matching.",
     ),
-    "v1d3": _lazy(
+    "v1d3": _Lazy(
         "neural",
         "make_v1d3",
         "V1D3: offline CVNet + online updates every round + hourly ensemble (Tang et al. 2021).",
@@ -98,8 +131,8 @@ REPOSITION: dict[str, RepositionFactory] = {
     "stay": _plain(Stay),
     "random": _plain(RandomNeighbour),
     "demand": _plain(TowardsDemand),
-    "value": _lazy(
-        "value_based",
+    "value": _Lazy(
+        "table_values",
         "make_value_reposition",
         "Sample destinations with P ∝ exp(beta·gamma^dt·V) over the dispatch policy's values.",
     ),
@@ -130,10 +163,9 @@ def make_dispatch(
         raise ConfigError(
             f"unknown dispatch policy {name!r}; expected one of {', '.join(DISPATCH)}"
         ) from None
-    try:
-        return factory(models=models, scenario=scenario, **params)
-    except TypeError as e:
-        raise ConfigError(f"dispatch policy {name!r}: bad parameters ({e})") from None
+    kwargs = dict(models=models, scenario=scenario, **params)
+    policy: DispatchPolicy = _build("dispatch", name, factory, **kwargs)
+    return policy
 
 
 def make_reposition(
@@ -150,10 +182,9 @@ def make_reposition(
         raise ConfigError(
             f"unknown reposition policy {name!r}; expected one of {', '.join(REPOSITION)}"
         ) from None
-    try:
-        return factory(models=models, scenario=scenario, dispatch=dispatch, **params)
-    except TypeError as e:
-        raise ConfigError(f"reposition policy {name!r}: bad parameters ({e})") from None
+    kwargs = dict(models=models, scenario=scenario, dispatch=dispatch, **params)
+    policy: RepositionPolicy = _build("reposition", name, factory, **kwargs)
+    return policy
 
 
 def split_policy(spec: str) -> tuple[str, str]:

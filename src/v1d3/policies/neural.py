@@ -5,7 +5,8 @@ Factories have the registry's signature ``factory(models, scenario, dispatch=Non
 ``top_k=5``) and of :class:`~v1d3.learn.config.OnlineTrainConfig` (``omega=0.2``,
 ``ensemble_every_s=3600``) plus the online learner's own settings.
 
-Without a models folder the packaged ``manhattan`` model is used (:data:`PACKAGED_MODELS`).
+Without a models folder the packaged ``manhattan`` model is used
+(:func:`~v1d3.policies.models.find_model`).
 
 - ``cvnet`` (Tang et al. 2019): the offline CVNet from ``<models>/cvnet.pt``, advantage matching.
 - ``v1d3`` (Tang et al. 2021): the same offline CVNet as the starting point of online values that
@@ -24,18 +25,13 @@ from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, ModelError
 from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.online_neural import NeuralOnline, ResidualOnline, residual_ensemble
-from v1d3.policies.value_based import PACKAGED_MODELS, VALUE_DISPATCH_DEFAULTS
+from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, find_model
+from v1d3.policies.params import config_from_params
 from v1d3.value.checkpoint import CVNET_FILE
 from v1d3.value.cvnet import CVNetValue, load_cvnet
 from v1d3.value.online import OnlineCVNetValue, ResidualValue
 
-__all__ = [
-    "NEURAL_DISPATCH",
-    "PACKAGED_MODELS",
-    "make_cvnet",
-    "make_v1d3",
-    "load_offline_cvnet",
-]
+__all__ = ["make_cvnet", "make_v1d3", "load_offline_cvnet"]
 
 
 def load_offline_cvnet(models: Path | None, scenario: Any, method: str) -> CVNetValue:
@@ -43,13 +39,9 @@ def load_offline_cvnet(models: Path | None, scenario: Any, method: str) -> CVNet
     :class:`ModelError` naming the missing file and the command that trains it otherwise."""
     name = None if scenario is None else str(getattr(scenario, "name", scenario))
     train = f"v1d3 train --scenario {name or 'SCENARIO'} --method cvnet --out DIR"
-    if models is None:
-        if not (PACKAGED_MODELS / CVNET_FILE).is_file():
-            raise ModelError(
-                f"{method} needs {CVNET_FILE} in a models folder (--models DIR); {train}"
-            )
-        models = PACKAGED_MODELS
-    path = Path(models) / CVNET_FILE
+    path = find_model(models, CVNET_FILE)
+    if path is None:
+        raise ModelError(f"{method} needs {CVNET_FILE} in a models folder (--models DIR); {train}")
     if not path.is_file():
         raise ModelError(f"{method}: model file {path} not found; train it with: {train}")
     return load_cvnet(path, scenario=scenario)
@@ -61,7 +53,8 @@ def make_cvnet(
     """Offline CVNet values (``<models>/cvnet.pt``) with advantage matching."""
     value = load_offline_cvnet(models, scenario, "cvnet")
     online, params = OnlineTrainConfig.split(params)
-    cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})
+    params = {**VALUE_DISPATCH_DEFAULTS, **params}
+    cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'cvnet'", params)
     return ValueDispatch(value, cfg, online=OnlineTrainConfig(**online))
 
 
@@ -97,7 +90,8 @@ def make_v1d3(
     offline = load_offline_cvnet(models, scenario, "v1d3")
     schedule, params = OnlineTrainConfig.split(params)
     learning = OnlineTrainConfig(**schedule, lr=lr, centred=centred)
-    cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})
+    params = {**VALUE_DISPATCH_DEFAULTS, **params}
+    cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'v1d3'", params)
     if online == "residual":
         value: Any = ResidualValue(offline, bucket_s=bucket_s, parents=tuple(parents))
         learner: Any = ResidualOnline.from_config(learning)
@@ -108,7 +102,3 @@ def make_v1d3(
         raise ConfigError(f"v1d3: online must be 'residual' or 'neural', got {online!r}")
     learning = dataclasses.replace(learning, lr=learner.lr)  # the rate it resolved to
     return ValueDispatch(value, cfg, learner, offline, ensemble=residual_ensemble, online=learning)
-
-
-NEURAL_DISPATCH = {"cvnet": make_cvnet, "v1d3": make_v1d3}
-"""Neural dispatch factories by name (merge into :data:`v1d3.policies.DISPATCH`)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -54,3 +54,13 @@ class RepositionPolicy(ABC):
     @abstractmethod
     def reposition(self, batch: RepositionBatch) -> np.ndarray:
         """Return one dense destination cell index per driver (its own cell = stay)."""
+
+    def run_metrics(self) -> dict[str, Any]:
+        """Entries this policy adds to a finished run's metrics (``metrics.json``); none here.
+        A computed metric is never replaced, and the dispatch policy's entries come first."""
+        return {}
+
+    def run_meta(self) -> dict[str, Any]:
+        """Entries this policy adds to a finished run's log meta (``log_meta.json``); none
+        here (same rules as :meth:`run_metrics`)."""
+        return {}

@@ -1,4 +1,5 @@
-"""Named value-based policies: dispatch ``tabular-td`` and ``online-td``, repositioning ``value``.
+"""Value policies over tables (no neural net): dispatch ``tabular-td`` and ``online-td``, and
+the ``value`` repositioning that samples over any dispatch policy's values.
 
 Factories have the registry's signature ``factory(models, scenario, dispatch=None, **params)``;
 ``params`` are the fields of the policy's config (e.g. ``top_k=5``, ``beta=0.5``).
@@ -25,6 +26,8 @@ from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ModelError
 from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.td import ChampionOnlineTD
+from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, find_model
+from v1d3.policies.params import config_from_params
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.reposition.value import ValueReposition, ValueRepositionConfig
 from v1d3.value.base import Discount, ValueFunction
@@ -32,49 +35,24 @@ from v1d3.value.checkpoint import TABULAR_FILE
 from v1d3.value.tabular import TabularValue
 from v1d3.value.tile import TileCodedValue
 
-__all__ = [
-    "PACKAGED_MODELS",
-    "VALUE_DISPATCH_DEFAULTS",
-    "VALUE_DISPATCH",
-    "VALUE_REPOSITION",
-    "make_tabular_td",
-    "make_online_td",
-    "make_value_reposition",
-]
-
-PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
-"""The models shipped with the package (``manhattan``; see its README.md), used when no models
-folder is given."""
-
-VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 10.0}
-"""Dispatch settings of ``tabular-td``, ``cvnet`` and ``v1d3`` that differ from
-:class:`~v1d3.dispatch.advantage.ValueDispatchConfig`'s defaults (a parameter overrides them);
-shared, so that these methods compare value functions, not edge weights.
-
-``pickup_penalty_per_km`` (currency units per km of pickup, docs/method.md §3): the advantage
-already charges a pickup its discounting, but with that alone value-based matching buys income
-with pickups 1.6× those of ``distance``; how 10 $/km was chosen: docs/results/tuning.md §1."""
-
-
-def _model_path(models: Path | None, file: str, method: str) -> Path:
-    if models is None and (PACKAGED_MODELS / file).exists():
-        return PACKAGED_MODELS / file
-    if models is None:
-        raise ModelError(
-            f"{method} needs a models folder with {file} (--models DIR; train it with: "
-            f"v1d3 train --method {method} --out DIR)"
-        )
-    return Path(models) / file
+__all__ = ["make_tabular_td", "make_online_td", "make_value_reposition"]
 
 
 def make_tabular_td(
     models: Path | None = None, scenario: Any = None, dispatch: Any = None, **params: Any
 ) -> DispatchPolicy:
     """Offline tabular TD values (``<models>/tabular-td.pt``) with advantage matching and
-    :data:`VALUE_DISPATCH_DEFAULTS`."""
-    value = TabularValue.load(_model_path(models, TABULAR_FILE, "tabular-td"), scenario=scenario)
+    :data:`~v1d3.policies.models.VALUE_DISPATCH_DEFAULTS`."""
+    path = find_model(models, TABULAR_FILE)
+    if path is None:
+        raise ModelError(
+            f"tabular-td needs a models folder with {TABULAR_FILE} (--models DIR; train it with: "
+            f"v1d3 train --method tabular-td --out DIR)"
+        )
+    value = TabularValue.load(path, scenario=scenario)
     online, params = OnlineTrainConfig.split(params)
-    cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})
+    params = {**VALUE_DISPATCH_DEFAULTS, **params}
+    cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'tabular-td'", params)
     return ValueDispatch(value, cfg, online=OnlineTrainConfig(**online))
 
 
@@ -101,7 +79,7 @@ def make_online_td(
         "duration": "champion",
         **params,
     }
-    cfg = ValueDispatchConfig(**config)
+    cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'online-td'", config)
     value = TileCodedValue(Discount(gamma, time_unit_s), tile_deg=tile_deg)
     learner = ChampionOnlineTD.from_config(online, duration=cfg.duration)
     return ValueDispatch(value, cfg, learner=learner, online=online)
@@ -114,7 +92,7 @@ def make_value_reposition(
     **params: Any,
 ) -> RepositionPolicy:
     """Sample destinations ∝ ``exp(beta · gamma^dt · V)`` with the dispatch policy's values."""
-    cfg = ValueRepositionConfig(**params)
+    cfg = config_from_params(ValueRepositionConfig, "reposition policy 'value'", params)
     value = getattr(dispatch, "value", None)
     if isinstance(value, ValueFunction):
         return ValueReposition(value, cfg)
@@ -126,10 +104,3 @@ def make_value_reposition(
             "(tabular-td, online-td, ...) or a cvnet model, which this installation lacks"
         ) from None
     return ValueReposition(load_offline_cvnet(models, scenario, "value"), cfg)
-
-
-VALUE_DISPATCH = {"tabular-td": make_tabular_td, "online-td": make_online_td}
-"""Value-based dispatch factories by name (merge into :data:`v1d3.policies.DISPATCH`)."""
-
-VALUE_REPOSITION = {"value": make_value_reposition}
-"""Value-based repositioning factories by name (merge into :data:`v1d3.policies.REPOSITION`)."""

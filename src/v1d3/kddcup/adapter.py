@@ -1,11 +1,7 @@
-"""Run any KDD Cup 2020 agent unmodified: load its submission folder, adapt it, contain its faults.
+"""A KDD Cup 2020 agent as a pair of V1D3 policies, its faults contained and counted.
 
-A submission is a folder with ``agent.py`` defining ``Agent`` (no-argument constructor) with
-``dispatch(dispatch_observ)`` and ``reposition(repo_observ)``. :func:`load_agent` puts the folder
-first on ``sys.path`` as the official local test did, so an agent that imports its own modules
-and reads its own files relative to itself works as submitted.
-
-:class:`KddAgentPolicy` adapts one agent instance as a pair of policies, a
+:class:`KddAgentPolicy` adapts one agent instance (loaded by
+:func:`v1d3.kddcup.submission.load_agent`) as a pair of policies, a
 :class:`~v1d3.dispatch.base.DispatchPolicy` and a :class:`~v1d3.reposition.base.RepositionPolicy`
 (``d, r = KddAgentPolicy(agent)``). Agents get plain lists and dicts with exactly the official
 keys; an agent that declares ``v1d3_extras = True`` (exported V1D3 agents do) gets them in
@@ -17,30 +13,29 @@ time budget voids that round's answer; a malformed entry, a pair that is not a c
 driver or order used twice voids only that entry. Every fault is counted by kind
 (:attr:`KddAgentPolicy.faults`) and logged with the agent's traceback; the simulation goes on.
 A call cannot be pre-empted safely in-process, so an over-budget call runs to its end and its
-answer is then discarded.
+answer is then discarded. A finished run gets the counts in its metrics and the records in its
+log's meta, through the policies' run hooks (:meth:`KddAgentPolicy.run_metrics`).
+
+:func:`make_agent_dispatch` and :func:`make_agent_reposition` are the policy registry's
+factories of ``kdd-agent`` (:mod:`v1d3.policies`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import json
 import logging
-import os
-import re
-import sys
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.errors import ConfigError, PolicyError, first_line
+from v1d3.errors import ConfigError, first_line
 from v1d3.kddcup.city import reference_epoch
 from v1d3.kddcup.observation import (
     Parsed,
@@ -52,32 +47,20 @@ from v1d3.kddcup.observation import (
     reposition_observation,
     with_extras,
 )
+from v1d3.kddcup.submission import AGENT_METHODS, AgentConfig, check_agent_scenario, load_agent
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
-
-if TYPE_CHECKING:
-    from v1d3.eval.run import RunConfig, RunResult
-    from v1d3.sim.scenario import Scenario
 
 __all__ = [
     "AGENT_POLICY",
     "FAULT_KINDS",
-    "AgentConfig",
     "FaultRecord",
     "AgentFaults",
     "KddAgentPolicy",
     "AgentDispatch",
     "AgentReposition",
-    "load_agent",
-    "unload_agents",
     "make_agent_dispatch",
     "make_agent_reposition",
-    "agent_policy_name",
-    "agent_run_config",
-    "check_agent_scenario",
-    "run_agent",
-    "record_faults",
-    "parse_agent_option",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,28 +69,6 @@ AGENT_POLICY = "kdd-agent"
 """Policy name recorded in a run's config for both decisions of a KDD agent run."""
 FAULT_KINDS = ("exception", "timeout", "malformed", "non_candidate", "duplicate", "unknown_cell")
 """Kinds of agent faults, counted per method (``dispatch``, ``reposition``)."""
-_METHODS = ("dispatch", "reposition")
-_MODULE = "agent"
-
-
-@dataclass(frozen=True)
-class AgentConfig:
-    """How a KDD agent is run."""
-
-    time_budget_s: float = 2.0
-    """Wall-clock budget of one ``dispatch`` or ``reposition`` call, seconds; over it the
-    round's answer is void."""
-    max_records: int = 100
-    """Faults kept with their message and traceback (all faults are counted)."""
-    extras: bool = True
-    """Offer V1D3's extra information to agents that ask for it (``v1d3_extras = True``, as
-    exported V1D3 agents do) so they decide exactly as natively; others never see it."""
-
-    def __post_init__(self) -> None:
-        if not self.time_budget_s > 0:
-            raise ConfigError(f"agent time_budget_s must be > 0 seconds, got {self.time_budget_s}")
-        if self.max_records < 0:
-            raise ConfigError(f"agent max_records must be >= 0, got {self.max_records}")
 
 
 @dataclass(frozen=True)
@@ -157,7 +118,7 @@ class AgentFaults:
     def as_dict(self) -> dict[str, Any]:
         """Stable summary for ``metrics.json``: every kind of both methods, and the total."""
         out: dict[str, Any] = {
-            m: {k: int(self.counts[(m, k)]) for k in FAULT_KINDS} for m in _METHODS
+            m: {k: int(self.counts[(m, k)]) for k in FAULT_KINDS} for m in AGENT_METHODS
         }
         out["total"] = self.total
         return out
@@ -165,67 +126,6 @@ class AgentFaults:
     def log_records(self) -> list[dict[str, Any]]:
         """The kept records as JSON-ready dicts."""
         return [dataclasses.asdict(r) for r in self.records]
-
-
-# -- loading
-
-
-_LOADED: set[str] = set()
-"""Agent folders imported so far in this process (their modules are purged on the next load)."""
-
-
-def _purge_agent_modules(folders: set[str]) -> None:
-    prefixes = tuple(f.rstrip(os.sep) + os.sep for f in folders)
-    for name, mod in list(sys.modules.items()):
-        path = getattr(mod, "__file__", None)
-        if name.partition(".")[0] == "v1d3":
-            continue  # never ours, even when an agent folder encloses the package
-        if name == _MODULE or (path and os.path.realpath(path).startswith(prefixes)):
-            del sys.modules[name]
-    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") not in folders]
-
-
-def unload_agents() -> None:
-    """Forget every loaded agent's modules and take their folders off ``sys.path``."""
-    _purge_agent_modules(set(_LOADED))
-    _LOADED.clear()
-
-
-def load_agent(path: str | Path) -> Any:
-    """Import ``agent.py`` of a submission folder and construct its ``Agent()``.
-
-    The folder goes first on ``sys.path``; modules of previously loaded agent folders are
-    forgotten first, so each load gets a fresh import (and two agents may have modules of the
-    same name). Raises :class:`ConfigError` when the folder or file is missing and
-    :class:`PolicyError` when the import or the constructor fails, with a one-line message.
-    """
-    folder = Path(path)
-    if not folder.is_dir():
-        raise ConfigError(f"{path}: agent folder not found; expected a folder with agent.py")
-    if not (folder / "agent.py").is_file():
-        raise ConfigError(f"{path}: no agent.py in the agent folder")
-    real = os.path.realpath(folder)
-    _purge_agent_modules(_LOADED | {real})
-    _LOADED.add(real)
-    sys.path.insert(0, real)
-    importlib.invalidate_caches()
-    try:
-        module = importlib.import_module(_MODULE)
-    except Exception as e:
-        raise PolicyError(f"{path}/agent.py: import failed ({first_line(e, typed=True)})") from None
-    cls = getattr(module, "Agent", None)
-    if not callable(cls):
-        raise PolicyError(f"{path}/agent.py: defines no Agent class")
-    try:
-        agent = cls()
-    except Exception as e:
-        raise PolicyError(
-            f"{path}/agent.py: Agent() failed ({first_line(e, typed=True)})"
-        ) from None
-    for method in _METHODS:
-        if not callable(getattr(agent, method, None)):
-            raise PolicyError(f"{path}/agent.py: Agent has no {method}(observation) method")
-    return agent
 
 
 # -- the adapter
@@ -328,6 +228,17 @@ class KddAgentPolicy:
         self._count("reposition", batch.t, parsed)
         return parsed.value
 
+    def run_metrics(self) -> dict[str, Any]:
+        """What a finished run adds to its metrics: ``agent_faults`` (counts by method and
+        kind, and their total) and ``agent_fault_count`` (the total, a scalar for study
+        tables). Both halves answer the same."""
+        return {"agent_faults": self.faults.as_dict(), "agent_fault_count": self.faults.total}
+
+    def run_meta(self) -> dict[str, Any]:
+        """What a finished run adds to its log's meta: ``agent_faults`` (as in the metrics)
+        and ``agent_fault_log`` (the kept records, tracebacks included)."""
+        return {"agent_faults": self.faults.as_dict(), "agent_fault_log": self.faults.log_records()}
+
 
 class AgentDispatch(DispatchPolicy):
     """The dispatch half of a :class:`KddAgentPolicy`."""
@@ -336,11 +247,6 @@ class AgentDispatch(DispatchPolicy):
 
     def __init__(self, owner: KddAgentPolicy) -> None:
         self.owner = owner
-
-    @property
-    def agent_faults(self) -> AgentFaults:
-        """The agent's faults (both halves)."""
-        return self.owner.faults
 
     def reset(self, context: DayContext) -> None:
         self.owner._reset("dispatch", context)
@@ -351,6 +257,12 @@ class AgentDispatch(DispatchPolicy):
     def observe(self, outcome: RoundOutcome) -> None:
         self.owner.observe(outcome)
 
+    def run_metrics(self) -> dict[str, Any]:
+        return self.owner.run_metrics()
+
+    def run_meta(self) -> dict[str, Any]:
+        return self.owner.run_meta()
+
 
 class AgentReposition(RepositionPolicy):
     """The repositioning half of a :class:`KddAgentPolicy`."""
@@ -360,11 +272,6 @@ class AgentReposition(RepositionPolicy):
     def __init__(self, owner: KddAgentPolicy) -> None:
         self.owner = owner
 
-    @property
-    def agent_faults(self) -> AgentFaults:
-        """The agent's faults (both halves)."""
-        return self.owner.faults
-
     def reset(self, context: DayContext) -> None:
         super().reset(context)
         self.owner._reset("reposition", context)
@@ -372,8 +279,14 @@ class AgentReposition(RepositionPolicy):
     def reposition(self, batch: RepositionBatch) -> np.ndarray:
         return self.owner.reposition(batch)
 
+    def run_metrics(self) -> dict[str, Any]:
+        return self.owner.run_metrics()
 
-# -- running (helpers for the CLI and the policy registry)
+    def run_meta(self) -> dict[str, Any]:
+        return self.owner.run_meta()
+
+
+# -- the registry's factories
 
 
 def make_agent_dispatch(
@@ -404,134 +317,3 @@ def make_agent_reposition(
         raise ConfigError("reposition policy kdd-agent needs path=<agent folder>")
     check_agent_scenario(path, scenario)
     return KddAgentPolicy(load_agent(path), str(path), AgentConfig(time_budget_s)).reposition_policy
-
-
-def agent_policy_name(label: str | None = None) -> str:
-    """``kdd-agent`` or ``kdd-agent:<label>`` (the label tells agents of one study apart)."""
-    return AGENT_POLICY if not label else f"{AGENT_POLICY}:{label}"
-
-
-def agent_run_config(
-    cfg: RunConfig, path: str | Path, time_budget_s: float = 2.0, label: str | None = None
-) -> RunConfig:
-    """The run config that records an agent run: both policies ``kdd-agent[:label]``, the
-    folder and budget as dispatch parameters."""
-    name = agent_policy_name(label)
-    return dataclasses.replace(
-        cfg,
-        dispatch=name,
-        reposition=name,
-        dispatch_params={"path": str(path), "time_budget_s": float(time_budget_s)},
-        reposition_params={},
-    )
-
-
-def record_faults(result: RunResult, faults: AgentFaults) -> RunResult:
-    """Add an agent's faults to a finished run: ``metrics["agent_faults"]`` (counts by method
-    and kind), ``metrics["agent_fault_count"]`` (their total, a scalar for study tables) and
-    ``log.meta["agent_faults"]``/``log.meta["agent_fault_log"]`` (records with tracebacks)."""
-    result.metrics["agent_faults"] = faults.as_dict()
-    result.metrics["agent_fault_count"] = faults.total
-    result.log.meta["agent_faults"] = faults.as_dict()
-    result.log.meta["agent_fault_log"] = faults.log_records()
-    return result
-
-
-def run_agent(
-    cfg: RunConfig,
-    path: str | Path,
-    time_budget_s: float = 2.0,
-    label: str | None = None,
-    scenario: Scenario | None = None,
-    progress: Callable[[float, int], None] | None = None,
-    check: bool = True,
-    config: AgentConfig | None = None,
-) -> RunResult:
-    """Run one day with the KDD agent at ``path`` deciding both dispatch and repositioning.
-
-    The agent is loaded fresh (a new import and a new ``Agent()``), so runs do not share state.
-    ``config`` overrides ``time_budget_s`` with a full :class:`AgentConfig`.
-    """
-    from v1d3.eval.run import run_simulation
-
-    config = config or AgentConfig(time_budget_s)
-    check_agent_scenario(path, cfg.scenario)  # the policies are given, not made by name
-    policy = KddAgentPolicy(load_agent(path), str(path), config)
-    result = run_simulation(
-        agent_run_config(cfg, path, config.time_budget_s, label),
-        scenario=scenario,
-        dispatch=policy.dispatch_policy,
-        reposition=policy.reposition_policy,
-        progress=progress,
-        check=check,
-    )
-    if "agent_faults" not in result.metrics:  # run_simulation may record them itself
-        record_faults(result, policy.faults)
-    return result
-
-
-def check_agent_scenario(path: str | Path, scenario: Any) -> None:
-    """Refuse an exported V1D3 agent that does not fit the scenario it is run on.
-
-    An agent folder written by ``v1d3 export-agent`` records its scenario in ``v1d3_agent.json``;
-    like a model checkpoint, it fits only the same scenario name and H3 resolution (on ``kdd``:
-    the same grid cells). ``scenario`` is a :class:`~v1d3.sim.scenario.ScenarioConfig` or a
-    scenario name (None: nothing to compare). Other agents (no such file) are not checked.
-    Raises :class:`ConfigError` with a one-line message naming the folder.
-    """
-    from v1d3.kddcup.export import GRID_FILE, METADATA_FILE
-
-    folder = Path(path)
-    record = folder / METADATA_FILE
-    if scenario is None or not record.is_file():
-        return
-    try:
-        exported = json.loads(record.read_text())["run"]["scenario"]
-        name = exported["name"]
-        res = exported.get("h3_resolution")
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ConfigError(
-            f"{record}: not a readable exported-agent record ({first_line(e, typed=True)})"
-        ) from None
-    want = scenario if isinstance(scenario, str) else getattr(scenario, "name", None)
-    if want is None:
-        return
-    if name != want:
-        raise ConfigError(
-            f"{path}: agent exported for scenario {name!r}, not {want!r}; export it with: "
-            f"v1d3 export-agent OUT --scenario {want} ..."
-        )
-    if isinstance(scenario, str):
-        return
-    if want == "kdd":
-        grid = getattr(scenario, "grid", None)
-        if grid is not None and (folder / GRID_FILE).is_file():
-            from v1d3.kddcup.grid import read_grid
-
-            mine = set(read_grid(folder / GRID_FILE).grid_id)
-            theirs = set(read_grid(grid).grid_id)
-            if mine != theirs:
-                raise ConfigError(
-                    f"{path}: agent exported for another grid than {grid} "
-                    f"({len(theirs - mine)} of its {len(theirs)} cells unknown to the agent)"
-                )
-        return
-    run_res = getattr(scenario, "h3_resolution", None)
-    if res is not None and run_res is not None and res != run_res:
-        raise ConfigError(
-            f"{path}: agent exported for H3 resolution {res}, the scenario uses {run_res}"
-        )
-
-
-def parse_agent_option(spec: str) -> tuple[str, str]:
-    """``NAME=PATH`` → ``(NAME, PATH)``; a bare ``PATH`` is named after its folder."""
-    name, sep, path = spec.partition("=")
-    if not sep:
-        path = spec
-        name = Path(spec.rstrip("/\\")).name
-    if not path or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
-        raise ConfigError(
-            f"--agent {spec!r}: expected NAME=PATH (NAME: letters, digits, . _ -; "
-            "PATH: a KDD agent folder)"
-        )
-    return name, path

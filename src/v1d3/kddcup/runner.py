@@ -1,0 +1,86 @@
+"""Running a KDD Cup 2020 agent for a day: the run config that records it, and ``--agent``.
+
+:func:`run_agent` loads a submission folder fresh and runs one day with it deciding both
+dispatch and repositioning; :func:`agent_run_config` is how such a run is recorded (both
+policies ``kdd-agent[:label]``, the folder and budget as parameters), so that the run folder's
+``config.json`` reproduces it by name. :func:`parse_agent_option` reads the CLI's
+``--agent NAME=PATH``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from v1d3.errors import ConfigError
+from v1d3.eval.run import RunConfig, RunResult, run_simulation
+from v1d3.kddcup.adapter import AGENT_POLICY, KddAgentPolicy
+from v1d3.kddcup.submission import AgentConfig, check_agent_scenario, load_agent
+from v1d3.sim.scenario import Scenario
+
+__all__ = ["agent_policy_name", "agent_run_config", "run_agent", "parse_agent_option"]
+
+
+def agent_policy_name(label: str | None = None) -> str:
+    """``kdd-agent`` or ``kdd-agent:<label>`` (the label tells agents of one study apart)."""
+    return AGENT_POLICY if not label else f"{AGENT_POLICY}:{label}"
+
+
+def agent_run_config(
+    cfg: RunConfig, path: str | Path, time_budget_s: float = 2.0, label: str | None = None
+) -> RunConfig:
+    """The run config that records an agent run: both policies ``kdd-agent[:label]``, the
+    folder and budget as dispatch parameters."""
+    name = agent_policy_name(label)
+    return dataclasses.replace(
+        cfg,
+        dispatch=name,
+        reposition=name,
+        dispatch_params={"path": str(path), "time_budget_s": float(time_budget_s)},
+        reposition_params={},
+    )
+
+
+def run_agent(
+    cfg: RunConfig,
+    path: str | Path,
+    time_budget_s: float = 2.0,
+    label: str | None = None,
+    scenario: Scenario | None = None,
+    progress: Callable[[float, int], None] | None = None,
+    check: bool = True,
+    config: AgentConfig | None = None,
+) -> RunResult:
+    """Run one day with the KDD agent at ``path`` deciding both dispatch and repositioning.
+
+    The agent is loaded fresh (a new import and a new ``Agent()``), so runs do not share state.
+    ``config`` overrides ``time_budget_s`` with a full :class:`AgentConfig`. The run's metrics
+    and log meta get the agent's faults (:meth:`KddAgentPolicy.run_metrics`).
+    """
+    config = config or AgentConfig(time_budget_s)
+    check_agent_scenario(path, cfg.scenario)  # the policies are given, not made by name
+    policy = KddAgentPolicy(load_agent(path), str(path), config)
+    return run_simulation(
+        agent_run_config(cfg, path, config.time_budget_s, label),
+        scenario=scenario,
+        dispatch=policy.dispatch_policy,
+        reposition=policy.reposition_policy,
+        progress=progress,
+        check=check,
+    )
+
+
+def parse_agent_option(spec: str) -> tuple[str, str]:
+    """``NAME=PATH`` → ``(NAME, PATH)``; a bare ``PATH`` is named after its folder."""
+    name, sep, path = spec.partition("=")
+    if not sep:
+        path = spec
+        name = Path(spec.rstrip("/\\")).name
+    if not path or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise ConfigError(
+            f"--agent {spec!r}: expected NAME=PATH (NAME: letters, digits, . _ -; "
+            "PATH: a KDD agent folder)"
+        )
+    return name, path

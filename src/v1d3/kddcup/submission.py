@@ -1,0 +1,187 @@
+"""A KDD Cup 2020 submission folder: its layout, loading its agent, and checking its record.
+
+A submission is a folder with ``agent.py`` defining ``Agent`` (no-argument constructor) with
+``dispatch(dispatch_observ)`` and ``reposition(repo_observ)``. :func:`load_agent` puts the folder
+first on ``sys.path`` as the official local test did, so an agent that imports its own modules
+and reads its own files relative to itself works as submitted.
+
+A folder written by ``v1d3 export-agent`` (:mod:`v1d3.kddcup.export`) also records the policies
+and the scenario it was made for (:data:`METADATA_FILE`); :func:`check_agent_scenario` refuses
+to run it on another scenario. How an agent is run (its time budget) is an :class:`AgentConfig`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from v1d3.errors import ConfigError, PolicyError, first_line
+from v1d3.kddcup.grid import read_grid
+
+__all__ = [
+    "METADATA_FILE",
+    "CITY_FILE",
+    "GRID_FILE",
+    "MODELS_DIR",
+    "AGENT_METHODS",
+    "AgentConfig",
+    "load_agent",
+    "unload_agents",
+    "check_agent_scenario",
+]
+
+METADATA_FILE = "v1d3_agent.json"
+"""An exported agent's record: policies, parameters, the scenario and simulation configs."""
+CITY_FILE = "city.pkl"
+"""An exported agent's city (cells, neighbours, travel model), pickled."""
+GRID_FILE = "grid.csv"
+"""An exported agent's city as a KDD hexagon grid table."""
+MODELS_DIR = "models"
+"""An exported agent's copies of the model files its policies load."""
+
+AGENT_METHODS = ("dispatch", "reposition")
+"""The methods of the official ``Agent`` API, each taking one observation."""
+_MODULE = "agent"
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """How a KDD agent is run."""
+
+    time_budget_s: float = 2.0
+    """Wall-clock budget of one ``dispatch`` or ``reposition`` call, seconds; over it the
+    round's answer is void."""
+    max_records: int = 100
+    """Faults kept with their message and traceback (all faults are counted)."""
+    extras: bool = True
+    """Offer V1D3's extra information to agents that ask for it (``v1d3_extras = True``, as
+    exported V1D3 agents do) so they decide exactly as natively; others never see it."""
+
+    def __post_init__(self) -> None:
+        if not self.time_budget_s > 0:
+            raise ConfigError(f"agent time_budget_s must be > 0 seconds, got {self.time_budget_s}")
+        if self.max_records < 0:
+            raise ConfigError(f"agent max_records must be >= 0, got {self.max_records}")
+
+
+# -- loading
+
+
+_LOADED: set[str] = set()
+"""Agent folders imported so far in this process (their modules are purged on the next load)."""
+
+
+def _purge_agent_modules(folders: set[str]) -> None:
+    prefixes = tuple(f.rstrip(os.sep) + os.sep for f in folders)
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if name.partition(".")[0] == "v1d3":
+            continue  # never ours, even when an agent folder encloses the package
+        if name == _MODULE or (path and os.path.realpath(path).startswith(prefixes)):
+            del sys.modules[name]
+    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") not in folders]
+
+
+def unload_agents() -> None:
+    """Forget every loaded agent's modules and take their folders off ``sys.path``."""
+    _purge_agent_modules(set(_LOADED))
+    _LOADED.clear()
+
+
+def load_agent(path: str | Path) -> Any:
+    """Import ``agent.py`` of a submission folder and construct its ``Agent()``.
+
+    The folder goes first on ``sys.path``; modules of previously loaded agent folders are
+    forgotten first, so each load gets a fresh import (and two agents may have modules of the
+    same name). Raises :class:`ConfigError` when the folder or file is missing and
+    :class:`PolicyError` when the import or the constructor fails, with a one-line message.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ConfigError(f"{path}: agent folder not found; expected a folder with agent.py")
+    if not (folder / "agent.py").is_file():
+        raise ConfigError(f"{path}: no agent.py in the agent folder")
+    real = os.path.realpath(folder)
+    _purge_agent_modules(_LOADED | {real})
+    _LOADED.add(real)
+    sys.path.insert(0, real)
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module(_MODULE)
+    except Exception as e:
+        raise PolicyError(f"{path}/agent.py: import failed ({first_line(e, typed=True)})") from None
+    cls = getattr(module, "Agent", None)
+    if not callable(cls):
+        raise PolicyError(f"{path}/agent.py: defines no Agent class")
+    try:
+        agent = cls()
+    except Exception as e:
+        raise PolicyError(
+            f"{path}/agent.py: Agent() failed ({first_line(e, typed=True)})"
+        ) from None
+    for method in AGENT_METHODS:
+        if not callable(getattr(agent, method, None)):
+            raise PolicyError(f"{path}/agent.py: Agent has no {method}(observation) method")
+    return agent
+
+
+# -- an exported agent's record
+
+
+def check_agent_scenario(path: str | Path, scenario: Any) -> None:
+    """Refuse an exported V1D3 agent that does not fit the scenario it is run on.
+
+    An agent folder written by ``v1d3 export-agent`` records its scenario in ``v1d3_agent.json``;
+    like a model checkpoint, it fits only the same scenario name and H3 resolution (on ``kdd``:
+    the same grid cells). ``scenario`` is a :class:`~v1d3.sim.scenario.ScenarioConfig` or a
+    scenario name (None: nothing to compare). Other agents (no such file) are not checked.
+    Raises :class:`ConfigError` with a one-line message naming the folder.
+    """
+    folder = Path(path)
+    record = folder / METADATA_FILE
+    if scenario is None or not record.is_file():
+        return
+    try:
+        exported = json.loads(record.read_text())["run"]["scenario"]
+        name = exported["name"]
+        res = exported.get("h3_resolution")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(
+            f"{record}: not a readable exported-agent record ({first_line(e, typed=True)})"
+        ) from None
+    want = scenario if isinstance(scenario, str) else getattr(scenario, "name", None)
+    if want is None:
+        return
+    if name != want:
+        raise ConfigError(
+            f"{path}: agent exported for scenario {name!r}, not {want!r}; export it with: "
+            f"v1d3 export-agent OUT --scenario {want} ..."
+        )
+    if isinstance(scenario, str):
+        return
+    if want == "kdd":
+        _check_grid(folder, path, getattr(scenario, "grid", None))
+        return
+    run_res = getattr(scenario, "h3_resolution", None)
+    if res is not None and run_res is not None and res != run_res:
+        raise ConfigError(
+            f"{path}: agent exported for H3 resolution {res}, the scenario uses {run_res}"
+        )
+
+
+def _check_grid(folder: Path, path: str | Path, grid: Any) -> None:
+    """On ``kdd``: the agent's grid must have exactly the cells of the scenario's grid."""
+    if grid is None or not (folder / GRID_FILE).is_file():
+        return
+    mine = set(read_grid(folder / GRID_FILE).grid_id)
+    theirs = set(read_grid(grid).grid_id)
+    if mine != theirs:
+        raise ConfigError(
+            f"{path}: agent exported for another grid than {grid} "
+            f"({len(theirs - mine)} of its {len(theirs)} cells unknown to the agent)"
+        )

@@ -1,0 +1,44 @@
+"""Where the value policies find their model files, and the settings the model-based ones share.
+
+:func:`find_model` is the one place a policy factory resolves ``<models>/<file>``: the given
+models folder, else the models shipped in the package (:data:`PACKAGED_MODELS`, ``manhattan``;
+see its README.md). :func:`packaged_models` is that folder when it exists (the default of
+``v1d3 evaluate --models``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PACKAGED_MODELS", "VALUE_DISPATCH_DEFAULTS", "find_model", "packaged_models"]
+
+PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
+"""The models shipped with the package (``manhattan``; see its README.md), used when no models
+folder is given."""
+
+VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 10.0}
+"""Dispatch settings of ``tabular-td``, ``cvnet`` and ``v1d3`` that differ from
+:class:`~v1d3.dispatch.value_based.ValueDispatchConfig`'s defaults (a parameter overrides them);
+shared, so that these methods compare value functions, not edge weights.
+
+``pickup_penalty_per_km``: the advantage already charges a pickup its discounting (about $3 per
+km on ``manhattan``), but with that alone value-based matching buys income with pickups 1.6×
+those of ``distance``. On full ``manhattan`` days (seed 2 Wednesday / seed 3 Thursday, model
+seeds 1000-1005), ``cvnet`` income over ``distance``: 0 $/km +1.95% (pickups 1.63×), 3 +3.54%,
+5 +3.91% / +2.84%, 8 +4.18%, 12 +4.26% / +3.39% (1.1×), 20 +4.09%, 40 +3.34%."""
+
+
+def packaged_models() -> Path | None:
+    """The models folder shipped inside the package (``v1d3/data/models``), if there is one."""
+    return PACKAGED_MODELS if PACKAGED_MODELS.is_dir() else None
+
+
+def find_model(models: Path | str | None, file: str) -> Path | None:
+    """The model file a policy reads: ``<models>/<file>`` when a models folder is given (whether
+    or not the file is there: the caller names what is missing), else the packaged ``file`` when
+    the package ships it, else None (the caller says how to train it)."""
+    if models is not None:
+        return Path(models) / file
+    packaged = PACKAGED_MODELS / file
+    return packaged if packaged.is_file() else None

@@ -1,0 +1,80 @@
+"""The policy registry: parameters are checked against the factory, a factory's own TypeError
+is not mistaken for a user's bad parameter, and value policies find models in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from v1d3 import policies
+from v1d3.dispatch.baselines import NearestDriver
+from v1d3.errors import ConfigError
+from v1d3.policies import make_dispatch, make_reposition
+from v1d3.policies.models import PACKAGED_MODELS, find_model, packaged_models
+from v1d3.reposition.baselines import Stay
+
+
+def _needs_size(models: Any = None, scenario: Any = None, *, size: int) -> NearestDriver:
+    return NearestDriver()
+
+
+def _broken(models: Any = None, scenario: Any = None, dispatch: Any = None) -> Any:
+    return len(3)  # type: ignore[arg-type]  # a bug inside the factory: TypeError
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "match"),
+    [
+        ("fare", {"pickup_cost": 1.0}, r"dispatch policy 'fare': .*'pickup_cost'"),
+        ("fcfs", {"k": 1}, r"dispatch policy 'fcfs': .*'k'"),
+        ("online-td", {"topk": 3}, r"dispatch policy 'online-td': .*'topk'"),
+        ("kdd-agent:champ", {"paht": "x"}, r"dispatch policy 'kdd-agent:champ': .*'paht'"),
+    ],
+)
+def test_an_unknown_parameter_names_the_policy_and_the_parameter(name, params, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        make_dispatch(name, **params)
+
+
+def test_known_parameters_reach_the_policy() -> None:
+    assert make_dispatch("fare", pickup_cost_per_km=0.5).pickup_cost_per_km == 0.5  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match=r"reposition policy 'demand': .*'radius'"):
+        make_reposition("demand", radius=3)
+    with pytest.raises(ConfigError, match=r"reposition policy 'value': .*'betta'"):
+        make_reposition("value", dispatch=make_dispatch("online-td"), betta=1.0)
+
+
+def test_a_missing_parameter_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(policies.DISPATCH, "sized", _needs_size)
+    with pytest.raises(ConfigError, match=r"dispatch policy 'sized': .*missing.*'size'"):
+        make_dispatch("sized")
+    assert isinstance(make_dispatch("sized", size=2), NearestDriver)
+
+
+def test_a_type_error_inside_a_factory_is_not_reported_as_bad_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(policies.DISPATCH, "broken", _broken)
+    monkeypatch.setitem(policies.REPOSITION, "broken", _broken)
+    with pytest.raises(TypeError, match="has no len"):
+        make_dispatch("broken")
+    with pytest.raises(TypeError, match="has no len"):
+        make_reposition("broken", dispatch=NearestDriver())
+    assert isinstance(make_reposition("stay"), Stay)
+
+
+def test_one_model_finder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a given folder is used as given, even without the file (the loader names what is missing)
+    assert find_model(tmp_path, "cvnet.pt") == tmp_path / "cvnet.pt"
+    assert find_model(str(tmp_path), "x.pt") == tmp_path / "x.pt"
+    for f in ("cvnet.pt", "tabular-td.pt"):
+        expected = PACKAGED_MODELS / f if (PACKAGED_MODELS / f).is_file() else None
+        assert find_model(None, f) == expected
+    assert find_model(None, "no-such-model.pt") is None
+    from v1d3.eval.evaluate import packaged_models as study_default
+
+    assert study_default is packaged_models
+    monkeypatch.setattr("v1d3.policies.models.PACKAGED_MODELS", tmp_path / "none")
+    assert packaged_models() is None and find_model(None, "cvnet.pt") is None
