@@ -26,7 +26,7 @@ import numpy as np
 
 from v1d3.demand.orders import cancel_probability
 from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
-from v1d3.dispatch.candidates import DriverIndex
+from v1d3.sim.candidates import DriverIndex
 from v1d3.errors import PolicyError
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.sim.log import (
