@@ -60,6 +60,7 @@ from v1d3.sim.log import (
     atomic_write_text,
 )
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.seeds import pickup_sample_rng
 
 __all__ = [
     "StudyConfig",
@@ -337,7 +338,7 @@ def aggregate_run(
     completed = o["status"] == ORDER_STATUS.index("completed")
     pick = (o["pickup_m"][completed] / 1000.0).astype(np.float32)
     if pick.size > PICKUP_SAMPLE:
-        rng = np.random.default_rng([cfg.seed, cfg.scenario.weekday, 0x91C])
+        rng = pickup_sample_rng(cfg.seed, cfg.scenario.weekday)
         pick = pick[np.sort(rng.choice(pick.size, PICKUP_SAMPLE, replace=False))]
     d = driver_table(log)
     online_h = d["online_s"] / 3600.0
