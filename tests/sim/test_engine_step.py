@@ -54,6 +54,12 @@ def test_external_matching_gives_the_same_day_as_run(scenario: Scenario) -> None
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     assert round(income, 2) == compute_metrics(log)["total_income"]
+    sim.reset(DistanceMatching(), RandomNeighbour())  # the same simulator, the same day again
+    while sim.step():
+        pass
+    again = _tables(sim.finish())
+    for k in a:
+        np.testing.assert_array_equal(a[k], again[k], err_msg=k)
 
 
 class _Learner(DistanceMatching):

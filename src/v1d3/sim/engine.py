@@ -177,6 +177,7 @@ class Simulator:
         if self._dispatch is None:
             raise RuntimeError("step() needs a dispatch policy: reset(dispatch, ...) first")
         batch = self.begin_round()
+        # match
         self.end_round(_NONE if batch is None else self._dispatch.dispatch(batch))
         return not self.done
 
@@ -189,10 +190,13 @@ class Simulator:
             raise RuntimeError("begin_round() after the day ended: reset() first")
         t = float(self._round_t[self._r])
         self._r += 1
+        # clock: arrivals, drop-offs, shifts, expiries
         self._advance(t)
+        # move: idle drift and repositioning, once a tick
         if t >= self._next_tick:
             self._next_tick += self.scenario.sim.idle_move_every_s
             self._tick(t)
+        # candidates
         self._open = self._candidates(t)
         return self._open.batch
 
@@ -203,15 +207,17 @@ class Simulator:
         if rnd is None:
             raise RuntimeError("end_round() without begin_round()")
         self._open = None
-        if rnd.avail is None:
-            return None
         batch = rnd.batch
         if batch is None:
-            sel = _check_matching(selected, _NONE, _NONE)
+            sel = _check_matching(selected, _NONE, _NONE)  # nothing may be selected
+            if rnd.avail is None:
+                return None  # nothing to match: the round is not logged
             served = np.zeros(0, dtype=bool)
         else:
+            # apply
             sel = _check_matching(selected, batch.driver, batch.order)
             served = self._apply(rnd.t, batch, sel) if sel.size else np.zeros(0, dtype=bool)
+        assert rnd.avail is not None
         ms = (time.perf_counter() - rnd.tic) * 1000.0
         pairs = 0 if batch is None else len(batch)
         self._stats.add(rnd.t, rnd.n_orders, int(rnd.avail.size), pairs, int(served.sum()), ms)
