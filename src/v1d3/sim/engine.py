@@ -85,7 +85,7 @@ UNSERVED_WINDOW_S = 1800.0
 
 _NONE = np.zeros(0, dtype=np.int64)
 
-Positions = tuple[np.ndarray, np.ndarray, np.ndarray]
+_Positions = tuple[np.ndarray, np.ndarray, np.ndarray]
 """Latitudes, longitudes and cells of an event's drivers."""
 
 
@@ -209,7 +209,7 @@ class Simulator:
         self._open = None
         batch = rnd.batch
         if batch is None:
-            sel = _check_matching(selected, _NONE, _NONE)  # nothing may be selected
+            sel = _NONE if selected is _NONE else _check_matching(selected, _NONE, _NONE)
             if rnd.avail is None:
                 return None  # nothing to match: the round is not logged
             served = np.zeros(0, dtype=bool)
@@ -566,8 +566,8 @@ class Simulator:
         ids: np.ndarray,
         t0: np.ndarray | float,
         t1: np.ndarray | float,
-        start: Positions | None = None,
-        end: Positions | None = None,
+        start: _Positions | None = None,
+        end: _Positions | None = None,
         **cols: np.ndarray,
     ) -> None:
         """Log one event per driver of ``ids``; ``start`` and ``end`` default to where the
