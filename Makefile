@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint clean models quality
+.PHONY: run test bench lint house clean models quality
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts examples
 	$(BIN)/ruff format --check src tests bench scripts examples
 	$(BIN)/mypy
+
+# the package's shape: no import circles (lazy ones included), no function over 120 lines
+house:
+	$(PYTHON) scripts/check_structure.py src
 
 # rebuild the packaged manhattan models (src/v1d3/data/models) from simulated days
 models: $(STAMP)

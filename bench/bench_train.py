@@ -18,15 +18,17 @@ import torch
 
 from v1d3.cli.script_args import ArgumentParser
 from v1d3.demand.orders import Orders
-from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
 from v1d3.geo.city import City
+from v1d3.learn.config import OfflineTrainConfig
+from v1d3.learn.online_neural import ResidualOnline
+from v1d3.learn.train_neural import train_cvnet
+from v1d3.learn.transitions import Transitions
 from v1d3.policies.neural import make_v1d3
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 from v1d3.value.cvnet import CVNetConfig
-from v1d3.value.online_neural import ResidualOnline, ResidualValue
-from v1d3.value.train_neural import OfflineTrainConfig, train_cvnet
-from v1d3.value.transitions import Transitions
+from v1d3.value.online import ResidualValue
 
 
 def random_transitions(city: City, n: int, rng: np.random.Generator) -> Transitions:

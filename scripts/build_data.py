@@ -3,7 +3,7 @@
 
 Usage (from the repository root)::
 
-    python scripts/build_data.py [--shared ../shared/data]
+    python scripts/build_data.py [--shared DIR]
 
 Inputs (read-only): ``<shared>/nyc-manhattan-od-2018/`` (pyhailing 0.0.9 tables) and
 ``<shared>/nyc-tlc-green-2021q1/`` (TLC trip records, zone lookup and shapefile).
@@ -487,9 +487,9 @@ def _notice(info: dict[str, Any]) -> str:
 
 Everything here is rebuilt, byte for byte, by
 
-    python scripts/build_data.py --shared ../shared/data
+    python scripts/build_data.py --shared DIR
 
-run from the repository root (``--shared`` is the folder that holds
+run from the repository root (``--shared`` DIR is the folder of the original downloads, holding
 ``{MANHATTAN_DIR}/`` and ``{TLC_DIR}/``).
 
 ## Manhattan OD demand and speeds, 2018 business days

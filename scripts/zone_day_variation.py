@@ -8,7 +8,7 @@ The median over zones is printed with the per-zone figures as one JSON object.
 
     # the shipped March 2021 green-taxi month: 0.04
     python scripts/zone_day_variation.py src/v1d3/data/nyc_tlc/green_tripdata_2021-03.parquet
-    # January-March 2021 (the TLC's monthly files, e.g. ../shared/data/nyc-tlc-green-2021q1): 0.15
+    # January-March 2021 (the TLC's monthly files for those three months): 0.15
     python scripts/zone_day_variation.py green_tripdata_2021-0{1,2,3}.parquet
 """
 

@@ -7,6 +7,8 @@ import pytest
 
 from v1d3.errors import ModelError
 from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.learn.td import ChampionOnlineTD
+from v1d3.learn.train import train_tabular
 from v1d3.policies.value_based import (
     VALUE_DISPATCH,
     VALUE_REPOSITION,
@@ -16,10 +18,8 @@ from v1d3.policies.value_based import (
 )
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig
-from v1d3.value.learners import ChampionOnlineTD
 from v1d3.value.tabular import TabularValue
 from v1d3.value.tile import TileCodedValue
-from v1d3.value.train import train_tabular
 
 SC = ScenarioConfig(name="synthetic", orders=8000, start_hour=7.0, hours=1.0)
 SIM = SimConfig(managed_share=0.5)
@@ -40,7 +40,7 @@ def test_registry_dicts():
 def test_online_td_end_to_end():
     d = make_online_td(models=None, scenario=SC)
     assert isinstance(d.value, TileCodedValue) and isinstance(d.learner, ChampionOnlineTD)
-    assert d.config.top_k == 11 and d.config.cancel_factor and d.config.daily_reset == "zero"
+    assert d.config.top_k == 11 and d.config.cancel_factor and d.online.daily_reset == "zero"
     assert d.learner.per_round_decay and d.value.discount.gamma == 0.9
     r = make_value_reposition(models=None, scenario=SC, dispatch=d)
     assert r.value is d.value

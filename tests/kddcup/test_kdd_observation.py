@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 
-from v1d3.dispatch.base import CandidateBatch, DispatchPolicy
+from v1d3.dispatch.base import DispatchPolicy
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.geo.city import hex_grid_city
 from v1d3.geo.travel import ConstantSpeed
@@ -26,6 +26,7 @@ from v1d3.kddcup.observation import (
     split_timestamp,
 )
 from v1d3.reposition.base import RepositionBatch
+from v1d3.rounds import CandidateBatch
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 
 TS = 1478678400  # 2016-11-09 16:00 China Standard Time, a Wednesday

@@ -10,13 +10,14 @@ import pytest
 from v1d3.demand.synthetic import SyntheticConfig
 from v1d3.errors import ConfigError, ModelError
 from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.learn.config import OfflineTrainConfig
+from v1d3.learn.train_neural import train_cvnet_from_scenario
 from v1d3.policies.neural import NEURAL_DISPATCH, PACKAGED_MODELS, make_cvnet, make_v1d3
 from v1d3.policies.value_based import make_value_reposition
 from v1d3.sim.checker import check_run
 from v1d3.sim.config import SimConfig
 from v1d3.value.cvnet import load_cvnet
-from v1d3.value.online_neural import OnlineCVNetValue, ResidualValue
-from v1d3.value.train_neural import OfflineTrainConfig, train_cvnet_from_scenario
+from v1d3.value.online import OnlineCVNetValue, ResidualValue
 
 SCENARIO = dict(
     name="synthetic", orders=6_000, start_hour=7.0, hours=1.5, synthetic=SyntheticConfig(rings=4)
@@ -82,9 +83,9 @@ def test_v1d3_learns_and_shares_its_values_with_repositioning(models: Path):
     assert abs(dispatch.value.residual).sum() > 0  # type: ignore[attr-defined]
     # the constants the run resolved to, defaults included, with the values shared
     saved = result.policies
-    assert saved["dispatch"]["config"]["omega"] == 0.2
-    assert saved["dispatch"]["config"]["ensemble_every_s"] == 1800.0
-    assert saved["dispatch"]["learner"]["lr"] > 0
+    assert saved["dispatch"]["online"]["omega"] == 0.2
+    assert saved["dispatch"]["online"]["ensemble_every_s"] == 1800.0
+    assert saved["dispatch"]["learner"]["lr"] == saved["dispatch"]["online"]["lr"] == 0.005
     assert saved["dispatch"]["value"]["offline"]["discount"]["gamma"] == 0.9
     assert saved["dispatch"]["value"]["offline"]["net"]["cfg"]["embed_dim"] > 0
     assert saved["reposition"]["config"]["beta"] == 3.0

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
-from v1d3.dispatch.base import DayContext
 from v1d3.errors import ConfigError
 from v1d3.reposition.base import RepositionBatch
 from v1d3.reposition.value import ValueReposition, ValueRepositionConfig
+from v1d3.rounds import DayContext
 from v1d3.sim.config import SimConfig
 from v1d3.value.base import Discount
 from v1d3.value.tabular import LocationValue

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from scenario_fixtures import small_synthetic
-from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
+from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.baselines import DistanceMatching
 from v1d3.errors import PolicyError
 from v1d3.eval.metrics import compute_metrics
 from v1d3.reposition.baselines import RandomNeighbour
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
 from v1d3.sim.engine import Simulator
 from v1d3.sim.log import RunLog

@@ -19,10 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from v1d3.cli import common as c
 from v1d3.errors import V1D3Error
+from v1d3.learn.config import OfflineTrainConfig
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig
 from v1d3.value.cvnet import CVNetConfig
-from v1d3.value.train_neural import OfflineTrainConfig
 
 METHODS = ("cvnet", "tabular-td")
 
@@ -159,8 +159,8 @@ def _train_cvnet(
     cfg: OfflineTrainConfig,
     net_cfg: CVNetConfig,
 ) -> Path:
+    from v1d3.learn.train_neural import train_cvnet_from_scenario
     from v1d3.value.checkpoint import load_checkpoint
-    from v1d3.value.train_neural import train_cvnet_from_scenario
 
     with _progress() as bar:
         path = train_cvnet_from_scenario(
@@ -200,8 +200,8 @@ def _train_tabular(
     gamma: float,
     time_unit_s: float,
 ) -> Path:
+    from v1d3.learn.train import train_tabular
     from v1d3.value.base import Discount
-    from v1d3.value.train import train_tabular
 
     with _progress() as bar:
         return train_tabular(

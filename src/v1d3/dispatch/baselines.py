@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy
+from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.matching import greedy_matching, max_weight_matching
+from v1d3.rounds import CandidateBatch, DayContext
 
 __all__ = ["FirstComeFirstServed", "NearestDriver", "DistanceMatching", "FareMatching"]
 

@@ -1,5 +1,9 @@
 """Gymnasium environments of V1D3; importing this package registers them.
 
+``v1d3/Dispatch-v0``: one step is one dispatch round; the observation is the round's candidate
+pairs as a padded feature array with a mask plus global features, the action one score per pair,
+the reward the round's completed income.
+
 >>> import gymnasium, v1d3.gym
 >>> env = gymnasium.make("v1d3/Dispatch-v0", scenario="synthetic", hours=1.0)
 

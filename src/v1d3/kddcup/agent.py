@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
+from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, PolicyError, first_line
 from v1d3.kddcup.city import reference_epoch
 from v1d3.kddcup.observation import (
@@ -53,6 +53,7 @@ from v1d3.kddcup.observation import (
     with_extras,
 )
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 
 if TYPE_CHECKING:
     from v1d3.eval.run import RunConfig, RunResult

@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 
 from v1d3 import __version__
-from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
 from v1d3.errors import ConfigError, ModelError, V1D3Error
 from v1d3.geo.city import City
 from v1d3.kddcup.city import KDD_UTC_OFFSET_S
@@ -52,6 +51,7 @@ from v1d3.kddcup.observation import (
     reposition_answer,
     split_timestamp,
 )
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import atomic_dir, check_output_path
 from v1d3.sim.scenario import SCENARIOS, DemandDay, ScenarioConfig

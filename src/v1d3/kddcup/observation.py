@@ -1,6 +1,6 @@
 """The KDD Cup 2020 agent API's data, both ways.
 
-Out (to an agent): a :class:`~v1d3.dispatch.base.CandidateBatch` becomes the official list of
+Out (to an agent): a :class:`~v1d3.rounds.CandidateBatch` becomes the official list of
 dicts, one per candidate pair, with exactly the keys of :data:`DISPATCH_KEYS`; a
 :class:`~v1d3.reposition.base.RepositionBatch` becomes ``{"timestamp", "day_of_week",
 "driver_info": [{"driver_id", "grid_id"}]}``. Units are the official ones: metres, seconds, Unix
@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from v1d3.dispatch.base import CandidateBatch
 from v1d3.geo.city import City
 from v1d3.reposition.base import RepositionBatch
+from v1d3.rounds import CandidateBatch
 
 __all__ = [
     "DISPATCH_KEYS",

@@ -1,5 +1,11 @@
 """Named, ready-to-run policies: every name usable on the command line and in ``evaluate``.
 
+The registries :data:`DISPATCH` and :data:`REPOSITION` (name → factory), the factories of the
+value-based policies (``tabular-td``, ``online-td``, ``cvnet``, ``v1d3``, reposition ``value``;
+docs/method.md §6–§9, §11), which load the packaged models when no models folder is given, and
+:func:`~v1d3.policies.describe.describe`, which reads off a policy the constants a run saves in
+``policies.json``.
+
 A combination is written ``dispatch/reposition`` (e.g. ``distance/stay``, ``v1d3/value``).
 Your own policy plugs in by subclassing :class:`~v1d3.dispatch.base.DispatchPolicy` or
 :class:`~v1d3.reposition.base.RepositionPolicy` and passing an instance to

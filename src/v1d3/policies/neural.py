@@ -1,35 +1,33 @@
 """Named neural value-based dispatch policies: ``cvnet`` and ``v1d3``.
 
 Factories have the registry's signature ``factory(models, scenario, dispatch=None, **params)``;
-``params`` are the fields of :class:`~v1d3.dispatch.value_based.ValueDispatchConfig` (e.g.
-``top_k=5``, ``omega=0.2``, ``ensemble_every_s=3600``) plus the online learner's own settings.
+``params`` are the fields of :class:`~v1d3.dispatch.advantage.ValueDispatchConfig` (e.g.
+``top_k=5``) and of :class:`~v1d3.learn.config.OnlineTrainConfig` (``omega=0.2``,
+``ensemble_every_s=3600``) plus the online learner's own settings.
 
 Without a models folder the packaged ``manhattan`` model is used (:data:`PACKAGED_MODELS`).
 
 - ``cvnet`` (Tang et al. 2019): the offline CVNet from ``<models>/cvnet.pt``, advantage matching.
 - ``v1d3`` (Tang et al. 2021): the same offline CVNet as the starting point of online values that
   learn from every dispatch round and are pulled back to the offline ones every hour
-  (``omega = 0.2``); see :mod:`v1d3.value.online_neural`.
+  (``omega = 0.2``); see :mod:`v1d3.learn.online_neural`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Literal
 
+from v1d3.dispatch.advantage import ValueDispatch, ValueDispatchConfig
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.dispatch.value_based import ValueDispatch, ValueDispatchConfig
 from v1d3.errors import ConfigError, ModelError
+from v1d3.learn.config import OnlineTrainConfig
+from v1d3.learn.online_neural import NeuralOnline, ResidualOnline, residual_ensemble
 from v1d3.policies.value_based import PACKAGED_MODELS, VALUE_DISPATCH_DEFAULTS
+from v1d3.value.checkpoint import CVNET_FILE
 from v1d3.value.cvnet import CVNetValue, load_cvnet
-from v1d3.value.online_neural import (
-    NeuralOnline,
-    OnlineCVNetValue,
-    ResidualOnline,
-    ResidualValue,
-    residual_ensemble,
-)
-from v1d3.value.train import CVNET_FILE
+from v1d3.value.online import OnlineCVNetValue, ResidualValue
 
 __all__ = [
     "NEURAL_DISPATCH",
@@ -62,7 +60,9 @@ def make_cvnet(
 ) -> DispatchPolicy:
     """Offline CVNet values (``<models>/cvnet.pt``) with advantage matching."""
     value = load_offline_cvnet(models, scenario, "cvnet")
-    return ValueDispatch(value, ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params}))
+    online, params = OnlineTrainConfig.split(params)
+    cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})
+    return ValueDispatch(value, cfg, online=OnlineTrainConfig(**online))
 
 
 def make_v1d3(
@@ -84,7 +84,7 @@ def make_v1d3(
     one Adam step per round; slower). ``lr``: the learner's rate (default 0.005 per driver and
     level for ``residual``, 1e-4 Adam for ``neural``). ``bucket_s``: time-bucket length of the
     residual table, seconds (default None: by location only, so a correction learned now also
-    applies to the drop-off states of trips, method.md §3.5). ``parents``: coarser H3
+    applies to the drop-off states of trips, docs/method.md §10). ``parents``: coarser H3
     resolutions whose cells carry shared residual entries (coarse coding, like the offline
     net's location code), so that a correction learned from the few drivers free in one cell
     reaches its neighbours. ``centred``: each round's TD errors minus their mean, so that the
@@ -92,26 +92,22 @@ def make_v1d3(
     than a shift of all values (a shift acts as a heavier time discount and trades income for
     short trips).
 
-    Defaults chosen on full ``manhattan`` days outside the evaluation seeds (seeds 11 and 13),
-    income against ``cvnet``: plain per-cell residual −0.05 % … 0; coarse-coded (7, 6) without
-    centring −0.15 … −0.25 % (more orders answered, shorter and cheaper ones); coarse-coded and
-    centred +0.07 … +0.16 % on average days, +0.21 … +0.22 % on days whose zones vary by
-    ``zone_day_sd = 0.12`` (the seeds 1 and 2 Wednesdays that first showed it, +0.17 % each,
-    are also evaluation days of the README's study).
+    How these defaults were chosen: docs/results/tuning.md §3.
     """
     offline = load_offline_cvnet(models, scenario, "v1d3")
+    schedule, params = OnlineTrainConfig.split(params)
+    learning = OnlineTrainConfig(**schedule, lr=lr, centred=centred)
     cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})
     if online == "residual":
         value: Any = ResidualValue(offline, bucket_s=bucket_s, parents=tuple(parents))
-        learner: Any = (
-            ResidualOnline(centred=centred) if lr is None else ResidualOnline(lr, centred=centred)
-        )
+        learner: Any = ResidualOnline.from_config(learning)
     elif online == "neural":
         value = OnlineCVNetValue(offline)
-        learner = NeuralOnline() if lr is None else NeuralOnline(lr)
+        learner = NeuralOnline.from_config(learning)
     else:
         raise ConfigError(f"v1d3: online must be 'residual' or 'neural', got {online!r}")
-    return ValueDispatch(value, cfg, learner=learner, offline=offline, ensemble=residual_ensemble)
+    learning = dataclasses.replace(learning, lr=learner.lr)  # the rate it resolved to
+    return ValueDispatch(value, cfg, learner, offline, ensemble=residual_ensemble, online=learning)
 
 
 NEURAL_DISPATCH = {"cvnet": make_cvnet, "v1d3": make_v1d3}

@@ -9,8 +9,8 @@ Factories have the registry's signature ``factory(models, scenario, dispatch=Non
   to 0 every day and learned from the day's own rounds; cancellation-weighted edges, the 11
   nearest drivers per order, gamma 0.9 per 600 s, alpha 0.025, ``k = max(1, floor(trip / 600))``.
   One deliberate change, on by default: idle drivers decay by the discount of one dispatch round
-  (``per_round_decay=True``) instead of a whole 10-minute unit every round, which method.md §3.5
-  found worth about 2 points of income; ``per_round_decay=False`` is the champion as published.
+  (``per_round_decay=True``) instead of a whole 10-minute unit every round (docs/method.md §7, §10;
+  docs/results/tuning.md §2); ``per_round_decay=False`` is the champion as published.
 - ``value`` repositioning: destinations sampled from the dispatch policy's value function when
   it has one, else from ``<models>/cvnet.pt``.
 """
@@ -20,16 +20,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from v1d3.dispatch.advantage import ValueDispatch, ValueDispatchConfig
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.dispatch.value_based import ValueDispatch, ValueDispatchConfig
 from v1d3.errors import ModelError
+from v1d3.learn.config import OnlineTrainConfig
+from v1d3.learn.td import ChampionOnlineTD
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.reposition.value import ValueReposition, ValueRepositionConfig
 from v1d3.value.base import Discount, ValueFunction
-from v1d3.value.learners import ChampionOnlineTD
+from v1d3.value.checkpoint import TABULAR_FILE
 from v1d3.value.tabular import TabularValue
 from v1d3.value.tile import TileCodedValue
-from v1d3.value.train import TABULAR_FILE
 
 __all__ = [
     "PACKAGED_MODELS",
@@ -47,14 +48,12 @@ folder is given."""
 
 VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 10.0}
 """Dispatch settings of ``tabular-td``, ``cvnet`` and ``v1d3`` that differ from
-:class:`~v1d3.dispatch.value_based.ValueDispatchConfig`'s defaults (a parameter overrides them);
+:class:`~v1d3.dispatch.advantage.ValueDispatchConfig`'s defaults (a parameter overrides them);
 shared, so that these methods compare value functions, not edge weights.
 
-``pickup_penalty_per_km``: the advantage already charges a pickup its discounting (about $3 per
-km on ``manhattan``), but with that alone value-based matching buys income with pickups 1.6×
-those of ``distance``. On full ``manhattan`` days (seed 2 Wednesday / seed 3 Thursday, model
-seeds 1000-1005), ``cvnet`` income over ``distance``: 0 $/km +1.95% (pickups 1.63×), 3 +3.54%,
-5 +3.91% / +2.84%, 8 +4.18%, 12 +4.26% / +3.39% (1.1×), 20 +4.09%, 40 +3.34%."""
+``pickup_penalty_per_km`` (currency units per km of pickup, docs/method.md §3): the advantage
+already charges a pickup its discounting, but with that alone value-based matching buys income
+with pickups 1.6× those of ``distance``; how 10 $/km was chosen: docs/results/tuning.md §1."""
 
 
 def _model_path(models: Path | None, file: str, method: str) -> Path:
@@ -74,7 +73,9 @@ def make_tabular_td(
     """Offline tabular TD values (``<models>/tabular-td.pt``) with advantage matching and
     :data:`VALUE_DISPATCH_DEFAULTS`."""
     value = TabularValue.load(_model_path(models, TABULAR_FILE, "tabular-td"), scenario=scenario)
-    return ValueDispatch(value, ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params}))
+    online, params = OnlineTrainConfig.split(params)
+    cfg = ValueDispatchConfig(**{**VALUE_DISPATCH_DEFAULTS, **params})
+    return ValueDispatch(value, cfg, online=OnlineTrainConfig(**online))
 
 
 def make_online_td(
@@ -89,18 +90,21 @@ def make_online_td(
     **params: Any,
 ) -> DispatchPolicy:
     """The KDD Cup 2020 champion: online tile-coded values, reset daily (no model file)."""
+    schedule, params = OnlineTrainConfig.split(params)
+    online = OnlineTrainConfig(
+        **{"daily_reset": "zero", **schedule}, lr=alpha, per_round_decay=per_round_decay
+    )
     config = {
         "top_k": 11,
         "cancel_factor": True,
         "cancel_model": "champion",
         "duration": "champion",
-        "daily_reset": "zero",
         **params,
     }
     cfg = ValueDispatchConfig(**config)
     value = TileCodedValue(Discount(gamma, time_unit_s), tile_deg=tile_deg)
-    learner = ChampionOnlineTD(alpha, per_round_decay=per_round_decay, duration=cfg.duration)
-    return ValueDispatch(value, cfg, learner=learner)
+    learner = ChampionOnlineTD.from_config(online, duration=cfg.duration)
+    return ValueDispatch(value, cfg, learner=learner, online=online)
 
 
 def make_value_reposition(

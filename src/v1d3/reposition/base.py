@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from v1d3.dispatch.base import DayContext
+from v1d3.rounds import DayContext
 
 __all__ = ["RepositionBatch", "RepositionPolicy"]
 

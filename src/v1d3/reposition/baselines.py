@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from v1d3.dispatch.base import DayContext
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
+from v1d3.rounds import DayContext
 
 __all__ = ["Stay", "RandomNeighbour", "TowardsDemand"]
 

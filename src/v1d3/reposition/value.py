@@ -1,4 +1,4 @@
-"""Repositioning from a state-value function (method.md §2.3).
+"""Repositioning from a state-value function (docs/method.md §4).
 
 A driver due for repositioning samples a destination ``k`` among its own cell (always a
 candidate: staying) and the cells within ``k_ring`` neighbour steps, with
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from v1d3.dispatch.base import DayContext
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
+from v1d3.rounds import DayContext
 from v1d3.value.base import ValueFunction
 
 __all__ = ["ValueRepositionConfig", "ValueReposition"]
@@ -30,11 +30,11 @@ class ValueRepositionConfig:
 
     k_ring: int = 5
     """Candidate destinations: cells within this many neighbour steps (H3 k-ring; 5 at
-    resolution 8 reaches about 4 km). Chosen on full Manhattan days (seed 11, not an evaluation
-    seed): k = 2 left most of the night's idle time where it was."""
+    resolution 8 reaches about 4 km). How 5 was chosen: docs/results/tuning.md §4."""
     beta: float = 3.0
     """Inverse temperature of the sampling, per currency unit of value (0 = uniform; large =
-    arg-max). 3 per dollar: values differ by a few dollars between nearby cells."""
+    arg-max). 3 per dollar: values differ by a few dollars between nearby cells
+    (docs/results/tuning.md §4)."""
     cap: int | None = None
     """Most drivers sent to one destination cell per call (None = no cap; staying is never
     capped)."""

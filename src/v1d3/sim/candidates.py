@@ -47,7 +47,7 @@ class DriverIndex:
         """``axis``: a unit vector along which the city is longest (the sweep direction);
         ``length_m``: the city's extent along it, metres (to estimate how many drivers a point's
         band holds). ``sweep_max`` and ``sweep_per_k`` were chosen on full Manhattan days with
-        3,600 and 8,000 drivers (``bench/bench_sim.py``)."""
+        3,600 and 8,000 drivers (``bench/bench_sim.py``; docs/results/tuning.md §5)."""
         self.dirty = np.zeros(n_drivers, dtype=bool)
         """Set by the simulator whenever a driver's availability or position changes."""
         self._tree: cKDTree | None = None

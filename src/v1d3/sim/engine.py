@@ -22,9 +22,9 @@ whole horizon and returns its :class:`~v1d3.sim.log.RunLog`; it is this loop::
 A caller that makes the matching itself (a Gymnasium environment, a live service, a trainer)
 passes ``dispatch=None`` to :meth:`Simulator.reset` and splits each round in two:
 :meth:`Simulator.begin_round` runs phases 1–3 and returns the round's
-:class:`~v1d3.dispatch.base.CandidateBatch` (``None`` when the round has no pair: end it with
+:class:`~v1d3.rounds.CandidateBatch` (``None`` when the round has no pair: end it with
 no selection); :meth:`Simulator.end_round` takes the selected pair indices, runs phases 5–6 and
-returns the round's :class:`~v1d3.dispatch.base.RoundOutcome` (whenever the round had pairs
+returns the round's :class:`~v1d3.rounds.RoundOutcome` (whenever the round had pairs
 and the matching came from outside, or from a policy that learns online). ``done`` turns true
 after the last round; :meth:`Simulator.finish` then closes the day and returns the log.
 Between rounds the state is readable as ``sim.drivers`` and ``sim.orders``; a round's
@@ -45,9 +45,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from v1d3.demand.orders import cancel_probability
-from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
+from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import PolicyError
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.candidates import DriverIndex
 from v1d3.sim.log import (
     CANCEL,

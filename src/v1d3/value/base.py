@@ -1,7 +1,7 @@
 """The value-function interface shared by dispatching, repositioning and every learner.
 
 A value function maps states ``s = (location, time of day)`` of one weekday to ``V(s)``, the
-expected discounted income from ``s`` to the end of the day (method.md §2). Locations come as
+expected discounted income from ``s`` to the end of the day (docs/method.md §2). Locations come as
 the city's dense cell index plus coordinates, so tabular, tile-coded and neural functions all
 fit behind one batch call. Discounting is per ``time_unit_s`` seconds.
 """
@@ -17,7 +17,7 @@ import numpy as np
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City
 
-__all__ = ["ValueFunction", "Discount", "discounted_reward"]
+__all__ = ["ValueFunction", "Discount", "discounted_reward", "champion_units"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Discount:
 
 def discounted_reward(reward: np.ndarray, k: np.ndarray, gamma: float) -> np.ndarray:
     """``R_gamma(R, k) = R (gamma^k − 1) / (k (gamma − 1))``, and ``R`` where ``k == 0`` or
-    ``gamma == 1`` — a reward earned evenly over ``k`` time units (method.md §2.1)."""
+    ``gamma == 1`` — a reward earned evenly over ``k`` time units (docs/method.md §2)."""
     reward = np.asarray(reward, dtype=np.float64)
     k = np.asarray(k, dtype=np.float64)
     if gamma == 1.0:
@@ -57,6 +57,11 @@ def discounted_reward(reward: np.ndarray, k: np.ndarray, gamma: float) -> np.nda
     ks = np.where(small, 1.0, k)
     out = reward * (np.power(gamma, ks) - 1.0) / (ks * (gamma - 1.0))
     return np.where(small, reward, out)
+
+
+def champion_units(trip_s: np.ndarray, time_unit_s: float = 600.0) -> np.ndarray:
+    """The champion's trip length in time units: ``max(1, floor(trip_s / time_unit_s))``."""
+    return np.maximum(1.0, np.floor(np.asarray(trip_s, dtype=np.float64) / time_unit_s))
 
 
 class ValueFunction(ABC):

@@ -26,7 +26,12 @@ from v1d3.errors import ModelError, first_line
 from v1d3.geo.city import City
 from v1d3.sim.log import atomic_file
 
-__all__ = ["save_checkpoint", "load_checkpoint", "city_digest"]
+__all__ = ["save_checkpoint", "load_checkpoint", "city_digest", "TABULAR_FILE", "CVNET_FILE"]
+
+TABULAR_FILE = "tabular-td.pt"
+"""File name of the tabular model inside a models folder."""
+CVNET_FILE = "cvnet.pt"
+"""File name of the CVNet model inside a models folder."""
 
 
 def city_digest(city: City) -> str:

@@ -1,6 +1,6 @@
 """CVNet: a neural state-value function with hierarchical coarse coding of the location.
 
-Tang et al. (KDD 2019), method.md §3.3. A location is coded by the H3 cell that contains it and
+Tang et al. (KDD 2019), docs/method.md §8. A location is coded by the H3 cell that contains it and
 that cell's parents at coarser resolutions (optionally with their 1-rings); every active H3 id is
 one row of a single ``torch.nn.EmbeddingBag`` and the rows are summed. Nearby points share their
 coarse cells, so values generalise smoothly across space. The location code is concatenated with

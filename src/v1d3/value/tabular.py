@@ -6,8 +6,8 @@ entries of a flat parameter array ``θ`` (``table``). Learners move ``V(s)`` by 
 squares), so one update law serves every table:
 
 - :class:`TabularValue`: ``V(cell, time bucket)``, optionally one table per weekday (Xu et al.
-  2018, method.md §3.1);
-- :class:`LocationValue`: ``V(cell)`` only, for online learners (method.md §3.5: a table indexed
+  2018, docs/method.md §6);
+- :class:`LocationValue`: ``V(cell)`` only, for online learning (docs/method.md §10: a table indexed
   by time and started at zero reads 0 for every future bucket during the day);
 - :class:`~v1d3.value.tile.TileCodedValue`: the KDD Cup 2020 champion's tile coding.
 """

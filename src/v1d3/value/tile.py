@@ -1,6 +1,6 @@
 """The KDD Cup 2020 dispatch champion's value approximator: a cell entry plus offset tiles.
 
-``V(s)`` is the average of six table entries (method.md §3.2): the entry of the driver's
+``V(s)`` is the average of six table entries (docs/method.md §7): the entry of the driver's
 hexagon cell and one entry in each of five tilings of 0.01° × 0.01° lng/lat squares, every
 tiling shifted by a small fixed offset. Nearby points share most entries, so a TD step at one
 point also moves its neighbourhood. Location only: the value is the same at every time of day.

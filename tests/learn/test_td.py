@@ -15,20 +15,19 @@ import numpy as np
 import pytest
 
 from v1d3.demand.orders import Orders
-from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
 from v1d3.errors import ConfigError
-from v1d3.sim.config import SimConfig
-from v1d3.value.base import Discount, discounted_reward
-from v1d3.value.learners import (
+from v1d3.learn.td import (
     ChampionOnlineTD,
     PopulationOnlineTD,
-    champion_units,
     ensemble_step,
     fit_tabular_offline,
     td_targets,
 )
+from v1d3.learn.transitions import Transitions
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
+from v1d3.sim.config import SimConfig
+from v1d3.value.base import Discount, champion_units, discounted_reward
 from v1d3.value.tabular import LocationValue, TabularValue
-from v1d3.value.transitions import Transitions
 
 GAMMA = 0.9
 UNIT = 600.0

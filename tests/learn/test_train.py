@@ -9,12 +9,12 @@ import pytest
 
 from v1d3.errors import ConfigError, DataError
 from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.learn.train import train_tabular, trajectory_files
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig
 from v1d3.value.base import Discount
-from v1d3.value.checkpoint import load_checkpoint
+from v1d3.value.checkpoint import TABULAR_FILE, load_checkpoint
 from v1d3.value.tabular import TabularValue
-from v1d3.value.train import TABULAR_FILE, train_tabular, trajectory_files
 
 SC = ScenarioConfig(name="synthetic", orders=8000, start_hour=7.0, hours=1.0)
 

@@ -9,9 +9,10 @@ import torch
 
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import h3_city
+from v1d3.learn.config import OfflineTrainConfig
+from v1d3.learn.train_neural import td_error, train_cvnet, value_scale
+from v1d3.learn.transitions import Transitions
 from v1d3.value.cvnet import CVNetConfig, CVNetValue
-from v1d3.value.train_neural import OfflineTrainConfig, td_error, train_cvnet, value_scale
-from v1d3.value.transitions import Transitions
 
 GAMMA = 0.9
 # A → B earns 1 over one 10-minute unit, B → A earns nothing over one unit, all day long:

@@ -7,9 +7,9 @@ import pytest
 
 from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
 from v1d3.errors import DataError
+from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.log import CANCEL, EVENT_COLUMNS, IDLE_MOVE, SHIFT_END, SHIFT_START, TRIP
 from v1d3.sim.scenario import build_scenario
-from v1d3.value.transitions import Transitions, concat, transitions_from_events
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Driver transitions ``(s, R, s')`` extracted from an event log, as columns.
 
-Every learner in :mod:`v1d3.value` trains on :class:`Transitions`. They are built from the event
-(trajectory) table of :mod:`v1d3.sim.log` by :func:`transitions_from_events`:
+Every offline learner in :mod:`v1d3.learn` trains on :class:`Transitions`. They are built from the
+event (trajectory) table of :mod:`v1d3.sim.log` by :func:`transitions_from_events`:
 
 - ``trip``: from the driver's position at assignment to the drop-off, reward = fare;
 - ``idle_move`` / ``reposition``: from start to end position, reward 0;

@@ -9,8 +9,7 @@ import pytest
 
 from v1d3.demand.orders import Orders
 from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
-from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
-from v1d3.dispatch.value_based import (
+from v1d3.dispatch.advantage import (
     ValueDispatch,
     ValueDispatchConfig,
     advantage,
@@ -19,9 +18,11 @@ from v1d3.dispatch.value_based import (
     top_k_mask,
 )
 from v1d3.errors import ConfigError
+from v1d3.learn.config import OnlineTrainConfig
+from v1d3.learn.td import PopulationOnlineTD
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
 from v1d3.value.base import Discount
-from v1d3.value.learners import PopulationOnlineTD
 from v1d3.value.tabular import LocationValue
 
 
@@ -155,8 +156,8 @@ def test_pickup_penalty_and_top_k(city):
 def test_observe_learns_and_ensembles_on_schedule(city):
     on = _value(city, [0.0] * 7)
     off = _value(city, [10.0] * 7)
-    cfg = ValueDispatchConfig(ensemble_every_s=60.0, omega=0.5, daily_reset="offline")
-    p = ValueDispatch(on, cfg, learner=PopulationOnlineTD(lr=0.5), offline=off)
+    online = OnlineTrainConfig(ensemble_every_s=60.0, omega=0.5, daily_reset="offline")
+    p = ValueDispatch(on, learner=PopulationOnlineTD(lr=0.5), offline=off, online=online)
     assert p.learns_online
     p.reset(_context(city, start_s=0.0))
     np.testing.assert_allclose(on.table, 10.0)  # the day starts from the offline values
@@ -177,17 +178,19 @@ def test_observe_learns_and_ensembles_on_schedule(city):
 
 def test_daily_reset_zero_and_config_errors(city):
     v = _value(city, [4.0] * 7)
-    p = ValueDispatch(v, ValueDispatchConfig(daily_reset="zero"))
+    p = ValueDispatch(v, online=OnlineTrainConfig(daily_reset="zero"))
     assert not p.learns_online
     p.reset(_context(city))
     assert not v.table.any()
     with pytest.raises(ConfigError, match="offline"):
-        ValueDispatch(v, ValueDispatchConfig(daily_reset="offline"))
-    for bad in ({"top_k": -1}, {"omega": 2.0}, {"ensemble_every_s": 0.0},
-                {"cancel_model": "x"}, {"daily_reset": "x"}, {"duration": "x"},
+        ValueDispatch(v, online=OnlineTrainConfig(daily_reset="offline"))
+    for bad in ({"top_k": -1}, {"cancel_model": "x"}, {"duration": "x"},
                 {"pickup_penalty_per_km": -1.0}):  # fmt: skip
         with pytest.raises(ConfigError):
             ValueDispatchConfig(**bad)  # type: ignore[arg-type]
+    for bad in ({"omega": 2.0}, {"ensemble_every_s": 0.0}, {"daily_reset": "x"}):
+        with pytest.raises(ConfigError):
+            OnlineTrainConfig(**bad)  # type: ignore[arg-type]
 
 
 def test_sim_cancel_model_uses_per_order_curves(city):
@@ -201,7 +204,9 @@ def test_sim_cancel_model_uses_per_order_curves(city):
     np.testing.assert_allclose(p.weights(b2), [10.0 * (1 - SimConfig().cancel_curve[0])])
 
 
-@pytest.mark.parametrize("field", ["cancel_model", "duration", "daily_reset"])
+@pytest.mark.parametrize("field", ["cancel_model", "duration"])
 def test_config_refuses_an_unknown_mode(field: str) -> None:
     with pytest.raises(ConfigError, match=f"^value dispatch: {field} must be one of "):
         ValueDispatchConfig(**{field: "bogus"})
+    with pytest.raises(ConfigError, match="^online learning: daily_reset must be one of "):
+        OnlineTrainConfig(daily_reset="bogus")  # type: ignore[arg-type]

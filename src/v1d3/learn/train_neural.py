@@ -1,4 +1,4 @@
-"""Offline training of a CVNet by TD(0) with a target network (Tang et al. 2019, method.md §3.3).
+"""Offline training of a CVNet by TD(0) with a target network (Tang et al. 2019; docs/method.md §8).
 
 :func:`train_cvnet` is the loop, readable top to bottom:
 
@@ -31,10 +31,14 @@ import torch
 
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
+from v1d3.learn.config import OfflineTrainConfig
+from v1d3.learn.train import trajectory_day, trajectory_files
+from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.config import DAY_S, SimConfig
 from v1d3.sim.log import check_output_path, read_events
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 from v1d3.value.base import discounted_reward
+from v1d3.value.checkpoint import CVNET_FILE
 from v1d3.value.cvnet import (
     CVNet,
     CVNetConfig,
@@ -42,12 +46,8 @@ from v1d3.value.cvnet import (
     hl_gauss_target,
     save_cvnet,
 )
-from v1d3.value.train import CVNET_FILE, trajectory_day, trajectory_files
-from v1d3.value.transitions import Transitions, concat, transitions_from_events
 
 __all__ = [
-    "CVNET_FILE",
-    "OfflineTrainConfig",
     "train_cvnet",
     "train_cvnet_from_scenario",
     "value_scale",
@@ -58,52 +58,6 @@ __all__ = [
 Progress = Callable[[int, int, float], None]
 """``progress(step, total_steps, loss)``: called every 10 minibatch steps and after each epoch
 (``loss`` is the latest minibatch's fitting loss)."""
-
-
-@dataclass(frozen=True)
-class OfflineTrainConfig:
-    """How :func:`train_cvnet` fits a CVNet to historical transitions."""
-
-    epochs: int = 30
-    """Most passes over the training transitions."""
-    batch_size: int = 4096
-    """Transitions per minibatch."""
-    lr: float = 1e-3
-    """Adam learning rate."""
-    target_sync_steps: int = 200
-    """Minibatch steps between two copies of the net into the target network."""
-    lipschitz_weight: float = 1e-4
-    """Weight ``lambda`` of the Lipschitz-bound penalty (dimensionless).
-
-    Values are learned in units of the value scale, so the weight does not depend on currency."""
-    patience: int = 4
-    """Stop after this many epochs without a lower held-out TD error (0 = never stop early)."""
-    seed: int = 0
-    """Seed of the initial weights and of the minibatch order."""
-    device: str = "auto"
-    """``cpu``, ``cuda`` or ``auto`` (CUDA when available)."""
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.epochs >= 1, "epochs must be >= 1"),
-            (self.batch_size >= 1, "batch_size must be >= 1"),
-            (self.lr > 0, "lr must be > 0"),
-            (self.target_sync_steps >= 1, "target_sync_steps must be >= 1"),
-            (self.lipschitz_weight >= 0, "lipschitz_weight must be >= 0"),
-            (self.patience >= 0, "patience must be >= 0 epochs"),
-            (self.device in ("cpu", "cuda", "auto"), "device must be cpu, cuda or auto"),
-        ]
-        for ok, msg in checks:
-            if not ok:
-                raise ConfigError(f"train config: {msg}")
-
-    def torch_device(self) -> torch.device:
-        """The device to train on (``auto`` → CUDA when available)."""
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ConfigError("train config: device cuda asked for but CUDA is not available")
-        return torch.device(self.device)
 
 
 def value_scale(tr: Transitions, gamma: float, time_unit_s: float) -> float:
@@ -360,7 +314,7 @@ def _simulate_days(
     day_progress: Callable[[int, int], None] | None,
 ) -> tuple[City, list[Transitions], list[dict[str, Any]]]:
     """Days ``seed, seed + 1, …`` under the behaviour policy, weekdays cycling Monday–Friday."""
-    from v1d3.value.train import simulate_history
+    from v1d3.learn.train import simulate_history
 
     if days < 2:
         raise ConfigError(f"days must be >= 2 (the last day is held out), got {days}")
@@ -375,7 +329,7 @@ def _simulate_days(
 def _read_days(
     scenario_cfg: ScenarioConfig, sim_cfg: SimConfig, seed: int, path: Path
 ) -> tuple[City, list[Transitions], list[dict[str, Any]]]:
-    """Days from event files (see :func:`~v1d3.value.train.trajectory_files`).
+    """Days from event files (see :func:`~v1d3.learn.train.trajectory_files`).
 
     A run folder's events are one day (its ``log_meta.json`` gives weekday, end of day and
     seed; events past midnight, such as late shift ends, stay in it). Any other file spanning

@@ -1,4 +1,5 @@
-"""Dispatching on advantages of a state-value function (method.md §2.2).
+"""Advantage-weighted matching: dispatching on the advantages of a state-value function
+(docs/method.md §3).
 
 For a candidate pair (driver i in state ``s_i``, order j):
 
@@ -6,8 +7,9 @@ For a candidate pair (driver i in state ``s_i``, order j):
     k_ij = (pickup_s + trip_s) / time_unit_s,   s'_j = (drop-off, t + pickup_s + trip_s)
 
 optionally times ``1 − p_cancel(pickup_m)``; the matching maximises the sum of the weights.
-:class:`ValueDispatch` wires a value function to an optional online learner and an optional
-offline function that the online one is pulled towards every ``ensemble_every_s`` seconds.
+:class:`ValueDispatch` wires a value function to an optional online learner (:mod:`v1d3.learn`)
+and an optional offline function that the online one is pulled towards every
+``ensemble_every_s`` seconds (:class:`~v1d3.learn.config.OnlineTrainConfig`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from typing import Literal
 import numpy as np
 
 from v1d3.demand.orders import cancel_probability as curve_cancel_prob
-from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
+from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.matching import max_weight_matching
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
-from v1d3.value.base import Discount, ValueFunction, discounted_reward
-from v1d3.value.learners import OnlineLearner, champion_units, ensemble_step
+from v1d3.learn.config import OnlineTrainConfig
+from v1d3.learn.td import OnlineLearner, ensemble_step
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
+from v1d3.value.base import Discount, ValueFunction, champion_units, discounted_reward
 from v1d3.value.tabular import TableValue
 
 __all__ = [
@@ -54,7 +58,7 @@ def advantage(
     cancel_curve: Sequence[float] | np.ndarray | None = None,
     duration: Literal["exact", "champion"] = "exact",
 ) -> np.ndarray:
-    """``A_ij`` of every pair of the batch (method.md §2.2).
+    """``A_ij`` of every pair of the batch (docs/method.md §3).
 
     ``discount`` defaults to the value function's. With ``cancel_factor`` the advantage is
     multiplied by ``1 − p_cancel(pickup_m)``: the champion's exponential model when
@@ -99,7 +103,8 @@ def top_k_mask(order: np.ndarray, pickup_m: np.ndarray, k: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ValueDispatchConfig:
-    """How :class:`ValueDispatch` turns values into edge weights and when it resets or blends."""
+    """How :class:`ValueDispatch` turns values into edge weights (when it resets or blends the
+    values is learning's part: :class:`~v1d3.learn.config.OnlineTrainConfig`)."""
 
     top_k: int = 11
     """Keep only the ``top_k`` nearest drivers per order (0 = every candidate); the KDD Cup 2020
@@ -118,21 +123,11 @@ class ValueDispatchConfig:
     max(1, floor(trip / unit))."""
     pickup_penalty_per_km: float = 0.0
     """Subtracted from the weight per kilometre of pickup, currency units per km."""
-    daily_reset: Literal["none", "zero", "offline"] = "none"
-    """Before each day: keep the values, set them to 0, or copy the offline function."""
-    ensemble_every_s: float = 3600.0
-    """Interval of the ensemble step towards the offline function, seconds (needs one)."""
-    omega: float = 0.2
-    """Weight of the online values in the ensemble step, ``V ← ω V_on + (1 − ω) V_off``."""
 
     def __post_init__(self) -> None:
         check_fields(self, "value dispatch")  # also the Literal fields' allowed values
         if self.top_k < 0:
             raise ConfigError(f"top_k must be >= 0, got {self.top_k}")
-        if self.ensemble_every_s <= 0:
-            raise ConfigError("ensemble_every_s must be > 0 seconds")
-        if not 0 <= self.omega <= 1:
-            raise ConfigError(f"omega must be in [0, 1], got {self.omega}")
         if self.pickup_penalty_per_km < 0:
             raise ConfigError("pickup_penalty_per_km must be >= 0")
 
@@ -140,9 +135,9 @@ class ValueDispatchConfig:
 class ValueDispatch(DispatchPolicy):
     """Maximum-weight matching on advantages of one value function, learned online if asked.
 
-    ``learner`` updates ``value`` after every round; ``offline`` (with ``config.omega`` and
-    ``config.ensemble_every_s``) is blended in by ``ensemble`` at the change points; the
-    ``daily_reset`` of the config runs in :meth:`reset`.
+    ``learner`` updates ``value`` after every round; ``offline`` (with ``online.omega`` and
+    ``online.ensemble_every_s``) is blended in by ``ensemble`` at the change points; the
+    ``daily_reset`` of ``online`` runs in :meth:`reset`.
     """
 
     name = "value"
@@ -154,13 +149,15 @@ class ValueDispatch(DispatchPolicy):
         learner: OnlineLearner | None = None,
         offline: ValueFunction | None = None,
         ensemble: EnsembleFn = ensemble_step,
+        online: OnlineTrainConfig | None = None,
     ) -> None:
         self.value = value
         self.config = config if config is not None else ValueDispatchConfig()
+        self.online = online if online is not None else OnlineTrainConfig()
         self.learner = learner
         self.offline = offline
         self.ensemble = ensemble
-        if self.config.daily_reset == "offline" and offline is None:
+        if self.online.daily_reset == "offline" and offline is None:
             raise ConfigError("daily_reset='offline' needs an offline value function")
         self._next_ensemble = np.inf
         self._curve: np.ndarray | None = None
@@ -171,20 +168,20 @@ class ValueDispatch(DispatchPolicy):
         return self.learner is not None or self.offline is not None
 
     def reset(self, context: DayContext) -> None:
-        cfg = self.config
+        cfg, online = self.config, self.online
         self.value.bind(context.city, context.weekday)
         if self.offline is not None and self.offline is not self.value:
             self.offline.bind(context.city, context.weekday)
         if self.learner is not None:
             self.learner.reset(context)
-        if cfg.daily_reset == "zero":
+        if online.daily_reset == "zero":
             if not isinstance(self.value, TableValue):
                 raise ConfigError("daily_reset='zero' needs a table value function")
             self.value.fill(0.0)
-        elif cfg.daily_reset == "offline" and self.offline is not None:
+        elif online.daily_reset == "offline" and self.offline is not None:
             self.ensemble(self.value, self.offline, 0.0, context.start_s)
         self._next_ensemble = (
-            context.start_s + cfg.ensemble_every_s if self.offline is not None else np.inf
+            context.start_s + online.ensemble_every_s if self.offline is not None else np.inf
         )
         self._curve = np.asarray(context.sim.cancel_curve, dtype=np.float64)
         # the simulator already keeps only its k nearest drivers per order
@@ -226,6 +223,6 @@ class ValueDispatch(DispatchPolicy):
         # blend towards the offline function at the change points
         t = outcome.batch.t
         if self.offline is not None and t >= self._next_ensemble:
-            self.ensemble(self.value, self.offline, self.config.omega, t)
+            self.ensemble(self.value, self.offline, self.online.omega, t)
             while self._next_ensemble <= t:
-                self._next_ensemble += self.config.ensemble_every_s
+                self._next_ensemble += self.online.ensemble_every_s

@@ -1,12 +1,12 @@
 """Learners for table value functions: offline (Xu et al. 2018), online (per dispatch round) and
-the periodic ensemble step (V1D3, method.md §3.4).
+the periodic ensemble step (V1D3, docs/method.md §9).
 
 Acting and learning stay apart: a dispatch policy reads a value function; a learner updates it.
-Online learners see one :class:`~v1d3.dispatch.base.RoundOutcome` after each dispatch round:
+Online learners see one :class:`~v1d3.rounds.RoundOutcome` after each dispatch round:
 
-- :class:`ChampionOnlineTD` (KDD Cup 2020 champion, method.md §3.2): each served driver's value
+- :class:`ChampionOnlineTD` (KDD Cup 2020 champion, docs/method.md §7): each served driver's value
   moves by ``alpha · A_ij``, each other available driver's by ``alpha (gamma_round − 1) V``;
-- :class:`PopulationOnlineTD` (V1D3, method.md §3.4 step 2): one TD step for every available
+- :class:`PopulationOnlineTD` (V1D3, docs/method.md §9): one TD step for every available
   driver, towards ``R_gamma + gamma^k V(s')`` when it starts a trip and towards
   ``gamma^(round_s / time_unit_s) V(s_next)`` (same place, one round later) when it does not.
 """
@@ -19,11 +19,12 @@ from typing import Literal
 
 import numpy as np
 
-from v1d3.dispatch.base import DayContext, RoundOutcome
 from v1d3.errors import ConfigError
-from v1d3.value.base import Discount, ValueFunction, discounted_reward
+from v1d3.learn.config import OnlineTrainConfig
+from v1d3.learn.transitions import Transitions
+from v1d3.rounds import DayContext, RoundOutcome
+from v1d3.value.base import Discount, ValueFunction, champion_units, discounted_reward
 from v1d3.value.tabular import LocationValue, TableValue, TabularValue
-from v1d3.value.transitions import Transitions
 
 __all__ = [
     "fit_tabular_offline",
@@ -32,15 +33,9 @@ __all__ = [
     "ChampionOnlineTD",
     "PopulationOnlineTD",
     "ensemble_step",
-    "champion_units",
 ]
 
 Duration = Literal["exact", "champion"]
-
-
-def champion_units(trip_s: np.ndarray, time_unit_s: float = 600.0) -> np.ndarray:
-    """The champion's trip length in time units: ``max(1, floor(trip_s / time_unit_s))``."""
-    return np.maximum(1.0, np.floor(np.asarray(trip_s, dtype=np.float64) / time_unit_s))
 
 
 def td_targets(
@@ -208,7 +203,7 @@ def _require_table(value: ValueFunction) -> TableValue:
 
 
 class ChampionOnlineTD(OnlineLearner):
-    """The KDD Cup 2020 dispatch champion's online update (method.md §3.2, fix of §3.5).
+    """The KDD Cup 2020 dispatch champion's online update (docs/method.md §7, fix of §10).
 
     Served driver ``i`` (order ``j``): ``V(s_i) += alpha · A_ij`` with
     ``A_ij = R_gamma(R_j, k) + gamma^k V(s'_j) − V(s_i)``. Every other available driver (unmatched
@@ -231,6 +226,14 @@ class ChampionOnlineTD(OnlineLearner):
         self.duration = duration
         self.round_s = 2.0
 
+    @classmethod
+    def from_config(
+        cls, config: OnlineTrainConfig, duration: Duration = "champion"
+    ) -> ChampionOnlineTD:
+        """``alpha = config.lr`` (0.025 when None) and ``config.per_round_decay``."""
+        alpha = 0.025 if config.lr is None else config.lr
+        return cls(alpha, per_round_decay=config.per_round_decay, duration=duration)
+
     def update(self, outcome: RoundOutcome, value: ValueFunction) -> None:
         table = _require_table(value)
         d = table.discount
@@ -245,7 +248,7 @@ class ChampionOnlineTD(OnlineLearner):
 
 
 class PopulationOnlineTD(OnlineLearner):
-    """One TD(0) step over every driver available in the round (V1D3, method.md §3.4 step 2).
+    """One TD(0) step over every driver available in the round (V1D3, docs/method.md §9).
 
     Starting a trip: target ``R_gamma(R, k) + gamma^k V(s')`` with ``k = (pickup_s + trip_s) /
     time_unit_s`` and ``s'`` the drop-off at ``t + pickup_s + trip_s``. Not starting one:
@@ -260,6 +263,11 @@ class PopulationOnlineTD(OnlineLearner):
             raise ConfigError(f"lr must be in (0, 1], got {lr}")
         self.lr = float(lr)
         self.round_s = 2.0
+
+    @classmethod
+    def from_config(cls, config: OnlineTrainConfig) -> PopulationOnlineTD:
+        """``lr = config.lr`` (0.025 when None)."""
+        return cls() if config.lr is None else cls(config.lr)
 
     def update(self, outcome: RoundOutcome, value: ValueFunction) -> None:
         table = _require_table(value)

@@ -15,21 +15,16 @@ from typing import Any
 
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
+from v1d3.learn.td import fit_tabular_offline
+from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import check_output_path, read_events
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 from v1d3.value.base import Discount
-from v1d3.value.checkpoint import city_digest
-from v1d3.value.learners import fit_tabular_offline
+from v1d3.value.checkpoint import TABULAR_FILE, city_digest
 from v1d3.value.tabular import TabularValue
-from v1d3.value.transitions import Transitions, concat, transitions_from_events
 
-__all__ = ["train_tabular", "trajectory_files", "ProgressFn", "TABULAR_FILE", "CVNET_FILE"]
-
-TABULAR_FILE = "tabular-td.pt"
-"""File name of the tabular model inside a models folder."""
-CVNET_FILE = "cvnet.pt"
-"""File name of the CVNet model inside a models folder."""
+__all__ = ["train_tabular", "trajectory_files", "ProgressFn"]
 
 ProgressFn = Callable[[str, int, int, float | None], None]
 """``progress(stage, done, total, loss)``: stage ``"simulate"`` (days done) or ``"fit"`` (time
@@ -122,7 +117,7 @@ def train_tabular(
     idle_step_s: float = 600.0,
     sweeps: int = 1,
 ) -> Path:
-    """Fit ``V(cell, time bucket)`` offline (method.md §3.1) and write ``<out>/tabular-td.pt``.
+    """Fit ``V(cell, time bucket)`` offline (docs/method.md §6) and write ``<out>/tabular-td.pt``.
 
     ``days`` simulated days with the ``behaviour`` dispatch policy, unless ``trajectories``
     (an event parquet file, or a folder of run folders / event files) is given; a run folder's

@@ -11,21 +11,21 @@ import pytest
 import torch
 
 from v1d3.demand.orders import Orders
-from v1d3.dispatch.base import CandidateBatch, DayContext, RoundOutcome
-from v1d3.dispatch.value_based import ValueDispatch, ValueDispatchConfig
+from v1d3.dispatch.advantage import ValueDispatch
 from v1d3.errors import ConfigError
 from v1d3.geo.city import h3_city
-from v1d3.sim.config import SimConfig
-from v1d3.value.base import Discount, ValueFunction
-from v1d3.value.cvnet import CVNet, CVNetConfig, CVNetValue, build_vocabulary
-from v1d3.value.online_neural import (
+from v1d3.learn.config import OnlineTrainConfig
+from v1d3.learn.online_neural import (
     NeuralOnline,
-    OnlineCVNetValue,
     ResidualOnline,
-    ResidualValue,
     parameter_ensemble,
     residual_ensemble,
 )
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
+from v1d3.sim.config import SimConfig
+from v1d3.value.base import Discount, ValueFunction
+from v1d3.value.cvnet import CVNet, CVNetConfig, CVNetValue, build_vocabulary
+from v1d3.value.online import OnlineCVNetValue, ResidualValue
 
 GAMMA = 0.9
 G_ROUND = GAMMA ** (2.0 / 600.0)
@@ -96,16 +96,6 @@ def _context(city, start_s: float = 0.0) -> DayContext:
     return DayContext(city, 2, start_s, 86_400.0, SimConfig(), np.random.default_rng(0))
 
 
-def test_residual_starts_at_the_offline_values(city):
-    off = CellValue([10.0, 20.0, 30.0])
-    on = ResidualValue(off, bucket_s=3600.0)
-    on.bind(city, 2)
-    assert on.residual.shape == (24, 3) and (on.table == 0).all()
-    cell = np.array([0, 1, 2])
-    assert np.allclose(on.value(cell, 0, 0, np.full(3, 5_000.0)), [10, 20, 30])
-    assert (on.value(cell, 0, 0, np.full(3, 86_400.0)) == 0).all()
-
-
 def test_residual_population_step_on_numbers(city):
     off = CellValue([10.0, 20.0, 30.0])
     on = ResidualValue(off, bucket_s=3600.0)
@@ -163,8 +153,9 @@ def test_ensemble_step_on_numbers(city):
 def test_dispatch_policy_blends_every_hour(city):
     off = CellValue([10.0, 20.0, 30.0])
     on = ResidualValue(off, bucket_s=None)
-    cfg = ValueDispatchConfig(ensemble_every_s=3600.0, omega=0.2)
-    policy = ValueDispatch(on, cfg, ResidualOnline(0.1, centred=False), off, residual_ensemble)
+    online = OnlineTrainConfig(ensemble_every_s=3600.0, omega=0.2)
+    learner = ResidualOnline(0.1, centred=False)
+    policy = ValueDispatch(on, None, learner, off, residual_ensemble, online=online)
     policy.reset(_context(city))
     policy.observe(_round(city, t=1_000.0))
     d = on.table.copy()
@@ -267,14 +258,6 @@ def test_coarse_coded_residual_shares_a_step_with_the_parent_cell(city):
     on.blend(0.2)
     got2 = on.value(np.arange(3), 0, 0, np.full(3, 2_000.0))
     assert got2 - [10.0, 20.0, 30.0] == pytest.approx(0.2 * (np.array(want) - [10, 20, 30]))
-
-
-def test_levels_not_coarser_than_the_city_are_skipped(city):
-    fine = ResidualValue(CellValue([1.0, 2.0, 3.0]), parents=(9, 8))
-    fine.bind(city, 2)
-    assert fine.table.size == 3 + 1  # the cells' own entries and the always-zero one
-    with pytest.raises(ConfigError, match="0..15"):
-        ResidualValue(CellValue([1.0, 2.0, 3.0]), parents=(16,)).bind(city, 2)
 
 
 def test_centred_step_removes_the_round_mean(city):
