@@ -27,6 +27,7 @@ from v1d3.eval.evaluate import (
 from v1d3.eval.metrics import METRIC_KEYS
 from v1d3.eval.run import RunConfig, run_simulation, write_run
 from v1d3.sim.scenario import ScenarioConfig
+from v1d3.sim.seeds import Stream
 
 TINY = ScenarioConfig(name="synthetic", orders=3000, hours=1.0, start_hour=8.0)
 
@@ -122,7 +123,7 @@ def _run_recording(
     def default_rng(seed: Any = None) -> Any:
         gen = original(seed)
         if isinstance(seed, np.random.SeedSequence) and seed.spawn_key in ((0,), (1,)):
-            if list(np.atleast_1d(seed.entropy))[-1:] == [0xD15]:  # the engine's own sequence
+            if list(np.atleast_1d(seed.entropy))[-1:] == [Stream.SIM]:  # the engine's stream
                 return _Recorder(gen, streams.setdefault(seed.spawn_key, []))
         return gen
 

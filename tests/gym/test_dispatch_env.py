@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import gymnasium
@@ -106,3 +107,13 @@ def test_truncation_reset_midway_and_errors() -> None:
     env.close()
     with pytest.raises(ConfigError, match="max_pairs"):
         gymnasium.make(ENV_ID, max_pairs=0)
+
+
+def test_episodes_run_in_the_callers_thread() -> None:
+    threads = threading.active_count()
+    env = gymnasium.make(ENV_ID, **SMALL, max_pairs=32)
+    obs, _ = env.reset(seed=3)
+    for _ in range(5):
+        obs, *_ = env.step(greedy(obs))
+    assert threading.active_count() == threads
+    env.close()

@@ -61,6 +61,7 @@ from v1d3.policies.models import packaged_models
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.seeds import pickup_sample_rng
 
 __all__ = [
     "StudyConfig",
@@ -293,7 +294,7 @@ def aggregate_run(
     """Reduce a finished run to its record (every figure from :mod:`v1d3.eval.metrics`)."""
     n = city.n_cells
     orders, unserved = orders_by_cell(log, n)
-    rng = np.random.default_rng([cfg.seed, cfg.scenario.weekday, 0x91C])
+    rng = pickup_sample_rng(cfg.seed, cfg.scenario.weekday)
     return RunRecord(
         config=cfg,
         metrics=metrics,

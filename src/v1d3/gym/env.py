@@ -7,10 +7,10 @@ round's completed income (fares of the matched orders whose passengers did not c
 episode's return is the day's ``total_income``. Rounds without any candidate pair pass without a
 step. One episode is the scenario's horizon; repositioning is left to a named policy.
 
-The simulator keeps its own loop (:class:`~v1d3.sim.engine.Simulator`); the environment drives it
-as a coroutine: the loop runs in a worker thread that hands each round's batch over and waits
-for the scores, so exactly one of the two runs at any time and a seeded episode is
-deterministic.
+The environment drives the simulator's step API (:class:`~v1d3.sim.engine.Simulator`) itself:
+``reset()`` and each ``step()`` call ``begin_round()`` until a round has candidate pairs, and
+``step()`` hands the matching its scores select to ``end_round()``. Everything runs in the
+caller's thread, so a seeded episode is deterministic.
 
 Observation (``gymnasium.spaces.Dict``):
 
@@ -24,8 +24,6 @@ Observation (``gymnasium.spaces.Dict``):
 from __future__ import annotations
 
 import dataclasses
-import queue
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +32,10 @@ import numpy as np
 from gymnasium import spaces
 
 from v1d3.demand.orders import KDD_CANCEL_DISTANCES_M
-from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.matching import max_weight_matching
 from v1d3.errors import ConfigError
 from v1d3.eval.metrics import compute_metrics
-from v1d3.rounds import CandidateBatch, RoundOutcome
+from v1d3.rounds import CandidateBatch
 from v1d3.sim.config import SimConfig
 from v1d3.sim.engine import Simulator
 from v1d3.sim.scenario import Scenario, ScenarioConfig, build_scenario
@@ -80,37 +77,6 @@ orders and drivers in the round's pairs, pairs before and beyond the ``max_pairs
 
 FEATURE_BOUND = 1e6
 """Bound of every observation feature; features are clipped into ``[-bound, bound]``."""
-
-
-class _Abort(BaseException):
-    """Raised inside the simulator's thread to end an episode early (not an ``Exception``)."""
-
-
-_ABORT = object()
-
-
-class _Bridge(DispatchPolicy):
-    """The dispatch policy of the worker thread: hands batches to the env, waits for a matching."""
-
-    name = "gym"
-
-    def __init__(self) -> None:
-        self.to_env: queue.Queue[tuple[Any, ...]] = queue.Queue()
-        self.to_sim: queue.Queue[Any] = queue.Queue()
-        self.reward = 0.0
-
-    def dispatch(self, batch: CandidateBatch) -> np.ndarray:
-        self.to_env.put(("batch", batch, self.reward))
-        self.reward = 0.0
-        answer = self.to_sim.get()
-        if answer is _ABORT:
-            raise _Abort
-        return answer
-
-    def observe(self, outcome: RoundOutcome) -> None:
-        sel = outcome.selected
-        if sel.size:
-            self.reward += float(outcome.batch.fare[sel][~outcome.cancelled].sum())
 
 
 class DispatchEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
@@ -166,8 +132,7 @@ class DispatchEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             }
         )
         self.action_space = spaces.Box(-1.0, 1.0, (self.max_pairs,), np.float32)
-        self._thread: threading.Thread | None = None
-        self._bridge: _Bridge | None = None
+        self._sim: Simulator | None = None
         self._scenario: Scenario | None = None
         self._batch: CandidateBatch | None = None
         self._kept = np.zeros(0, dtype=np.int64)
@@ -176,58 +141,41 @@ class DispatchEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self.run_seed: int | None = None
         """Seed of the current episode's simulation (same seed → same run as ``v1d3 simulate``)."""
 
-    # -- the worker thread
-
-    def _stop(self) -> None:
-        if self._thread is not None and self._thread.is_alive() and self._bridge is not None:
-            self._bridge.to_sim.put(_ABORT)
-            self._thread.join()
-        self._thread = None
-        self._bridge = None
+    # -- the simulator
 
     def _start(self, scenario: Scenario, seed: int) -> None:
         from v1d3.policies import make_reposition
 
-        bridge = _Bridge()
         repo = make_reposition(
             self.reposition_name,
             None if self.models is None else Path(self.models),
             scenario.config,
             **self.reposition_params,
         )
+        self._sim = Simulator(scenario, seed)
+        self._sim.reset(None, repo)
 
-        def work() -> None:
-            try:
-                log = Simulator(scenario, seed).run(bridge, repo)
-            except _Abort:
-                return
-            except BaseException as e:  # handed to the env, raised there
-                bridge.to_env.put(("error", e, bridge.reward))
-                return
-            bridge.to_env.put(("done", log, bridge.reward))
-
-        self._bridge = bridge
-        self._thread = threading.Thread(target=work, name="v1d3-gym-sim", daemon=True)
-        self._thread.start()
-
-    def _receive(self) -> tuple[dict[str, np.ndarray], float, bool, dict[str, Any]]:
-        assert self._bridge is not None
-        kind, payload, reward = self._bridge.to_env.get()
-        if kind == "error":
+    def _next(self, reward: float) -> tuple[dict[str, np.ndarray], float, bool, dict[str, Any]]:
+        """Run to the next round with candidate pairs, or to the end of the day."""
+        sim = self._sim
+        assert sim is not None
+        try:
+            while not sim.done:
+                batch = sim.begin_round()
+                if batch is not None:
+                    self._batch = batch
+                    obs, info = self._observe(batch)
+                    return obs, reward, False, info
+                sim.end_round()
+            log = sim.finish()
+        except Exception:
             self._done = True
-            self._thread = None
-            raise payload
-        if kind == "done":
-            self._done = True
-            self._batch = None
-            self._kept = np.zeros(0, dtype=np.int64)
-            self._thread = None
-            obs = self._empty_obs()
-            return obs, reward, True, {"metrics": compute_metrics(payload), "seed": self.run_seed}
-        batch: CandidateBatch = payload
-        self._batch = batch
-        obs, info = self._observe(batch)
-        return obs, reward, False, info
+            raise
+        self._done = True
+        self._batch = None
+        self._kept = np.zeros(0, dtype=np.int64)
+        obs = self._empty_obs()
+        return obs, reward, True, {"metrics": compute_metrics(log), "seed": self.run_seed}
 
     # -- observation
 
@@ -310,12 +258,12 @@ class DispatchEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Start a new simulated day; the simulation's seed is drawn from the env's generator."""
         super().reset(seed=seed)
-        self._stop()
+        self._sim = None
         self.run_seed = int(self.np_random.integers(0, 2**31 - 1))
         self._scenario = build_scenario(self.scenario_config, self.sim_config, self.run_seed)
         self._done = False
         self._start(self._scenario, self.run_seed)
-        obs, _, _, info = self._receive()
+        obs, _, _, info = self._next(0.0)
         info["seed"] = self.run_seed
         return obs, info
 
@@ -341,20 +289,21 @@ class DispatchEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         self, action: np.ndarray
     ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         """Match the current round by the scores; run to the next round with candidate pairs."""
-        if self._done or self._bridge is None:
+        if self._done or self._sim is None:
             raise ConfigError("v1d3/Dispatch-v0: step() after the episode ended; call reset()")
         sel = self.scores_to_matching(action)
-        self._bridge.to_sim.put(sel)
-        obs, reward, terminated, info = self._receive()
-        return obs, float(reward), terminated, False, info
+        try:
+            outcome = self._sim.end_round(sel)
+        except Exception:
+            self._done = True
+            raise
+        reward = 0.0  # the round's completed income
+        if outcome is not None and outcome.selected.size:
+            reward = float(outcome.batch.fare[outcome.selected][~outcome.cancelled].sum())
+        obs, reward, terminated, info = self._next(reward)
+        return obs, reward, terminated, False, info
 
     def close(self) -> None:
-        """Stop the simulation thread (safe to call twice)."""
-        self._stop()
+        """End the current day, if any (safe to call twice)."""
+        self._sim = None
         self._done = True
-
-    def __del__(self) -> None:
-        try:
-            self._stop()
-        except Exception:  # noqa: S110 - interpreter shutdown
-            pass

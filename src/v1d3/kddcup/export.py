@@ -59,6 +59,7 @@ from v1d3.policies import make_dispatch, make_reposition
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import SCENARIOS, DemandDay, ScenarioConfig
+from v1d3.sim.seeds import kdd_day_streams
 
 __all__ = [
     "export_agent",
@@ -279,8 +280,7 @@ class ExportedAgent:
     def _reset_from_clock(self, epoch: float, weekday: int) -> None:
         """Outside V1D3: the day's context from the clock and the folder's configs."""
         start_s, end_s = self.config.scenario.window_s
-        ss = np.random.SeedSequence([int(epoch) & 0xFFFFFFFF, weekday, 0xE4A])
-        rng_d, rng_r = (np.random.default_rng(s) for s in ss.spawn(2))
+        rng_d, rng_r = kdd_day_streams(epoch, weekday)
         for policy, rng in ((self.dispatch_policy, rng_d), (self.reposition_policy, rng_r)):
             policy.reset(
                 DayContext(self.city, weekday, start_s, end_s, self.config.sim, rng, epoch, None)

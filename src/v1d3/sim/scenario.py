@@ -18,6 +18,7 @@ from v1d3.fields import check_fields
 from v1d3.geo.city import City
 from v1d3.sim.config import SimConfig
 from v1d3.sim.fleet import Fleet, make_fleet
+from v1d3.sim.seeds import scenario_streams
 
 __all__ = ["ScenarioConfig", "Scenario", "build_scenario", "SCENARIOS", "scenario_names"]
 
@@ -179,8 +180,7 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
     """Draw the scenario's day for ``seed``: same config and seed → the same orders and fleet."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
-    ss = np.random.SeedSequence([seed, cfg.weekday, 0x5CE])
-    rng_demand, rng_fleet = (np.random.default_rng(s) for s in ss.spawn(2))
+    rng_demand, rng_fleet = scenario_streams(seed, cfg.weekday)
     source, _ = SCENARIOS[cfg.name]
     day = source(cfg, rng_demand)
     start_s, end_s = cfg.window_s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from v1d3.dispatch.candidates import DriverIndex
+from v1d3.sim.candidates import DriverIndex
 
 
 def brute(avail, x, y, qx, qy, k, radius):

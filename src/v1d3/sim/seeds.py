@@ -1,0 +1,90 @@
+"""Every random stream of a run, derived from (seed, weekday) in one place.
+
+A run's randomness comes from four roots, each a ``numpy.random.SeedSequence`` of
+``[seed, weekday, tag]`` with its own :class:`Stream` tag; children are spawned from a root in a
+fixed order. The tags and the spawn orders are the values the published numbers were drawn
+with: changing any of them changes every result, so they are named here and nowhere else.
+
+- :func:`scenario_streams` — the day's orders and the fleet's shifts (``Stream.SCENARIO``);
+- :func:`sim_streams` — cancellations, idle drift and the two policies' own generators
+  (``Stream.SIM``);
+- :func:`pickup_sample_rng` — the subsample of pickup distances a study keeps
+  (``Stream.PICKUP_SAMPLE``);
+- :func:`kdd_day_streams` — the policies' generators of a day run outside V1D3, by the KDD Cup
+  submission, seeded by the day's clock instead of a run seed (``Stream.KDD_DAY``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+__all__ = [
+    "Stream",
+    "SimStreams",
+    "root",
+    "scenario_streams",
+    "sim_streams",
+    "pickup_sample_rng",
+    "kdd_day_streams",
+]
+
+
+class Stream(IntEnum):
+    """The tag of each root ``SeedSequence`` (its last entropy word)."""
+
+    SCENARIO = 0x5CE
+    SIM = 0xD15
+    PICKUP_SAMPLE = 0x91C
+    KDD_DAY = 0xE4A
+
+
+def root(seed: int, weekday: int, stream: Stream) -> np.random.SeedSequence:
+    """The root ``SeedSequence`` of one stream of a run."""
+    return np.random.SeedSequence([seed, weekday, int(stream)])
+
+
+def scenario_streams(seed: int, weekday: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Generators of the day's demand and of its fleet, in that order."""
+    demand, fleet = (
+        np.random.default_rng(s) for s in root(seed, weekday, Stream.SCENARIO).spawn(2)
+    )
+    return demand, fleet
+
+
+@dataclass(frozen=True, eq=False)
+class SimStreams:
+    """The simulator's generators for one run."""
+
+    cancel: np.random.Generator
+    """One uniform per order, drawn once at the start (the same draws whatever the policy)."""
+    drift: np.random.Generator
+    """Idle drift and repositioning jitter, a fixed number of draws per tick."""
+    dispatch: np.random.Generator
+    """The dispatch policy's own generator (``DayContext.rng``)."""
+    reposition: np.random.Generator
+    """The repositioning policy's own generator (``DayContext.rng``)."""
+
+
+def sim_streams(seed: int, weekday: int) -> SimStreams:
+    """The simulator's generators for a run of ``seed`` on ``weekday``."""
+    cancel, drift, dispatch, reposition = (
+        np.random.default_rng(s) for s in root(seed, weekday, Stream.SIM).spawn(4)
+    )
+    return SimStreams(cancel, drift, dispatch, reposition)
+
+
+def pickup_sample_rng(seed: int, weekday: int) -> np.random.Generator:
+    """The generator that picks the pickup distances a study record keeps."""
+    return np.random.default_rng(root(seed, weekday, Stream.PICKUP_SAMPLE))
+
+
+def kdd_day_streams(
+    epoch_s: float, weekday: int
+) -> tuple[np.random.Generator, np.random.Generator]:
+    """Dispatch and repositioning generators of a KDD day, from its Unix midnight ``epoch_s``."""
+    ss = root(int(epoch_s) & 0xFFFFFFFF, weekday, Stream.KDD_DAY)
+    rng_d, rng_r = (np.random.default_rng(s) for s in ss.spawn(2))
+    return rng_d, rng_r
