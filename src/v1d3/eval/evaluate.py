@@ -40,6 +40,7 @@ from v1d3.eval.backends import Event, Task, execute, make_executor
 from v1d3.eval.metrics import METRIC_KEYS, driver_table, hour_overlaps, metrics_by_hour
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.eval.summary import SummaryRow, summarise, summary_csv
+from v1d3.options import first_difference, option_args
 from v1d3.policies import (
     DISPATCH,
     REPOSITION,
@@ -493,30 +494,11 @@ def _ranges(values: Sequence[int]) -> str:
     return ",".join(parts)
 
 
-_SC_FLAGS = {
-    "orders": "--orders",
-    "drivers": "--drivers",
-    "hours": "--hours",
-    "start_hour": "--start-hour",
-    "h3_resolution": "--h3-resolution",
-    "trips": "--trips",
-    "date": "--date",
-    "grid": "--grid",
-    "kdd_orders": "--kdd-orders",
-}
-_SIM_FLAGS = {
-    "pickup_radius_m": "--radius-m",
-    "k_nearest": "--k-nearest",
-    "patience_s": "--patience-s",
-    "managed_share": "--managed-share",
-    "shift_mean_h": "--shift-hours",
-}
-
-
 def study_command(study: StudyConfig, out: Path | str, report_hour: int | None = None) -> str:
     """The ``v1d3 evaluate`` command line that reproduces the study (``--resume``: finished runs
     are reused, so on a complete folder it only rewrites the tables and the report)."""
-    args = ["v1d3", "evaluate", "--scenario", study.scenario.name]
+    first = ("scenario",)
+    args = ["v1d3", "evaluate", *option_args(study.scenario, only=first, always=first)]
     pairs = [split_policy(p) for p in study.policies]
     ds = list(dict.fromkeys(d for d, _ in pairs))
     rs = list(dict.fromkeys(r for _, r in pairs))
@@ -531,17 +513,10 @@ def study_command(study: StudyConfig, out: Path | str, report_hour: int | None =
     else:
         args += ["--seed-list", ",".join(map(str, study.seeds))]
     args += ["--baseline", study.baseline]
-    default_sc, default_sim = ScenarioConfig(), SimConfig()
-    for name, flag in _SC_FLAGS.items():
-        v = getattr(study.scenario, name)
-        if v != getattr(default_sc, name):
-            args += [flag, str(v)]
-    for name, flag in _SIM_FLAGS.items():
-        v = getattr(study.sim, name)
-        if v != getattr(default_sim, name):
-            args += [flag, str(v)]
-    if not study.sim.cancellations:
-        args.append("--no-cancellations")
+    # every other scenario and simulation field that differs from its default (the weekday is
+    # --weekdays'): the options are derived from the fields, as the CLI's are
+    args += option_args(study.scenario, skip=(*first, *_RESUME_FREE))
+    args += option_args(study.sim)
     if study.models:
         args += ["--models", study.models]
     for name, path in study.agents.items():
@@ -598,11 +573,35 @@ def _check_out(out: Path, study: StudyConfig, resume: bool) -> None:
         raise ConfigError(
             f"out: {out} is not empty and holds no v1d3 evaluate study; choose another folder"
         ) from None
-    if resume or old.identity() == study.identity():
+    if resume:
+        _check_resume(out, old, study)
+        return
+    if old.identity() == study.identity():
         return
     raise ConfigError(
         f"out: {out} holds a different study; use --resume to extend it or choose another folder"
     )
+
+
+_RESUME_FREE = ("weekday",)
+"""Scenario options a resumed study may change (the study's --weekdays replace the weekday)."""
+
+
+def _check_resume(out: Path, old: StudyConfig, new: StudyConfig) -> None:
+    """A resumed study may add policies, weekdays or seeds, not change the scenario or the
+    simulation model: the finished runs would silently belong to another study."""
+    for where, a, b, skip in (
+        ("scenario", old.scenario, new.scenario, _RESUME_FREE),
+        ("sim", old.sim, new.sim, ()),
+    ):
+        diff = first_difference(a, b, skip)
+        if diff is not None:
+            opt, was, now = diff
+            raise ConfigError(
+                f"out: {out} holds a study with {where} {opt.field} = {was!r} ({opt.flag}), "
+                f"this command has {now!r}; --resume only adds policies, weekdays or seeds: "
+                "give the study's value or choose another folder"
+            )
 
 
 def _validate_policies(study: StudyConfig) -> None:

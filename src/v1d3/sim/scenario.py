@@ -31,7 +31,7 @@ MAX_DRIVERS = 5_000_000
 class ScenarioConfig:
     """Which city and which day to simulate."""
 
-    name: str = "manhattan"
+    name: str = field(default="manhattan", metadata={"flag": "--scenario"})
     """Scenario name: manhattan, nyc-tlc, synthetic or kdd (see ``v1d3 scenarios``)."""
     weekday: int = 2
     """Day of week, Monday = 0."""
@@ -62,7 +62,10 @@ class ScenarioConfig:
     NYC TLC green-taxi records show, beyond Poisson noise, 0.04 among the business days of
     March 2021 and 0.15 over January–March 2021 with its snow storms
     (scripts/zone_day_variation.py)."""
-    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    synthetic: SyntheticConfig = field(
+        default_factory=SyntheticConfig, metadata={"prefix": "synthetic-"}
+    )
+    """synthetic and kdd without orders: the synthetic city and its demand."""
 
     def __post_init__(self) -> None:
         check_fields(self, "scenario config")
