@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from cli_inprocess import run_v1d3
-from v1d3.demand.synthetic import SyntheticConfig
+from v1d3.demand.config import KddConfig, ManhattanConfig, SyntheticConfig, TlcConfig
 from v1d3.eval.evaluate import Evaluation, StudyConfig, study_command
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig
@@ -30,11 +30,10 @@ SCENARIO = ScenarioConfig(
     start_hour=6.5,
     hours=3.25,
     h3_resolution=9,
-    trips="my trips.parquet",
     date="2021-03-04",
-    grid="grid.csv",
-    kdd_orders="orders.csv",
-    zone_day_sd=0.15,
+    manhattan=ManhattanConfig(zone_day_sd=0.15),
+    nyc_tlc=TlcConfig(trips="my trips.parquet"),
+    kdd=KddConfig(grid="grid.csv", orders="orders.csv"),
     synthetic=SyntheticConfig(
         rings=4,
         centre_lat=40.5,

@@ -6,17 +6,18 @@ import csv
 import dataclasses
 import io
 import json
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from v1d3 import __version__
-from v1d3.demand.synthetic import SyntheticConfig
 from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, DataError
 from v1d3.eval.metrics import compute_metrics, metrics_by_hour
 from v1d3.fields import check_fields
+from v1d3.options import config_options
 from v1d3.policies import make_dispatch, make_reposition
 from v1d3.policies.describe import describe
 from v1d3.reposition.base import RepositionPolicy
@@ -80,27 +81,48 @@ class RunConfig:
         d = dict(d)
         d.pop("v1d3_version", None)
         try:
-            sc = _tuples(_mapping(d.pop("scenario", {}), "scenario"))
-            syn = _tuples(_mapping(sc.pop("synthetic", {}), "scenario.synthetic"))
-            sim = _tuples(_mapping(d.pop("sim", {}), "sim"))
             return cls(
-                scenario=ScenarioConfig(**sc, synthetic=SyntheticConfig(**syn)),
-                sim=SimConfig(**sim),
+                scenario=_config(ScenarioConfig, _unflatten(d.pop("scenario", {})), "scenario"),
+                sim=_config(SimConfig, d.pop("sim", {}), "sim"),
                 **d,
             )
         except TypeError as e:
             raise ConfigError(f"config: unexpected or missing field ({e})") from None
 
 
+def _config(cls: type, d: Any, key: str) -> Any:
+    """A config of class ``cls`` (its nested configs too) from its JSON mapping."""
+    d = dict(_mapping(d, key))
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        sub = hints[f.name]
+        if isinstance(sub, type) and dataclasses.is_dataclass(sub) and f.name in d:
+            d[f.name] = _config(sub, d[f.name], f"{key}.{f.name}")
+    # JSON lists back to the tuples the configs hold (``cancel_curve``, ``rush_hours``)
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def _unflatten(sc: Any) -> Any:
+    """A scenario as the previous release wrote it (the sources' settings flat: ``trips``,
+    ``grid``, ``kdd_orders``, ``zone_day_sd``) in today's nesting; other mappings unchanged.
+    A flat key is the option name of the nested field it moves to."""
+    if not isinstance(sc, dict):
+        return sc
+    top = {f.name for f in dataclasses.fields(ScenarioConfig)}
+    nested = {o.name: o.path for o in config_options(ScenarioConfig) if len(o.path) == 2}
+    out = dict(sc)
+    for key in [k for k in sc if k not in top and k in nested]:
+        outer, inner = nested[key]
+        source = out.get(outer, {})
+        if isinstance(source, dict):
+            out[outer] = {**source, inner: out.pop(key)}
+    return out
+
+
 def _mapping(v: Any, key: str) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise ConfigError(f"config: {key} must be a mapping, got {type(v).__name__}")
     return v
-
-
-def _tuples(d: dict[str, Any]) -> dict[str, Any]:
-    """JSON lists back to the tuples the configs hold (``cancel_curve``, ``rush_hours``)."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def save_config(cfg: RunConfig, path: Path) -> None:

@@ -41,7 +41,7 @@ import numpy as np
 
 from v1d3.dispatch.base import CandidateBatch, DayContext, DispatchPolicy, RoundOutcome
 from v1d3.errors import ConfigError, PolicyError, first_line
-from v1d3.kddcup.city import reference_epoch
+from v1d3.kddcup.kdd_source import reference_epoch
 from v1d3.kddcup.observation import (
     Parsed,
     dispatch_extras,
@@ -503,7 +503,7 @@ def check_agent_scenario(path: str | Path, scenario: Any) -> None:
     if isinstance(scenario, str):
         return
     if want == "kdd":
-        grid = getattr(scenario, "grid", None)
+        grid = getattr(getattr(scenario, "kdd", None), "grid", None)
         if grid is not None and (folder / GRID_FILE).is_file():
             from v1d3.kddcup.grid import read_grid
 
