@@ -490,7 +490,7 @@ def render_report(
     """The report page as a string."""
     import plotly.offline
 
-    from v1d3.eval.evaluate import study_command
+    from v1d3.eval.study import study_command
 
     ev = evaluation
     study = ev.study

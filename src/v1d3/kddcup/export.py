@@ -165,7 +165,7 @@ def export_agent(
     folder (holds ``v1d3_agent.json``), and a bad ``out_dir`` fails before anything is built
     (see :func:`~v1d3.sim.log.check_output_path`).
     """
-    from v1d3.eval.run import RunConfig
+    from v1d3.eval.config import RunConfig
     from v1d3.policies import make_dispatch, make_reposition
 
     out = check_output_path(out_dir, "folder", marker=METADATA_FILE, label="out_dir")
@@ -230,7 +230,7 @@ class ExportedAgent:
     """Ask V1D3's agent adapter for the observations' extras (ignored elsewhere)."""
 
     def __init__(self, folder: str | Path) -> None:
-        from v1d3.eval.run import RunConfig
+        from v1d3.eval.config import RunConfig
         from v1d3.policies import make_dispatch, make_reposition
 
         folder = Path(folder)
