@@ -249,6 +249,11 @@ def _ranges(values: Sequence[int]) -> str:
     return ",".join(parts)
 
 
+_BUDGET_DEFAULT = next(
+    f.default for f in dataclasses.fields(StudyConfig) if f.name == "agent_budget_s"
+)
+
+
 def study_command(study: StudyConfig, out: Path | str, report_hour: int | None = None) -> str:
     """The ``v1d3 evaluate`` command line that reproduces the study (``--resume``: finished runs
     are reused, so on a complete folder it only rewrites the tables and the report)."""
@@ -276,7 +281,7 @@ def study_command(study: StudyConfig, out: Path | str, report_hour: int | None =
         args += ["--models", study.models]
     for name, path in study.agents.items():
         args += ["--agent", f"{name}={path}"]
-    if study.agent_budget_s != 2.0:
+    if study.agent_budget_s != _BUDGET_DEFAULT:
         args += ["--agent-budget-s", str(study.agent_budget_s)]
     if report_hour is not None:
         args += ["--report-hour", str(report_hour)]
