@@ -197,8 +197,8 @@ def test_checkpoint_grid_and_orders_writers_refuse_bad_paths(work: Path) -> None
     import torch
 
     from v1d3.demand.tlc import trips_to_events
-    from v1d3.kddcup.city import write_kdd_orders
     from v1d3.kddcup.grid import write_grid
+    from v1d3.kddcup.kdd_source import write_kdd_orders
     from v1d3.value.checkpoint import save_checkpoint
 
     before = snapshot(work)

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from v1d3.demand.config import TlcConfig
 from v1d3.demand.tlc import (
     DRIVERS_PER_1000_ORDERS,
     DROP_REASONS,
@@ -193,7 +194,7 @@ def test_integer_fares_and_float_zone_ids_accepted(tmp_path: Path) -> None:
 
 
 def _day(path: Path, seed: int = 0, **kw: Any) -> Any:
-    cfg = ScenarioConfig(name="nyc-tlc", trips=str(path), **kw)
+    cfg = ScenarioConfig(name="nyc-tlc", nyc_tlc=TlcConfig(trips=str(path)), **kw)
     return tlc_day(cfg, np.random.default_rng(seed))
 
 

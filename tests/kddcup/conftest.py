@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from v1d3.demand.synthetic import SyntheticConfig, synthetic_city, synthetic_orders
-from v1d3.kddcup.city import day_epoch, write_kdd_orders
 from v1d3.kddcup.grid import write_grid
+from v1d3.kddcup.kdd_source import day_epoch, write_kdd_orders
 
 CENTRE = (30.66, 104.06)
 """A Chengdu-like centre (lat, lng)."""

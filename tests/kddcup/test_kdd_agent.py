@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from v1d3.demand.config import KddConfig
 from v1d3.errors import ConfigError, PolicyError
 from v1d3.eval.run import RunConfig, write_run
 from v1d3.kddcup.adapter import AGENT_POLICY, FAULT_KINDS, KddAgentPolicy
@@ -95,8 +96,7 @@ BUDGET_S = 0.5
 def _kdd_cfg(kdd_files) -> RunConfig:
     sc = ScenarioConfig(
         name="kdd",
-        grid=str(kdd_files.grid),
-        kdd_orders=str(kdd_files.orders),
+        kdd=KddConfig(grid=str(kdd_files.grid), orders=str(kdd_files.orders)),
         date="2016-11-09",
         start_hour=8.0,
         hours=1.0,

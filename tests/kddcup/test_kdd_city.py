@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from v1d3.demand.config import KddConfig
 from v1d3.demand.orders import KDD_CANCEL_CURVE
 from v1d3.errors import ConfigError, DataError
 from v1d3.eval.run import RunConfig, run_simulation
-from v1d3.kddcup.city import (
+from v1d3.kddcup.kdd_source import (
     day_epoch,
     kdd_day,
     read_kdd_orders,
@@ -22,10 +24,9 @@ from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 
 
-def _cfg(kdd_files, **kw) -> ScenarioConfig:
-    base = dict(name="kdd", grid=str(kdd_files.grid), kdd_orders=str(kdd_files.orders))
-    base.update(kw)
-    return ScenarioConfig(**base)
+def _cfg(kdd_files, kdd_orders: Any = "default", **kw: Any) -> ScenarioConfig:
+    orders = str(kdd_files.orders) if kdd_orders == "default" else kdd_orders
+    return ScenarioConfig(name="kdd", kdd=KddConfig(grid=str(kdd_files.grid), orders=orders), **kw)
 
 
 def test_calendar_helpers() -> None:

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli_inprocess import assert_one_line_error, run_v1d3
+from v1d3.demand.config import KddConfig
 from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
 from v1d3.errors import ConfigError
 from v1d3.kddcup.export import export_agent
@@ -90,13 +91,13 @@ def test_cli_agent_on_another_scenario_is_one_line(
 
 
 def test_exported_kdd_agent_must_fit_the_grid(kdd_files, tmp_path: Path) -> None:
-    sc = ScenarioConfig(name="kdd", grid=str(kdd_files.grid), orders=200, hours=0.5)
+    sc = ScenarioConfig(name="kdd", kdd=KddConfig(grid=str(kdd_files.grid)), orders=200, hours=0.5)
     folder = export_agent("distance", "stay", None, tmp_path / "sub", sc)
     check_agent_scenario(folder, sc)
     other = tmp_path / "other.csv"
     write_grid(synthetic_city(SyntheticConfig(rings=2), 8), other)
     with pytest.raises(ConfigError, match="another grid"):
-        check_agent_scenario(folder, ScenarioConfig(name="kdd", grid=str(other)))
+        check_agent_scenario(folder, ScenarioConfig(name="kdd", kdd=KddConfig(grid=str(other))))
 
 
 def test_kdd_grid_refuses_to_write_over_its_input(kdd_files, tmp_path: Path, monkeypatch, capsys):

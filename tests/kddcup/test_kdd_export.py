@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from v1d3.demand.config import KddConfig
 from v1d3.errors import ConfigError, ModelError
 from v1d3.eval.run import RunConfig, run_simulation
-from v1d3.kddcup.city import KDD_UTC_OFFSET_S
 from v1d3.kddcup.export import export_agent
 from v1d3.kddcup.grid import read_grid
+from v1d3.kddcup.kdd_source import KDD_UTC_OFFSET_S
 from v1d3.kddcup.runner import run_agent
 from v1d3.kddcup.submission import CITY_FILE, GRID_FILE, METADATA_FILE, AgentConfig, load_agent
 from v1d3.sim.config import SimConfig
@@ -60,8 +61,7 @@ def test_learning_and_random_policies_round_trip_inside_v1d3(
 def test_round_trip_on_a_kdd_city(kdd_files, tmp_path: Path) -> None:
     sc = ScenarioConfig(
         name="kdd",
-        grid=str(kdd_files.grid),
-        kdd_orders=str(kdd_files.orders),
+        kdd=KddConfig(grid=str(kdd_files.grid), orders=str(kdd_files.orders)),
         date="2016-11-09",
         start_hour=17.0,
         hours=1.0,
@@ -209,7 +209,11 @@ def test_cli_export_agent_and_kdd_grid(tmp_path: Path) -> None:
     assert len(orders.read_text().splitlines()) == 3000
     # the written files are a kdd scenario of their own
     sc = ScenarioConfig(
-        name="kdd", grid=str(grid), kdd_orders=str(orders), weekday=4, start_hour=8.0, hours=0.5
+        name="kdd",
+        kdd=KddConfig(grid=str(grid), orders=str(orders)),
+        weekday=4,
+        start_hour=8.0,
+        hours=0.5,
     )
     result = run_simulation(RunConfig(scenario=sc, seed=0))
     assert result.metrics["orders"] > 0

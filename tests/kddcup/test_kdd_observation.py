@@ -11,7 +11,7 @@ from v1d3.dispatch.base import DispatchPolicy
 from v1d3.eval.run import RunConfig, run_simulation
 from v1d3.geo.city import hex_grid_city
 from v1d3.geo.travel import ConstantSpeed
-from v1d3.kddcup.city import KDD_UTC_OFFSET_S
+from v1d3.kddcup.kdd_source import KDD_UTC_OFFSET_S
 from v1d3.kddcup.observation import (
     DISPATCH_KEYS,
     REPOSITION_KEYS,

@@ -1,12 +1,12 @@
-"""Options shared by the commands, mapped onto the typed configs (one source of truth).
+"""Options shared by the commands, derived from the typed configs (one source of truth).
 
-Each option's help text and default come from the config field it sets (:data:`_SHARED_OPTIONS`
-names the field); commands take them through the :func:`scenario_options` decorator.
+Every field of :class:`ScenarioConfig` (its per-source configs included) and of
+:class:`SimConfig` is an option, named, typed and documented by the field itself
+(:mod:`v1d3.options`); commands take them through the :func:`scenario_options` decorator.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import sys
@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from v1d3.errors import V1D3Error
+from v1d3.options import ConfigOption, build_config, config_options
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig
 
@@ -41,28 +42,8 @@ __all__ = [
     "configs_from_options",
     "sim_progress",
     "metrics_table",
-    "Scenario",
-    "Weekday",
-    "Orders",
-    "Drivers",
-    "Hours",
-    "StartHour",
-    "Resolution",
-    "Trips",
-    "Date",
-    "Grid",
-    "KddOrders",
+    "Configs",
     "Seed",
-    "Radius",
-    "KNearest",
-    "Patience",
-    "FleetScale",
-    "ZoneDaySd",
-    "ManagedShare",
-    "RepositionAfter",
-    "NoCancellations",
-    "ShiftHours",
-    "OvernightShifts",
     "Models",
 ]
 
@@ -83,108 +64,32 @@ def print_error(message: str) -> None:
     err_console.print(styled("error:", "bold red", f" {message}"), soft_wrap=True)
 
 
-def _doc(cls: type, name: str) -> str:
-    """The docstring of a dataclass field (the attribute docstring under it), on one line."""
-    import ast
-    import inspect
-
-    src = inspect.getsource(cls)
-    tree = ast.parse(src)
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    for i, node in enumerate(body[:-1]):
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name:
-            nxt = body[i + 1]
-            if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-                return " ".join(str(nxt.value.value).split()).replace("``", "`")
-    return ""
-
-
-def _sc(name: str) -> str:
-    return _doc(ScenarioConfig, name)
-
-
-def _sim(name: str) -> str:
-    return _doc(SimConfig, name)
-
-
-Scenario = Annotated[str, typer.Option(help=_sc("name"))]
-Weekday = Annotated[int, typer.Option(help=_sc("weekday"))]
-Orders = Annotated[int | None, typer.Option(help=_sc("orders"))]
-Drivers = Annotated[int | None, typer.Option(help=_sc("drivers"))]
-FleetScale = Annotated[float, typer.Option("--fleet-scale", help=_sc("fleet_scale"))]
-Hours = Annotated[float, typer.Option(help=_sc("hours"))]
-StartHour = Annotated[float, typer.Option(help=_sc("start_hour"))]
-Resolution = Annotated[int, typer.Option("--h3-resolution", help=_sc("h3_resolution"))]
-Trips = Annotated[str | None, typer.Option(help=_sc("trips"))]
-Date = Annotated[str | None, typer.Option(help=_sc("date"))]
-Grid = Annotated[str | None, typer.Option(help=_sc("grid"))]
-KddOrders = Annotated[str | None, typer.Option("--kdd-orders", help=_sc("kdd_orders"))]
-ZoneDaySd = Annotated[float, typer.Option("--zone-day-sd", help=_sc("zone_day_sd"))]
 Seed = Annotated[int, typer.Option(help="Seed of the run (demand, fleet, cancellations, drift).")]
-Radius = Annotated[float, typer.Option("--radius-m", help=_sim("pickup_radius_m"))]
-KNearest = Annotated[int, typer.Option("--k-nearest", help=_sim("k_nearest"))]
-Patience = Annotated[float, typer.Option("--patience-s", help=_sim("patience_s"))]
-ManagedShare = Annotated[float, typer.Option("--managed-share", help=_sim("managed_share"))]
-RepositionAfter = Annotated[
-    float, typer.Option("--reposition-after-s", help=_sim("reposition_after_s"))
-]
-NoCancellations = Annotated[
-    bool, typer.Option("--no-cancellations", help="Passengers never cancel after assignment.")
-]
-ShiftHours = Annotated[float, typer.Option("--shift-hours", help=_sim("shift_mean_h"))]
-OvernightShifts = Annotated[bool, typer.Option("--overnight-shifts", help=_sim("overnight_shifts"))]
 Models = Annotated[
     str | None, typer.Option(help="Folder with trained models (cvnet.pt, tabular-td.pt).")
 ]
 
-_SIM_DEFAULTS = SimConfig()
-_SC_DEFAULTS = ScenarioConfig()
-
-
 Configs = tuple[ScenarioConfig, SimConfig]
 """What :func:`scenario_options` hands a command."""
 
-_SHARED_OPTIONS: tuple[tuple[str, Any, str, str], ...] = (
-    # option, its type and help, the config it sets ("scenario" or "sim") and the field
-    ("scenario", Scenario, "scenario", "name"),
-    ("weekday", Weekday, "scenario", "weekday"),
-    ("orders", Orders, "scenario", "orders"),
-    ("drivers", Drivers, "scenario", "drivers"),
-    ("fleet_scale", FleetScale, "scenario", "fleet_scale"),
-    ("hours", Hours, "scenario", "hours"),
-    ("start_hour", StartHour, "scenario", "start_hour"),
-    ("h3_resolution", Resolution, "scenario", "h3_resolution"),
-    ("trips", Trips, "scenario", "trips"),
-    ("date", Date, "scenario", "date"),
-    ("grid", Grid, "scenario", "grid"),
-    ("kdd_orders", KddOrders, "scenario", "kdd_orders"),
-    ("zone_day_sd", ZoneDaySd, "scenario", "zone_day_sd"),
-    ("radius_m", Radius, "sim", "pickup_radius_m"),
-    ("k_nearest", KNearest, "sim", "k_nearest"),
-    ("patience_s", Patience, "sim", "patience_s"),
-    ("managed_share", ManagedShare, "sim", "managed_share"),
-    ("reposition_after_s", RepositionAfter, "sim", "reposition_after_s"),
-    ("no_cancellations", NoCancellations, "sim", "cancellations"),  # the flag negates the field
-    ("shift_hours", ShiftHours, "sim", "shift_mean_h"),
-    ("overnight_shifts", OvernightShifts, "sim", "overnight_shifts"),
-)
-_TARGET = {name: (where, fld) for name, _, where, fld in _SHARED_OPTIONS}
+_SHARED: dict[str, tuple[type, ConfigOption]] = {
+    o.name: (cls, o) for cls in (ScenarioConfig, SimConfig) for o in config_options(cls)
+}
+"""Every option of the scenario and simulation configs, by parameter name (one per field)."""
+if len(_SHARED) != len(config_options(ScenarioConfig)) + len(config_options(SimConfig)):
+    raise TypeError("ScenarioConfig and SimConfig options share a name")
 
 
-def _option_default(name: str) -> Any:
-    where, fld = _TARGET[name]
-    value = getattr(_SC_DEFAULTS if where == "scenario" else _SIM_DEFAULTS, fld)
-    return not value if name == "no_cancellations" else value
+def _annotation(o: ConfigOption) -> Any:
+    return Annotated[o.cli_type, typer.Option(o.flag, help=o.cli_help)]
 
 
 def configs_from_options(**options: Any) -> tuple[ScenarioConfig, SimConfig]:
     """The scenario and simulation configs the shared options describe (validated); options
     not given keep the configs' defaults."""
-    fields: dict[str, dict[str, Any]] = {"scenario": {}, "sim": {}}
-    for name, value in options.items():
-        where, fld = _TARGET[name]
-        fields[where][fld] = not value if name == "no_cancellations" else value
-    return ScenarioConfig(**fields["scenario"]), dataclasses.replace(_SIM_DEFAULTS, **fields["sim"])
+    sc = {k: v for k, v in options.items() if _SHARED[k][0] is ScenarioConfig}
+    sim = {k: v for k, v in options.items() if _SHARED[k][0] is SimConfig}
+    return build_config(ScenarioConfig, sc), build_config(SimConfig, sim)
 
 
 def scenario_options(
@@ -197,7 +102,10 @@ def scenario_options(
     leaves options out, ``only`` keeps just those; the command may still read an option by
     declaring a parameter of the same name (it is passed through as well).
     """
-    names = [n for n, *_ in _SHARED_OPTIONS if n not in skip and (only is None or n in only)]
+    unknown = [n for n in (*skip, *(only or ())) if n not in _SHARED]
+    if unknown:
+        raise TypeError(f"scenario_options: unknown option {unknown[0]!r}")
+    names = [n for n in _SHARED if n not in skip and (only is None or n in only)]
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(fn)
@@ -205,10 +113,13 @@ def scenario_options(
         own_names = {p.name for p in own}
         added = [
             inspect.Parameter(
-                n, inspect.Parameter.KEYWORD_ONLY, default=_option_default(n), annotation=a
+                n,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=_SHARED[n][1].cli_default,
+                annotation=_annotation(_SHARED[n][1]),
             )
-            for n, a, *_ in _SHARED_OPTIONS
-            if n in names and n not in own_names
+            for n in names
+            if n not in own_names
         ]
 
         @functools.wraps(fn)

@@ -14,7 +14,8 @@ from v1d3.cli import common as c
 from v1d3.cli.kdd import AgentBudget, AgentSpecs
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.backends import Task
-from v1d3.eval.evaluate import StudyConfig, default_policies, evaluate, packaged_models
+from v1d3.eval.evaluate import Evaluation, default_policies, evaluate, packaged_models
+from v1d3.eval.study import StudyConfig
 
 __all__ = ["register", "parse_int_list"]
 
@@ -157,45 +158,10 @@ def evaluate_command(
     """Run policies side by side on identical demand (every weekday × seed) and write
     results.parquet, summary.csv and report.html. Exit code 1 when some runs failed."""
     try:
-        days = parse_int_list(weekdays, "weekdays")
-        if seed_list is not None:
-            seed_values = parse_int_list(seed_list, "seed-list")
-        else:
-            if seeds < 1:
-                raise ConfigError(f"seeds: expected at least 1 seed per weekday, got {seeds}")
-            seed_values = tuple(range(first_seed, first_seed + seeds))
-        sc, sim = configs  # the weekday is replaced by each of the study's weekdays
-        models_dir = models
-        if models_dir is None:
-            found = packaged_models()
-            models_dir = str(found) if found is not None else None
-        if policies is not None:
-            pairs = _names(policies)
-        else:
-            ds = (
-                _names(dispatch)
-                if dispatch is not None
-                else list(default_policies(Path(models_dir) if models_dir else None, sc))
-            )
-            pairs = [f"{d}/{r}" for d in ds for r in _names(reposition)]
-        from v1d3.kddcup.runner import agent_policy_name, parse_agent_option
-
-        agents = dict(parse_agent_option(a) for a in agent or [])
-        for name in agents:
-            p = f"{agent_policy_name(name)}/{agent_policy_name(name)}"
-            if p not in pairs:
-                pairs.append(p)
-        study = StudyConfig(
-            policies=tuple(pairs),
-            weekdays=days,
-            seeds=seed_values,
-            baseline=baseline,
-            scenario=sc,
-            sim=sim,
-            models=models_dir,
-            agents=agents,
-            agent_budget_s=agent_budget_s,
-        )
+        study = _study(
+            configs, dispatch, reposition, policies, weekdays, seeds, first_seed, seed_list,
+            baseline, models, agent or [], agent_budget_s,
+        )  # fmt: skip
         n_runs = len(study.policies) * len(study.weekdays) * len(study.seeds)
         n_workers = workers if workers is not None else max(1, min(os.cpu_count() or 1, n_runs))
         with _Bar(n_runs) as bar:
@@ -212,7 +178,72 @@ def evaluate_command(
     except V1D3Error as e:
         c.fail(str(e))
         return
-    title = f"{study.scenario.name}: mean of {len(days)} weekday(s) × {len(seed_values)} seed(s)"
+    _print_outcome(ev, out)
+
+
+def _study(
+    configs: c.Configs,
+    dispatch: str | None,
+    reposition: str,
+    policies: str | None,
+    weekdays: str,
+    seeds: int,
+    first_seed: int,
+    seed_list: str | None,
+    baseline: str,
+    models: str | None,
+    agent: list[str],
+    agent_budget_s: float,
+) -> StudyConfig:
+    """The study the evaluate options describe (ConfigError when they do not make one)."""
+    days = parse_int_list(weekdays, "weekdays")
+    if seed_list is not None:
+        seed_values = parse_int_list(seed_list, "seed-list")
+    else:
+        if seeds < 1:
+            raise ConfigError(f"seeds: expected at least 1 seed per weekday, got {seeds}")
+        seed_values = tuple(range(first_seed, first_seed + seeds))
+    sc, sim = configs  # the weekday is replaced by each of the study's weekdays
+    models_dir = models
+    if models_dir is None:
+        found = packaged_models()
+        models_dir = str(found) if found is not None else None
+    if policies is not None:
+        pairs = _names(policies)
+    else:
+        ds = (
+            _names(dispatch)
+            if dispatch is not None
+            else list(default_policies(Path(models_dir) if models_dir else None, sc))
+        )
+        pairs = [f"{d}/{r}" for d in ds for r in _names(reposition)]
+    from v1d3.kddcup.runner import agent_policy_name, parse_agent_option
+
+    agents = dict(parse_agent_option(a) for a in agent)
+    for name in agents:
+        p = f"{agent_policy_name(name)}/{agent_policy_name(name)}"
+        if p not in pairs:
+            pairs.append(p)
+    return StudyConfig(
+        policies=tuple(pairs),
+        weekdays=days,
+        seeds=seed_values,
+        baseline=baseline,
+        scenario=sc,
+        sim=sim,
+        models=models_dir,
+        agents=agents,
+        agent_budget_s=agent_budget_s,
+    )
+
+
+def _print_outcome(ev: Evaluation, out: Path) -> None:
+    """The means table, the reused and failed runs and the files written (exit 1 on failures)."""
+    study = ev.study
+    title = (
+        f"{study.scenario.name}: mean of {len(study.weekdays)} weekday(s) × "
+        f"{len(study.seeds)} seed(s)"
+    )
     c.console.print(c.metrics_table(ev.means(), title=title))
     if ev.resumed:
         c.console.print(f"{ev.resumed} run(s) reused from earlier (--resume)")

@@ -95,14 +95,14 @@ def kdd_grid(
     reason in the summary line.
     """
     from v1d3.files import check_output_path
-    from v1d3.kddcup.city import reference_epoch, write_kdd_orders
     from v1d3.kddcup.export import scenario_day
     from v1d3.kddcup.grid import write_grid
+    from v1d3.kddcup.kdd_source import reference_epoch, write_kdd_orders
     from v1d3.sim.scenario import build_scenario
 
     # every output path is checked before anything is built or written
     sc, sim = configs
-    inputs = [p for p in (sc.grid, sc.kdd_orders, sc.trips) if p]
+    inputs = [p for p in (sc.kdd.grid, sc.kdd.orders, sc.nyc_tlc.trips) if p]
     check_output_path(out, "file", inputs=inputs)
     if orders_out is not None:
         check_output_path(orders_out, "file", label="orders_out", inputs=inputs)

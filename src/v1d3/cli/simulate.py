@@ -9,12 +9,12 @@ import typer
 
 from v1d3.cli import common as c
 from v1d3.cli.kdd import AgentBudget, AgentPath
+from v1d3.demand.registry import SCENARIOS
 from v1d3.eval.run import RUN_CONFIG, RunConfig, load_config, run_simulation, write_run
 from v1d3.files import check_output_path
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.sim.checker import check_run
 from v1d3.sim.log import RunLog
-from v1d3.sim.scenario import SCENARIOS
 
 
 @c.scenario_options()
@@ -67,8 +67,8 @@ def simulate(
 
 def scenarios() -> None:
     """List the scenarios."""
-    for name, (_, doc) in SCENARIOS.items():
-        c.console.print(c.styled(name, "bold", f": {doc}"))
+    for name, source in SCENARIOS.items():
+        c.console.print(c.styled(name, "bold", f": {source.describe()}"))
 
 
 def policies() -> None:

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from v1d3.cli import common as c
 from v1d3.errors import V1D3Error
 from v1d3.learn.config import OfflineTrainConfig
+from v1d3.options import field_doc
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import ScenarioConfig
 from v1d3.value.cvnet import CVNetConfig
@@ -31,11 +32,11 @@ _N = CVNetConfig()
 
 
 def _t(name: str) -> str:
-    return c._doc(OfflineTrainConfig, name)
+    return field_doc(OfflineTrainConfig, name)
 
 
 def _n(name: str) -> str:
-    return c._doc(CVNetConfig, name)
+    return field_doc(CVNetConfig, name)
 
 
 StageProgress = Callable[[str, int, int, "float | None"], None]

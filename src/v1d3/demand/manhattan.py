@@ -19,14 +19,23 @@ from pathlib import Path
 import h3
 import numpy as np
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.fares import NYCMeter2018
 from v1d3.demand.orders import Orders
+from v1d3.demand.source import DemandDay
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City, h3_city
 from v1d3.geo.polygons import Zones, load_zones, sample_points_in_zones
 from v1d3.geo.travel import ZoneSpeedTable
 
-__all__ = ["ManhattanData", "load_manhattan", "manhattan_city", "manhattan_orders", "manhattan_day"]
+__all__ = [
+    "ManhattanData",
+    "ManhattanSource",
+    "load_manhattan",
+    "manhattan_city",
+    "manhattan_orders",
+    "manhattan_day",
+]
 
 BUSINESS_WEEKS_2018 = 50
 """Business days per weekday in 2018 (≈50), the divisor from yearly totals to an average day."""
@@ -135,11 +144,26 @@ def manhattan_orders(
     )
 
 
-def manhattan_day(cfg, rng: np.random.Generator):  # type: ignore[no-untyped-def]
-    """Scenario source for ``manhattan`` (see :mod:`v1d3.sim.scenario`)."""
-    from v1d3.sim.scenario import DemandDay
-
+def manhattan_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
+    """The ``manhattan`` source's day: ``cfg.orders`` (default: the weekday's average volume)
+    drawn for ``cfg.weekday``, each zone varied by ``cfg.manhattan.zone_day_sd``."""
     data = load_manhattan()
     city = manhattan_city(cfg.h3_resolution)
-    orders = manhattan_orders(cfg.weekday, cfg.orders, rng, data, cfg.zone_day_sd)
+    orders = manhattan_orders(cfg.weekday, cfg.orders, rng, data, cfg.manhattan.zone_day_sd)
     return DemandDay(city, orders, default_drivers=int(round(len(orders) * DRIVERS_PER_ORDER)))
+
+
+class ManhattanSource:
+    """The ``manhattan`` scenario (:class:`~v1d3.demand.source.DemandSource`)."""
+
+    def describe(self) -> str:
+        return (
+            "Real 2018 Manhattan demand (origin-destination by weekday and 15 minutes), zone "
+            "speeds, NYC meter fares. The default."
+        )
+
+    def city(self, cfg: ScenarioConfig) -> City:
+        return manhattan_city(cfg.h3_resolution)
+
+    def day(self, cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
+        return manhattan_day(cfg, rng)

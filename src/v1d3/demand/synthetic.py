@@ -7,76 +7,24 @@ morning and evening peaks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import h3
 import numpy as np
 
+from v1d3.demand.config import ScenarioConfig, SyntheticConfig
 from v1d3.demand.fares import DistanceTimeFare
 from v1d3.demand.orders import Orders
+from v1d3.demand.source import DemandDay
 from v1d3.errors import ConfigError
-from v1d3.fields import check_fields
 from v1d3.geo.city import City, h3_city
 from v1d3.geo.travel import ConstantSpeed
 
-__all__ = ["SyntheticConfig", "synthetic_city", "synthetic_orders"]
-
-
-@dataclass(frozen=True)
-class SyntheticConfig:
-    """Shape of the synthetic city and its demand."""
-
-    rings: int = 6
-    """Radius of the city in H3 cells around the centre (6 → 127 cells)."""
-    centre_lat: float = 45.0
-    """Latitude of the city centre, degrees."""
-    centre_lng: float = 7.0
-    """Longitude of the city centre, degrees."""
-    hotspots: int = 3
-    """Number of demand hotspots."""
-    hotspot_share: float = 0.6
-    """Share of trip ends drawn near a hotspot (the rest uniformly over the city)."""
-    hotspot_sd_m: float = 900.0
-    """Spread of a hotspot, metres."""
-    rush_hours: tuple[float, ...] = (8.5, 18.0)
-    """Peak times of day, hours."""
-    rush_gain: float = 2.5
-    """Peak demand intensity relative to the base intensity."""
-    rush_width_h: float = 1.2
-    """Standard deviation of each peak, hours."""
-    speed_mps: float = 7.0
-    """Driving speed, metres per second."""
-    detour: float = 1.3
-    """Road distance / straight-line distance."""
-    default_orders: int = 20_000
-    """Daily orders when the scenario does not set a volume."""
-    commute: float = 0.0
-    """Share of rush-hour trips that commute: at the first rush hour from anywhere in the city
-    to a hotspot, at the last from a hotspot to anywhere (0 = no direction; the share fades
-    with the rush's width)."""
-
-    def __post_init__(self) -> None:
-        check_fields(self, "synthetic config")
-        if self.rings < 1:
-            raise ConfigError("synthetic.rings must be >= 1")
-        if not (-90 <= self.centre_lat <= 90 and -180 <= self.centre_lng <= 180):
-            raise ConfigError(
-                "synthetic.centre_lat must be in [-90, 90], centre_lng in [-180, 180]"
-            )
-        if self.hotspots < 0 or self.hotspot_sd_m <= 0:
-            raise ConfigError("synthetic.hotspots must be >= 0 and hotspot_sd_m > 0")
-        if self.rush_gain < 0 or self.rush_width_h <= 0:
-            raise ConfigError("synthetic.rush_gain must be >= 0 and rush_width_h > 0")
-        if not all(0 <= h <= 24 for h in self.rush_hours):
-            raise ConfigError("synthetic.rush_hours must be hours of the day, 0..24")
-        if self.default_orders <= 0:
-            raise ConfigError("synthetic.default_orders must be > 0")
-        if not 0 <= self.hotspot_share <= 1:
-            raise ConfigError("synthetic.hotspot_share must be in [0, 1]")
-        if not 0 <= self.commute <= 1:
-            raise ConfigError("synthetic.commute must be in [0, 1]")
-        if self.speed_mps <= 0 or self.detour < 1:
-            raise ConfigError("synthetic.speed_mps must be > 0 and detour >= 1")
+__all__ = [
+    "SyntheticConfig",
+    "SyntheticSource",
+    "synthetic_city",
+    "synthetic_orders",
+    "synthetic_day",
+]
 
 
 def synthetic_city(cfg: SyntheticConfig, resolution: int) -> City:
@@ -163,3 +111,26 @@ def synthetic_orders(cfg: SyntheticConfig, city: City, n: int, rng: np.random.Ge
         d_zone=np.full(n, -1, dtype=np.int32),
         source_id=np.arange(n, dtype=np.int64),
     )
+
+
+def synthetic_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
+    """The ``synthetic`` source's day: ``cfg.orders`` (default: ``cfg.synthetic.default_orders``)
+    over the city of ``cfg.synthetic``."""
+    city = synthetic_city(cfg.synthetic, cfg.h3_resolution)
+    n = cfg.orders if cfg.orders is not None else cfg.synthetic.default_orders
+    orders = synthetic_orders(cfg.synthetic, city, n, rng)
+    # about 36 drivers per 1,000 daily orders: `distance` answers ~78 % (supply-constrained)
+    return DemandDay(city, orders, default_drivers=max(1, int(round(n * 0.036))))
+
+
+class SyntheticSource:
+    """The ``synthetic`` scenario (:class:`~v1d3.demand.source.DemandSource`)."""
+
+    def describe(self) -> str:
+        return "A parametric hexagonal city with hotspots and rush hours."
+
+    def city(self, cfg: ScenarioConfig) -> City:
+        return synthetic_city(cfg.synthetic, cfg.h3_resolution)
+
+    def day(self, cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
+        return synthetic_day(cfg, rng)

@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import h3
 import numpy as np
@@ -39,7 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import Orders
+from v1d3.demand.source import DemandDay, subsample
 from v1d3.errors import ConfigError, DataError, first_line
 from v1d3.files import check_output_path
 from v1d3.geo.city import City, h3_city
@@ -48,10 +49,8 @@ from v1d3.geo.projection import haversine_m
 from v1d3.geo.travel import ConstantSpeed
 from v1d3.sim.log import TRIP, write_events
 
-if TYPE_CHECKING:
-    from v1d3.sim.scenario import DemandDay, ScenarioConfig
-
 __all__ = [
+    "TlcSource",
     "DROP_REASONS",
     "MAX_TRIP_S",
     "DETOUR",
@@ -375,28 +374,20 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     """One day of replayed trip records: the ``nyc-tlc`` scenario's source.
 
     The day is ``cfg.date`` (its weekday then overrides ``cfg.weekday``), or else the first date
-    in the file that falls on ``cfg.weekday``. The file is ``cfg.trips`` or the shipped green
-    March 2021 records. ``cfg.orders`` keeps a random subset (without replacement) of that many
-    trips. ``dropped_rows``/``drop_reasons`` count the unusable rows whose pick-up falls on the
+    in the file that falls on ``cfg.weekday``. The file is ``cfg.nyc_tlc.trips`` or the shipped
+    green March 2021 records. ``cfg.orders`` keeps a random subset (without replacement) of that
+    many trips. ``dropped_rows``/``drop_reasons`` count the unusable rows whose pick-up falls on the
     day, and those without a pick-up time (they belong to no day, so every day counts them, as
     ``convert-trips --date`` does). ``epoch_s`` is the date's midnight in Unix seconds, TLC's
     naive timestamps taken as UTC.
     """
-    from v1d3.sim.scenario import DemandDay
-
-    path = Path(cfg.trips) if cfg.trips else default_trips_path()
+    path = Path(cfg.nyc_tlc.trips) if cfg.nyc_tlc.trips else default_trips_path()
     rec = _read_records(path)
     # an explicit date fixes the weekday; otherwise the first date on cfg.weekday is taken
     day = _select_day(rec, cfg.date, None if cfg.date else cfg.weekday)
     days = rec.day()
     idx = np.flatnonzero((days == day) & rec.usable)
-    if cfg.orders is not None:
-        if cfg.orders > idx.size:
-            raise ConfigError(
-                f"orders={cfg.orders} exceeds the {idx.size} usable trips on {_date_str(day)} "
-                f"in {path}"
-            )
-        idx = np.sort(rng.choice(idx, size=cfg.orders, replace=False))
+    idx = subsample(idx, cfg.orders, rng, f"trips on {_date_str(day)} in {path}")
     drops = rec.counts_for_day(days, day)
     epoch_s = float(day * _DAY_S)
     zones = tlc_zones()
@@ -426,6 +417,19 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
         epoch_s=epoch_s,
         weekday=_weekday(day),
     )
+
+
+class TlcSource:
+    """The ``nyc-tlc`` scenario (:class:`~v1d3.demand.source.DemandSource`)."""
+
+    def describe(self) -> str:
+        return "Replay of real NYC TLC trip records (shipped: green taxis, March 2021)."
+
+    def city(self, cfg: ScenarioConfig) -> City:
+        return tlc_city(cfg.h3_resolution)
+
+    def day(self, cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
+        return tlc_day(cfg, rng)
 
 
 def trips_to_events(

@@ -21,10 +21,7 @@ Output folder::
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import re
-import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +34,7 @@ import pyarrow.parquet as pq
 from v1d3 import __version__
 from v1d3.errors import ConfigError, DataError, V1D3Error
 from v1d3.eval.backends import Event, Executor, Task, execute, make_executor
+from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import (
     METRIC_KEYS,
     driver_hourly_income,
@@ -46,19 +44,24 @@ from v1d3.eval.metrics import (
     pickup_sample,
 )
 from v1d3.eval.report import write_report
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.run import run_simulation
+from v1d3.eval.study import (
+    STUDY_FILE,
+    STUDY_KIND,
+    StudyConfig,
+    check_study_folder,
+    run_key,
+    run_name,
+    study_command,
+)
 from v1d3.eval.summary import SummaryRow, summarise, summary_csv
 from v1d3.files import atomic_dir, atomic_file, atomic_write_text
 from v1d3.policies import (
     DISPATCH,
-    REPOSITION,
-    agent_label,
     make_dispatch,
     make_reposition,
-    split_policy,
 )
 from v1d3.policies.models import packaged_models
-from v1d3.sim.config import SimConfig
 from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import ScenarioConfig, build_scenario
 from v1d3.sim.seeds import pickup_sample_rng
@@ -89,156 +92,6 @@ PICKUP_SAMPLE = 5000
 """Largest number of pickup distances a run record keeps (a seeded random sample)."""
 
 _INT_METRICS = frozenset({"orders", "matched", "completed", "cancelled", "dropped_rows"})
-_STUDY_FILE = "study.json"
-_STUDY_KIND = "v1d3-evaluate"
-
-
-# --- the study ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StudyConfig:
-    """What a study runs: every policy on every (weekday, seed) of one scenario."""
-
-    policies: tuple[str, ...]
-    """Policies as ``dispatch/reposition`` (a bare dispatch name means ``/stay``)."""
-    weekdays: tuple[int, ...] = (2,)
-    """Days of week to simulate, Monday = 0."""
-    seeds: tuple[int, ...] = (0,)
-    """Seeds per weekday (demand, fleet, cancellations, idle drift)."""
-    baseline: str = "distance/stay"
-    """Policy the others are compared with (must be one of ``policies``)."""
-    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
-    """Scenario of every run (its ``weekday`` is replaced by each of ``weekdays``)."""
-    sim: SimConfig = field(default_factory=SimConfig)
-    """Simulation model of every run."""
-    models: str | None = None
-    """Folder with trained models for value-based policies."""
-    agents: dict[str, str] = field(default_factory=dict)
-    """KDD Cup 2020 agents by name → submission folder; each is the policy
-    ``kdd-agent:NAME/kdd-agent:NAME``."""
-    agent_budget_s: float = 2.0
-    """Wall-clock budget of one agent call, seconds."""
-
-    def __post_init__(self) -> None:
-        pol = tuple(_normalise(p) for p in self.policies)
-        if len(set(pol)) != len(pol):
-            raise ConfigError(f"policies: each policy once, got {', '.join(pol)}")
-        object.__setattr__(self, "policies", pol)
-        object.__setattr__(self, "baseline", _normalise(self.baseline))
-        object.__setattr__(self, "weekdays", tuple(int(w) for w in self.weekdays))
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
-        for p in pol:
-            d, r = split_policy(p)
-            agent = agent_label(d)
-            if agent is not None:
-                if agent not in self.agents or r != d:
-                    raise ConfigError(
-                        f"policies: {p!r} needs --agent {agent}=PATH and the form "
-                        f"kdd-agent:{agent}/kdd-agent:{agent}"
-                    )
-                continue
-            if d not in DISPATCH:
-                raise ConfigError(
-                    f"dispatch: unknown policy {d!r}; expected one of {', '.join(DISPATCH)}"
-                )
-            if r not in REPOSITION:
-                raise ConfigError(
-                    f"reposition: unknown policy {r!r}; expected one of {', '.join(REPOSITION)}"
-                )
-        bad = [w for w in self.weekdays if not 0 <= w <= 6]
-        if bad:
-            raise ConfigError(f"weekdays: expected days 0 (Monday) .. 6, got {bad[0]}")
-        bad = [s for s in self.seeds if s < 0]
-        if bad:
-            raise ConfigError(f"seeds: expected seeds >= 0, got {bad[0]}")
-        if len(set(self.weekdays)) != len(self.weekdays) or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError("weekdays/seeds: each value once")
-        for key, values in (("policies", pol), ("weekdays", self.weekdays), ("seeds", self.seeds)):
-            if not values:
-                raise ConfigError(f"{key}: empty; a study needs at least one")
-        if self.baseline not in pol:
-            raise ConfigError(
-                f"baseline: {self.baseline!r} is not among the policies ({', '.join(pol)})"
-            )
-
-    @classmethod
-    def grid(
-        cls, dispatch: Sequence[str], reposition: Sequence[str] = ("stay",), **kwargs: Any
-    ) -> StudyConfig:
-        """Every dispatch × reposition combination."""
-        return cls(policies=tuple(f"{d}/{r}" for d in dispatch for r in reposition), **kwargs)
-
-    def runs(self) -> list[RunConfig]:
-        """Every run of the study, policy-major; configs of one (weekday, seed) differ only in
-        the policy names (common random numbers by construction)."""
-        out = []
-        for p in self.policies:
-            d, r = split_policy(p)
-            agent = agent_label(d)
-            params: dict[str, Any] = {}
-            if agent is not None:
-                params = {"path": self.agents[agent], "time_budget_s": self.agent_budget_s}
-            for w in self.weekdays:
-                sc = dataclasses.replace(self.scenario, weekday=w)
-                for s in self.seeds:
-                    out.append(
-                        RunConfig(
-                            scenario=sc,
-                            sim=self.sim,
-                            dispatch=d,
-                            reposition=r,
-                            seed=s,
-                            models=self.models,
-                            dispatch_params=params,
-                        )
-                    )
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        return json.loads(json.dumps(d))
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StudyConfig:
-        d = dict(d)
-        try:
-            rc = RunConfig.from_dict({"scenario": d.pop("scenario"), "sim": d.pop("sim")})
-            return cls(
-                policies=tuple(d.pop("policies")),
-                weekdays=tuple(d.pop("weekdays")),
-                seeds=tuple(d.pop("seeds")),
-                scenario=rc.scenario,
-                sim=rc.sim,
-                **d,
-            )
-        except (KeyError, TypeError) as e:
-            raise ConfigError(f"study: unexpected or missing field ({e})") from None
-
-    def identity(self) -> dict[str, Any]:
-        """What decides the runs' results (the baseline is presentation only)."""
-        d = self.to_dict()
-        d.pop("baseline")
-        return d
-
-
-def _normalise(policy: str) -> str:
-    d, r = split_policy(policy.strip())
-    return f"{d}/{r}"
-
-
-def run_key(cfg: RunConfig) -> str:
-    """File-system name of a run: ``<dispatch>__<reposition>__w<weekday>__s<seed>``."""
-
-    def clean(s: str) -> str:
-        return re.sub(r"[^A-Za-z0-9._-]", "_", s)
-
-    return f"{clean(cfg.dispatch)}__{clean(cfg.reposition)}__w{cfg.scenario.weekday}__s{cfg.seed}"
-
-
-def run_name(cfg: RunConfig) -> str:
-    """Display name of a run."""
-    return f"{cfg.policy} weekday {cfg.scenario.weekday} seed {cfg.seed}"
 
 
 # --- one run's record --------------------------------------------------------------------------
@@ -424,83 +277,6 @@ def default_policies(
     return tuple(names)
 
 
-# --- the command that regenerates a study --------------------------------------------------------
-
-
-def _ranges(values: Sequence[int]) -> str:
-    v = sorted(values)
-    parts: list[str] = []
-    i = 0
-    while i < len(v):
-        j = i
-        while j + 1 < len(v) and v[j + 1] == v[j] + 1:
-            j += 1
-        parts.append(str(v[i]) if i == j else f"{v[i]}-{v[j]}")
-        i = j + 1
-    return ",".join(parts)
-
-
-_SC_FLAGS = {
-    "orders": "--orders",
-    "drivers": "--drivers",
-    "hours": "--hours",
-    "start_hour": "--start-hour",
-    "h3_resolution": "--h3-resolution",
-    "trips": "--trips",
-    "date": "--date",
-    "grid": "--grid",
-    "kdd_orders": "--kdd-orders",
-}
-_SIM_FLAGS = {
-    "pickup_radius_m": "--radius-m",
-    "k_nearest": "--k-nearest",
-    "patience_s": "--patience-s",
-    "managed_share": "--managed-share",
-    "shift_mean_h": "--shift-hours",
-}
-
-
-def study_command(study: StudyConfig, out: Path | str, report_hour: int | None = None) -> str:
-    """The ``v1d3 evaluate`` command line that reproduces the study (``--resume``: finished runs
-    are reused, so on a complete folder it only rewrites the tables and the report)."""
-    args = ["v1d3", "evaluate", "--scenario", study.scenario.name]
-    pairs = [split_policy(p) for p in study.policies]
-    ds = list(dict.fromkeys(d for d, _ in pairs))
-    rs = list(dict.fromkeys(r for _, r in pairs))
-    if [f"{d}/{r}" for d in ds for r in rs] == list(study.policies):
-        args += ["--dispatch", ",".join(ds), "--reposition", ",".join(rs)]
-    else:
-        args += ["--policies", ",".join(study.policies)]
-    args += ["--weekdays", _ranges(study.weekdays)]
-    seeds = sorted(study.seeds)
-    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        args += ["--seeds", str(len(seeds)), "--first-seed", str(seeds[0])]
-    else:
-        args += ["--seed-list", ",".join(map(str, study.seeds))]
-    args += ["--baseline", study.baseline]
-    default_sc, default_sim = ScenarioConfig(), SimConfig()
-    for name, flag in _SC_FLAGS.items():
-        v = getattr(study.scenario, name)
-        if v != getattr(default_sc, name):
-            args += [flag, str(v)]
-    for name, flag in _SIM_FLAGS.items():
-        v = getattr(study.sim, name)
-        if v != getattr(default_sim, name):
-            args += [flag, str(v)]
-    if not study.sim.cancellations:
-        args.append("--no-cancellations")
-    if study.models:
-        args += ["--models", study.models]
-    for name, path in study.agents.items():
-        args += ["--agent", f"{name}={path}"]
-    if study.agent_budget_s != 2.0:
-        args += ["--agent-budget-s", str(study.agent_budget_s)]
-    if report_hour is not None:
-        args += ["--report-hour", str(report_hour)]
-    args += ["--out", str(out), "--resume"]
-    return shlex.join(args)
-
-
 # --- evaluate ----------------------------------------------------------------------------------
 
 
@@ -532,30 +308,6 @@ class Evaluation:
         return study_command(self.study, self.out, report_hour)
 
 
-def _check_out(out: Path, study: StudyConfig, resume: bool) -> None:
-    from v1d3.files import check_output_path
-
-    # a file, or a path under a file; the study is written into the folder, not replacing it
-    check_output_path(out, "folder", replaces=False)
-    if not out.is_dir() or not any(out.iterdir()):
-        return
-    marker = out / _STUDY_FILE
-    try:
-        doc = json.loads(marker.read_text())
-        if doc.get("kind") != _STUDY_KIND:
-            raise ValueError("not a study file")
-        old = StudyConfig.from_dict(doc["study"])
-    except (OSError, ValueError, KeyError, V1D3Error):
-        raise ConfigError(
-            f"out: {out} is not empty and holds no v1d3 evaluate study; choose another folder"
-        ) from None
-    if resume or old.identity() == study.identity():
-        return
-    raise ConfigError(
-        f"out: {out} holds a different study; use --resume to extend it or choose another folder"
-    )
-
-
 def _validate_policies(study: StudyConfig) -> None:
     """Build every policy once, so missing models or bad names fail before anything runs."""
     models = Path(study.models) if study.models else None
@@ -585,8 +337,8 @@ def _run_all(
     failures: list[dict[str, Any]] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
-        doc = {"kind": _STUDY_KIND, "v1d3_version": __version__, "study": study.to_dict()}
-        atomic_write_text(out / _STUDY_FILE, json.dumps(doc, indent=2) + "\n")
+        doc = {"kind": STUDY_KIND, "v1d3_version": __version__, "study": study.to_dict()}
+        atomic_write_text(out / STUDY_FILE, json.dumps(doc, indent=2) + "\n")
         todo = []
         for t in tasks:
             rec = _finished(out / "runs" / t.key, t.arg) if resume else None
@@ -701,7 +453,7 @@ def evaluate(
     out = Path(out)
     if report_hour is not None and not 0 <= report_hour <= 23:
         raise ConfigError(f"report_hour: expected an hour 0..23, got {report_hour}")
-    _check_out(out, study, resume)
+    check_study_folder(out, study, resume)
     _validate_policies(study)
     tasks = [Task(run_key(c), run_name(c), c) for c in study.runs()]
     if len({t.key for t in tasks}) != len(tasks):

@@ -1,9 +1,12 @@
-"""One simulation run: config in, run folder out (config, metrics, logs), written atomically."""
+"""One simulation run: config in, run folder out (config, metrics, logs), written atomically.
+
+The config (:class:`~v1d3.eval.config.RunConfig`, also importable from here) lives in
+:mod:`v1d3.eval.config`.
+"""
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 from collections.abc import Callable
@@ -11,24 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from v1d3 import __version__
-from v1d3.demand.synthetic import SyntheticConfig
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.errors import ConfigError, DataError
+from v1d3.eval.config import RUN_CONFIG, RunConfig, load_config, save_config
 from v1d3.eval.metrics import compute_metrics, metrics_by_hour
-from v1d3.fields import check_fields
 from v1d3.files import atomic_dir
 from v1d3.policies import make_dispatch, make_reposition
 from v1d3.policies.describe import describe
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.sim.checker import check_run
-from v1d3.sim.config import SimConfig
 from v1d3.sim.engine import Simulator
 from v1d3.sim.log import RunLog
-from v1d3.sim.scenario import Scenario, ScenarioConfig, build_scenario
+from v1d3.sim.scenario import Scenario, build_scenario
 
 __all__ = [
-    "RUN_CONFIG",
+    "RUN_CONFIG",  # from v1d3.eval.config, with RunConfig, save_config and load_config
     "RunConfig",
     "RunResult",
     "run_simulation",
@@ -36,85 +35,6 @@ __all__ = [
     "load_config",
     "write_run",
 ]
-
-RUN_CONFIG = "config.json"
-"""The file that makes a folder a run folder (and that ``simulate --config`` reads back)."""
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that determines a run. Saved as ``config.json`` in every run folder."""
-
-    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
-    sim: SimConfig = field(default_factory=SimConfig)
-    dispatch: str = "distance"
-    """Dispatch policy name (``v1d3 policies`` lists them)."""
-    reposition: str = "stay"
-    """Repositioning policy name."""
-    seed: int = 0
-    """Seed of the run: demand, fleet, cancellations, idle drift and the policies' generators."""
-    models: str | None = None
-    """Folder with trained models for value-based policies."""
-    dispatch_params: dict[str, Any] = field(default_factory=dict)
-    """Keyword parameters of the dispatch policy."""
-    reposition_params: dict[str, Any] = field(default_factory=dict)
-    """Keyword parameters of the repositioning policy."""
-
-    def __post_init__(self) -> None:
-        check_fields(self, "run config")
-        if self.seed < 0:
-            raise ConfigError(f"run config: seed must be >= 0, got {self.seed}")
-
-    @property
-    def policy(self) -> str:
-        return f"{self.dispatch}/{self.reposition}"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["v1d3_version"] = __version__
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        if not isinstance(d, dict):
-            raise ConfigError(f"config: expected a JSON object, got {type(d).__name__}")
-        d = dict(d)
-        d.pop("v1d3_version", None)
-        try:
-            sc = _tuples(_mapping(d.pop("scenario", {}), "scenario"))
-            syn = _tuples(_mapping(sc.pop("synthetic", {}), "scenario.synthetic"))
-            sim = _tuples(_mapping(d.pop("sim", {}), "sim"))
-            return cls(
-                scenario=ScenarioConfig(**sc, synthetic=SyntheticConfig(**syn)),
-                sim=SimConfig(**sim),
-                **d,
-            )
-        except TypeError as e:
-            raise ConfigError(f"config: unexpected or missing field ({e})") from None
-
-
-def _mapping(v: Any, key: str) -> dict[str, Any]:
-    if not isinstance(v, dict):
-        raise ConfigError(f"config: {key} must be a mapping, got {type(v).__name__}")
-    return v
-
-
-def _tuples(d: dict[str, Any]) -> dict[str, Any]:
-    """JSON lists back to the tuples the configs hold (``cancel_curve``, ``rush_hours``)."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-
-
-def save_config(cfg: RunConfig, path: Path) -> None:
-    Path(path).write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-
-
-def load_config(path: Path) -> RunConfig:
-    path = Path(path)
-    try:
-        d = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise DataError(f"{path}: not a readable JSON run config ({e})") from None
-    return RunConfig.from_dict(d)
 
 
 @dataclass(eq=False)

@@ -36,7 +36,7 @@ import numpy as np
 
 from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, first_line
-from v1d3.kddcup.city import reference_epoch
+from v1d3.kddcup.kdd_source import reference_epoch
 from v1d3.kddcup.observation import (
     Parsed,
     dispatch_extras,

@@ -41,12 +41,14 @@ from typing import Any
 import numpy as np
 
 from v1d3 import __version__
+from v1d3.demand.registry import source_of
+from v1d3.demand.source import DemandDay
 from v1d3.errors import ConfigError, ModelError, V1D3Error
 from v1d3.eval.run import RunConfig
 from v1d3.files import atomic_dir, check_output_path
 from v1d3.geo.city import City
-from v1d3.kddcup.city import KDD_UTC_OFFSET_S
 from v1d3.kddcup.grid import write_grid
+from v1d3.kddcup.kdd_source import KDD_UTC_OFFSET_S
 from v1d3.kddcup.observation import (
     batch_from_dispatch_observation,
     batch_from_reposition_observation,
@@ -58,7 +60,7 @@ from v1d3.kddcup.submission import CITY_FILE, GRID_FILE, METADATA_FILE, MODELS_D
 from v1d3.policies import make_dispatch, make_reposition
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import SCENARIOS, DemandDay, ScenarioConfig
+from v1d3.sim.scenario import ScenarioConfig
 from v1d3.sim.seeds import kdd_day_streams
 
 __all__ = [
@@ -94,7 +96,7 @@ def scenario_utc_offset(cfg: ScenarioConfig) -> int:
     """Offset from UTC (s) of the midnights the scenario's ``epoch_s`` stands for.
 
     ``nyc-tlc`` dates its days at UTC midnight; the ``kdd`` scenario and the scenarios without a
-    calendar (dated in the reference week, see :func:`v1d3.kddcup.city.reference_epoch`) use
+    calendar (dated in the reference week, see :func:`v1d3.kddcup.kdd_source.reference_epoch`) use
     China Standard Time, the competition's.
     """
     return 0 if cfg.name == "nyc-tlc" else KDD_UTC_OFFSET_S
@@ -103,8 +105,7 @@ def scenario_utc_offset(cfg: ScenarioConfig) -> int:
 def scenario_day(cfg: ScenarioConfig) -> DemandDay:
     """A day of a scenario config as its own source builds it (seed 0): the city, and the
     orders with the source's dropped-row counts."""
-    source, _ = SCENARIOS[cfg.name]
-    return source(cfg, np.random.default_rng(0))
+    return source_of(cfg).day(cfg, np.random.default_rng(0))
 
 
 def scenario_city(cfg: ScenarioConfig) -> City:
@@ -205,8 +206,8 @@ def export_agent(
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         with (tmp / CITY_FILE).open("wb") as fh:
             pickle.dump(city, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        if cfg.scenario.name == "kdd" and cfg.scenario.grid:
-            shutil.copy2(cfg.scenario.grid, tmp / GRID_FILE)
+        if cfg.scenario.name == "kdd" and cfg.scenario.kdd.grid:
+            shutil.copy2(cfg.scenario.kdd.grid, tmp / GRID_FILE)
         else:
             write_grid(city, tmp / GRID_FILE)
         (tmp / "agent.py").write_text(

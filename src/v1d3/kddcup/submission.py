@@ -165,7 +165,7 @@ def check_agent_scenario(path: str | Path, scenario: Any) -> None:
     if isinstance(scenario, str):
         return
     if want == "kdd":
-        _check_grid(folder, path, getattr(scenario, "grid", None))
+        _check_grid(folder, path, getattr(getattr(scenario, "kdd", None), "grid", None))
         return
     run_res = getattr(scenario, "h3_resolution", None)
     if res is not None and run_res is not None and res != run_res:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from v1d3.demand.orders import KDD_CANCEL_CURVE
 from v1d3.errors import ConfigError
@@ -22,12 +22,12 @@ class SimConfig:
     """Time between two dispatch rounds, seconds."""
     patience_s: float = 60.0
     """How long an order waits for a match before it is lost, seconds (unless the data set one)."""
-    pickup_radius_m: float = 2000.0
+    pickup_radius_m: float = field(default=2000.0, metadata={"flag": "--radius-m"})
     """Largest straight-line driver-to-origin distance of a candidate pair, metres."""
     k_nearest: int = 11
     """Keep only the K nearest available drivers per order (0 = every driver within the radius)."""
     cancellations: bool = True
-    """Whether passengers may cancel after assignment."""
+    """Whether passengers may cancel after assignment (``--no-cancellations``: they never do)."""
     cancel_curve: tuple[float, ...] = KDD_CANCEL_CURVE
     """Cancellation probability at pickup distances 200, 400, ... 2000 m (linear in between)."""
     idle_stay_prob: float = 0.9
@@ -38,7 +38,7 @@ class SimConfig:
     """Idle time after which a managed driver is offered to the repositioning policy, seconds."""
     managed_share: float = 1.0
     """Share of the fleet whose idle drivers the repositioning policy manages (0..1)."""
-    shift_mean_h: float = 9.0
+    shift_mean_h: float = field(default=9.0, metadata={"flag": "--shift-hours"})
     """Mean shift length, hours (0 = every driver online the whole horizon)."""
     shift_std_h: float = 2.0
     """Standard deviation of shift lengths, hours."""

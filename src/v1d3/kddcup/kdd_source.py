@@ -25,20 +25,19 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import KDD_CANCEL_CURVE, Orders
+from v1d3.demand.source import DemandDay, subsample
 from v1d3.demand.synthetic import synthetic_orders
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
 from v1d3.kddcup.grid import KDD_SPEED_MPS, STRAY_KM, HexGrid, numeric_rows, read_grid
 
-if TYPE_CHECKING:
-    from v1d3.sim.scenario import DemandDay, ScenarioConfig
-
 __all__ = [
+    "KddSource",
     "KDD_UTC_OFFSET_S",
     "REFERENCE_MONDAY",
     "KddOrderTable",
@@ -217,10 +216,8 @@ def _default_drivers(trip_s: np.ndarray) -> int:
 
 
 def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> DemandDay:
-    from v1d3.sim.scenario import DemandDay
-
-    assert cfg.kdd_orders is not None
-    path = Path(cfg.kdd_orders)
+    assert cfg.kdd.orders is not None
+    path = Path(cfg.kdd.orders)
     table = read_kdd_orders(path)
     day = _select_day(table, path, cfg)
     epoch = day * _DAY_S - KDD_UTC_OFFSET_S
@@ -264,13 +261,7 @@ def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> De
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         raise DataError(f"{path}: no usable orders on {_date_str(day)} (dropped: {dict(drops)})")
-    if cfg.orders is not None:
-        if cfg.orders > idx.size:
-            raise ConfigError(
-                f"orders={cfg.orders} exceeds the {idx.size} usable orders on {_date_str(day)} "
-                f"in {path}"
-            )
-        idx = np.sort(rng.choice(idx, size=cfg.orders, replace=False))
+    idx = subsample(idx, cfg.orders, rng, f"orders on {_date_str(day)} in {path}")
     try:
         source = np.array([int(table.order_id[i]) for i in idx.tolist()], dtype=np.int64)
     except (ValueError, OverflowError):
@@ -307,22 +298,24 @@ def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> De
     )
 
 
-def kdd_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
-    """The ``kdd`` scenario's source: the city of ``cfg.grid`` and one day of demand on it.
+def _grid_path(cfg: ScenarioConfig) -> str:
+    if cfg.kdd.grid is None:
+        raise ConfigError("scenario kdd needs a grid table (--grid PATH, a KDD hexagon table)")
+    return cfg.kdd.grid
 
-    With ``cfg.kdd_orders`` the day is ``cfg.date`` (its weekday then overrides ``cfg.weekday``)
+
+def kdd_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
+    """The ``kdd`` scenario's source: the city of ``cfg.kdd.grid`` and one day of demand on it.
+
+    With ``cfg.kdd.orders`` the day is ``cfg.date`` (its weekday then overrides ``cfg.weekday``)
     or else the first date in the file on ``cfg.weekday``; ``cfg.orders`` keeps a random subset
     of that many orders. Without an orders file, synthetic demand (``cfg.synthetic``, driven at
     3 m/s in straight lines) is drawn over the grid, dated ``cfg.date`` or the reference week's
     ``cfg.weekday`` (see :data:`REFERENCE_MONDAY`). Grid cells farther than
     :data:`~v1d3.kddcup.grid.STRAY_KM` from the grid's median centre are dropped as strays.
     """
-    from v1d3.sim.scenario import DemandDay
-
-    if cfg.grid is None:
-        raise ConfigError("scenario kdd needs a grid table (--grid PATH, a KDD hexagon table)")
-    city, grid = kdd_city(cfg.grid)
-    if cfg.kdd_orders is not None:
+    city, grid = kdd_city(_grid_path(cfg))
+    if cfg.kdd.orders is not None:
         day = _orders_day(cfg, city, rng)
     else:
         if cfg.date is not None:
@@ -346,3 +339,16 @@ def kdd_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
         day.orders.drop_reasons = dict(reasons)
         day.orders.dropped_rows += grid.dropped_rows
     return day
+
+
+class KddSource:
+    """The ``kdd`` scenario (:class:`~v1d3.demand.source.DemandSource`)."""
+
+    def describe(self) -> str:
+        return "A city on a KDD Cup 2020 hexagon grid (--grid), KDD orders or synthetic."
+
+    def city(self, cfg: ScenarioConfig) -> City:
+        return kdd_city(_grid_path(cfg))[0]
+
+    def day(self, cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
+        return kdd_day(cfg, rng)

@@ -1,0 +1,209 @@
+"""What to simulate: a :class:`ScenarioConfig` and one small config per demand source.
+
+A scenario is a source (``name``: manhattan, nyc-tlc, synthetic or kdd), a day and a fleet
+size; each source's own settings are a config nested in it (``ScenarioConfig.manhattan``,
+``.nyc_tlc``, ``.synthetic``, ``.kdd``), and the scenario names are those fields' names.
+Every field is also a command-line option (:mod:`v1d3.options`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+
+from v1d3.errors import ConfigError
+from v1d3.fields import check_fields
+
+__all__ = [
+    "ScenarioConfig",
+    "ManhattanConfig",
+    "TlcConfig",
+    "SyntheticConfig",
+    "KddConfig",
+    "scenario_names",
+    "MAX_ORDERS",
+    "MAX_DRIVERS",
+]
+
+_SOURCE = {"source": True}
+"""Metadata of the ScenarioConfig fields that hold a source's config (the scenario names)."""
+
+
+@dataclass(frozen=True)
+class ManhattanConfig:
+    """The ``manhattan`` source's settings."""
+
+    zone_day_sd: float = 0.0
+    """manhattan: day-to-day variation of each pick-up zone's demand, the standard deviation of
+    the log of a per-day zone multiplier (0 = every day is the weekday's average; at most 2).
+    NYC TLC green-taxi records show, beyond Poisson noise, 0.04 among the business days of
+    March 2021 and 0.15 over January–March 2021 with its snow storms
+    (scripts/zone_day_variation.py)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self, "scenario config")
+        if not 0 <= self.zone_day_sd <= 2:
+            raise ConfigError(f"zone_day_sd must be in [0, 2], got {self.zone_day_sd}")
+
+
+@dataclass(frozen=True)
+class TlcConfig:
+    """The ``nyc-tlc`` source's settings (the day is the scenario's ``date`` or ``weekday``)."""
+
+    trips: str | None = None
+    """nyc-tlc: trip-record parquet file to replay (None = the shipped March 2021 green taxis)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self, "scenario config")
+
+
+@dataclass(frozen=True)
+class KddConfig:
+    """The ``kdd`` source's settings: a KDD Cup 2020 city and, optionally, its orders."""
+
+    grid: str | None = None
+    """kdd: KDD Cup 2020 hexagon grid table (CSV, no header)."""
+    orders: str | None = field(default=None, metadata={"flag": "--kdd-orders"})
+    """kdd: KDD Cup 2020 orders file (CSV, no header); None = synthetic demand on the grid."""
+
+    def __post_init__(self) -> None:
+        check_fields(self, "scenario config")
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Shape of the synthetic city and its demand."""
+
+    rings: int = 6
+    """Radius of the city in H3 cells around the centre (6 → 127 cells)."""
+    centre_lat: float = 45.0
+    """Latitude of the city centre, degrees."""
+    centre_lng: float = 7.0
+    """Longitude of the city centre, degrees."""
+    hotspots: int = 3
+    """Number of demand hotspots."""
+    hotspot_share: float = 0.6
+    """Share of trip ends drawn near a hotspot (the rest uniformly over the city)."""
+    hotspot_sd_m: float = 900.0
+    """Spread of a hotspot, metres."""
+    rush_hours: tuple[float, ...] = (8.5, 18.0)
+    """Peak times of day, hours."""
+    rush_gain: float = 2.5
+    """Peak demand intensity relative to the base intensity."""
+    rush_width_h: float = 1.2
+    """Standard deviation of each peak, hours."""
+    speed_mps: float = 7.0
+    """Driving speed, metres per second."""
+    detour: float = 1.3
+    """Road distance / straight-line distance."""
+    default_orders: int = 20_000
+    """Daily orders when the scenario does not set a volume."""
+    commute: float = 0.0
+    """Share of rush-hour trips that commute: at the first rush hour from anywhere in the city
+    to a hotspot, at the last from a hotspot to anywhere (0 = no direction; the share fades
+    with the rush's width)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self, "synthetic config")
+        if self.rings < 1:
+            raise ConfigError("synthetic.rings must be >= 1")
+        if not (-90 <= self.centre_lat <= 90 and -180 <= self.centre_lng <= 180):
+            raise ConfigError(
+                "synthetic.centre_lat must be in [-90, 90], centre_lng in [-180, 180]"
+            )
+        if self.hotspots < 0 or self.hotspot_sd_m <= 0:
+            raise ConfigError("synthetic.hotspots must be >= 0 and hotspot_sd_m > 0")
+        if self.rush_gain < 0 or self.rush_width_h <= 0:
+            raise ConfigError("synthetic.rush_gain must be >= 0 and rush_width_h > 0")
+        if not all(0 <= h <= 24 for h in self.rush_hours):
+            raise ConfigError("synthetic.rush_hours must be hours of the day, 0..24")
+        if self.default_orders <= 0:
+            raise ConfigError("synthetic.default_orders must be > 0")
+        if not 0 <= self.hotspot_share <= 1:
+            raise ConfigError("synthetic.hotspot_share must be in [0, 1]")
+        if not 0 <= self.commute <= 1:
+            raise ConfigError("synthetic.commute must be in [0, 1]")
+        if self.speed_mps <= 0 or self.detour < 1:
+            raise ConfigError("synthetic.speed_mps must be > 0 and detour >= 1")
+
+
+MAX_ORDERS = 50_000_000
+"""Most orders one simulated day may have (about 50× New York's busiest day)."""
+MAX_DRIVERS = 5_000_000
+"""Most drivers one simulated day may have."""
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """Which city and which day to simulate."""
+
+    name: str = field(default="manhattan", metadata={"flag": "--scenario"})
+    """Scenario name: manhattan, nyc-tlc, synthetic or kdd (see ``v1d3 scenarios``)."""
+    weekday: int = 2
+    """Day of week, Monday = 0."""
+    orders: int | None = None
+    """Daily order volume (None = the scenario's real or default volume)."""
+    drivers: int | None = None
+    """Drivers in the day's fleet (None = the scenario's calibrated default)."""
+    fleet_scale: float = 1.0
+    """Multiplier of the scenario's calibrated default fleet (dimensionless; 1.1 = 10 % more
+    drivers on every day, whatever its volume). Ignored when ``drivers`` is given."""
+    start_hour: float = 0.0
+    """Start of the simulated horizon, hours after midnight."""
+    hours: float = 24.0
+    """Length of the simulated horizon, hours."""
+    h3_resolution: int = 8
+    """H3 resolution of the cells (8: edge ≈ 460 m)."""
+    date: str | None = None
+    """nyc-tlc and kdd: the calendar day to replay, YYYY-MM-DD (None = the first day of
+    ``weekday`` in the file; kdd without an orders file: the reference week's)."""
+    manhattan: ManhattanConfig = field(default_factory=ManhattanConfig, metadata=_SOURCE)
+    """manhattan: the source's own settings."""
+    nyc_tlc: TlcConfig = field(default_factory=TlcConfig, metadata=_SOURCE)
+    """nyc-tlc: the source's own settings."""
+    synthetic: SyntheticConfig = field(
+        default_factory=SyntheticConfig, metadata={**_SOURCE, "prefix": "synthetic-"}
+    )
+    """synthetic (and kdd without an orders file): the synthetic city and its demand."""
+    kdd: KddConfig = field(default_factory=KddConfig, metadata=_SOURCE)
+    """kdd: the source's own settings."""
+
+    def __post_init__(self) -> None:
+        check_fields(self, "scenario config")
+        if self.name not in scenario_names():
+            raise ConfigError(
+                f"unknown scenario {self.name!r}; expected one of {', '.join(scenario_names())}"
+            )
+        if not 0 <= self.weekday <= 6:
+            raise ConfigError(f"weekday must be 0 (Monday) .. 6, got {self.weekday}")
+        if self.orders is not None and not 0 < self.orders <= MAX_ORDERS:
+            raise ConfigError(f"orders must be in 1..{MAX_ORDERS:,}, got {self.orders}")
+        if self.drivers is not None and not 0 < self.drivers <= MAX_DRIVERS:
+            raise ConfigError(f"drivers must be in 1..{MAX_DRIVERS:,}, got {self.drivers}")
+        if not 0 < self.fleet_scale <= 100:
+            raise ConfigError(f"fleet_scale must be in (0, 100], got {self.fleet_scale}")
+        if not 0 <= self.start_hour < 24:
+            raise ConfigError(f"start_hour must be in [0, 24), got {self.start_hour}")
+        if not 0 < self.hours <= 24:
+            raise ConfigError(f"hours must be in (0, 24], got {self.hours}")
+        if not 0 <= self.h3_resolution <= 15:
+            raise ConfigError(f"h3_resolution must be 0..15, got {self.h3_resolution}")
+
+    @property
+    def window_s(self) -> tuple[float, float]:
+        """The simulated window, seconds after midnight: ``start_hour`` to ``start_hour +
+        hours``, cut at midnight."""
+        start_s = self.start_hour * 3600.0
+        return start_s, min(start_s + self.hours * 3600.0, 24 * 3600.0)
+
+
+@functools.cache
+def scenario_names() -> tuple[str, ...]:
+    """The scenario names: the source-config fields of :class:`ScenarioConfig`
+    (``nyc_tlc`` → ``nyc-tlc``)."""
+    return tuple(
+        f.name.replace("_", "-")
+        for f in dataclasses.fields(ScenarioConfig)
+        if f.metadata.get("source")
+    )
