@@ -11,7 +11,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.mark.parametrize("script", ["custom_policy.py", "gym_scorers.py"])
+@pytest.mark.parametrize("script", ["custom_policy.py", "gym_scorers.py", "step_simulator.py"])
 def test_example_runs(script: str) -> None:
     r = subprocess.run(
         [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=300

@@ -83,7 +83,7 @@ class DispatchEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     """The dispatching simulator as a Gymnasium environment (see the module docstring).
 
     ``scenario`` is a scenario name or a :class:`ScenarioConfig`; ``scenario_options`` set its
-    fields (``hours=1.0``, ``orders=5000``, ``grid=...``); ``sim`` the platform;
+    fields (``hours=1.0``, ``orders=5000``, ``kdd=KddConfig(grid=...)``); ``sim`` the platform;
     ``reposition`` names the repositioning policy (with ``models`` and ``reposition_params``).
     """
 
