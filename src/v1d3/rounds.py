@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from v1d3.geo.city import City
     from v1d3.sim.config import SimConfig
 
-__all__ = ["DayContext", "CandidateBatch", "RoundOutcome"]
+__all__ = ["DayContext", "CandidateBatch", "RoundOutcome", "RunReport"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,3 +150,20 @@ class RoundOutcome:
     dt_s: float | None = None
     """Seconds since the previous round this policy observed (rounds with no waiting order or
     no available driver are not dispatched nor observed); None means one round."""
+
+
+class RunReport:
+    """What a policy may add to a finished run: the generic hook both decision contracts
+    (:class:`~v1d3.dispatch.base.DispatchPolicy`, :class:`~v1d3.reposition.base.RepositionPolicy`)
+    inherit, so that the runner needs to know no particular policy (the KDD Cup agent adapter
+    reports its contained faults through it)."""
+
+    def run_metrics(self) -> dict[str, Any]:
+        """Entries this policy adds to a finished run's metrics (``metrics.json``); none here.
+        A computed metric is never replaced, and the dispatch policy's entries come first."""
+        return {}
+
+    def run_meta(self) -> dict[str, Any]:
+        """Entries this policy adds to a finished run's log meta (``log_meta.json``); none
+        here (same rules as :meth:`run_metrics`)."""
+        return {}

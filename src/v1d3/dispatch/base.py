@@ -10,17 +10,16 @@ during the day override :meth:`~DispatchPolicy.observe`. The round types themsel
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome, RunReport
 
 __all__ = ["DispatchPolicy"]
 
 
-class DispatchPolicy(ABC):
+class DispatchPolicy(RunReport, ABC):
     """Maps one round's candidate pairs to a one-to-one matching."""
 
     name: ClassVar[str] = "custom"
@@ -39,13 +38,3 @@ class DispatchPolicy(ABC):
     def learns_online(self) -> bool:
         """True when :meth:`observe` is overridden (the simulator then builds outcomes)."""
         return type(self).observe is not DispatchPolicy.observe
-
-    def run_metrics(self) -> dict[str, Any]:
-        """Entries this policy adds to a finished run's metrics (``metrics.json``); none here.
-        A computed metric is never replaced, and the dispatch policy's entries come first."""
-        return {}
-
-    def run_meta(self) -> dict[str, Any]:
-        """Entries this policy adds to a finished run's log meta (``log_meta.json``); none
-        here (same rules as :meth:`run_metrics`)."""
-        return {}

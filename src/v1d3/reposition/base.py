@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from v1d3.rounds import DayContext
+from v1d3.rounds import DayContext, RunReport
 
 __all__ = ["RepositionBatch", "RepositionPolicy"]
 
@@ -42,7 +42,7 @@ class RepositionBatch:
         return len(self.driver)
 
 
-class RepositionPolicy(ABC):
+class RepositionPolicy(RunReport, ABC):
     """Chooses a destination cell for each driver due for repositioning."""
 
     name: ClassVar[str] = "custom"
@@ -54,13 +54,3 @@ class RepositionPolicy(ABC):
     @abstractmethod
     def reposition(self, batch: RepositionBatch) -> np.ndarray:
         """Return one dense destination cell index per driver (its own cell = stay)."""
-
-    def run_metrics(self) -> dict[str, Any]:
-        """Entries this policy adds to a finished run's metrics (``metrics.json``); none here.
-        A computed metric is never replaced, and the dispatch policy's entries come first."""
-        return {}
-
-    def run_meta(self) -> dict[str, Any]:
-        """Entries this policy adds to a finished run's log meta (``log_meta.json``); none
-        here (same rules as :meth:`run_metrics`)."""
-        return {}
