@@ -30,6 +30,7 @@ __all__ = [
     "ConfigOption",
     "config_options",
     "build_config",
+    "replace_fields",
     "option_args",
     "first_difference",
     "field_doc",
@@ -77,7 +78,8 @@ class ConfigOption:
     def cli_help(self) -> str:
         """The help text: the field's docstring (and how a tuple is written)."""
         if _is_tuple(self.type):
-            return f"{self.help} Comma-separated [default: {','.join(map(str, self.default))}]"
+            # in parentheses: typer reads square brackets in help as console markup
+            return f"{self.help} Comma-separated (default: {','.join(map(str, self.default))})."
         return self.help
 
     def value(self, given: Any) -> Any:
@@ -181,6 +183,32 @@ def build_config(cls: type, given: Mapping[str, Any]) -> Any:
     by_name = {o.name: o for o in config_options(cls)}
     leaves = {by_name[k].path: by_name[k].value(v) for k, v in given.items()}
     return _build(cls, (), leaves)
+
+
+def replace_fields(config: Any, given: Mapping[str, Any], what: str) -> Any:
+    """``config`` with the fields ``given`` sets, by field name (a nested config whole:
+    ``kdd=KddConfig(...)``) or by the option name of a nested field (``zone_day_sd``, ``grid``,
+    ``kdd_orders``), each given as the field's value. An unknown name is a ConfigError naming
+    ``what`` and the names it knows."""
+    own = {f.name for f in dataclasses.fields(config)}
+    by_name = {o.name: o for o in config_options(type(config))}
+    unknown = sorted(k for k in given if k not in own and k not in by_name)
+    if unknown:
+        raise ConfigError(
+            f"{what}: unknown option {unknown[0]!r}; expected one of {', '.join(sorted(own))} "
+            "or a source option (v1d3 simulate --help)"
+        )
+    config = dataclasses.replace(config, **{k: v for k, v in given.items() if k in own})
+    for key, value in given.items():
+        if key not in own:
+            config = _replace_at(config, by_name[key].path, value)
+    return config
+
+
+def _replace_at(config: Any, path: tuple[str, ...], value: Any) -> Any:
+    head, *rest = path
+    new = value if not rest else _replace_at(getattr(config, head), tuple(rest), value)
+    return dataclasses.replace(config, **{head: new})
 
 
 def _build(cls: type, path: tuple[str, ...], leaves: dict[tuple[str, ...], Any]) -> Any:

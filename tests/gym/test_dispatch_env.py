@@ -117,3 +117,18 @@ def test_episodes_run_in_the_callers_thread() -> None:
         obs, *_ = env.step(greedy(obs))
     assert threading.active_count() == threads
     env.close()
+
+
+def test_source_options_by_option_name_or_whole_config() -> None:
+    from v1d3.demand.config import KddConfig, ScenarioConfig
+    from v1d3.gym.env import DispatchEnv
+
+    env = DispatchEnv(scenario="manhattan", hours=1.0, zone_day_sd=0.1)
+    assert env.scenario_config.manhattan.zone_day_sd == 0.1
+    assert env.scenario_config.hours == 1.0
+    env = DispatchEnv(scenario="kdd", grid="g.csv", kdd_orders="o.csv")
+    assert env.scenario_config.kdd == KddConfig(grid="g.csv", orders="o.csv")
+    env = DispatchEnv(scenario=ScenarioConfig(name="kdd"), kdd=KddConfig(grid="g.csv"))
+    assert env.scenario_config.kdd.grid == "g.csv"
+    with pytest.raises(ConfigError, match=r"^v1d3/Dispatch-v0: unknown option 'zone_dy_sd'"):
+        DispatchEnv(scenario="manhattan", zone_dy_sd=0.1)

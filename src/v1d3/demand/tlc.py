@@ -91,13 +91,9 @@ DETOUR = 1.3
 SPEED_MPS = 5.0
 """Driving speed of the replay city's travel model (pick-ups, idle moves), metres per second."""
 DRIVERS_PER_1000_ORDERS = 130.0
-"""Default fleet: drivers per 1,000 orders of the replayed day (at least 10).
-
-Calibrated on the shipped file so that ``distance`` dispatch works in the supply-constrained
-regime: 400 drivers answer 79% of Wednesday 2021-03-03's 3,076 orders over 24 h (seed 0).
-Manhattan's 8 per 1,000 answers only 7.5% here: green-taxi trips are few and spread over all
-five boroughs, so most orders have no driver within the pick-up radius.
-"""
+"""Default fleet: drivers per 1,000 orders of the replayed day (at least 10), chosen so that
+``distance`` dispatch works in the supply-constrained regime on the shipped file (how:
+docs/results/tuning.md §6)."""
 SHARED_POLYGONS = {57: 56, 104: 103, 105: 103}
 """TLC zone ids whose polygon is another zone's in TLC's shapefile (Corona, the islands)."""
 

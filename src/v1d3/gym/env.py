@@ -23,7 +23,6 @@ Observation (``gymnasium.spaces.Dict``):
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from v1d3.demand.orders import KDD_CANCEL_DISTANCES_M
 from v1d3.dispatch.matching import max_weight_matching
 from v1d3.errors import ConfigError
 from v1d3.eval.metrics import compute_metrics
+from v1d3.options import replace_fields
 from v1d3.rounds import CandidateBatch
 from v1d3.sim.config import SimConfig
 from v1d3.sim.engine import Simulator
@@ -83,7 +83,8 @@ class DispatchEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     """The dispatching simulator as a Gymnasium environment (see the module docstring).
 
     ``scenario`` is a scenario name or a :class:`ScenarioConfig`; ``scenario_options`` set its
-    fields (``hours=1.0``, ``orders=5000``, ``kdd=KddConfig(grid=...)``); ``sim`` the platform;
+    fields (``hours=1.0``, ``orders=5000``) and its source's (``grid=...``, ``zone_day_sd=0.1``,
+    by their option names, or ``kdd=KddConfig(...)`` whole); ``sim`` the platform;
     ``reposition`` names the repositioning policy (with ``models`` and ``reposition_params``).
     """
 
@@ -100,15 +101,8 @@ class DispatchEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         render_mode: str | None = None,
         **scenario_options: Any,
     ) -> None:
-        if isinstance(scenario, ScenarioConfig):
-            cfg = (
-                dataclasses.replace(scenario, **scenario_options) if scenario_options else scenario
-            )
-        else:
-            try:
-                cfg = ScenarioConfig(name=scenario, **scenario_options)
-            except TypeError as e:
-                raise ConfigError(f"v1d3/Dispatch-v0: unknown scenario option ({e})") from None
+        base = scenario if isinstance(scenario, ScenarioConfig) else ScenarioConfig(name=scenario)
+        cfg = replace_fields(base, scenario_options, "v1d3/Dispatch-v0")
         if max_pairs < 1:
             raise ConfigError(f"v1d3/Dispatch-v0: max_pairs must be >= 1, got {max_pairs}")
         if render_mode is not None:

@@ -109,8 +109,8 @@ def scenario_day(cfg: ScenarioConfig) -> DemandDay:
 
 
 def scenario_city(cfg: ScenarioConfig) -> City:
-    """The city of a scenario config (built by the scenario's own source)."""
-    return scenario_day(cfg).city
+    """The city of a scenario config (built by the scenario's own source; no orders drawn)."""
+    return source_of(cfg).city(cfg)
 
 
 def _copy_models(models: str | Path | Sequence[str | Path] | None, dest: Path) -> dict[str, Path]:

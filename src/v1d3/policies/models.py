@@ -19,14 +19,12 @@ folder is given."""
 
 VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 10.0}
 """Dispatch settings of ``tabular-td``, ``cvnet`` and ``v1d3`` that differ from
-:class:`~v1d3.dispatch.value_based.ValueDispatchConfig`'s defaults (a parameter overrides them);
+:class:`~v1d3.dispatch.advantage.ValueDispatchConfig`'s defaults (a parameter overrides them);
 shared, so that these methods compare value functions, not edge weights.
 
-``pickup_penalty_per_km``: the advantage already charges a pickup its discounting (about $3 per
-km on ``manhattan``), but with that alone value-based matching buys income with pickups 1.6×
-those of ``distance``. On full ``manhattan`` days (seed 2 Wednesday / seed 3 Thursday, model
-seeds 1000-1005), ``cvnet`` income over ``distance``: 0 $/km +1.95% (pickups 1.63×), 3 +3.54%,
-5 +3.91% / +2.84%, 8 +4.18%, 12 +4.26% / +3.39% (1.1×), 20 +4.09%, 40 +3.34%."""
+``pickup_penalty_per_km`` (currency units per km of pickup, docs/method.md §3): the advantage
+already charges a pickup its discounting, but with that alone value-based matching buys income
+with pickups 1.6× those of ``distance``; how 10 $/km was chosen: docs/results/tuning.md §1."""
 
 
 def packaged_models() -> Path | None:

@@ -127,7 +127,8 @@ class Simulator:
         """Start the day: state at the horizon's start, policies reset with their contexts.
 
         ``dispatch`` None: the caller matches each round (:meth:`begin_round`,
-        :meth:`end_round`). ``progress(clock_s, orders_so_far)`` is called each simulated tick.
+        :meth:`end_round`). ``progress(clock_s, orders_so_far)`` is called at every idle-move
+        tick (``SimConfig.idle_move_every_s``, a simulated minute by default).
         """
         sc = self.scenario
         cfg, city = sc.sim, sc.city
@@ -244,8 +245,7 @@ class Simulator:
         reposition: RepositionPolicy,
         progress: Callable[[float, int], None] | None = None,
     ) -> RunLog:
-        """Simulate the scenario's horizon; ``progress(clock_s, orders_so_far)`` is called each
-        simulated minute."""
+        """Simulate the scenario's horizon; ``progress`` as in :meth:`reset`."""
         self.reset(dispatch, reposition, progress)
         while self.step():
             pass
