@@ -40,8 +40,9 @@ __all__ = [
 
 # --- what the report reads ---------------------------------------------------------------------
 # The report reads a finished study through these shapes, which evaluate's Evaluation, RunRecord
-# and StudyConfig have: it depends on what a study produced, not on the code that runs one
-# (that code writes the report, so importing it here would make an import circle).
+# and study's StudyConfig have: it depends on what a study produced, not on the code that runs
+# one (evaluate writes the report, so importing it here would make an import circle, and the
+# study model would bring in the policy registry).
 
 
 class StudyLike(Protocol):
