@@ -17,7 +17,7 @@ from v1d3.demand.orders import Orders
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City
 
-__all__ = ["DemandDay", "DemandSource", "subsample"]
+__all__ = ["DemandDay", "DemandSource", "subsample", "day_label"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,8 @@ def subsample(idx: np.ndarray, n: int | None, rng: np.random.Generator, what: st
     if n > idx.size:
         raise ConfigError(f"orders={n} exceeds the {idx.size} usable {what}")
     return np.sort(rng.choice(idx, size=n, replace=False))
+
+
+def day_label(day: int) -> str:
+    """``YYYY-MM-DD`` of a day counted from 1970-01-01 (how sources name a replayed date)."""
+    return str(np.datetime64(int(day), "D"))

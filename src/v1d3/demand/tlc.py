@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import Orders
-from v1d3.demand.source import DemandDay, subsample
+from v1d3.demand.source import DemandDay, day_label, subsample
 from v1d3.errors import ConfigError, DataError, first_line
 from v1d3.files import check_output_path
 from v1d3.geo.city import City, h3_city
@@ -330,10 +330,6 @@ def _parse_date(date: str | dt.date) -> int:
     return (d - dt.date(1970, 1, 1)).days
 
 
-def _date_str(day: int) -> str:
-    return str(np.datetime64(int(day), "D"))
-
-
 def _weekday(day: int) -> int:
     """Monday = 0 of a day counted from 1970-01-01 (a Thursday)."""
     return (int(day) + 3) % 7
@@ -343,7 +339,7 @@ def _select_day(rec: _Records, date: str | dt.date | None, weekday: int | None) 
     days = np.unique(rec.day()[rec.usable])
     if days.size == 0:
         raise ConfigError(f"{rec.path}: no usable trips to replay")
-    span = f"{_date_str(days[0])}..{_date_str(days[-1])}"
+    span = f"{day_label(days[0])}..{day_label(days[-1])}"
     if date is not None:
         day = _parse_date(date)
         if day not in days:
@@ -383,7 +379,7 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     day = _select_day(rec, cfg.date, None if cfg.date else cfg.weekday)
     days = rec.day()
     idx = np.flatnonzero((days == day) & rec.usable)
-    idx = subsample(idx, cfg.orders, rng, f"trips on {_date_str(day)} in {path}")
+    idx = subsample(idx, cfg.orders, rng, f"trips on {day_label(day)} in {path}")
     drops = rec.counts_for_day(days, day)
     epoch_s = float(day * _DAY_S)
     zones = tlc_zones()

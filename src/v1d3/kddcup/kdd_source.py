@@ -30,7 +30,7 @@ import numpy as np
 
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import KDD_CANCEL_CURVE, Orders
-from v1d3.demand.source import DemandDay, subsample
+from v1d3.demand.source import DemandDay, day_label, subsample
 from v1d3.demand.synthetic import synthetic_orders
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
@@ -187,15 +187,11 @@ def _local_day(ts: np.ndarray) -> np.ndarray:
     return np.floor((ts + KDD_UTC_OFFSET_S) / _DAY_S).astype(np.int64)
 
 
-def _date_str(day: int) -> str:
-    return str(np.datetime64(int(day), "D"))
-
-
 def _select_day(table: KddOrderTable, path: Path, cfg: ScenarioConfig) -> int:
     days = np.unique(_local_day(table.start_ts))
     if days.size == 0:
         raise DataError(f"{path}: no readable orders (rows dropped: {table.drop_reasons})")
-    span = f"{_date_str(days[0])}..{_date_str(days[-1])}"
+    span = f"{day_label(days[0])}..{day_label(days[-1])}"
     if cfg.date is not None:
         day = (day_epoch(cfg.date) + KDD_UTC_OFFSET_S) // _DAY_S
         if day not in days:
@@ -260,8 +256,8 @@ def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> De
 
     idx = np.flatnonzero(ok)
     if idx.size == 0:
-        raise DataError(f"{path}: no usable orders on {_date_str(day)} (dropped: {dict(drops)})")
-    idx = subsample(idx, cfg.orders, rng, f"orders on {_date_str(day)} in {path}")
+        raise DataError(f"{path}: no usable orders on {day_label(day)} (dropped: {dict(drops)})")
+    idx = subsample(idx, cfg.orders, rng, f"orders on {day_label(day)} in {path}")
     try:
         source = np.array([int(table.order_id[i]) for i in idx.tolist()], dtype=np.int64)
     except (ValueError, OverflowError):
