@@ -33,7 +33,7 @@ from v1d3.errors import ConfigError, DataError
 from v1d3.files import check_output_path
 from v1d3.geo.city import City
 from v1d3.learn.config import OfflineTrainConfig
-from v1d3.learn.train import trajectory_day, trajectory_files
+from v1d3.learn.train import simulate_history, trajectory_day, trajectory_files
 from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.config import DAY_S, SimConfig
 from v1d3.sim.log import read_events
@@ -315,8 +315,6 @@ def _simulate_days(
     day_progress: Callable[[int, int], None] | None,
 ) -> tuple[City, list[Transitions], list[dict[str, Any]]]:
     """Days ``seed, seed + 1, …`` under the behaviour policy, weekdays cycling Monday–Friday."""
-    from v1d3.learn.train import simulate_history
-
     if days < 2:
         raise ConfigError(f"days must be >= 2 (the last day is held out), got {days}")
     city, parts, meta = simulate_history(
