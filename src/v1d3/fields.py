@@ -17,7 +17,7 @@ from typing import Any, Literal, Union
 
 from v1d3.errors import ConfigError
 
-__all__ = ["check_fields"]
+__all__ = ["check_fields", "check_value"]
 
 
 def check_fields(obj: Any, label: str) -> None:
@@ -34,6 +34,16 @@ def check_fields(obj: Any, label: str) -> None:
             raise ConfigError(f"{label}: {f.name} must be {_describe(tp)}, got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{label}: {f.name} must be a finite number, got {value}")
+
+
+def check_value(value: Any, tp: Any, label: str, name: str) -> None:
+    """Raise ConfigError ``"<label>: <name> must be <tp>, got <value>"`` unless ``value`` matches
+    the annotation ``tp`` (the rules of :func:`check_fields`; a JSON list stands for a tuple)."""
+    v = tuple(value) if isinstance(value, list) else value
+    if not _matches(v, tp):
+        raise ConfigError(f"{label}: {name} must be {_describe(tp)}, got {value!r}")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ConfigError(f"{label}: {name} must be a finite number, got {value}")
 
 
 _HINTS: dict[type, dict[str, Any]] = {}

@@ -190,8 +190,9 @@ def replace_fields(config: Any, given: Mapping[str, Any], what: str) -> Any:
     ``kdd=KddConfig(...)``) or by the option name of a nested field (``zone_day_sd``, ``grid``,
     ``kdd_orders``), each given as the field's value. An unknown name is a ConfigError naming
     ``what`` and the names it knows."""
-    own = {f.name for f in dataclasses.fields(config)}
-    by_name = {o.name: o for o in config_options(type(config))}
+    cls: type = type(config)
+    own = {f.name for f in dataclasses.fields(cls)}
+    by_name = {o.name: o for o in config_options(cls)}
     unknown = sorted(k for k in given if k not in own and k not in by_name)
     if unknown:
         raise ConfigError(

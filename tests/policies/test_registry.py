@@ -65,6 +65,28 @@ def test_a_type_error_inside_a_factory_is_not_reported_as_bad_parameters(
     assert isinstance(make_reposition("stay"), Stay)
 
 
+@pytest.mark.parametrize(
+    ("name", "params", "match"),
+    [
+        ("v1d3", {"parents": 5}, r"^dispatch policy 'v1d3': parents must be a list of integers"),
+        ("v1d3", {"online": "lstm"}, r"^dispatch policy 'v1d3': online must be one of 'residual'"),
+        ("fare", {"pickup_cost_per_km": "1"}, r"^dispatch policy 'fare': pickup_cost_per_km must"),
+        ("online-td", {"alpha": float("nan")}, r"^dispatch policy 'online-td': alpha must be a fin"),
+    ],
+)
+def test_a_mistyped_parameter_is_a_one_line_error(
+    name: str, params: dict[str, Any], match: str
+) -> None:
+    # from a hand-edited config.json: caught before the factory runs, not a traceback inside it
+    with pytest.raises(ConfigError, match=match):
+        make_dispatch(name, **params)
+
+
+def test_a_json_list_is_a_tuple_parameter() -> None:
+    policy = make_dispatch("v1d3", parents=[7])
+    assert policy.value.parents == (7,)  # type: ignore[attr-defined]
+
+
 def test_one_model_finder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # a given folder is used as given, even without the file (the loader names what is missing)
     assert find_model(tmp_path, "cvnet.pt") == tmp_path / "cvnet.pt"

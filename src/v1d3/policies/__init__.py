@@ -38,7 +38,7 @@ from v1d3.dispatch.baselines import (
 )
 from v1d3.errors import ConfigError
 from v1d3.kddcup.adapter import AGENT_POLICY, make_agent_dispatch, make_agent_reposition
-from v1d3.policies.params import check_params
+from v1d3.policies.params import check_param_types, check_params
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.reposition.baselines import RandomNeighbour, Stay, TowardsDemand
 
@@ -70,6 +70,7 @@ def _plain(cls: type) -> Callable[..., Any]:
         for p in inspect.signature(cls).parameters.values()
     ]
     make.__signature__ = inspect.Signature(head + own)  # type: ignore[attr-defined]
+    make.param_owner = cls  # type: ignore[attr-defined]
     make.__doc__ = cls.__doc__
     return make
 
@@ -90,12 +91,21 @@ class _Lazy:
         return self.load()(*args, **kwargs)
 
 
-def _build(kind: str, name: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
-    """``factory(**kwargs)`` once the arguments bind to its signature: an unknown or missing
-    parameter is a ConfigError naming the policy; a TypeError inside the factory propagates."""
+def _build(
+    kind: str,
+    name: str,
+    factory: Callable[..., Any],
+    context: dict[str, Any],
+    params: dict[str, Any],
+) -> Any:
+    """``factory(**context, **params)`` once the arguments bind to its signature and the user's
+    ``params`` match its annotations: an unknown, missing or mistyped parameter is a ConfigError
+    naming the policy; a TypeError inside the factory propagates."""
     target = factory.load() if isinstance(factory, _Lazy) else factory
-    check_params(target, f"{kind} policy {name!r}", **kwargs)
-    return target(**kwargs)
+    label = f"{kind} policy {name!r}"
+    check_params(target, label, **context, **params)
+    check_param_types(target, label, params)
+    return target(**context, **params)
 
 
 DISPATCH: dict[str, DispatchFactory] = {
@@ -163,8 +173,8 @@ def make_dispatch(
         raise ConfigError(
             f"unknown dispatch policy {name!r}; expected one of {', '.join(DISPATCH)}"
         ) from None
-    kwargs = dict(models=models, scenario=scenario, **params)
-    policy: DispatchPolicy = _build("dispatch", name, factory, **kwargs)
+    context = {"models": models, "scenario": scenario}
+    policy: DispatchPolicy = _build("dispatch", name, factory, context, params)
     return policy
 
 
@@ -182,8 +192,8 @@ def make_reposition(
         raise ConfigError(
             f"unknown reposition policy {name!r}; expected one of {', '.join(REPOSITION)}"
         ) from None
-    kwargs = dict(models=models, scenario=scenario, dispatch=dispatch, **params)
-    policy: RepositionPolicy = _build("reposition", name, factory, **kwargs)
+    context = {"models": models, "scenario": scenario, "dispatch": dispatch}
+    policy: RepositionPolicy = _build("reposition", name, factory, context, params)
     return policy
 
 
