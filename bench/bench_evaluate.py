@@ -39,9 +39,10 @@ def main() -> None:
     ap.add_argument("--scenario", default="manhattan")
     args = ap.parse_args()
 
-    from v1d3.eval.evaluate import StudyConfig, evaluate
+    from v1d3.demand.config import ScenarioConfig
+    from v1d3.eval.evaluate import evaluate
     from v1d3.eval.run import run_simulation
-    from v1d3.sim.scenario import ScenarioConfig
+    from v1d3.eval.study import StudyConfig
 
     study = StudyConfig(
         policies=("distance/stay",),

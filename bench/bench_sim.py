@@ -31,11 +31,12 @@ CASES = ["3600:all-online", "8000:all-online", "3600:shifts", "default:shifts"]
 
 
 def run_case(case: str, seed: int) -> dict:
+    from v1d3.demand.config import ScenarioConfig
     from v1d3.dispatch.baselines import DistanceMatching
     from v1d3.reposition.baselines import Stay
     from v1d3.sim.config import SimConfig
     from v1d3.sim.engine import Simulator
-    from v1d3.sim.scenario import ScenarioConfig, build_scenario
+    from v1d3.sim.scenario import build_scenario
 
     drivers, mode = case.split(":")
     sim = SimConfig(shift_mean_h=0.0) if mode == "all-online" else SimConfig()

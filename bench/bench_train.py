@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import Orders
 from v1d3.geo.city import City
 from v1d3.learn.config import OfflineTrainConfig
@@ -26,7 +27,7 @@ from v1d3.learn.transitions import Transitions
 from v1d3.policies.neural import make_v1d3
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.scenario import build_scenario
 from v1d3.value.cvnet import CVNetConfig
 from v1d3.value.online import ResidualValue
 

@@ -5,11 +5,12 @@ python examples/custom_policy.py
 
 import numpy as np
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.matching import max_weight_matching
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.rounds import CandidateBatch
-from v1d3.sim.scenario import ScenarioConfig
 
 
 class FarePerMinute(DispatchPolicy):

@@ -8,13 +8,14 @@ metrics are those that ``run_simulation`` would give with the same policy.
 
 from custom_policy import FarePerMinute
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import compute_metrics
 from v1d3.eval.run import run_simulation
 from v1d3.reposition.baselines import Stay
 from v1d3.sim.checker import check_run
 from v1d3.sim.engine import Simulator
-from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.scenario import build_scenario
 
 if __name__ == "__main__":
     cfg = RunConfig(scenario=ScenarioConfig(name="synthetic", start_hour=7, hours=2), seed=1)

@@ -26,13 +26,15 @@ import numpy as np
 
 from v1d3.cli.evaluate import parse_int_list
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import V1D3Error
-from v1d3.eval.evaluate import StudyConfig, packaged_models
+from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import reposition_headroom
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.run import run_simulation
+from v1d3.eval.study import StudyConfig
 from v1d3.eval.summary import mean_ci
+from v1d3.policies.models import packaged_models
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 
 FIGURES = ("income_per_online_hour_managed", "idle_share", "actionable_share", "headroom")
 

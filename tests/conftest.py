@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scenario_fixtures import small_synthetic
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.sim.config import SimConfig
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from v1d3.sim.scenario import ScenarioConfig
+from v1d3.demand.config import ScenarioConfig
 
 
 def small_synthetic(**kw: object) -> ScenarioConfig:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pytest
 
 from v1d3.errors import ConfigError
-from v1d3.eval.run import RunConfig
+from v1d3.eval.config import RunConfig
 from v1d3.fields import check_fields
 from v1d3.value.base import Discount
 

@@ -10,15 +10,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError
-from v1d3.eval.evaluate import (
-    BASELINE_DISPATCH,
-    StudyConfig,
-    default_policies,
-    evaluate,
-    packaged_models,
-)
-from v1d3.sim.scenario import ScenarioConfig
+from v1d3.eval.evaluate import BASELINE_DISPATCH, default_policies, evaluate
+from v1d3.eval.study import StudyConfig
+from v1d3.policies.models import packaged_models
 
 TINY = ["--scenario", "synthetic", "--orders", "3000", "--hours", "1", "--start-hour", "8"]
 TINY_CONFIG = ScenarioConfig(name="synthetic", orders=3000, hours=1.0, start_hour=8.0)

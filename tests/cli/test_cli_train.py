@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 
 from cli_inprocess import SMALL_RUN as SMALL
 from v1d3.cli.main import app
-from v1d3.eval.run import RunConfig, run_simulation, write_run
+from v1d3.demand.config import ScenarioConfig
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation, write_run
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import write_events
-from v1d3.sim.scenario import ScenarioConfig
 from v1d3.value.checkpoint import load_checkpoint
 
 

@@ -16,10 +16,16 @@ from typing import Any
 import pytest
 
 from cli_inprocess import run_v1d3
-from v1d3.demand.config import KddConfig, ManhattanConfig, SyntheticConfig, TlcConfig
-from v1d3.eval.evaluate import Evaluation, StudyConfig, study_command
+from v1d3.demand.config import (
+    KddConfig,
+    ManhattanConfig,
+    ScenarioConfig,
+    SyntheticConfig,
+    TlcConfig,
+)
+from v1d3.eval.evaluate import Evaluation
+from v1d3.eval.study import StudyConfig, study_command
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 
 SCENARIO = ScenarioConfig(
     name="synthetic",

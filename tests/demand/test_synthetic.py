@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from v1d3.demand.synthetic import SyntheticConfig, synthetic_city, synthetic_orders
+from v1d3.demand.config import SyntheticConfig
+from v1d3.demand.synthetic import synthetic_city, synthetic_orders
 from v1d3.errors import ConfigError
 
 

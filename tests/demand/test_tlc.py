@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from v1d3.demand.config import TlcConfig
+from v1d3.demand.config import ScenarioConfig, TlcConfig
 from v1d3.demand.tlc import (
     DRIVERS_PER_1000_ORDERS,
     DROP_REASONS,
@@ -24,12 +24,12 @@ from v1d3.demand.tlc import (
     trips_to_events,
 )
 from v1d3.errors import ConfigError, DataError
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.geo.projection import haversine_m
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import EVENT_COLUMNS, EVENT_KINDS, read_events
 from v1d3.sim.log import ORDER_STATUS as STATUS
-from v1d3.sim.scenario import ScenarioConfig
 
 Row = tuple[Any, Any, Any, Any, Any]
 

@@ -7,14 +7,15 @@ import itertools
 import numpy as np
 import pytest
 
+from v1d3.demand.config import SyntheticConfig
 from v1d3.demand.orders import Orders
-from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
+from v1d3.demand.orders import cancel_probability as curve_cancel_prob
+from v1d3.demand.synthetic import synthetic_city
 from v1d3.dispatch.advantage import (
     ValueDispatch,
     ValueDispatchConfig,
     advantage,
     champion_cancel_prob,
-    curve_cancel_prob,
     top_k_mask,
 )
 from v1d3.errors import ConfigError

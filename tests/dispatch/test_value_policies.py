@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, ModelError
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.learn.td import ChampionOnlineTD
 from v1d3.learn.train import train_tabular
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.policies.table_values import make_online_td, make_tabular_td, make_value_reposition
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 from v1d3.value.tabular import TabularValue
 from v1d3.value.tile import TileCodedValue
 

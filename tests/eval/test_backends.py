@@ -12,10 +12,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError
 from v1d3.eval.backends import LocalExecutor, Task, execute, make_executor
-from v1d3.eval.evaluate import TIMING_KEYS, StudyConfig, evaluate
-from v1d3.sim.scenario import ScenarioConfig
+from v1d3.eval.evaluate import TIMING_KEYS, evaluate
+from v1d3.eval.study import StudyConfig
 
 TINY = ScenarioConfig(name="synthetic", orders=3000, hours=1.0, start_hour=8.0)
 

@@ -10,8 +10,8 @@ import pytest
 
 from cli_inprocess import run_v1d3
 from v1d3.demand.config import KddConfig, ManhattanConfig, TlcConfig
+from v1d3.eval.config import RunConfig, load_config
 from v1d3.eval.evaluate import TIMING_KEYS
-from v1d3.eval.run import RunConfig, load_config
 
 OLD_SCENARIO = {
     "name": "synthetic",

@@ -14,19 +14,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError
-from v1d3.eval.evaluate import (
-    TIMING_KEYS,
-    StudyConfig,
-    evaluate,
-    read_record,
-    run_key,
-    run_record,
-    study_command,
-)
+from v1d3.eval.config import RunConfig
+from v1d3.eval.evaluate import TIMING_KEYS, evaluate, read_record, run_record
 from v1d3.eval.metrics import METRIC_KEYS
-from v1d3.eval.run import RunConfig, run_simulation, write_run
-from v1d3.sim.scenario import ScenarioConfig
+from v1d3.eval.run import run_simulation, write_run
+from v1d3.eval.study import StudyConfig, run_key, study_command
 from v1d3.sim.seeds import Stream
 
 TINY = ScenarioConfig(name="synthetic", orders=3000, hours=1.0, start_hour=8.0)

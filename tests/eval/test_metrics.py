@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
+from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import (
     driver_hourly_income,
     driver_table,
@@ -20,7 +22,7 @@ from v1d3.eval.metrics import (
     pooled_by_hour,
     reposition_headroom,
 )
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.run import run_simulation
 from v1d3.sim.log import (
     CANCEL,
     EVENT_KINDS,
@@ -31,7 +33,6 @@ from v1d3.sim.log import (
     TRIP,
     RunLog,
 )
-from v1d3.sim.scenario import ScenarioConfig
 
 
 def _log(rows: list[tuple[int, int, float, float, float]], managed: list[bool]) -> RunLog:

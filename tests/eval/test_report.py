@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from v1d3.eval.evaluate import Evaluation, StudyConfig, evaluate
+from v1d3.demand.config import ScenarioConfig
+from v1d3.eval.evaluate import Evaluation, evaluate
 from v1d3.eval.report import TABLE_METRICS, render_report
-from v1d3.sim.scenario import ScenarioConfig
+from v1d3.eval.study import StudyConfig
 
 TINY = ScenarioConfig(name="synthetic", orders=4000, hours=2.0, start_hour=7.0)
 PLOTS = ("hourly", "map", "distributions")

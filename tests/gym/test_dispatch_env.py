@@ -12,7 +12,8 @@ from gymnasium.utils.env_checker import check_env
 
 import v1d3.gym  # noqa: F401 - registers the environment
 from v1d3.errors import ConfigError
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.gym import ENV_ID, GLOBAL_FEATURES, PAIR_FEATURES
 
 SMALL = dict(scenario="synthetic", orders=12000, start_hour=7.0, hours=0.5)

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from v1d3.demand.synthetic import SyntheticConfig, synthetic_city, synthetic_orders
+from v1d3.demand.config import SyntheticConfig
+from v1d3.demand.synthetic import synthetic_city, synthetic_orders
 from v1d3.kddcup.grid import write_grid
 from v1d3.kddcup.kdd_source import day_epoch, write_kdd_orders
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from v1d3.demand.config import KddConfig
+from v1d3.demand.config import KddConfig, ScenarioConfig
 from v1d3.errors import ConfigError, PolicyError
-from v1d3.eval.run import RunConfig, write_run
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import write_run
 from v1d3.kddcup.adapter import AGENT_POLICY, FAULT_KINDS, KddAgentPolicy
 from v1d3.kddcup.runner import parse_agent_option, run_agent
 from v1d3.kddcup.submission import AgentConfig, load_agent, unload_agents
 from v1d3.sim.checker import check_run
 from v1d3.sim.log import RunLog
-from v1d3.sim.scenario import ScenarioConfig
 
 HELPER = """
 def greedy(observ):

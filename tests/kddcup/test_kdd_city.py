@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from v1d3.demand.config import KddConfig
+from v1d3.demand.config import KddConfig, ScenarioConfig
 from v1d3.demand.orders import KDD_CANCEL_CURVE
 from v1d3.errors import ConfigError, DataError
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.kddcup.kdd_source import (
     day_epoch,
     kdd_day,
@@ -21,7 +22,7 @@ from v1d3.kddcup.kdd_source import (
 )
 from v1d3.sim.checker import check_run
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.scenario import build_scenario
 
 
 def _cfg(kdd_files, kdd_orders: Any = "default", **kw: Any) -> ScenarioConfig:

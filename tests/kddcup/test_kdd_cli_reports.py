@@ -9,13 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cli_inprocess import assert_one_line_error, run_v1d3
-from v1d3.demand.config import KddConfig
-from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
+from v1d3.demand.config import KddConfig, ScenarioConfig, SyntheticConfig
+from v1d3.demand.synthetic import synthetic_city
 from v1d3.errors import ConfigError
 from v1d3.kddcup.export import export_agent
 from v1d3.kddcup.grid import write_grid
 from v1d3.kddcup.submission import check_agent_scenario
-from v1d3.sim.scenario import ScenarioConfig
 
 
 def _kdd_grid(*args: str) -> str:

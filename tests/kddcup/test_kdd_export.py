@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from v1d3.demand.config import KddConfig
+from v1d3.demand.config import KddConfig, ScenarioConfig
 from v1d3.errors import ConfigError, ModelError
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.kddcup.export import export_agent
 from v1d3.kddcup.grid import read_grid
 from v1d3.kddcup.kdd_source import KDD_UTC_OFFSET_S
 from v1d3.kddcup.runner import run_agent
 from v1d3.kddcup.submission import CITY_FILE, GRID_FILE, METADATA_FILE, AgentConfig, load_agent
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 
 TIMING = ("wall_s", "dispatch_round_ms_p50", "dispatch_round_ms_p99")
 

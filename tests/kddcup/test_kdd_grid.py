@@ -8,7 +8,8 @@ import h3
 import numpy as np
 import pytest
 
-from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
+from v1d3.demand.config import SyntheticConfig
+from v1d3.demand.synthetic import synthetic_city
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.travel import ConstantSpeed
 from v1d3.kddcup.grid import STRAY_KM, grid_table, read_grid, write_grid

@@ -7,8 +7,10 @@ import copy
 import numpy as np
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.geo.city import hex_grid_city
 from v1d3.geo.travel import ConstantSpeed
 from v1d3.kddcup.kdd_source import KDD_UTC_OFFSET_S
@@ -27,7 +29,7 @@ from v1d3.kddcup.observation import (
 )
 from v1d3.reposition.base import RepositionBatch
 from v1d3.rounds import CandidateBatch
-from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.scenario import build_scenario
 
 TS = 1478678400  # 2016-11-09 16:00 China Standard Time, a Wednesday
 GRID_IDS = ("8f2a0ba14e0965b7", "ce76b98e88cc9213", "d8ce6475afb7dcf6", "8a1313c9a61cacb2")

@@ -255,7 +255,8 @@ def test_ensemble_step_on_numbers():
 
 
 def test_ensemble_location_table_towards_a_time_table():
-    from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
+    from v1d3.demand.config import SyntheticConfig
+    from v1d3.demand.synthetic import synthetic_city
 
     city = synthetic_city(SyntheticConfig(rings=1), 8)
     off = TabularValue(city.n_cells, bucket_s=UNIT)

@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, DataError
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.learn.train import train_tabular, trajectory_files
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 from v1d3.value.base import Discount
 from v1d3.value.checkpoint import TABULAR_FILE, load_checkpoint
 from v1d3.value.tabular import TabularValue

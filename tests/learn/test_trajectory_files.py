@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, DataError
-from v1d3.eval.run import RunConfig, run_simulation, write_run
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation, write_run
 from v1d3.learn.train import train_tabular, trajectory_day
 from v1d3.learn.train_neural import train_cvnet_from_scenario
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 
 SC = ScenarioConfig(name="synthetic", orders=8000, start_hour=7.0, hours=1.0, weekday=3)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
+from v1d3.demand.config import SyntheticConfig
+from v1d3.demand.synthetic import synthetic_city
 from v1d3.errors import DataError
 from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.log import CANCEL, EVENT_COLUMNS, IDLE_MOVE, SHIFT_END, SHIFT_START, TRIP

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from v1d3.demand.synthetic import SyntheticConfig
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.demand.config import ScenarioConfig, SyntheticConfig
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.learn.config import OfflineTrainConfig
 from v1d3.learn.train_neural import train_cvnet_from_scenario
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 
 COMMUTER_CITY = ScenarioConfig(
     name="synthetic", synthetic=SyntheticConfig(hotspots=2, commute=0.9)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from v1d3.demand.synthetic import SyntheticConfig
+from v1d3.demand.config import SyntheticConfig
 from v1d3.errors import ConfigError, ModelError
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.learn.config import OfflineTrainConfig
 from v1d3.learn.train_neural import train_cvnet_from_scenario
 from v1d3.policies import make_dispatch
@@ -27,7 +28,7 @@ SCENARIO = dict(
 
 
 def _scenario(**kw: object):
-    from v1d3.sim.scenario import ScenarioConfig
+    from v1d3.demand.config import ScenarioConfig
 
     return ScenarioConfig(**{**SCENARIO, **kw})  # type: ignore[arg-type]
 
@@ -106,7 +107,7 @@ def test_missing_model_names_the_file_and_the_command(tmp_path: Path):
 
 
 def test_model_of_another_scenario_is_refused(models: Path):
-    from v1d3.sim.scenario import ScenarioConfig
+    from v1d3.demand.config import ScenarioConfig
 
     with pytest.raises(ModelError, match="trained on scenario 'synthetic'"):
         make_cvnet(models, ScenarioConfig(name="manhattan"))

@@ -95,8 +95,5 @@ def test_one_model_finder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         expected = PACKAGED_MODELS / f if (PACKAGED_MODELS / f).is_file() else None
         assert find_model(None, f) == expected
     assert find_model(None, "no-such-model.pt") is None
-    from v1d3.eval.evaluate import packaged_models as study_default
-
-    assert study_default is packaged_models
     monkeypatch.setattr("v1d3.policies.models.PACKAGED_MODELS", tmp_path / "none")
     assert packaged_models() is None and find_model(None, "cvnet.pt") is None

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.dispatch.baselines import NearestDriver
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.reposition.baselines import Stay
-from v1d3.sim.scenario import ScenarioConfig
 
 SC = ScenarioConfig(name="synthetic", orders=1500, start_hour=7.0, hours=0.5)
 

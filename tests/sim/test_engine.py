@@ -8,16 +8,18 @@ import numpy as np
 import pytest
 
 from scenario_fixtures import small_synthetic
+from v1d3.demand.config import ScenarioConfig
 from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, PolicyError
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.policies import make_dispatch
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.rounds import CandidateBatch, DayContext
 from v1d3.sim.checker import check_run
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import EVENT_KINDS
-from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.scenario import build_scenario
 
 DISPATCH = ["fcfs", "nearest", "distance", "fare"]
 REPOSITION = ["stay", "random", "demand"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import Orders
+from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import metrics_by_hour
-from v1d3.eval.run import RunConfig, run_simulation
+from v1d3.eval.run import run_simulation
 from v1d3.sim.config import DAY_S, SimConfig
 from v1d3.sim.fleet import Fleet, make_fleet
-from v1d3.sim.scenario import ScenarioConfig
 
 
 def _orders(n: int = 4000, seed: int = 0) -> Orders:

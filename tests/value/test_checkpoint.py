@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from v1d3 import __version__
-from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
+from v1d3.demand.config import ScenarioConfig, SyntheticConfig
+from v1d3.demand.synthetic import synthetic_city
 from v1d3.errors import ModelError
-from v1d3.sim.scenario import ScenarioConfig
 from v1d3.value.base import Discount
 from v1d3.value.checkpoint import city_digest, load_checkpoint, save_checkpoint
 from v1d3.value.tabular import TabularValue

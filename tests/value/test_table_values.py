@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from v1d3.demand.synthetic import SyntheticConfig, synthetic_city
+from v1d3.demand.config import SyntheticConfig
+from v1d3.demand.synthetic import synthetic_city
 from v1d3.errors import ConfigError, ModelError
 from v1d3.value.base import Discount
 from v1d3.value.tabular import LocationValue, TabularValue

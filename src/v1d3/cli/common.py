@@ -27,10 +27,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import V1D3Error
 from v1d3.options import ConfigOption, build_config, config_options
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 
 __all__ = [
     "console",

@@ -14,8 +14,9 @@ from v1d3.cli import common as c
 from v1d3.cli.kdd import AgentBudget, AgentSpecs
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.backends import Task
-from v1d3.eval.evaluate import Evaluation, default_policies, evaluate, packaged_models
+from v1d3.eval.evaluate import Evaluation, default_policies, evaluate
 from v1d3.eval.study import StudyConfig
+from v1d3.policies.models import packaged_models
 
 __all__ = ["register", "parse_int_list"]
 

@@ -10,7 +10,8 @@ import typer
 from v1d3.cli import common as c
 from v1d3.cli.kdd import AgentBudget, AgentPath
 from v1d3.demand.registry import SCENARIOS
-from v1d3.eval.run import RUN_CONFIG, RunConfig, load_config, run_simulation, write_run
+from v1d3.eval.config import RUN_CONFIG, RunConfig, load_config
+from v1d3.eval.run import run_simulation, write_run
 from v1d3.files import check_output_path
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.sim.checker import check_run

@@ -18,11 +18,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from v1d3.cli import common as c
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import V1D3Error
 from v1d3.learn.config import OfflineTrainConfig
 from v1d3.options import field_doc
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 from v1d3.value.cvnet import CVNetConfig
 
 METHODS = ("cvnet", "tabular-td")

@@ -19,7 +19,6 @@ from v1d3.geo.city import City, h3_city
 from v1d3.geo.travel import ConstantSpeed
 
 __all__ = [
-    "SyntheticConfig",
     "SyntheticSource",
     "synthetic_city",
     "synthetic_orders",

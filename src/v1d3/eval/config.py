@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from v1d3 import __version__
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, DataError
 from v1d3.fields import check_fields
 from v1d3.options import config_options
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 
 __all__ = ["RUN_CONFIG", "RunConfig", "save_config", "load_config"]
 

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from v1d3 import __version__
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, DataError, V1D3Error
 from v1d3.eval.backends import Event, Executor, Task, execute, make_executor
 from v1d3.eval.config import RunConfig
@@ -61,13 +62,11 @@ from v1d3.policies import (
     make_dispatch,
     make_reposition,
 )
-from v1d3.policies.models import packaged_models
 from v1d3.sim.log import RunLog
-from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.scenario import build_scenario
 from v1d3.sim.seeds import pickup_sample_rng
 
 __all__ = [
-    "StudyConfig",
     "RunRecord",
     "Evaluation",
     "BASELINE_DISPATCH",
@@ -77,9 +76,7 @@ __all__ = [
     "aggregate_run",
     "read_record",
     "load_records",
-    "packaged_models",
     "default_policies",
-    "study_command",
 ]
 
 BASELINE_DISPATCH = ("fcfs", "nearest", "distance", "fare")

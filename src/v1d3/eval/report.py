@@ -23,10 +23,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from v1d3 import __version__
+from v1d3.demand.config import ScenarioConfig
 from v1d3.eval.metrics import pooled_by_hour
 from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
 from v1d3.files import atomic_write_text
-from v1d3.sim.scenario import ScenarioConfig
 
 __all__ = [
     "TABLE_METRICS",

@@ -1,7 +1,6 @@
 """One simulation run: config in, run folder out (config, metrics, logs), written atomically.
 
-The config (:class:`~v1d3.eval.config.RunConfig`, also importable from here) lives in
-:mod:`v1d3.eval.config`.
+The config (:class:`~v1d3.eval.config.RunConfig`) lives in :mod:`v1d3.eval.config`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.eval.config import RUN_CONFIG, RunConfig, load_config, save_config
+from v1d3.eval.config import RUN_CONFIG, RunConfig, save_config
 from v1d3.eval.metrics import compute_metrics, metrics_by_hour
 from v1d3.files import atomic_dir
 from v1d3.policies import make_dispatch, make_reposition
@@ -27,12 +26,8 @@ from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import Scenario, build_scenario
 
 __all__ = [
-    "RUN_CONFIG",  # from v1d3.eval.config, with RunConfig, save_config and load_config
-    "RunConfig",
     "RunResult",
     "run_simulation",
-    "save_config",
-    "load_config",
     "write_run",
 ]
 

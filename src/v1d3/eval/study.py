@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.config import RunConfig
 from v1d3.files import check_output_path
 from v1d3.options import first_difference, option_args
 from v1d3.policies import DISPATCH, REPOSITION, agent_label, split_policy
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 
 __all__ = [
     "STUDY_FILE",

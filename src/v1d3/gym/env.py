@@ -30,6 +30,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import KDD_CANCEL_DISTANCES_M
 from v1d3.dispatch.matching import max_weight_matching
 from v1d3.errors import ConfigError
@@ -38,7 +39,7 @@ from v1d3.options import replace_fields
 from v1d3.rounds import CandidateBatch
 from v1d3.sim.config import SimConfig
 from v1d3.sim.engine import Simulator
-from v1d3.sim.scenario import Scenario, ScenarioConfig, build_scenario
+from v1d3.sim.scenario import Scenario, build_scenario
 
 __all__ = ["PAIR_FEATURES", "GLOBAL_FEATURES", "FEATURE_BOUND", "DispatchEnv"]
 

@@ -41,10 +41,11 @@ from typing import Any
 import numpy as np
 
 from v1d3 import __version__
+from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.registry import source_of
 from v1d3.demand.source import DemandDay
 from v1d3.errors import ConfigError, ModelError, V1D3Error
-from v1d3.eval.run import RunConfig
+from v1d3.eval.config import RunConfig
 from v1d3.files import atomic_dir, check_output_path
 from v1d3.geo.city import City
 from v1d3.kddcup.grid import write_grid
@@ -60,7 +61,6 @@ from v1d3.kddcup.submission import CITY_FILE, GRID_FILE, METADATA_FILE, MODELS_D
 from v1d3.policies import make_dispatch, make_reposition
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
-from v1d3.sim.scenario import ScenarioConfig
 from v1d3.sim.seeds import kdd_day_streams
 
 __all__ = [

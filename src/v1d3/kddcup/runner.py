@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from v1d3.errors import ConfigError
-from v1d3.eval.run import RunConfig, RunResult, run_simulation
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import RunResult, run_simulation
 from v1d3.kddcup.adapter import AGENT_POLICY, KddAgentPolicy
 from v1d3.kddcup.submission import AgentConfig, check_agent_scenario, load_agent
 from v1d3.sim.scenario import Scenario

@@ -138,7 +138,7 @@ def check_agent_scenario(path: str | Path, scenario: Any) -> None:
 
     An agent folder written by ``v1d3 export-agent`` records its scenario in ``v1d3_agent.json``;
     like a model checkpoint, it fits only the same scenario name and H3 resolution (on ``kdd``:
-    the same grid cells). ``scenario`` is a :class:`~v1d3.sim.scenario.ScenarioConfig` or a
+    the same grid cells). ``scenario`` is a :class:`~v1d3.demand.config.ScenarioConfig` or a
     scenario name (None: nothing to compare). Other agents (no such file) are not checked.
     Raises :class:`ConfigError` with a one-line message naming the folder.
     """

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, DataError
 from v1d3.files import check_output_path
 from v1d3.geo.city import City
@@ -20,7 +21,7 @@ from v1d3.learn.td import fit_tabular_offline
 from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import read_events
-from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.scenario import build_scenario
 from v1d3.value.base import Discount
 from v1d3.value.checkpoint import TABULAR_FILE, city_digest
 from v1d3.value.tabular import TabularValue
@@ -77,7 +78,8 @@ def simulate_history(
     Returns the city, one :class:`Transitions` per day and each day's ``{"seed", "weekday"}``;
     ``on_day(done, days)`` is called after each day.
     """
-    from v1d3.eval.run import RunConfig, run_simulation  # the evaluation layer sits above
+    from v1d3.eval.config import RunConfig
+    from v1d3.eval.run import run_simulation  # the evaluation layer sits above
 
     parts: list[Transitions] = []
     meta: list[dict[str, Any]] = []

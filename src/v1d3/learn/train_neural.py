@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, DataError
 from v1d3.files import check_output_path
 from v1d3.geo.city import City
@@ -37,7 +38,7 @@ from v1d3.learn.train import simulate_history, trajectory_day, trajectory_files
 from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.config import DAY_S, SimConfig
 from v1d3.sim.log import read_events
-from v1d3.sim.scenario import ScenarioConfig, build_scenario
+from v1d3.sim.scenario import build_scenario
 from v1d3.value.base import discounted_reward
 from v1d3.value.checkpoint import CVNET_FILE
 from v1d3.value.cvnet import (

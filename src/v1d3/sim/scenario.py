@@ -1,8 +1,8 @@
 """Scenarios: a city, one day of orders and a fleet, built from a typed config.
 
-The config (:class:`~v1d3.demand.config.ScenarioConfig`, also importable from here) names a
-demand source (:mod:`v1d3.demand.registry`) that draws the city and the day; this module adds
-the fleet and the simulated window. A :class:`ScenarioConfig` plus a
+The config (:class:`~v1d3.demand.config.ScenarioConfig`) names a demand source
+(:mod:`v1d3.demand.registry`) that draws the city and the day; this module adds the fleet and the
+simulated window. A :class:`~v1d3.demand.config.ScenarioConfig` plus a
 :class:`~v1d3.sim.config.SimConfig` and a seed determine a run completely; both are saved in
 every run folder and can be loaded back.
 """
@@ -22,7 +22,7 @@ from v1d3.sim.config import SimConfig
 from v1d3.sim.fleet import Fleet, make_fleet
 from v1d3.sim.seeds import scenario_streams
 
-__all__ = ["ScenarioConfig", "Scenario", "build_scenario"]
+__all__ = ["Scenario", "build_scenario"]
 
 
 @dataclass(eq=False)

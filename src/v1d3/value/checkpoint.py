@@ -56,7 +56,7 @@ def load_checkpoint(
     """Read a checkpoint; returns ``(state, meta)``.
 
     ``expect_method``: the method the file must hold. ``scenario``: a
-    :class:`~v1d3.sim.scenario.ScenarioConfig` whose name and H3 resolution the file must match,
+    :class:`~v1d3.demand.config.ScenarioConfig` whose name and H3 resolution the file must match,
     or just a scenario name.
     Every failure is a :class:`~v1d3.errors.ModelError` that names the file.
     """

@@ -479,7 +479,7 @@ def load_cvnet(
 ) -> CVNetValue:
     """Load a CVNet checkpoint as a value function.
 
-    ``scenario`` (a :class:`~v1d3.sim.scenario.ScenarioConfig` or a name): refuse a model
+    ``scenario`` (a :class:`~v1d3.demand.config.ScenarioConfig` or a name): refuse a model
     trained on another scenario or H3 resolution. With ``city``: refuse (:class:`ModelError`) a
     model whose vocabulary knows less than ``min_coverage`` of the city's coded cells — a model
     trained on another city.
