@@ -71,7 +71,7 @@ def test_a_type_error_inside_a_factory_is_not_reported_as_bad_parameters(
         ("v1d3", {"parents": 5}, r"^dispatch policy 'v1d3': parents must be a list of integers"),
         ("v1d3", {"online": "lstm"}, r"^dispatch policy 'v1d3': online must be one of 'residual'"),
         ("fare", {"pickup_cost_per_km": "1"}, r"^dispatch policy 'fare': pickup_cost_per_km must"),
-        ("online-td", {"alpha": float("nan")}, r"^dispatch policy 'online-td': alpha must be a fin"),
+        ("online-td", {"alpha": float("nan")}, r"^dispatch policy 'online-td': alpha must be"),
     ],
 )
 def test_a_mistyped_parameter_is_a_one_line_error(
