@@ -16,6 +16,7 @@ from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.backends import Task
 from v1d3.eval.evaluate import Evaluation, default_policies, evaluate
 from v1d3.eval.study import StudyConfig
+from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.policies.models import packaged_models
 
 __all__ = ["register", "parse_int_list"]
@@ -152,7 +153,7 @@ def evaluate_command(
     ] = None,
     models: c.Models = None,
     agent: AgentSpecs = None,
-    agent_budget_s: AgentBudget = 2.0,
+    agent_budget_s: AgentBudget = AGENT_BUDGET_S,
     *,
     configs: c.Configs,
 ) -> None:

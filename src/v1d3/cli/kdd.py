@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from v1d3.cli import common as c
+from v1d3.kddcup.submission import AGENT_BUDGET_HELP
 
 __all__ = ["register", "AgentPath", "AgentSpecs", "AgentBudget"]
 
@@ -35,7 +36,7 @@ AgentBudget = Annotated[
     float,
     typer.Option(
         "--agent-budget-s",
-        help="Wall-clock budget of one agent call, seconds; an answer over it is void.",
+        help=AGENT_BUDGET_HELP,
     ),
 ]
 

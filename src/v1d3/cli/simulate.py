@@ -13,6 +13,7 @@ from v1d3.demand.registry import SCENARIOS
 from v1d3.eval.config import RUN_CONFIG, RunConfig, load_config
 from v1d3.eval.run import run_simulation, write_run
 from v1d3.files import check_output_path
+from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.sim.checker import check_run
 from v1d3.sim.log import RunLog
@@ -34,7 +35,7 @@ def simulate(
     seed: c.Seed = 0,
     models: c.Models = None,
     agent: AgentPath = None,
-    agent_budget_s: AgentBudget = 2.0,
+    agent_budget_s: AgentBudget = AGENT_BUDGET_S,
     *,
     configs: c.Configs,
 ) -> None:

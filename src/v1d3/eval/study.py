@@ -22,6 +22,7 @@ from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.config import RunConfig
 from v1d3.files import check_output_path
+from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.options import first_difference, option_args
 from v1d3.policies import DISPATCH, REPOSITION, agent_label, split_policy
 from v1d3.sim.config import SimConfig
@@ -63,8 +64,8 @@ class StudyConfig:
     agents: dict[str, str] = field(default_factory=dict)
     """KDD Cup 2020 agents by name → submission folder; each is the policy
     ``kdd-agent:NAME/kdd-agent:NAME``."""
-    agent_budget_s: float = 2.0
-    """Wall-clock budget of one agent call, seconds."""
+    agent_budget_s: float = AGENT_BUDGET_S
+    """Each agent's ``time_budget_s`` (:class:`~v1d3.kddcup.submission.AgentConfig`), seconds."""
 
     def __post_init__(self) -> None:
         pol = tuple(_normalise(p) for p in self.policies)
@@ -249,11 +250,6 @@ def _ranges(values: Sequence[int]) -> str:
     return ",".join(parts)
 
 
-_BUDGET_DEFAULT = next(
-    f.default for f in dataclasses.fields(StudyConfig) if f.name == "agent_budget_s"
-)
-
-
 def study_command(study: StudyConfig, out: Path | str, report_hour: int | None = None) -> str:
     """The ``v1d3 evaluate`` command line that reproduces the study (``--resume``: finished runs
     are reused, so on a complete folder it only rewrites the tables and the report)."""
@@ -281,7 +277,7 @@ def study_command(study: StudyConfig, out: Path | str, report_hour: int | None =
         args += ["--models", study.models]
     for name, path in study.agents.items():
         args += ["--agent", f"{name}={path}"]
-    if study.agent_budget_s != _BUDGET_DEFAULT:
+    if study.agent_budget_s != AGENT_BUDGET_S:
         args += ["--agent-budget-s", str(study.agent_budget_s)]
     if report_hour is not None:
         args += ["--report-hour", str(report_hour)]

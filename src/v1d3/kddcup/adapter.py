@@ -47,7 +47,13 @@ from v1d3.kddcup.observation import (
     reposition_observation,
     with_extras,
 )
-from v1d3.kddcup.submission import AGENT_METHODS, AgentConfig, check_agent_scenario, load_agent
+from v1d3.kddcup.submission import (
+    AGENT_BUDGET_S,
+    AGENT_METHODS,
+    AgentConfig,
+    check_agent_scenario,
+    load_agent,
+)
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 
@@ -294,7 +300,7 @@ def make_agent_dispatch(
     scenario: Any = None,
     dispatch: Any = None,
     path: str | None = None,
-    time_budget_s: float = 2.0,
+    time_budget_s: float = AGENT_BUDGET_S,
 ) -> AgentDispatch:
     """A KDD Cup 2020 agent's dispatch (path=FOLDER; or: v1d3 simulate --agent FOLDER)."""
     if path is None:
@@ -308,7 +314,7 @@ def make_agent_reposition(
     scenario: Any = None,
     dispatch: Any = None,
     path: str | None = None,
-    time_budget_s: float = 2.0,
+    time_budget_s: float = AGENT_BUDGET_S,
 ) -> AgentReposition:
     """A KDD Cup 2020 agent's repositioning (the dispatch policy's agent, or path=FOLDER)."""
     if isinstance(dispatch, AgentDispatch) and (path is None or str(path) == dispatch.owner.label):

@@ -18,7 +18,7 @@ from v1d3.errors import ConfigError
 from v1d3.eval.config import RunConfig
 from v1d3.eval.run import RunResult, run_simulation
 from v1d3.kddcup.adapter import AGENT_POLICY, KddAgentPolicy
-from v1d3.kddcup.submission import AgentConfig, check_agent_scenario, load_agent
+from v1d3.kddcup.submission import AGENT_BUDGET_S, AgentConfig, check_agent_scenario, load_agent
 from v1d3.sim.scenario import Scenario
 
 __all__ = ["agent_policy_name", "agent_run_config", "run_agent", "parse_agent_option"]
@@ -30,7 +30,10 @@ def agent_policy_name(label: str | None = None) -> str:
 
 
 def agent_run_config(
-    cfg: RunConfig, path: str | Path, time_budget_s: float = 2.0, label: str | None = None
+    cfg: RunConfig,
+    path: str | Path,
+    time_budget_s: float = AGENT_BUDGET_S,
+    label: str | None = None,
 ) -> RunConfig:
     """The run config that records an agent run: both policies ``kdd-agent[:label]``, the
     folder and budget as dispatch parameters."""
@@ -47,7 +50,7 @@ def agent_run_config(
 def run_agent(
     cfg: RunConfig,
     path: str | Path,
-    time_budget_s: float = 2.0,
+    time_budget_s: float = AGENT_BUDGET_S,
     label: str | None = None,
     scenario: Scenario | None = None,
     progress: Callable[[float, int], None] | None = None,

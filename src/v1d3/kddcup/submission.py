@@ -22,6 +22,7 @@ from typing import Any
 
 from v1d3.errors import ConfigError, PolicyError, first_line
 from v1d3.kddcup.grid import read_grid
+from v1d3.options import field_doc
 
 __all__ = [
     "METADATA_FILE",
@@ -30,6 +31,8 @@ __all__ = [
     "MODELS_DIR",
     "AGENT_METHODS",
     "AgentConfig",
+    "AGENT_BUDGET_S",
+    "AGENT_BUDGET_HELP",
     "load_agent",
     "unload_agents",
     "check_agent_scenario",
@@ -67,6 +70,14 @@ class AgentConfig:
             raise ConfigError(f"agent time_budget_s must be > 0 seconds, got {self.time_budget_s}")
         if self.max_records < 0:
             raise ConfigError(f"agent max_records must be >= 0, got {self.max_records}")
+
+
+AGENT_BUDGET_S: float = AgentConfig().time_budget_s
+"""The default budget of one agent call, seconds (:attr:`AgentConfig.time_budget_s`, the one
+source: the runner, the policy factories, the study and the ``--agent-budget-s`` options read
+it from here)."""
+AGENT_BUDGET_HELP = field_doc(AgentConfig, "time_budget_s")
+"""The help of the ``--agent-budget-s`` options: the docstring of ``time_budget_s``."""
 
 
 # -- loading
