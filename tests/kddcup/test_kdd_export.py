@@ -221,6 +221,19 @@ def test_cli_export_agent_and_kdd_grid(tmp_path: Path) -> None:
     assert set(result.log.meta["drop_reasons"]) <= {"outside_grid"}
 
 
+def test_kdd_grid_takes_the_synthetic_city_options(tmp_path: Path) -> None:
+    """``--synthetic-*`` shape the city kdd-grid writes (every per-source option is taken)."""
+    from v1d3.cli.main import app
+
+    grid = tmp_path / "g.csv"
+    args = ["kdd-grid", str(grid), "--scenario", "synthetic", "--synthetic-rings", "2"]
+    r = CliRunner().invoke(app, [*args, "--synthetic-centre-lat", "30.66"])
+    assert r.exit_code == 0, r.output
+    table = read_grid(grid)
+    assert len(table) == 19  # 1 + 6 + 12 cells
+    assert abs(float(table.centre_lat.mean()) - 30.66) < 0.05
+
+
 def test_learners_estimate_what_official_keys_lack(tmp_path: Path) -> None:
     """Without extras (as in the official environment) an online learner still runs; its
     feedback is estimated (every assignment served), so the day is close, not identical."""

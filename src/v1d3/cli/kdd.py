@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 
 from v1d3.cli import common as c
+from v1d3.demand.config import ScenarioConfig
 from v1d3.kddcup.submission import AGENT_BUDGET_HELP
+from v1d3.options import config_options
 
 __all__ = ["register", "AgentPath", "AgentSpecs", "AgentBudget"]
 
@@ -77,9 +79,19 @@ def export_agent(
     )
 
 
-@c.scenario_options(
-    only=("scenario", "weekday", "orders", "h3_resolution", "trips", "date", "grid", "kdd_orders")
+_GRID_OPTIONS = (
+    "scenario",
+    "weekday",
+    "orders",
+    "h3_resolution",
+    "date",
+    *(o.name for o in config_options(ScenarioConfig) if len(o.path) > 1),
 )
+"""What shapes a scenario's city and its day of orders: the scenario, the day and volume, the H3
+resolution, and every per-source option (``--synthetic-*``, ``--grid``, ``--trips``, ...)."""
+
+
+@c.scenario_options(only=_GRID_OPTIONS)
 def kdd_grid(
     out: Annotated[Path, typer.Argument(help="Grid table to write (CSV, no header).")],
     orders_out: Annotated[
