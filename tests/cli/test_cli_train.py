@@ -3,7 +3,9 @@ line on stderr and exit code 2."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,9 +16,12 @@ from v1d3.cli.main import app
 from v1d3.demand.config import ScenarioConfig
 from v1d3.eval.config import RunConfig
 from v1d3.eval.run import run_simulation, write_run
+from v1d3.learn.config import OfflineTrainConfig
+from v1d3.options import option_args
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import write_events
 from v1d3.value.checkpoint import load_checkpoint
+from v1d3.value.cvnet import CVNetConfig
 
 
 class Result:
@@ -102,3 +107,89 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert message in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "cvnet.pt").exists()
+
+
+TRAIN = OfflineTrainConfig(
+    epochs=3,
+    batch_size=128,
+    lr=3e-4,
+    target_sync_steps=50,
+    lipschitz_weight=1e-3,
+    patience=0,
+    seed=7,
+    device="cpu",
+)
+"""Every offline training field away from its default (``seed`` is ``--seed``'s)."""
+
+NET = CVNetConfig(
+    coarse_levels=(0, 2),
+    base_resolution=7,
+    rings=True,
+    embed_dim=8,
+    hidden=(16, 8, 4),
+    time_periods_h=(24.0, 1.5),
+    linear_time=False,
+    weekday_onehot=False,
+    gamma=0.8,
+    time_unit_s=300.0,
+    loss="hl-gauss",
+    hl_bins=11,
+    hl_min=-1.0,
+    hl_max=2.5,
+    hl_sigma=0.5,
+    lipschitz_norm="spectral",
+)
+"""Every CVNet field away from its default."""
+
+
+@pytest.mark.parametrize("config", [TRAIN, NET], ids=["train", "cvnet"])
+def test_every_learner_field_is_set_away_from_its_default(config: Any) -> None:
+    """The round trip below covers every field: a new field must be set here."""
+    default = type(config)()
+    same = [
+        f.name
+        for f in dataclasses.fields(config)
+        if getattr(config, f.name) == getattr(default, f.name)
+    ]
+    assert not same, f"set these fields to a non-default value: {same}"
+
+
+def test_every_learner_field_reaches_the_trainer_through_its_option(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each field's option (derived from the field, v1d3.options) sets what the trainer gets;
+    a field without an option is an unknown option here."""
+    got: list[tuple[OfflineTrainConfig, CVNetConfig]] = []
+
+    def fake_train(*args: Any) -> Path:
+        got.append(args[-2:])
+        return tmp_path / "cvnet.pt"
+
+    monkeypatch.setattr("v1d3.cli.train._train_cvnet", fake_train)
+    r = v1d3("train", *SMALL, *option_args(TRAIN), *option_args(NET), "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert got == [(TRAIN, NET)]
+    # and without them, the defaults (the command's --seed seeds the weights as well)
+    got.clear()
+    assert v1d3("train", *SMALL, "--out", str(tmp_path)).returncode == 0
+    assert got == [(OfflineTrainConfig(seed=1000), CVNetConfig())]
+
+
+def test_rings_keeps_its_negative_flag(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    got: list[CVNetConfig] = []
+    monkeypatch.setattr("v1d3.cli.train._train_cvnet", lambda *a: got.append(a[-1]) or tmp_path)
+    assert v1d3("train", *SMALL, "--rings", "--no-rings", "--out", str(tmp_path)).returncode == 0
+    assert got == [CVNetConfig(rings=False)]
+
+
+def test_tabular_takes_the_discount_options(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    got: list[tuple[Any, ...]] = []
+    monkeypatch.setattr("v1d3.cli.train._train_tabular", lambda *a: got.append(a) or tmp_path)
+    r = v1d3(
+        "train", *SMALL, "--method", "tabular-td", "--gamma", "0.8", "--time-unit-s", "300",
+        "--bucket-s", "900", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert got[0][-3:] == (900.0, 0.8, 300.0)

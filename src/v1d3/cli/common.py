@@ -2,7 +2,8 @@
 
 Every field of :class:`ScenarioConfig` (its per-source configs included) and of
 :class:`SimConfig` is an option, named, typed and documented by the field itself
-(:mod:`v1d3.options`); commands take them through the :func:`scenario_options` decorator.
+(:mod:`v1d3.options`); commands take them through the :func:`scenario_options` decorator, and
+the options of other configs (``v1d3 train``'s learner configs) through :func:`options_of`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ __all__ = [
     "sim_progress",
     "metrics_table",
     "Configs",
+    "scenario_options",
+    "options_of",
+    "GivenOptions",
     "Seed",
     "Models",
 ]
@@ -80,8 +84,11 @@ if len(_SHARED) != len(config_options(ScenarioConfig)) + len(config_options(SimC
     raise TypeError("ScenarioConfig and SimConfig options share a name")
 
 
-def _annotation(o: ConfigOption) -> Any:
-    return Annotated[o.cli_type, typer.Option(o.flag, help=o.cli_help)]
+def _annotation(o: ConfigOption, negatable: bool = False) -> Any:
+    flag = o.flag
+    if negatable and o.type is bool and not o.default:
+        flag = f"{o.flag}/--no-{o.flag.removeprefix('--')}"
+    return Annotated[o.cli_type, typer.Option(flag, help=o.cli_help)]
 
 
 def configs_from_options(**options: Any) -> tuple[ScenarioConfig, SimConfig]:
@@ -105,47 +112,96 @@ def scenario_options(
     unknown = [n for n in (*skip, *(only or ())) if n not in _SHARED]
     if unknown:
         raise TypeError(f"scenario_options: unknown option {unknown[0]!r}")
-    names = [n for n in _SHARED if n not in skip and (only is None or n in only)]
+    options = [o for n, (_, o) in _SHARED.items() if n not in skip and (only is None or n in only)]
+    return functools.partial(
+        _with_options,
+        options=options,
+        param="configs",
+        make=lambda given: configs_from_options(**given),
+    )
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        sig = inspect.signature(fn)
-        own = [p for p in sig.parameters.values() if p.name != "configs"]
-        own_names = {p.name for p in own}
-        added = [
-            inspect.Parameter(
-                n,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=_SHARED[n][1].cli_default,
-                annotation=_annotation(_SHARED[n][1]),
-            )
-            for n in names
-            if n not in own_names
-        ]
 
-        @functools.wraps(fn)
-        def command(**kwargs: Any) -> Any:
-            shared = {n: kwargs[n] for n in names if n in kwargs}
-            for n in shared:
-                if n not in own_names:
-                    del kwargs[n]
-            try:
-                configs = configs_from_options(**shared)
-            except V1D3Error as e:
-                fail(str(e))
-            return fn(configs=configs, **kwargs)
+class GivenOptions(dict[str, Any]):
+    """The parsed options of some config classes' fields, by parameter name (what
+    :func:`options_of` hands a command)."""
 
-        hints = typing.get_type_hints(fn, include_extras=True)
-        hints.pop("configs", None)
-        for p in added:
-            hints[p.name] = p.annotation
-        command.__annotations__ = hints
-        command.__signature__ = sig.replace(  # type: ignore[attr-defined]
-            parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in own] + added
+    def build(self, cls: type, **fixed: Any) -> Any:
+        """The config of class ``cls`` that these options set (``fixed`` overrides them, by
+        parameter name); fields not given keep their defaults. A bad value is a ConfigError."""
+        mine = {o.name for o in config_options(cls)}
+        return build_config(cls, {**{k: v for k, v in self.items() if k in mine}, **fixed})
+
+
+def options_of(
+    param: str, *classes: type, skip: tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command an option for every field of the config ``classes`` (as
+    :func:`scenario_options` does for the scenario and simulation configs).
+
+    The command declares a parameter ``param``; it receives the parsed values as
+    :class:`GivenOptions` and builds the configs it needs (:meth:`GivenOptions.build`), so a
+    config is validated only where it is used. ``skip`` leaves options out (a field the command
+    sets from an option of its own). A bool option off by default also takes ``--no-NAME``.
+    """
+    options = [o for cls in classes for o in config_options(cls) if o.name not in skip]
+    names = [o.name for o in options]
+    if len(set(names)) != len(names):
+        raise TypeError(f"options_of: {', '.join(c.__name__ for c in classes)} share an option")
+    unknown = [n for n in skip if n not in {o.name for cls in classes for o in config_options(cls)}]
+    if unknown:
+        raise TypeError(f"options_of: unknown option {unknown[0]!r}")
+    return functools.partial(
+        _with_options, options=options, param=param, make=GivenOptions, negatable=True
+    )
+
+
+def _with_options(
+    fn: Callable[..., Any],
+    options: list[ConfigOption],
+    param: str,
+    make: Callable[[dict[str, Any]], Any],
+    negatable: bool = False,
+) -> Callable[..., Any]:
+    """``fn`` as a command that also takes ``options`` (keyword-only, after its own) and gets,
+    as ``param``, what ``make`` returns for the given ones (a V1D3Error from it: exit code 2).
+    An option ``fn`` declares itself is passed to it as well."""
+    names = [o.name for o in options]
+    sig = inspect.signature(fn)
+    own = [p for p in sig.parameters.values() if p.name != param]
+    own_names = {p.name for p in own}
+    added = [
+        inspect.Parameter(
+            o.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=o.cli_default,
+            annotation=_annotation(o, negatable),
         )
-        del command.__wrapped__  # typer must read the new signature, not the original's
-        return command
+        for o in options
+        if o.name not in own_names
+    ]
 
-    return decorate
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        given = {n: kwargs[n] for n in names if n in kwargs}
+        for n in given:
+            if n not in own_names:
+                del kwargs[n]
+        try:
+            built = make(given)
+        except V1D3Error as e:
+            fail(str(e))
+        return fn(**{param: built}, **kwargs)
+
+    hints = typing.get_type_hints(fn, include_extras=True)
+    hints.pop(param, None)
+    for p in added:
+        hints[p.name] = p.annotation
+    command.__annotations__ = hints
+    command.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(annotation=hints.get(p.name, p.annotation)) for p in own] + added
+    )
+    del command.__wrapped__  # typer must read the new signature, not the original's
+    return command
 
 
 def dropped_summary(reasons: Mapping[str, int]) -> str:

@@ -4,6 +4,8 @@
 policies and by ``value`` repositioning); ``--method tabular-td`` writes ``<out>/tabular-td.pt``.
 Historical days are simulated with the ``--behaviour`` dispatch policy on seeds ``seed, seed+1,
 …`` (weekdays cycling Monday–Friday), unless ``--trajectories`` gives event logs to learn from.
+The learner's options are the fields of :class:`OfflineTrainConfig` and :class:`CVNetConfig`
+(:func:`v1d3.cli.common.options_of`); ``--seed`` also seeds the weights and minibatch order.
 """
 
 from __future__ import annotations
@@ -21,23 +23,10 @@ from v1d3.cli import common as c
 from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import V1D3Error
 from v1d3.learn.config import OfflineTrainConfig
-from v1d3.options import field_doc
 from v1d3.sim.config import SimConfig
 from v1d3.value.cvnet import CVNetConfig
 
 METHODS = ("cvnet", "tabular-td")
-
-_T = OfflineTrainConfig()
-_N = CVNetConfig()
-
-
-def _t(name: str) -> str:
-    return field_doc(OfflineTrainConfig, name)
-
-
-def _n(name: str) -> str:
-    return field_doc(CVNetConfig, name)
-
 
 StageProgress = Callable[[str, int, int, "float | None"], None]
 
@@ -68,6 +57,7 @@ def _progress(enabled: bool = True) -> Iterator[StageProgress]:
 
 
 @c.scenario_options(skip=("managed_share",))
+@c.options_of("learner", OfflineTrainConfig, CVNetConfig, skip=("seed",))  # seed: --seed's
 def train(
     method: Annotated[str, typer.Option(help="What to learn: cvnet or tabular-td.")] = "cvnet",
     days: Annotated[
@@ -86,26 +76,11 @@ def train(
     behaviour: Annotated[
         str, typer.Option(help="Dispatch policy that generates the historical days.")
     ] = "distance",
-    epochs: Annotated[int, typer.Option(help=_t("epochs"))] = _T.epochs,
-    batch_size: Annotated[int, typer.Option(help=_t("batch_size"))] = _T.batch_size,
-    lr: Annotated[float, typer.Option(help=_t("lr"))] = _T.lr,
-    target_sync_steps: Annotated[
-        int, typer.Option(help=_t("target_sync_steps"))
-    ] = _T.target_sync_steps,
-    lipschitz_weight: Annotated[
-        float, typer.Option(help=_t("lipschitz_weight"))
-    ] = _T.lipschitz_weight,
-    patience: Annotated[int, typer.Option(help=_t("patience"))] = _T.patience,
-    device: Annotated[str, typer.Option(help=_t("device"))] = _T.device,
-    loss: Annotated[str, typer.Option(help=_n("loss"))] = _N.loss,
-    rings: Annotated[bool, typer.Option(help=_n("rings"))] = _N.rings,
-    embed_dim: Annotated[int, typer.Option(help=_n("embed_dim"))] = _N.embed_dim,
-    gamma: Annotated[float, typer.Option(help=_n("gamma"))] = _N.gamma,
-    time_unit_s: Annotated[float, typer.Option(help=_n("time_unit_s"))] = _N.time_unit_s,
     bucket_s: Annotated[
         float, typer.Option(help="tabular-td: time-bucket length, seconds.")
     ] = 600.0,
     *,
+    learner: c.GivenOptions,
     configs: c.Configs,
 ) -> None:
     """Learn a value function offline (cvnet or tabular-td) and write it into a models folder."""
@@ -122,27 +97,13 @@ def train(
                 behaviour,
                 trajectories,
                 out,
-                OfflineTrainConfig(
-                    epochs=epochs,
-                    batch_size=batch_size,
-                    lr=lr,
-                    target_sync_steps=target_sync_steps,
-                    lipschitz_weight=lipschitz_weight,
-                    patience=patience,
-                    seed=seed,
-                    device=device,
-                ),
-                CVNetConfig(
-                    loss=loss,
-                    rings=rings,
-                    embed_dim=embed_dim,
-                    gamma=gamma,
-                    time_unit_s=time_unit_s,
-                ),
+                learner.build(OfflineTrainConfig, seed=seed),
+                learner.build(CVNetConfig),
             )
         else:
+            gamma, unit_s = learner["gamma"], learner["time_unit_s"]
             path = _train_tabular(
-                sc, sim, days, seed, behaviour, trajectories, out, bucket_s, gamma, time_unit_s
+                sc, sim, days, seed, behaviour, trajectories, out, bucket_s, gamma, unit_s
             )
     except V1D3Error as e:
         c.fail(str(e))
