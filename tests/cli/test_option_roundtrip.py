@@ -93,18 +93,44 @@ def test_every_field_is_set_away_from_its_default(config: Any) -> None:
     assert not same, f"set these fields to a non-default value: {same}"
 
 
-def test_study_command_round_trips_every_field_through_the_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    study = StudyConfig(
-        policies=("distance/stay", "fare/stay"),
+def _study(tmp_path: Path) -> StudyConfig:
+    """A study with every field away from its default (a KDD agent among its policies)."""
+    agent = tmp_path / "my agent"
+    agent.mkdir(exist_ok=True)
+    (agent / "agent.py").write_text(
+        "class Agent:\n"
+        "    def dispatch(self, observ):\n        return []\n"
+        "    def reposition(self, observ):\n        return []\n"
+    )
+    return StudyConfig(
+        policies=("distance/stay", "fare/stay", "kdd-agent:mine/kdd-agent:mine"),
         weekdays=(5, 6),
         seeds=(3, 4),
         baseline="fare/stay",
         scenario=SCENARIO,
         sim=SIM,
         models=str(tmp_path / "models"),
+        agents={"mine": str(agent)},
+        agent_budget_s=0.75,
     )
+
+
+def test_every_study_field_is_set_away_from_its_default(tmp_path: Path) -> None:
+    """The round trip below covers every study field: a new field must be set in _study."""
+    study = _study(tmp_path)
+    default = StudyConfig(policies=("distance/stay",))  # the one field without a default
+    same = [
+        f.name
+        for f in dataclasses.fields(study)
+        if getattr(study, f.name) == getattr(default, f.name)
+    ]
+    assert not same, f"set these study fields to a non-default value: {same}"
+
+
+def test_study_command_round_trips_every_field_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = _study(tmp_path)
     out = tmp_path / "study"
     captured: list[StudyConfig] = []
 
@@ -123,3 +149,4 @@ def test_study_command_round_trips_every_field_through_the_cli(
     assert parsed.scenario == dataclasses.replace(SCENARIO, weekday=parsed.scenario.weekday)
     assert parsed.runs() == study.runs()
     assert dataclasses.replace(parsed, scenario=SCENARIO) == study
+    assert parsed.agents == study.agents and parsed.agent_budget_s == study.agent_budget_s
