@@ -146,7 +146,11 @@ def evaluate_command(
         ),
     ] = None,
     resume: Annotated[
-        bool, typer.Option(help="Reuse finished runs in --out; run only the missing ones.")
+        bool,
+        typer.Option(
+            help="Reuse finished runs in --out and run only the missing ones; may add policies, "
+            "weekdays or seeds, never change a scenario or simulation setting."
+        ),
     ] = False,
     report_hour: Annotated[
         int | None, typer.Option(help="Hour the report's map opens on (default: the peak hour).")
