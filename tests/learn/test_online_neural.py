@@ -13,7 +13,6 @@ import torch
 from v1d3.demand.orders import Orders
 from v1d3.dispatch.advantage import ValueDispatch
 from v1d3.errors import ConfigError
-from v1d3.geo.city import h3_city
 from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.online_neural import (
     NeuralOnline,
@@ -23,30 +22,16 @@ from v1d3.learn.online_neural import (
 )
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
-from v1d3.value.base import Discount, ValueFunction
 from v1d3.value.cvnet import CVNet, CVNetConfig, CVNetValue, build_vocabulary
 from v1d3.value.online import OnlineCVNetValue, ResidualValue
+from value_fixtures import GAMMA, CellValue, three_cell_city
 
-GAMMA = 0.9
 G_ROUND = GAMMA ** (2.0 / 600.0)
-
-
-class CellValue(ValueFunction):
-    """V_off(cell, t) = base[cell] at every time of day, 0 from midnight on."""
-
-    def __init__(self, base: list[float]) -> None:
-        self.base = np.asarray(base, dtype=np.float64)
-        self.discount = Discount(GAMMA, 600.0)
-
-    def value(self, cell, lat, lng, t_s):
-        c, t = np.broadcast_arrays(np.asarray(cell), np.asarray(t_s, dtype=np.float64))
-        return np.where(t >= 86_400.0, 0.0, self.base[c])
 
 
 @pytest.fixture(scope="module")
 def city():
-    c = h3.latlng_to_cell(45.0, 7.0, 8)
-    return h3_city("three", [c, *sorted(h3.grid_ring(c, 1))[:2]])
+    return three_cell_city()
 
 
 def _round(city, t: float = 1_000.0) -> RoundOutcome:

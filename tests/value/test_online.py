@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import h3
 import numpy as np
 import pytest
 
 from v1d3.errors import ConfigError
-from v1d3.geo.city import h3_city
-from v1d3.value.base import Discount, ValueFunction
 from v1d3.value.online import ResidualValue
-
-
-class CellValue(ValueFunction):
-    """V_off(cell, t) = base[cell] at every time of day, 0 from midnight on."""
-
-    def __init__(self, base: list[float]) -> None:
-        self.base = np.asarray(base, dtype=np.float64)
-        self.discount = Discount(0.9, 600.0)
-
-    def value(self, cell, lat, lng, t_s):
-        c, t = np.broadcast_arrays(np.asarray(cell), np.asarray(t_s, dtype=np.float64))
-        return np.where(t >= 86_400.0, 0.0, self.base[c])
+from value_fixtures import CellValue, three_cell_city
 
 
 @pytest.fixture(scope="module")
 def city():
-    c = h3.latlng_to_cell(45.0, 7.0, 8)
-    return h3_city("three", [c, *sorted(h3.grid_ring(c, 1))[:2]])
+    return three_cell_city()
 
 
 def test_residual_starts_at_the_offline_values(city):
