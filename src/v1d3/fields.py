@@ -38,7 +38,10 @@ def check_fields(obj: Any, label: str) -> None:
 
 def check_value(value: Any, tp: Any, label: str, name: str) -> None:
     """Raise ConfigError ``"<label>: <name> must be <tp>, got <value>"`` unless ``value`` matches
-    the annotation ``tp`` (the rules of :func:`check_fields`; a JSON list stands for a tuple)."""
+    the annotation ``tp`` (the rules of :func:`check_fields`; a JSON list or a numpy array stands
+    for a tuple, a numpy scalar for its Python number)."""
+    if hasattr(value, "tolist") and callable(value.tolist):  # a numpy scalar or array
+        value = value.tolist()
     v = tuple(value) if isinstance(value, list) else value
     if not _matches(v, tp):
         raise ConfigError(f"{label}: {name} must be {_describe(tp)}, got {value!r}")

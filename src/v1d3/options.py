@@ -80,6 +80,8 @@ class ConfigOption:
         if _is_tuple(self.type):
             # in parentheses: typer reads square brackets in help as console markup
             return f"{self.help} Comma-separated (default: {','.join(map(str, self.default))})."
+        if self.type is bool and self.default:
+            return f"{self.help} (On by default; the flag turns it off.)"
         return self.help
 
     def value(self, given: Any) -> Any:
@@ -199,11 +201,16 @@ def replace_fields(config: Any, given: Mapping[str, Any], what: str) -> Any:
             f"{what}: unknown option {unknown[0]!r}; expected one of {', '.join(sorted(own))} "
             "or a source option (v1d3 simulate --help)"
         )
-    config = dataclasses.replace(config, **{k: v for k, v in given.items() if k in own})
+    config = dataclasses.replace(config, **{k: _tuple(v) for k, v in given.items() if k in own})
     for key, value in given.items():
         if key not in own:
-            config = _replace_at(config, by_name[key].path, value)
+            config = _replace_at(config, by_name[key].path, _tuple(value))
     return config
+
+
+def _tuple(value: Any) -> Any:
+    """A list given for a field as the tuple the configs hold (their sequences are tuples)."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _replace_at(config: Any, path: tuple[str, ...], value: Any) -> Any:

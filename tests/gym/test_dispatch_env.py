@@ -133,3 +133,10 @@ def test_source_options_by_option_name_or_whole_config() -> None:
     assert env.scenario_config.kdd.grid == "g.csv"
     with pytest.raises(ConfigError, match=r"^v1d3/Dispatch-v0: unknown option 'zone_dy_sd'"):
         DispatchEnv(scenario="manhattan", zone_dy_sd=0.1)
+
+
+def test_a_list_is_a_tuple_field() -> None:
+    from v1d3.gym.env import DispatchEnv
+
+    env = DispatchEnv(scenario="synthetic", synthetic_rush_hours=[8.0])
+    assert env.scenario_config.synthetic.rush_hours == (8.0,)

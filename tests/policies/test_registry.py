@@ -97,3 +97,11 @@ def test_one_model_finder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert find_model(None, "no-such-model.pt") is None
     monkeypatch.setattr("v1d3.policies.models.PACKAGED_MODELS", tmp_path / "none")
     assert packaged_models() is None and find_model(None, "cvnet.pt") is None
+
+
+def test_numpy_values_are_their_python_numbers() -> None:
+    import numpy as np
+
+    policy = make_dispatch("fare", pickup_cost_per_km=np.float32(2.0))
+    assert policy.pickup_cost_per_km == 2.0  # type: ignore[attr-defined]
+    assert make_dispatch("v1d3", parents=np.array([7])).value.parents == (7,)  # type: ignore[attr-defined]

@@ -26,6 +26,10 @@ RUN_CONFIG = "config.json"
 """The file that makes a folder a run folder (and that ``simulate --config`` reads back)."""
 
 
+POLICY_CONTEXT = frozenset({"name", "models", "scenario", "dispatch"})
+"""What the run itself hands a policy factory (the registry's arguments), never a parameter."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that determines a run. Saved as ``config.json`` in every run folder."""
@@ -49,6 +53,13 @@ class RunConfig:
         check_fields(self, "run config")
         if self.seed < 0:
             raise ConfigError(f"run config: seed must be >= 0, got {self.seed}")
+        for key, params in (("dispatch_params", self.dispatch_params),
+                            ("reposition_params", self.reposition_params)):  # fmt: skip
+            taken = sorted(set(params) & POLICY_CONTEXT)
+            if taken:
+                raise ConfigError(
+                    f"run config: {key} may not set {taken[0]!r}: the run gives it to the policy"
+                )
 
     @property
     def policy(self) -> str:
