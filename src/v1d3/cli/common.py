@@ -30,7 +30,7 @@ from rich.text import Text
 
 from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import V1D3Error
-from v1d3.options import ConfigOption, build_config, config_options
+from v1d3.options import ConfigOption, build_config, config_options, replace_fields
 from v1d3.sim.config import SimConfig
 
 __all__ = [
@@ -126,10 +126,12 @@ class GivenOptions(dict[str, Any]):
     :func:`options_of` hands a command)."""
 
     def build(self, cls: type, **fixed: Any) -> Any:
-        """The config of class ``cls`` that these options set (``fixed`` overrides them, by
-        parameter name); fields not given keep their defaults. A bad value is a ConfigError."""
+        """The config of class ``cls`` that these options set, then ``fixed`` set on it as field
+        values (not command-line text: ``seed=1000``); fields not given keep their defaults. A
+        bad value is a ConfigError."""
         mine = {o.name for o in config_options(cls)}
-        return build_config(cls, {**{k: v for k, v in self.items() if k in mine}, **fixed})
+        built = build_config(cls, {k: v for k, v in self.items() if k in mine})
+        return replace_fields(built, fixed, cls.__name__) if fixed else built
 
 
 def options_of(
