@@ -23,7 +23,7 @@ def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
     out = tmp_path / "run"
     r = v1d3(
         "simulate", *SMALL, "--seed", "4", "--dispatch", "nearest", "--out", str(out),
-        "--reposition-after-s", "120", "--overnight-shifts",
+        "--reposition-after-s", "120", "--no-overnight-shifts",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     for name in (
@@ -38,7 +38,7 @@ def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
     ):
         assert (out / name).exists(), name
     sim = json.loads((out / "config.json").read_text())["sim"]
-    assert sim["reposition_after_s"] == 120.0 and sim["overnight_shifts"] is True
+    assert sim["reposition_after_s"] == 120.0 and sim["overnight_shifts"] is False
     m = json.loads((out / "metrics.json").read_text())
     assert m["orders"] > 0 and "income_per_online_hour_managed" in m
     saved = json.loads((out / "policies.json").read_text())

@@ -71,7 +71,7 @@ SIM = SimConfig(
     managed_share=0.5,
     shift_mean_h=8.0,
     shift_std_h=1.5,
-    overnight_shifts=True,
+    overnight_shifts=False,
 )
 """Every simulation field away from its default."""
 

@@ -189,7 +189,9 @@ def test_shifts_put_drivers_online_and_off() -> None:
 def test_fleet_scale_multiplies_the_default_fleet(hours: float) -> None:
     def fleet(**kw: object) -> int:
         cfg = small_synthetic(orders=2_000, start_hour=0.0 if hours == 24 else 7.0, hours=hours)
-        return build_scenario(dataclasses.replace(cfg, **kw), SIM, 0).fleet.t_on.size
+        # shifts cut at midnight: one driver per shift drawn (carried shifts add drivers)
+        sim = dataclasses.replace(SIM, overnight_shifts=False)
+        return build_scenario(dataclasses.replace(cfg, **kw), sim, 0).fleet.t_on.size
 
     base = fleet()
     assert fleet(fleet_scale=1.5) == pytest.approx(1.5 * base, abs=1)

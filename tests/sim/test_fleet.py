@@ -1,4 +1,4 @@
-"""Driver shifts: cut at the horizon, or carried over midnight on whole-day runs."""
+"""Driver shifts: fitted to the workload, carried over midnight on whole-day runs or cut."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import metrics_by_hour
 from v1d3.eval.run import run_simulation
 from v1d3.sim.config import DAY_S, SimConfig
-from v1d3.sim.fleet import Fleet, make_fleet
+from v1d3.sim.fleet import Fleet, anchor_weights, make_fleet
 
 
 def _orders(n: int = 4000, seed: int = 0) -> Orders:
@@ -44,22 +44,31 @@ def _online_at(fleet: Fleet, t: float) -> int:
     return int(((fleet.t_on <= t) & (fleet.t_off > t)).sum())
 
 
-def test_off_by_default_and_shifts_are_cut_at_the_horizon() -> None:
-    assert SimConfig().overnight_shifts is False
+def test_on_by_default_and_off_shifts_are_cut_at_the_horizon() -> None:
+    assert SimConfig().overnight_shifts is True
     f = _fleet(False)
     assert len(f) == 3000
     assert f.t_on.min() >= 0 and f.t_off.max() <= DAY_S
-    # evening anchors leave the first hour short of drivers: fewer online than at 23:00
-    assert _online_at(f, 0.5 * 3600) < 0.5 * _online_at(f, 23.5 * 3600)
+
+
+def test_the_online_fleet_follows_the_workload_hour_by_hour() -> None:
+    # _orders(): 111 orders an hour all day, 444 an hour from 8 p.m.: four times the work
+    f = make_fleet(
+        20_000, _orders(), 0.0, DAY_S, SimConfig(managed_share=0.1), np.random.default_rng(5)
+    )
+    online = np.array([_online_at(f, (h + 0.5) * 3600) for h in range(24)])
+    # the evening's drivers come online with its demand (anchors drawn uniformly from the
+    # orders would spread them over the shifts: 1.3× midday at 8:30 p.m., the most at 1:30 a.m.)
+    assert online[20] > 2.5 * online[8:20].mean()
+    assert online[1] < 0.6 * online[21]
+    assert online[8:20].std() < 0.15 * online[8:20].mean()  # flat where the demand is
+    w = anchor_weights(_orders().t_request, _orders().trip_s, 0.0, DAY_S, SimConfig(), True)
+    assert w.sum() == pytest.approx(1.0) and np.all(w >= 0)
 
 
 def test_overnight_shifts_carry_the_cut_parts_to_the_other_end_of_the_day() -> None:
     cut, carried = _fleet(False), _fleet(True)
     n = len(cut)
-    # the same first n drivers (same draws), then one more per shift that crossed midnight
-    np.testing.assert_array_equal(carried.lat[:n], cut.lat[:n])
-    np.testing.assert_array_equal(carried.t_on[:n], cut.t_on[:n])
-    np.testing.assert_array_equal(carried.t_off[:n], cut.t_off[:n])
     extra = slice(n, None)
     assert len(carried) > n
     assert np.all((carried.t_on[extra] == 0.0) | (carried.t_off[extra] == DAY_S))
@@ -68,9 +77,8 @@ def test_overnight_shifts_carry_the_cut_parts_to_the_other_end_of_the_day() -> N
     cfg = SimConfig(overnight_shifts=True, shift_mean_h=9.0, shift_std_h=0.0)
     exact = make_fleet(n, _orders(), 0.0, DAY_S, cfg, np.random.default_rng(5))
     assert (exact.t_off - exact.t_on).sum() == pytest.approx(n * 9 * 3600.0, rel=1e-12)
-    cut_exact = make_fleet(
-        n, _orders(), 0.0, DAY_S, SimConfig(shift_std_h=0.0), np.random.default_rng(5)
-    )
+    cfg = SimConfig(overnight_shifts=False, shift_mean_h=9.0, shift_std_h=0.0)
+    cut_exact = make_fleet(n, _orders(), 0.0, DAY_S, cfg, np.random.default_rng(5))
     assert (cut_exact.t_off - cut_exact.t_on).sum() < 0.97 * n * 9 * 3600.0
     # and the first hour has the previous evening's drivers
     assert _online_at(carried, 0.5 * 3600) > _online_at(cut, 0.5 * 3600) + 100

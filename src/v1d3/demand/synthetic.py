@@ -25,6 +25,10 @@ __all__ = [
     "synthetic_day",
 ]
 
+DRIVERS_PER_ORDER = 0.040
+"""Default fleet per daily order (shifts drawn): `distance` answers about 78 % of a default
+day's orders, the supply-constrained regime (docs/results/tuning.md §7)."""
+
 
 def synthetic_city(cfg: SyntheticConfig, resolution: int) -> City:
     centre = h3.latlng_to_cell(cfg.centre_lat, cfg.centre_lng, resolution)
@@ -118,8 +122,7 @@ def synthetic_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     city = synthetic_city(cfg.synthetic, cfg.h3_resolution)
     n = cfg.orders if cfg.orders is not None else cfg.synthetic.default_orders
     orders = synthetic_orders(cfg.synthetic, city, n, rng)
-    # about 36 drivers per 1,000 daily orders: `distance` answers ~78 % (supply-constrained)
-    return DemandDay(city, orders, default_drivers=max(1, int(round(n * 0.036))))
+    return DemandDay(city, orders, default_drivers=max(1, int(round(n * DRIVERS_PER_ORDER))))
 
 
 class SyntheticSource:

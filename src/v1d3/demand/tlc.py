@@ -90,7 +90,7 @@ DETOUR = 1.3
 """Road distance / straight-line distance of the replayed trips and of the city's travel model."""
 SPEED_MPS = 5.0
 """Driving speed of the replay city's travel model (pick-ups, idle moves), metres per second."""
-DRIVERS_PER_1000_ORDERS = 130.0
+DRIVERS_PER_1000_ORDERS = 170.0
 """Default fleet: drivers per 1,000 orders of the replayed day (at least 10), chosen so that
 ``distance`` dispatch works in the supply-constrained regime on the shipped file (how:
 docs/results/tuning.md §6)."""

@@ -35,6 +35,7 @@ from v1d3.demand.synthetic import synthetic_orders
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
 from v1d3.kddcup.grid import KDD_SPEED_MPS, STRAY_KM, HexGrid, numeric_rows, read_grid
+from v1d3.sim.config import SimConfig
 
 __all__ = [
     "KddSource",
@@ -59,7 +60,8 @@ _FIELDS_PLAIN = 8
 _FIELDS_CANCEL = 18
 _OUTSIDE_EDGES = 2.0
 """A point farther than this many cell edges from every cell centre lies outside the grid."""
-_SHIFT_S = 9 * 3600.0
+_SHIFT_S = SimConfig().shift_mean_h * 3600.0
+"""The default mean shift, seconds: the fleet is sized for the shifts the simulator draws."""
 _UTILISATION = 0.6
 _PICKUP_S = 300.0
 
@@ -206,7 +208,7 @@ def _select_day(table: KddOrderTable, path: Path, cfg: ScenarioConfig) -> int:
 
 
 def _default_drivers(trip_s: np.ndarray) -> int:
-    """Drivers that serve the day's orders at about 60 % utilisation over 9-hour shifts."""
+    """Drivers that serve the day's orders at about 60 % utilisation over the default shifts."""
     work = float(np.sum(trip_s + _PICKUP_S))
     return max(1, int(math.ceil(work / (_SHIFT_S * _UTILISATION))))
 

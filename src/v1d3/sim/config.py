@@ -38,17 +38,16 @@ class SimConfig:
     """Idle time after which a managed driver is offered to the repositioning policy, seconds."""
     managed_share: float = 1.0
     """Share of the fleet whose idle drivers the repositioning policy manages (0..1)."""
-    shift_mean_h: float = field(default=9.0, metadata={"flag": "--shift-hours"})
+    shift_mean_h: float = field(default=6.0, metadata={"flag": "--shift-hours"})
     """Mean shift length, hours (0 = every driver online the whole horizon)."""
     shift_std_h: float = 2.0
     """Standard deviation of shift lengths, hours."""
-    overnight_shifts: bool = False
+    overnight_shifts: bool = True
     """Whole-day runs only: shifts that cross midnight carry over, as on the days before and
     after. The part of a shift past the day's end is worked from the day's start (the previous
-    evening's drivers, still online after midnight), the part before its start at its end; each
-    such part is a driver of its own, so a run has more drivers than the shifts drawn. Off,
-    shifts are cut at the horizon and the first hours after midnight are short of drivers. Off
-    by default: the published studies ran so."""
+    evening's drivers, still online after midnight); each such part is a driver of its own, so
+    a run has more drivers than the shifts drawn. ``--no-overnight-shifts`` cuts shifts at the
+    horizon instead, as on a platform's first day, when nobody was online the evening before."""
 
     def __post_init__(self) -> None:
         check_fields(self, "sim config")

@@ -5,12 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import nnls
 
 from v1d3.demand.orders import Orders
 from v1d3.errors import ConfigError
 from v1d3.sim.config import DAY_S, SimConfig
 
-__all__ = ["Fleet", "make_fleet"]
+__all__ = ["Fleet", "make_fleet", "anchor_weights"]
+
+SLOT_S = 900.0
+"""Resolution of the demand curve the online fleet is fitted to, seconds (15 minutes)."""
+SMOOTH_SLOTS = 4
+"""Width of the moving average of that curve, slots (4 = one hour): the fleet follows the
+hour's demand, not each 15-minute slot's noise."""
+LENGTH_POINTS = 64
+"""Quantiles of the shift-length distribution used to compute the coverage kernel."""
 
 
 @dataclass(eq=False)
@@ -37,29 +46,36 @@ def make_fleet(
 ) -> Fleet:
     """Draw ``n`` shifts that follow the demand.
 
-    Each driver is anchored to a random order of the day: it starts near that order's origin, at a
-    uniformly random point of its shift before the order's request time, so the online fleet follows
-    the demand curve smoothed over one shift length. Shift lengths are normal
-    (``shift_mean_h`` ± ``shift_std_h``, clipped to 1–16 h); ``shift_mean_h = 0`` keeps every
-    driver online over the whole horizon. Shifts are cut at the horizon, unless
-    ``cfg.overnight_shifts`` and the horizon is a whole day: then the part of a shift beyond one
-    end is worked at the other, by one more driver, who starts near the same order's origin.
+    Each driver is anchored to an order of the day: it comes online near that order's origin, up
+    to 15 minutes before the order's request time, for a shift of normal length
+    (``shift_mean_h`` ± ``shift_std_h``, clipped to 1–16 h). Anchors are drawn with the weights
+    of :func:`anchor_weights`, so that the expected number of drivers online follows the driver
+    time the day's trips take, hour by hour. ``shift_mean_h = 0`` keeps every driver online over
+    the whole horizon. Shifts are cut at the horizon, unless ``cfg.overnight_shifts`` and the
+    horizon is a whole day: then the part of a shift beyond midnight is worked at the day's
+    start (the previous evening's drivers, still online), by one more driver, who starts near
+    the same order's origin.
     """
     if n <= 0:
         raise ConfigError(f"drivers must be a positive number, got {n}")
     if len(orders) == 0:
         raise ConfigError("cannot place drivers: the scenario has no orders in its horizon")
-    anchor = rng.integers(0, len(orders), size=n)
+    periodic = cfg.overnight_shifts and np.isclose(end_s - start_s, DAY_S)
+    if cfg.shift_mean_h <= 0:
+        anchor = rng.integers(0, len(orders), size=n)
+    else:
+        p = anchor_weights(orders.t_request, orders.trip_s, start_s, end_s, cfg, periodic)
+        anchor = rng.choice(len(orders), size=n, p=p)
     lat, lng = _near_origins(orders, anchor, rng)
     if cfg.shift_mean_h <= 0:
         t_on = np.full(n, start_s)
         t_off = np.full(n, end_s)
     else:
         length = np.clip(rng.normal(cfg.shift_mean_h, cfg.shift_std_h, size=n), 1.0, 16.0) * 3600
-        t_on = orders.t_request[anchor] - rng.random(n) * length
+        t_on = orders.t_request[anchor] - rng.random(n) * SLOT_S
         t_off = t_on + length
         span = end_s - start_s
-        if cfg.overnight_shifts and np.isclose(span, DAY_S):
+        if periodic:
             # a shift is shorter than a day, so it crosses at most one end of the horizon
             late = np.flatnonzero(t_off > end_s)
             early = np.flatnonzero(t_on < start_s)
@@ -87,3 +103,65 @@ def _near_origins(
     lat = orders.o_lat[idx] + jitter[:, 0] / 111_195.0
     lng = orders.o_lng[idx] + jitter[:, 1] / (111_195.0 * np.cos(np.deg2rad(orders.o_lat[idx])))
     return lat, lng
+
+
+def anchor_weights(
+    t_request: np.ndarray,
+    trip_s: np.ndarray,
+    start_s: float,
+    end_s: float,
+    cfg: SimConfig,
+    periodic: bool,
+) -> np.ndarray:
+    """Probability of each order to anchor a driver, so that the expected online fleet is
+    proportional to the demand's workload: the trip time of the orders requested in each
+    15-minute slot, averaged over ``SMOOTH_SLOTS`` slots.
+
+    A driver anchored in slot i starts there and is online in slot j ≥ i while its shift lasts,
+    with probability P(L > j − i); the expected online fleet is the anchor density convolved
+    with that survival curve. The anchor density per slot is the non-negative least-squares
+    solution that makes the convolution equal the workload, each slot's error relative to its
+    own workload (so the quiet hours after midnight count as much as the evening peak); each
+    slot's share is split evenly among its orders. Shifts last hours, so the fleet cannot fall
+    as fast as demand does late in the evening: the fit leaves the last evening hours short of
+    drivers and the first hours after midnight with some to spare (docs/simulation.md, Shifts).
+    ``periodic`` (whole day, shifts carried over midnight): the curve and the shifts wrap
+    around midnight.
+    """
+    n_slots = max(1, int(np.ceil((end_s - start_s) / SLOT_S - 1e-9)))
+    slot = np.clip(((t_request - start_s) // SLOT_S).astype(np.int64), 0, n_slots - 1)
+    count = np.bincount(slot, minlength=n_slots).astype(np.float64)
+    workload = np.bincount(slot, weights=trip_s, minlength=n_slots)
+    target = _moving_average(workload, SMOOTH_SLOTS, periodic)
+    # relative least squares: a slot's shortfall or excess counts against its own demand
+    scale = 1.0 / np.maximum(target, target.max() * 1e-3 + 1e-12)
+    kernel = _cover_kernel(n_slots, cfg, periodic) * scale[:, None]
+    q, _ = nnls(kernel, target * scale, maxiter=50 * n_slots)
+    per_order = np.divide(q, count, out=np.zeros(n_slots), where=count > 0)[slot]
+    total = per_order.sum()
+    if not total > 0:  # nothing to fit (a single slot, say): every order alike
+        return np.full(t_request.size, 1.0 / t_request.size)
+    return per_order / total
+
+
+def _cover_kernel(n_slots: int, cfg: SimConfig, periodic: bool) -> np.ndarray:
+    """K[j, i]: probability that a driver anchored in slot i is online in slot j."""
+    u = (np.arange(LENGTH_POINTS) + 0.5) / LENGTH_POINTS
+    from scipy.stats import norm  # noqa: PLC0415  (scipy.stats is slow to import)
+
+    length = np.clip(cfg.shift_mean_h + cfg.shift_std_h * norm.ppf(u), 1.0, 16.0) * 3600.0
+    lag = (np.arange(n_slots)[:, None] - np.arange(n_slots)[None, :]) * SLOT_S
+    if periodic:
+        lag = np.mod(lag, n_slots * SLOT_S)
+    return np.where(lag[..., None] >= 0, lag[..., None] < length, False).mean(axis=-1)
+
+
+def _moving_average(x: np.ndarray, width: int, periodic: bool) -> np.ndarray:
+    """Centred moving average over ``width`` points: around the circle when ``periodic``,
+    else over the points of each window that exist."""
+    offsets = np.arange(width) - width // 2
+    idx = np.arange(x.size)[:, None] + offsets[None, :]
+    if periodic:
+        return x[idx % x.size].mean(axis=1)
+    inside = (idx >= 0) & (idx < x.size)
+    return np.where(inside, x[np.clip(idx, 0, x.size - 1)], 0.0).sum(axis=1) / inside.sum(axis=1)
