@@ -18,6 +18,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from v1d3.cli.script_args import ArgumentParser
 from v1d3.demand.departures import measure_departures, read_pickups, summarise
 from v1d3.demand.manhattan import load_manhattan
@@ -46,6 +48,14 @@ def _check_inputs(files: list[Path]) -> str | None:
     return None
 
 
+def _table_share(zone_ids: list[int]) -> list[float]:
+    """Share of each weekday's pick-ups in the Manhattan table that the measured zones hold."""
+    data = load_manhattan()
+    by_zone = data.trips.sum(axis=(1, 3), dtype=np.int64)
+    measured = np.isin(data.zone_ids, zone_ids)
+    return [round(float(z[measured].sum() / z.sum()), 3) for z in by_zone]
+
+
 def main() -> int:
     ap = ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared data folder")
@@ -71,7 +81,9 @@ def main() -> int:
     else:
         atomic_write_text(args.out, data)
     dates = [d for d in args.dates.split(",") if d]
-    print(json.dumps(summarise(table, dates), indent=1))
+    out = summarise(table, dates)
+    out["manhattan_share_of_measured_zones"] = _table_share(table["zone_ids"])
+    print(json.dumps(out, indent=1))
     return 0
 
 
