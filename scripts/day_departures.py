@@ -28,7 +28,6 @@ from v1d3.errors import V1D3Error
 from v1d3.files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SHARED = ROOT.parent / "shared" / "data"
 TLC_DIR = "nyc-tlc-green-2021q1"
 SHA256 = {
     "2021-01": "b8e2c9496c5eada0f10adbd88f98d91721ec6fe2787a2b355cf0ccfa9678ee7b",
@@ -58,7 +57,7 @@ def _table_share(zone_ids: list[int]) -> list[float]:
 
 def main() -> int:
     ap = ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared data folder")
+    ap.add_argument("--shared", type=Path, required=True, help="folder of the original downloads")
     ap.add_argument("--out", type=Path, default=TABLE_PATH, help="table to write")
     ap.add_argument("--dates", default="", help="dates whose full rows to print (a,b,...)")
     ap.add_argument("--check", action="store_true", help="compare with --out, write nothing")

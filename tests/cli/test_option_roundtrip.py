@@ -96,9 +96,7 @@ def test_every_field_is_set_away_from_its_default(configs: tuple[Any, ...]) -> N
     """The round trip below covers every field: a new field must be added here."""
     defaults = dict(_leaves(type(configs[0])()))
     same = [
-        name
-        for name in defaults
-        if all(dict(_leaves(c))[name] == defaults[name] for c in configs)
+        name for name in defaults if all(dict(_leaves(c))[name] == defaults[name] for c in configs)
     ]
     assert not same, f"set these fields to a non-default value: {same}"
 

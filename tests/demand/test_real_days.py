@@ -9,8 +9,10 @@ import pytest
 
 from v1d3.demand.config import ManhattanConfig, ScenarioConfig
 from v1d3.demand.manhattan import load_manhattan, manhattan_day, manhattan_orders
-from v1d3.demand.real_days import check_like_date, load_real_days
+from v1d3.demand.real_days import check_like_date, drawn_date, load_real_days
 from v1d3.errors import ConfigError
+from v1d3.eval.config import RunConfig
+from v1d3.eval.run import run_simulation
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import build_scenario
 from v1d3.sim.seeds import scenario_streams
@@ -104,8 +106,20 @@ def test_the_scenario_records_the_date_and_its_weekday() -> None:
     sc = build_scenario(like, SimConfig(), seed=1)
     assert sc.weekday == 0 and sc.like_date == STORM  # the date's Monday, not the config's 2
     drawn = ScenarioConfig(orders=3_000, hours=1, manhattan=ManhattanConfig(real_days=True))
-    assert build_scenario(drawn, SimConfig(), seed=1).like_date in load_real_days().dates_of(2)
+    for seed in (1, 2):
+        date = build_scenario(drawn, SimConfig(), seed=seed).like_date
+        assert date == drawn_date(seed, 2) and date in load_real_days().dates_of(2)
     assert build_scenario(ScenarioConfig(orders=3_000, hours=1), SimConfig(), 1).like_date is None
+
+
+def test_every_policy_meets_the_same_real_day() -> None:
+    sc = ScenarioConfig(orders=6_000, hours=1, manhattan=ManhattanConfig(real_days=True))
+    runs = [run_simulation(RunConfig(scenario=sc, dispatch=d, seed=4)) for d in ("fcfs", "fare")]
+    assert runs[0].log.meta["like_date"] == runs[1].log.meta["like_date"] == drawn_date(4, 2)
+    a, b = (r.log.orders for r in runs)
+    for col in ("t_request_s", "origin_lat", "dest_lng"):
+        np.testing.assert_array_equal(a[col], b[col])
+    np.testing.assert_array_equal(runs[0].log.drivers["t_on_s"], runs[1].log.drivers["t_on_s"])
 
 
 @pytest.mark.parametrize(

@@ -18,14 +18,15 @@ in a yearly average; holidays are measured against it and flagged):
 Each raw ``x`` has a Poisson sampling variance ``σ²`` (``1/n`` for the volume; for an hour or
 zone, the exact variance of the transform when the count is Poisson with the mean ``μ``
 expected from the date's total, its bias under that mean subtracted from ``x``), plus or minus
-``1/N`` for the baseline's own count ``N`` (minus when the date is in its baseline). The estimate shipped is the empirical-Bayes posterior under a normal
-prior ``N(0, τ²)``: ``τ²`` = mean of ``x²`` less mean of ``σ²`` over dates (per hour, smoothed
-over neighbouring hours; per zone), the estimate ``x τ²/(τ² + σ²)`` and its
-noise (posterior standard deviation) ``σ τ/√(τ² + σ²)``. Noisy cells — the night hours, the
-small zones, a storm day's few trips — are thereby pulled towards 0 instead of passing for
-variation. The volume is not shrunk: its noise (``σ`` ≈ 0.03) is a tenth of its spread, and a
-normal prior fitted to ordinary days and storms together would pull a storm day's ratio towards
-0 by more than its noise; it is given with ``σ``.
+``1/N`` for the baseline's own count ``N`` (minus when the date is in its baseline). The
+estimate shipped for an hour or a zone is the empirical-Bayes posterior under a normal prior
+``N(0, τ²)``: ``τ²`` = mean of ``x²`` less mean of ``σ²`` over dates (per hour, smoothed over
+neighbouring hours; per zone), the estimate ``x τ²/(τ² + σ²)`` and its noise (posterior
+standard deviation) ``σ τ/√(τ² + σ²)``. Noisy cells — the night hours, the small zones, a storm
+day's few trips — are thereby pulled towards 0 instead of passing for variation. The volume is
+not shrunk: its noise (``σ`` ≈ 0.03) is a tenth of its spread, and a normal prior fitted to
+ordinary days and storms together would pull a storm day's ratio towards 0 by more than its
+noise; it is given with ``σ``.
 """
 
 from __future__ import annotations
@@ -165,7 +166,11 @@ def log_count_moments(mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _raw(
-    obs: np.ndarray, total: np.ndarray, base_counts: np.ndarray, base_total: np.ndarray, sign
+    obs: np.ndarray,
+    total: np.ndarray,
+    base_counts: np.ndarray,
+    base_total: np.ndarray,
+    sign: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Raw log departures of shares, less their bias under no departure, and their Poisson
     variances (the baseline's own share ``1/N``: minus when the date is in it, else plus)."""
@@ -226,7 +231,11 @@ def measure_departures(p: Pickups) -> dict[str, Any]:
         "baseline_orders_by_hour": r(counts[base].sum(axis=2).mean(axis=0), 1),
         "zone_ids": [int(i) for i in p.zone_ids[usable]],
         "zone_orders_per_day": r(counts[base].sum(axis=(0, 1))[usable] / base.sum(), 1),
-        "tau": {"volume": r(np.sqrt(tau2_v))[0], "hour": r(np.sqrt(tau2_h)), "zone": r(np.sqrt(tau2_z))},
+        "tau": {
+            "volume": r(np.sqrt(tau2_v))[0],
+            "hour": r(np.sqrt(tau2_h)),
+            "zone": r(np.sqrt(tau2_z)),
+        },
         "dates": rows,
     }
 
@@ -240,8 +249,12 @@ def _round(a: Any, digits: int = 4) -> Any:
 def _spread(values: list[float]) -> dict[str, float]:
     a = np.asarray(values)
     q10, q50, q90 = np.quantile(a, [0.1, 0.5, 0.9])
-    return {"sd": round(float(a.std()), 3), "p10": round(float(q10), 3),
-            "median": round(float(q50), 3), "p90": round(float(q90), 3)}
+    return {
+        "sd": round(float(a.std()), 3),
+        "p10": round(float(q10), 3),
+        "median": round(float(q50), 3),
+        "p90": round(float(q90), 3),
+    }
 
 
 def summarise(table: dict[str, Any], dates: Sequence[str] = ()) -> dict[str, Any]:

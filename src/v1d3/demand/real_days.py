@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from v1d3.errors import ConfigError, DataError
+from v1d3.sim.seeds import real_day_rng, scenario_streams
 
 __all__ = [
     "TABLE_PATH",
@@ -35,6 +36,7 @@ __all__ = [
     "load_real_days",
     "check_like_date",
     "draw_real_day",
+    "drawn_date",
     "table_text",
 ]
 
@@ -145,6 +147,13 @@ def draw_real_day(weekday: int, rng: np.random.Generator) -> DayDeparture:
     if not dates:
         raise ConfigError(f"real_days: no measured date falls on weekday {weekday}")
     return real.days[dates[int(rng.integers(len(dates)))]]
+
+
+def drawn_date(seed: int, weekday: int) -> str:
+    """The date a ``real_days`` run of ``seed`` on ``weekday`` is like (what its log_meta.json
+    says; for a study's runs, whose records keep no log meta)."""
+    demand, _ = scenario_streams(seed, weekday)
+    return draw_real_day(weekday, real_day_rng(demand)).date
 
 
 def table_text(table: dict[str, Any]) -> str:
