@@ -16,6 +16,9 @@ Outputs, each written to a temporary file and then renamed, byte-for-byte determ
 * ``nyc_tlc/taxi_zones.json``: all TLC zones with a polygon, WGS84, Douglas-Peucker simplified
 * ``LICENSE-pyhailing`` and ``NOTICE.md``
 
+``day_departures.json`` (real days' departures, from the three monthly TLC files) is written by
+``scripts/day_departures.py --shared DIR``, which needs the package.
+
 Needs only the standard library, numpy and pyarrow. The shapefile is read by the minimal reader
 below; the projections come from ``src/v1d3/geo/projection.py`` (pure numpy), loaded by path.
 """
@@ -539,6 +542,19 @@ on reuse.
   centroids to {info["tlc_centroid_err_m"]:.3f} m. Rings are simplified one by one, so
   neighbouring zones can overlap or leave gaps in slivers up to ~{DP_TOLERANCE_M:g} m wide
   along shared borders.
+
+## Departures of real days from their weekday, 2021 Q1 (``day_departures.json``)
+
+Licence: NYC Taxi & Limousine Commission open data, as above. Derived from TLC's green taxi
+trip records for January, February and March 2021 (``green_tripdata_2021-01.parquet``, SHA-256
+``b8e2c9496c5eada0f10adbd88f98d91721ec6fe2787a2b355cf0ccfa9678ee7b``; ``-02``,
+``fd43c7afa2002716c8afadfd57665ab9c9ad99be419570a9b0a08de15cbeb64e``; ``-03`` as above): for
+every Monday-Friday date, how the pick-ups inside the Manhattan table's zones departed from the
+weekday's average (log volume ratio, a log multiplier per hour of the day and per well-counted
+zone, each shrunk by its sampling noise, with that noise), and each date's pick-up count. No
+trip record of January or February is shipped. Written by ``scripts/day_departures.py --shared
+DIR`` (it imports the package, for the method in ``v1d3.demand.departures``), byte for byte the
+same on every run; docs/simulation.md ("Real days") describes it.
 
 ## Zone file format
 

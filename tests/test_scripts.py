@@ -150,3 +150,11 @@ def test_zone_day_variation_needs_the_pickup_columns(tmp_path: Path) -> None:
     res = _script("zone_day_variation.py", str(f))
     assert res.returncode == 2
     assert "expected columns tpep_/lpep_pickup_datetime and PULocationID" in res.stderr
+
+
+def test_day_departures_needs_the_original_downloads(tmp_path: Path) -> None:
+    res = _script("day_departures.py", "--shared", str(tmp_path), "--out", str(tmp_path / "t"))
+    assert res.returncode == 2
+    missing = tmp_path / "nyc-tlc-green-2021q1" / "green_tripdata_2021-01.parquet"
+    assert res.stderr.strip() == f"error: {missing}: missing input file"
+    assert not (tmp_path / "t").exists()

@@ -53,6 +53,25 @@ def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
     assert v1d3("check", str(out)).returncode == 0
 
 
+def test_like_date_is_saved_recorded_and_reproduced(tmp_path: Path) -> None:
+    out, again = tmp_path / "run", tmp_path / "again"
+    r = v1d3(
+        "simulate", "--scenario", "manhattan", "--like-date", "2021-02-01", "--hours", "1",
+        "--orders", "3000", "--dispatch", "distance", "--seed", "2", "--out", str(out),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    saved = json.loads((out / "config.json").read_text())["scenario"]["manhattan"]
+    assert saved["like_date"] == "2021-02-01" and saved["real_days"] is False
+    meta = json.loads((out / "log_meta.json").read_text())
+    assert meta["like_date"] == "2021-02-01" and meta["weekday"] == 0  # the date's Monday
+    r = v1d3("simulate", "--config", str(out / "config.json"), "--out", str(again))
+    assert r.returncode == 0, r.stderr
+    m, m2 = (json.loads((f / "metrics.json").read_text()) for f in (out, again))
+    for k in ("orders", "completed", "total_income", "wait_mean_s"):
+        assert m2[k] == m[k]
+    assert json.loads((again / "log_meta.json").read_text())["like_date"] == "2021-02-01"
+
+
 def test_listing_commands() -> None:
     r = v1d3("scenarios")
     assert r.returncode == 0 and "manhattan" in r.stdout and "nyc-tlc" in r.stdout
@@ -73,6 +92,8 @@ def test_listing_commands() -> None:
         (["--reposition-after-s", "-1"], "reposition_after_s"),
         (["--scenario", "nyc-tlc", "--trips", "/nonexistent/trips.parquet"], "trips.parquet"),
         (["--scenario", "manhattan", "--weekday", "6"], "business days"),
+        (["--scenario", "manhattan", "--like-date", "2021-02-06"], "like_date: 2021-02-06 is a"),
+        (["--like-date", "2021-02-01", "--real-days"], "like_date and real_days exclude"),
         # malformed command lines: click's usage errors, on one line as well
         (["--drivers", "abc"], "'--drivers'"),
         (["--no-such-option", "1"], "--no-such-option"),

@@ -37,7 +37,7 @@ SCENARIO = ScenarioConfig(
     hours=3.25,
     h3_resolution=9,
     date="2021-03-04",
-    manhattan=ManhattanConfig(zone_day_sd=0.15),
+    manhattan=ManhattanConfig(zone_day_sd=0.15, like_date="2021-02-01"),
     nyc_tlc=TlcConfig(trips="my trips.parquet"),
     kdd=KddConfig(grid="grid.csv", orders="orders.csv"),
     synthetic=SyntheticConfig(
@@ -56,7 +56,11 @@ SCENARIO = ScenarioConfig(
         commute=0.3,
     ),
 )
-"""Every scenario field (nested sources included) away from its default."""
+"""Every scenario field (nested sources included) away from its default, but one of the two
+that exclude each other (``real_days``, set in :data:`SCENARIO_REAL_DAYS`)."""
+SCENARIO_REAL_DAYS = dataclasses.replace(
+    SCENARIO, manhattan=ManhattanConfig(zone_day_sd=0.15, real_days=True)
+)
 
 SIM = SimConfig(
     round_s=3.0,
@@ -85,15 +89,19 @@ def _leaves(config: Any, path: str = "") -> Iterator[tuple[str, Any]]:
             yield f"{path}{f.name}", value
 
 
-@pytest.mark.parametrize("config", [SCENARIO, SIM], ids=["scenario", "sim"])
-def test_every_field_is_set_away_from_its_default(config: Any) -> None:
+@pytest.mark.parametrize(
+    "configs", [(SCENARIO, SCENARIO_REAL_DAYS), (SIM,)], ids=["scenario", "sim"]
+)
+def test_every_field_is_set_away_from_its_default(configs: tuple[Any, ...]) -> None:
     """The round trip below covers every field: a new field must be added here."""
-    defaults = dict(_leaves(type(config)()))
-    same = [name for name, value in _leaves(config) if value == defaults[name]]
+    defaults = dict(_leaves(type(configs[0])()))
+    same = [
+        name for name in defaults if all(dict(_leaves(c))[name] == defaults[name] for c in configs)
+    ]
     assert not same, f"set these fields to a non-default value: {same}"
 
 
-def _study(tmp_path: Path) -> StudyConfig:
+def _study(tmp_path: Path, scenario: ScenarioConfig = SCENARIO) -> StudyConfig:
     """A study with every field away from its default (a KDD agent among its policies)."""
     agent = tmp_path / "my agent"
     agent.mkdir(exist_ok=True)
@@ -107,7 +115,7 @@ def _study(tmp_path: Path) -> StudyConfig:
         weekdays=(5, 6),
         seeds=(3, 4),
         baseline="fare/stay",
-        scenario=SCENARIO,
+        scenario=scenario,
         sim=SIM,
         models=str(tmp_path / "models"),
         agents={"mine": str(agent)},
@@ -127,10 +135,14 @@ def test_every_study_field_is_set_away_from_its_default(tmp_path: Path) -> None:
     assert not same, f"set these study fields to a non-default value: {same}"
 
 
+@pytest.mark.parametrize("scenario", [SCENARIO, SCENARIO_REAL_DAYS], ids=["like", "real"])
 def test_study_command_round_trips_every_field_through_the_cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    scenario: ScenarioConfig,
 ) -> None:
-    study = _study(tmp_path)
+    study = _study(tmp_path, scenario)
     out = tmp_path / "study"
     captured: list[StudyConfig] = []
 
@@ -146,7 +158,7 @@ def test_study_command_round_trips_every_field_through_the_cli(
     (parsed,) = captured
     assert parsed.sim == SIM
     # the study's weekdays replace the scenario's weekday in every run
-    assert parsed.scenario == dataclasses.replace(SCENARIO, weekday=parsed.scenario.weekday)
+    assert parsed.scenario == dataclasses.replace(scenario, weekday=parsed.scenario.weekday)
     assert parsed.runs() == study.runs()
-    assert dataclasses.replace(parsed, scenario=SCENARIO) == study
+    assert dataclasses.replace(parsed, scenario=scenario) == study
     assert parsed.agents == study.agents and parsed.agent_budget_s == study.agent_budget_s

@@ -49,7 +49,7 @@ def test_a_flat_scenario_loads_into_the_per_source_configs(tmp_path: Path) -> No
     assert cfg.sim.k_nearest == 7 and cfg.seed == 3
     # written back nested, and read back the same
     new = cfg.to_dict()["scenario"]
-    assert "zone_day_sd" not in new and new["manhattan"] == {"zone_day_sd": 0.1}
+    assert "zone_day_sd" not in new and new["manhattan"]["zone_day_sd"] == 0.1
     assert RunConfig.from_dict(cfg.to_dict()) == cfg
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from v1d3.sim.seeds import (
     kdd_day_streams,
     pickup_sample_rng,
+    real_day_rng,
     scenario_streams,
     sim_streams,
 )
@@ -40,3 +41,12 @@ def test_streams_differ_by_seed_and_weekday() -> None:
     assert not np.array_equal(a, sim_streams(2, 0).cancel.random(8))
     assert not np.array_equal(a, sim_streams(1, 1).cancel.random(8))
     assert not np.array_equal(a, sim_streams(1, 0).drift.random(8))
+
+
+def test_real_day_stream_is_a_child_of_the_demand_stream_and_leaves_it_alone() -> None:
+    demand, _ = scenario_streams(7, 2)
+    real = real_day_rng(demand)
+    (child,) = np.random.SeedSequence([7, 2, 0x5CE]).spawn(2)[0].spawn(1)
+    np.testing.assert_array_equal(real.random(4), np.random.default_rng(child).random(4))
+    # the demand generator draws what it draws without the real-day stream
+    np.testing.assert_array_equal(demand.random(4), _children([7, 2, 0x5CE], 2)[0])

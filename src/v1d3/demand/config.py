@@ -12,6 +12,7 @@ import dataclasses
 import functools
 from dataclasses import dataclass, field
 
+from v1d3.demand.real_days import check_like_date
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 
@@ -40,11 +41,27 @@ class ManhattanConfig:
     NYC TLC green-taxi records show, beyond Poisson noise, 0.04 among the business days of
     March 2021 and 0.15 over January–March 2021 with its snow storms
     (scripts/zone_day_variation.py)."""
+    real_days: bool = False
+    """manhattan: make each (weekday, seed) like a real day: one Monday–Friday date of 2021 Q1
+    of the run's weekday, drawn by the seed (holidays and storm days included), lends the day its
+    measured departure from the weekday's average — volume (when ``orders`` is not given),
+    hour-by-hour profile and pick-up zone mix (docs/simulation.md, "Real days"). The date drawn is
+    ``like_date`` in the run's log_meta.json. Off: every day is the weekday's average."""
+    like_date: str | None = None
+    """manhattan: replay the measured departure of this date, YYYY-MM-DD (a Monday–Friday of
+    2021 Q1), on the Manhattan table of its weekday; the run's weekday becomes the date's."""
 
     def __post_init__(self) -> None:
         check_fields(self, "scenario config")
         if not 0 <= self.zone_day_sd <= 2:
             raise ConfigError(f"zone_day_sd must be in [0, 2], got {self.zone_day_sd}")
+        if self.like_date is not None:
+            if self.real_days:
+                raise ConfigError(
+                    "like_date and real_days exclude each other: give one date, or let the seed "
+                    "draw one"
+                )
+            check_like_date(self.like_date)
 
 
 @dataclass(frozen=True)

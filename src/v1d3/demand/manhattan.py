@@ -22,11 +22,13 @@ import numpy as np
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.fares import NYCMeter2018
 from v1d3.demand.orders import Orders
+from v1d3.demand.real_days import DayDeparture, check_like_date, draw_real_day
 from v1d3.demand.source import DemandDay
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City, h3_city
 from v1d3.geo.polygons import Zones, load_zones, sample_points_in_zones
 from v1d3.geo.travel import ZoneSpeedTable
+from v1d3.sim.seeds import real_day_rng
 
 __all__ = [
     "ManhattanData",
@@ -35,6 +37,7 @@ __all__ = [
     "manhattan_city",
     "manhattan_orders",
     "manhattan_day",
+    "day_departure",
 ]
 
 BUSINESS_WEEKS_2018 = 50
@@ -93,12 +96,15 @@ def manhattan_orders(
     rng: np.random.Generator,
     data: ManhattanData | None = None,
     zone_day_sd: float = 0.0,
+    departure: DayDeparture | None = None,
 ) -> Orders:
     """One day of orders drawn from the OD table of ``weekday`` (Monday = 0 … Friday = 4).
 
     ``zone_day_sd`` > 0 makes the day differ from the weekday's average the way real days do:
     each pick-up zone's demand is multiplied by its own ``exp(N(0, zone_day_sd²))`` for the day
-    (the total stays ``n``).
+    (the total stays ``n``). ``departure``: a real date's measured departure, its hour and zone
+    multipliers applied to the table's slots and pick-up zones (``n`` is the caller's: see
+    :func:`manhattan_day`).
     """
     data = data or load_manhattan()
     if not 0 <= weekday <= 4:
@@ -111,6 +117,9 @@ def manhattan_orders(
     table = data.trips[weekday].astype(np.float64)
     if zone_day_sd > 0:
         table = table * np.exp(zone_day_sd * rng.standard_normal(table.shape[1]))[None, :, None]
+    if departure is not None:
+        table = table * departure.slot_factors(table.shape[0])[:, None, None]
+        table = table * departure.zone_factors(data.zone_ids)[None, :, None]
     p = table.ravel()
     p /= p.sum()
     counts = rng.multinomial(n, p)
@@ -145,13 +154,39 @@ def manhattan_orders(
     )
 
 
+def day_departure(cfg: ScenarioConfig, rng: np.random.Generator) -> DayDeparture | None:
+    """The real date the day is like: ``like_date``'s, one of the weekday's dates drawn by the
+    real-day stream of the demand generator (``real_days``; the demand draws are untouched),
+    or None."""
+    m = cfg.manhattan
+    if m.like_date is not None:
+        return check_like_date(m.like_date)
+    if m.real_days:
+        return draw_real_day(cfg.weekday, real_day_rng(rng))
+    return None
+
+
 def manhattan_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     """The ``manhattan`` source's day: ``cfg.orders`` (default: the weekday's average volume)
-    drawn for ``cfg.weekday``, each zone varied by ``cfg.manhattan.zone_day_sd``."""
+    drawn for ``cfg.weekday``, each zone varied by ``cfg.manhattan.zone_day_sd``.
+
+    Like a real date (``real_days``, ``like_date``): the date's weekday, its measured hour and
+    zone departures and, when ``cfg.orders`` is not given, its volume; the default fleet stays
+    the one of the weekday's average volume (planned for an average day)."""
     data = load_manhattan()
     city = manhattan_city(cfg.h3_resolution)
-    orders = manhattan_orders(cfg.weekday, cfg.orders, rng, data, cfg.manhattan.zone_day_sd)
-    return DemandDay(city, orders, default_drivers=int(round(len(orders) * DRIVERS_PER_ORDER)))
+    dep = day_departure(cfg, rng)
+    weekday = cfg.weekday if dep is None else dep.weekday
+    average = data.daily_volume(weekday) if cfg.orders is None else cfg.orders
+    n = average if dep is None or cfg.orders is not None else dep.volume_of(average)
+    orders = manhattan_orders(weekday, n, rng, data, cfg.manhattan.zone_day_sd, dep)
+    return DemandDay(
+        city,
+        orders,
+        default_drivers=int(round(average * DRIVERS_PER_ORDER)),
+        weekday=None if dep is None else dep.weekday,
+        like_date=None if dep is None else dep.date,
+    )
 
 
 class ManhattanSource:

@@ -33,6 +33,9 @@ class DemandDay:
     """Unix time of the day's midnight (0 when the day has no calendar date)."""
     weekday: int | None = None
     """The day's real weekday when the source has a calendar date (overrides the config's)."""
+    like_date: str | None = None
+    """The real date, YYYY-MM-DD, whose measured departure the day carries (``manhattan`` with
+    ``real_days`` or ``like_date``); written to the run's log_meta.json."""
 
 
 class DemandSource(Protocol):

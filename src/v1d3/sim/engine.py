@@ -672,6 +672,7 @@ class Simulator:
                 "wall_s": wall_s,
                 "seed": self.seed,
                 "n_cells": sc.city.n_cells,
+                **({} if sc.like_date is None else {"like_date": sc.like_date}),
             },
         )
 

@@ -43,6 +43,8 @@ class Scenario:
     """Dense cell of each order's destination."""
     epoch_s: float = 0.0
     """Unix time of the simulated day's midnight (0 when the day has no calendar date)."""
+    like_date: str | None = None
+    """The real date whose measured departure the day carries (:class:`DemandDay`), or None."""
 
 
 def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
@@ -76,4 +78,5 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
         o_cell=o_cell,
         d_cell=d_cell,
         epoch_s=day.epoch_s,
+        like_date=day.like_date,
     )

@@ -8,6 +8,8 @@ with: changing any of them changes every result, so they are named here and nowh
 - :func:`scenario_streams` — the day's orders and the fleet's shifts (``Stream.SCENARIO``);
 - :func:`sim_streams` — cancellations, idle drift and the two policies' own generators
   (``Stream.SIM``);
+- :func:`real_day_rng` — which real date a ``--real-days`` day is like, a child spawned from
+  the day's demand generator (spawning leaves that generator's own draws as they were);
 - :func:`pickup_sample_rng` — the subsample of pickup distances a study keeps
   (``Stream.PICKUP_SAMPLE``);
 - :func:`kdd_day_streams` — the policies' generators of a day run outside V1D3, by the KDD Cup
@@ -27,6 +29,7 @@ __all__ = [
     "root",
     "scenario_streams",
     "sim_streams",
+    "real_day_rng",
     "pickup_sample_rng",
     "kdd_day_streams",
 ]
@@ -52,6 +55,15 @@ def scenario_streams(seed: int, weekday: int) -> tuple[np.random.Generator, np.r
         np.random.default_rng(s) for s in root(seed, weekday, Stream.SCENARIO).spawn(2)
     )
     return demand, fleet
+
+
+def real_day_rng(demand: np.random.Generator) -> np.random.Generator:
+    """The generator that draws the real date a day is like (``ManhattanConfig.real_days``):
+    the first child of the demand generator's ``SeedSequence``. Spawning does not advance the
+    demand generator, so the day's other draws, and every run without the option, are as
+    before; the date depends on (seed, weekday) only, the same for every policy."""
+    (child,) = demand.spawn(1)
+    return child
 
 
 @dataclass(frozen=True, eq=False)
