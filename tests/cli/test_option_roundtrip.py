@@ -59,7 +59,9 @@ SCENARIO = ScenarioConfig(
     shocks=(
         EventShock(start_h=7.0, end_h=8.0, trips=500, zone="Times Sq/Theatre District"),
         EventShock(start_h=9, end_h=9.5, lat=40.75, lng=-73.99, radius_m=200, direction="to"),
-        WeatherShock(start_h=6.5, end_h=9.75, demand=1.3, speed=0.8, zones=("Midtown Center", "163")),
+        WeatherShock(
+            start_h=6.5, end_h=9.75, demand=1.3, speed=0.8, zones=("Midtown Center", "163")
+        ),
         SupplyShock(start_h=8.0, end_h=9.0, drivers=0.7),
         ClosureShock(start_h=7.5, end_h=9.0, zones=("Union Sq",), slowdown=2.0),
     ),

@@ -30,7 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from v1d3.demand.config import ScenarioConfig
-from v1d3.demand.shocks import load_shock_file
+from v1d3.demand.shocks import Shock, load_shock_file
 from v1d3.errors import V1D3Error
 from v1d3.options import ConfigOption, build_config, config_options, replace_fields
 from v1d3.sim.config import SimConfig
@@ -114,6 +114,7 @@ def configs_from_options(**options: Any) -> tuple[ScenarioConfig, SimConfig]:
     sim = {k: v for k, v in options.items() if _SHARED[k][0] is SimConfig}
     scenario = build_config(ScenarioConfig, sc)
     if shocks_file is not None:
+        more: tuple[Shock, ...]
         if shocks_file.strip() == "random":
             more, random = (), True
         else:

@@ -169,7 +169,9 @@ class ScenarioConfig:
     """synthetic (and kdd without an orders file): the synthetic city and its demand."""
     kdd: KddConfig = field(default_factory=KddConfig, metadata=_SOURCE)
     """kdd: the source's own settings."""
-    shocks: tuple[Shock, ...] = field(default=(), metadata={"flag": "--shock", "codec": SHOCK_SPECS})
+    shocks: tuple[Shock, ...] = field(
+        default=(), metadata={"flag": "--shock", "codec": SHOCK_SPECS}
+    )
     """Shocks staged on the day: events, weather, supply changes, closures (docs/simulation.md,
     Shocks); each window in hours after midnight, inside the simulated hours."""
     random_shocks: bool = False
@@ -204,7 +206,7 @@ class ScenarioConfig:
         hi = min(self.start_hour + self.hours, 24.0)
         for i, s in enumerate(self.shocks):
             if s.start_h < lo - 1e-9 or s.end_h > hi + 1e-9:
-                name = "start_h" if s.start_h < lo - 1e-9 else "end_h"
+                name = "start_h" if not lo - 1e-9 <= s.start_h < hi else "end_h"
                 raise ConfigError(
                     f"shocks[{i}].{name}: the window {s.start_h:g}-{s.end_h:g} h is outside "
                     f"the simulated hours {lo:g}-{hi:g} h"

@@ -89,7 +89,9 @@ def _multiplier(name: str, value: float, low: float = 0.0, strict: bool = False)
     ok = value > low if strict else value >= low
     if not (ok and value <= MAX_MULTIPLIER):
         sign = ">" if strict else ">="
-        raise ShockError(name, f"must be a number {sign} {low:g} and <= {MAX_MULTIPLIER:g}, got {value}")
+        raise ShockError(
+            name, f"must be a number {sign} {low:g} and <= {MAX_MULTIPLIER:g}, got {value}"
+        )
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,7 @@ def coerce_shocks(values: Any) -> tuple[Shock, ...]:
         raise ConfigError(f"shocks: expected a list of shocks, got {type(values).__name__}")
     out: list[Shock] = []
     for i, s in enumerate(values):
-        if isinstance(s, tuple(SHOCK_KINDS.values())):
+        if isinstance(s, (EventShock, WeatherShock, SupplyShock, ClosureShock)):
             out.append(s)
         else:
             out.append(shock_from_mapping(s, i))
@@ -283,8 +285,7 @@ def _parse_value(cls: type, name: str, text: str, i: int | None) -> Any:
     except ValueError:
         where = "shock" if i is None else f"shocks[{i}]"
         raise ConfigError(
-            f"{where}.{name}: expected {'an integer' if base is int else 'a number'}, "
-            f"got {text!r}"
+            f"{where}.{name}: expected {'an integer' if base is int else 'a number'}, got {text!r}"
         ) from None
 
 

@@ -63,7 +63,7 @@ from v1d3.policies import (
     make_reposition,
 )
 from v1d3.sim.log import RunLog
-from v1d3.sim.scenario import build_scenario
+from v1d3.sim.scenario import build_scenario, check_scenario_shocks
 from v1d3.sim.seeds import pickup_sample_rng
 
 __all__ = [
@@ -451,6 +451,7 @@ def evaluate(
     if report_hour is not None and not 0 <= report_hour <= 23:
         raise ConfigError(f"report_hour: expected an hour 0..23, got {report_hour}")
     check_study_folder(out, study, resume)
+    check_scenario_shocks(study.scenario)
     _validate_policies(study)
     tasks = [Task(run_key(c), run_name(c), c) for c in study.runs()]
     if len({t.key for t in tasks}) != len(tasks):

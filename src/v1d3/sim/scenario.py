@@ -21,8 +21,9 @@ from v1d3.geo.city import City
 from v1d3.sim.config import SimConfig
 from v1d3.sim.fleet import Fleet, make_fleet
 from v1d3.sim.seeds import scenario_streams
+from v1d3.sim.shocks import ShockedDay, check_shock_places, stage_shocks
 
-__all__ = ["Scenario", "build_scenario"]
+__all__ = ["Scenario", "build_scenario", "check_scenario_shocks"]
 
 
 @dataclass(eq=False)
@@ -43,6 +44,8 @@ class Scenario:
     """Dense cell of each order's destination."""
     epoch_s: float = 0.0
     """Unix time of the simulated day's midnight (0 when the day has no calendar date)."""
+    shocked: ShockedDay | None = None
+    """What the scenario's shocks did to the day (None: a day without shocks)."""
 
 
 def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
@@ -62,12 +65,18 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
         per_hour = share / cfg.hours
         n_drivers = max(1, int(round(default * per_hour * sim.shift_mean_h)))
     fleet = make_fleet(n_drivers, orders, start_s, end_s, sim, rng_fleet)
-    o_cell = day.city.cell_of(orders.o_lat, orders.o_lng)
-    d_cell = day.city.cell_of(orders.d_lat, orders.d_lng)
+    # shocks after the fleet: the drivers are drawn from the day without them
+    city, shocked = day.city, None
+    if cfg.shocks or cfg.random_shocks:
+        orders, city, fleet, shocked = stage_shocks(
+            cfg, sim, city, day.orders, orders, fleet, seed, drawn=()
+        )
+    o_cell = city.cell_of(orders.o_lat, orders.o_lng)
+    d_cell = city.cell_of(orders.d_lat, orders.d_lng)
     return Scenario(
         config=cfg,
         sim=sim,
-        city=day.city,
+        city=city,
         orders=orders,
         fleet=fleet,
         weekday=day.weekday if day.weekday is not None else cfg.weekday,
@@ -76,4 +85,12 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
         o_cell=o_cell,
         d_cell=d_cell,
         epoch_s=day.epoch_s,
+        shocked=shocked,
     )
+
+
+def check_scenario_shocks(cfg: ScenarioConfig) -> None:
+    """ConfigError naming the field when a staged shock names a zone the scenario's city lacks
+    or a point outside it (what a study checks before it writes anything)."""
+    if cfg.shocks:
+        check_shock_places(cfg, source_of(cfg).city(cfg))
