@@ -21,6 +21,7 @@ from v1d3.geo.city import City
 from v1d3.sim.config import SimConfig
 from v1d3.sim.fleet import Fleet, make_fleet
 from v1d3.sim.seeds import scenario_streams
+from v1d3.sim.shock_draw import draw_shocks
 from v1d3.sim.shocks import ShockedDay, check_shock_places, stage_shocks
 
 __all__ = ["Scenario", "build_scenario", "check_scenario_shocks"]
@@ -68,8 +69,9 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
     # shocks after the fleet: the drivers are drawn from the day without them
     city, shocked = day.city, None
     if cfg.shocks or cfg.random_shocks:
+        drawn = draw_shocks(cfg, city, len(day.orders), seed) if cfg.random_shocks else ()
         orders, city, fleet, shocked = stage_shocks(
-            cfg, sim, city, day.orders, orders, fleet, seed, drawn=()
+            cfg, sim, city, day.orders, orders, fleet, seed, drawn=drawn
         )
     o_cell = city.cell_of(orders.o_lat, orders.o_lng)
     d_cell = city.cell_of(orders.d_lat, orders.d_lng)
