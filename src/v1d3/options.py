@@ -5,7 +5,9 @@ Every field of a config dataclass is one option, and so is every field of a conf
 field records its own (``field(metadata={"flag": "--radius-m"})``); a nested config may give its
 fields' options a prefix (``metadata={"prefix": "synthetic-"}``). A bool field is a flag that
 sets the opposite of its default (``cancellations``, True by default, is ``--no-cancellations``);
-a tuple is written comma-separated. The help text is the field's docstring.
+a tuple is written comma-separated. The help text is the field's docstring. A field whose values
+the command line cannot spell by type alone (``ScenarioConfig.shocks``) names an
+:class:`OptionCodec` in its metadata (``"codec"``) that parses and writes them.
 
 The CLI builds its options from :func:`config_options` and its configs with :func:`build_config`;
 the command that regenerates a study writes them back with :func:`option_args`. Both sides read
@@ -22,12 +24,13 @@ import types
 import typing
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
 from v1d3.errors import ConfigError
 
 __all__ = [
     "ConfigOption",
+    "OptionCodec",
     "config_options",
     "build_config",
     "replace_fields",
@@ -35,6 +38,23 @@ __all__ = [
     "first_difference",
     "field_doc",
 ]
+
+
+class OptionCodec(Protocol):
+    """How a field's option is parsed and written when its type alone does not say."""
+
+    cli_type: Any
+    """What the command line parses (``list[str] | None`` for a repeatable option)."""
+    note: str
+    """Said after the field's docstring in the option's help."""
+
+    def parse(self, given: Any) -> Any:
+        """The field value of a parsed command-line value (None: the option was not given)."""
+        ...
+
+    def words(self, flag: str, value: Any) -> list[str]:
+        """The command-line words that set the field to ``value`` (a non-default value)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,8 @@ class ConfigOption:
     """The field's value in the root config's default instance."""
     help: str
     """The field's docstring, on one line."""
+    codec: OptionCodec | None = None
+    """How the option is parsed and written, when the field's type does not say."""
 
     @property
     def name(self) -> str:
@@ -65,11 +87,15 @@ class ConfigOption:
     @property
     def cli_type(self) -> Any:
         """What the command line parses: tuples come as one comma-separated string."""
+        if self.codec is not None:
+            return self.codec.cli_type
         return str | None if _is_tuple(self.type) else self.type
 
     @property
     def cli_default(self) -> Any:
         """The parameter's default: a flag is off, a tuple absent, the rest the field's."""
+        if self.codec is not None:
+            return None
         if self.type is bool:
             return False
         return None if _is_tuple(self.type) else self.default
@@ -77,6 +103,8 @@ class ConfigOption:
     @property
     def cli_help(self) -> str:
         """The help text: the field's docstring (and how a tuple is written)."""
+        if self.codec is not None:
+            return f"{self.help} {self.codec.note}"
         if _is_tuple(self.type):
             # in parentheses: typer reads square brackets in help as console markup
             return f"{self.help} Comma-separated (default: {','.join(map(str, self.default))})."
@@ -86,6 +114,8 @@ class ConfigOption:
 
     def value(self, given: Any) -> Any:
         """The field value of a parsed command-line value (ConfigError when it is malformed)."""
+        if self.codec is not None:
+            return self.default if given is None else self.codec.parse(given)
         if self.type is bool:
             return (not self.default) if given else self.default
         if _is_tuple(self.type):
@@ -106,6 +136,8 @@ class ConfigOption:
         """The command-line words that set the field to ``value`` (none for its default)."""
         if value == self.default:
             return []
+        if self.codec is not None:
+            return self.codec.words(self.flag, value)
         if self.type is bool:
             return [self.flag]
         if _is_tuple(self.type):
@@ -153,7 +185,8 @@ def _options(
             flag = (
                 "--" + ("no-" if tp is bool and value else "") + prefix + f.name.replace("_", "-")
             )
-        out.append(ConfigOption((*path, f.name), flag, tp, value, docs.get(f.name, "")))
+        codec = f.metadata.get("codec")
+        out.append(ConfigOption((*path, f.name), flag, tp, value, docs.get(f.name, ""), codec))
     return tuple(out)
 
 

@@ -23,6 +23,7 @@ from v1d3.demand.config import (
     SyntheticConfig,
     TlcConfig,
 )
+from v1d3.demand.shocks import ClosureShock, EventShock, SupplyShock, WeatherShock
 from v1d3.eval.evaluate import Evaluation
 from v1d3.eval.study import StudyConfig, study_command
 from v1d3.sim.config import SimConfig
@@ -55,6 +56,16 @@ SCENARIO = ScenarioConfig(
         default_orders=5000,
         commute=0.3,
     ),
+    shocks=(
+        EventShock(start_h=7.0, end_h=8.0, trips=500, zone="Times Sq/Theatre District"),
+        EventShock(start_h=9, end_h=9.5, lat=40.75, lng=-73.99, radius_m=200, direction="to"),
+        WeatherShock(
+            start_h=6.5, end_h=9.75, demand=1.3, speed=0.8, zones=("Midtown Center", "163")
+        ),
+        SupplyShock(start_h=8.0, end_h=9.0, drivers=0.7),
+        ClosureShock(start_h=7.5, end_h=9.0, zones=("Union Sq",), slowdown=2.0),
+    ),
+    random_shocks=True,
 )
 """Every scenario field (nested sources included) away from its default, but one of the two
 that exclude each other (``real_days``, set in :data:`SCENARIO_REAL_DAYS`)."""

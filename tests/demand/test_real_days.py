@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from v1d3.demand.config import ManhattanConfig, ScenarioConfig
-from v1d3.demand.manhattan import load_manhattan, manhattan_day, manhattan_orders
+from v1d3.demand.manhattan import DRIVERS_PER_ORDER, load_manhattan, manhattan_day, manhattan_orders
 from v1d3.demand.real_days import check_like_date, drawn_date, load_real_days
 from v1d3.errors import ConfigError
 from v1d3.eval.config import RunConfig
@@ -49,7 +49,7 @@ def test_like_date_reproduces_the_measured_volume(storm_day) -> None:
     assert -2.4 < dep.volume < -2.0
     assert len(storm_day.orders) == round(average * np.exp(dep.volume))
     # the fleet stays the one planned for an average Monday
-    assert storm_day.default_drivers == round(average * 0.022)
+    assert storm_day.default_drivers == round(average * DRIVERS_PER_ORDER)
 
 
 def test_like_date_reproduces_the_measured_hourly_profile(storm_day) -> None:

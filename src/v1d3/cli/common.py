@@ -8,6 +8,7 @@ the options of other configs (``v1d3 train``'s learner configs) through :func:`o
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import sys
@@ -29,6 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from v1d3.demand.config import ScenarioConfig
+from v1d3.demand.shocks import Shock, load_shock_file
 from v1d3.errors import V1D3Error
 from v1d3.options import ConfigOption, build_config, config_options, replace_fields
 from v1d3.sim.config import SimConfig
@@ -91,12 +93,38 @@ def _annotation(o: ConfigOption, negatable: bool = False) -> Any:
     return Annotated[o.cli_type, typer.Option(flag, help=o.cli_help)]
 
 
+SHOCKS_FILE = ConfigOption(
+    ("shocks",),
+    "--shocks",
+    str | None,
+    None,
+    "A scenario file of shocks (TOML, or YAML with PyYAML: a list `shocks` of tables with a "
+    "`kind`, and `random = true` to draw random ones too), added to the --shock ones; or "
+    "`random`, the same as --random-shocks.",
+)
+"""``--shocks FILE|random``: not a field of its own, it sets ``ScenarioConfig.shocks`` and
+``random_shocks`` (so a run's ``config.json`` holds the shocks themselves, not the file)."""
+
+
 def configs_from_options(**options: Any) -> tuple[ScenarioConfig, SimConfig]:
     """The scenario and simulation configs the shared options describe (validated); options
     not given keep the configs' defaults."""
+    shocks_file = options.pop(SHOCKS_FILE.name, None)
     sc = {k: v for k, v in options.items() if _SHARED[k][0] is ScenarioConfig}
     sim = {k: v for k, v in options.items() if _SHARED[k][0] is SimConfig}
-    return build_config(ScenarioConfig, sc), build_config(SimConfig, sim)
+    scenario = build_config(ScenarioConfig, sc)
+    if shocks_file is not None:
+        more: tuple[Shock, ...]
+        if shocks_file.strip() == "random":
+            more, random = (), True
+        else:
+            more, random = load_shock_file(shocks_file)
+        scenario = dataclasses.replace(
+            scenario,
+            shocks=scenario.shocks + more,
+            random_shocks=scenario.random_shocks or random,
+        )
+    return scenario, build_config(SimConfig, sim)
 
 
 def scenario_options(
@@ -113,6 +141,8 @@ def scenario_options(
     if unknown:
         raise TypeError(f"scenario_options: unknown option {unknown[0]!r}")
     options = [o for n, (_, o) in _SHARED.items() if n not in skip and (only is None or n in only)]
+    if any(o.field == "shocks" for o in options):
+        options.append(SHOCKS_FILE)
     return functools.partial(
         _with_options,
         options=options,

@@ -43,7 +43,12 @@ AgentBudget = Annotated[
 ]
 
 
-@c.scenario_options(skip=("weekday", "orders", "drivers", "fleet_scale", "date", "kdd_orders"))
+@c.scenario_options(
+    skip=(
+        "weekday", "orders", "drivers", "fleet_scale", "date", "kdd_orders", "shock",
+        "random_shocks",
+    )
+)  # fmt: skip
 def export_agent(
     out_dir: Annotated[
         Path,

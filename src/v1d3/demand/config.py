@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass, field
 
 from v1d3.demand.real_days import check_like_date
+from v1d3.demand.shocks import SHOCK_SPECS, Shock, coerce_shocks
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 
@@ -185,8 +186,17 @@ class ScenarioConfig:
     """synthetic (and kdd without an orders file): the synthetic city and its demand."""
     kdd: KddConfig = field(default_factory=KddConfig, metadata=_SOURCE)
     """kdd: the source's own settings."""
+    shocks: tuple[Shock, ...] = field(
+        default=(), metadata={"flag": "--shock", "codec": SHOCK_SPECS}
+    )
+    """Shocks staged on the day: events, weather, supply changes, closures (docs/simulation.md,
+    Shocks); each window in hours after midnight, inside the simulated hours."""
+    random_shocks: bool = False
+    """Also draw shocks at random for each (weekday, seed), the same for every policy, from the
+    distribution in docs/simulation.md (also written `--shocks random`)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "shocks", coerce_shocks(self.shocks))
         check_fields(self, "scenario config")
         if self.name not in scenario_names():
             raise ConfigError(
@@ -206,6 +216,18 @@ class ScenarioConfig:
             raise ConfigError(f"hours must be in (0, 24], got {self.hours}")
         if not 0 <= self.h3_resolution <= 15:
             raise ConfigError(f"h3_resolution must be 0..15, got {self.h3_resolution}")
+        self._check_shock_windows()
+
+    def _check_shock_windows(self) -> None:
+        lo = self.start_hour
+        hi = min(self.start_hour + self.hours, 24.0)
+        for i, s in enumerate(self.shocks):
+            if s.start_h < lo - 1e-9 or s.end_h > hi + 1e-9:
+                name = "start_h" if not lo - 1e-9 <= s.start_h < hi else "end_h"
+                raise ConfigError(
+                    f"shocks[{i}].{name}: the window {s.start_h:g}-{s.end_h:g} h is outside "
+                    f"the simulated hours {lo:g}-{hi:g} h"
+                )
 
     @property
     def window_s(self) -> tuple[float, float]:

@@ -63,7 +63,7 @@ from v1d3.policies import (
     make_reposition,
 )
 from v1d3.sim.log import RunLog
-from v1d3.sim.scenario import build_scenario
+from v1d3.sim.scenario import build_scenario, check_scenario_shocks
 from v1d3.sim.seeds import pickup_sample_rng
 
 __all__ = [
@@ -123,6 +123,9 @@ class RunRecord:
     attempts: int = 1
     policies: dict[str, Any] = field(default_factory=dict)
     """The constants the run's policies resolved to (``RunResult.policies``)."""
+    shocks: list[dict[str, Any]] = field(default_factory=list)
+    """The shocks the run's day had, staged and drawn, with their effects and places
+    (``log_meta.json``'s ``shocks``)."""
 
     @property
     def key(self) -> str:
@@ -160,6 +163,7 @@ def aggregate_run(
         h3_resolution=city.h3_resolution,
         attempts=attempts,
         policies=policies or {},
+        shocks=list(log.meta.get("shocks", [])),
     )
 
 
@@ -189,6 +193,7 @@ def write_record(record: RunRecord, folder: Path) -> None:
             "metrics": record.metrics,
             "hourly": {k: v.tolist() for k, v in record.hourly.items()},
             "policies": record.policies,
+            "shocks": record.shocks,
         }
         (tmp / "record.json").write_text(json.dumps(doc, indent=1) + "\n")
         np.savez_compressed(
@@ -227,6 +232,7 @@ def read_record(folder: Path) -> RunRecord:
         h3_resolution=None if res < 0 else res,
         attempts=int(doc.get("attempts", 1)),
         policies=doc.get("policies", {}),
+        shocks=list(doc.get("shocks", [])),
         **{n: arrays[n] for n in names},
     )
 
@@ -451,6 +457,7 @@ def evaluate(
     if report_hour is not None and not 0 <= report_hour <= 23:
         raise ConfigError(f"report_hour: expected an hour 0..23, got {report_hour}")
     check_study_folder(out, study, resume)
+    check_scenario_shocks(study.scenario)
     _validate_policies(study)
     tasks = [Task(run_key(c), run_name(c), c) for c in study.runs()]
     if len({t.key for t in tasks}) != len(tasks):

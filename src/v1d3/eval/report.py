@@ -88,6 +88,8 @@ class RecordLike(Protocol):
     def h3_resolution(self) -> int | None: ...
     @property
     def policies(self) -> dict[str, Any]: ...
+    @property
+    def shocks(self) -> list[dict[str, Any]]: ...
 
 
 class EvaluationLike(Protocol):
@@ -220,7 +222,106 @@ def _table_html(summary: Sequence[SummaryRow], policies: Sequence[str], baseline
 # --- plots -------------------------------------------------------------------------------------
 
 
-def _hourly_figure(by_policy: dict[str, list[RecordLike]], colours: dict[str, str]) -> Any:
+_SHOCK_EFFECTS = ("added_orders", "removed_orders", "added_drivers")
+"""Keys of a run's shock record that are its effects in that run, not the shock itself."""
+_SHOCK_COLOUR = {
+    "event": "#8e44ad",
+    "weather": "#2980b9",
+    "supply": "#e67e22",
+    "closure": "#c0392b",
+}
+
+
+def _study_shocks(records: Sequence[RecordLike]) -> list[dict[str, Any]]:
+    """The shocks of the study's runs, each once (a random one once per day it was drawn on),
+    with how many runs had it."""
+    seen: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        for shock in getattr(rec, "shocks", []):
+            key = json.dumps({k: v for k, v in shock.items() if k not in _SHOCK_EFFECTS})
+            if key not in seen:
+                seen[key] = {**shock, "runs": 0}
+            seen[key]["runs"] += 1
+    return list(seen.values())
+
+
+def _shade_shocks(fig: Any, shocks: list[dict[str, Any]]) -> None:
+    """Shade each shock's window on the hourly plots (hour h is drawn at x = h)."""
+    for s in shocks:
+        fig.add_vrect(
+            x0=s["start_h"] - 0.5,
+            x1=s["end_h"] - 0.5,
+            fillcolor=_SHOCK_COLOUR.get(s["kind"], "#7f8c8d"),
+            opacity=0.12,
+            line_width=0,
+            row="all",
+            col="all",
+        )
+
+
+def _mark_shocks(fig: Any, shocks: list[dict[str, Any]]) -> None:
+    """Mark each shock's place on every map panel (city-wide shocks have none)."""
+    import plotly.graph_objects as go
+
+    placed = [s for s in shocks if s.get("place")]
+    if not placed:
+        return
+    colours = [_SHOCK_COLOUR.get(s["kind"], "#7f8c8d") for s in placed]
+    for col in range(1, len(_MAP_PANELS) + 1):
+        fig.add_trace(
+            go.Scatter(
+                x=[s["place"][1] for s in placed],
+                y=[s["place"][0] for s in placed],
+                mode="markers+text",
+                text=[s["kind"] for s in placed],
+                textposition="top center",
+                marker={
+                    "symbol": "star",
+                    "size": 14,
+                    "color": colours,
+                    "line": {"width": 1, "color": "black"},
+                },  # fmt: skip
+                hovertext=[_shock_label(s) for s in placed],
+                hoverinfo="text",
+                showlegend=False,
+            ),
+            row=1,
+            col=col,
+        )
+
+
+def _shock_label(s: dict[str, Any]) -> str:
+    """One line: kind, window, magnitude and place."""
+    zones = "; ".join(s.get("zones") or ())
+    if s["kind"] == "event":
+        place = s.get("zone") or f"({s.get('lat')}, {s.get('lng')})"
+        what = f"{s.get('trips')} trips {s.get('direction')} {place}"
+    elif s["kind"] == "weather":
+        what = f"demand ×{s.get('demand')}, speed ×{s.get('speed')}, {zones or 'city-wide'}"
+    elif s["kind"] == "supply":
+        what = f"drivers ×{s.get('drivers')}"
+    else:
+        what = f"{zones} closed, travel ×{s.get('slowdown')}"
+    drawn = " (drawn)" if s.get("drawn") else ""
+    return f"{s['kind']}{drawn} {s['start_h']:g}–{s['end_h']:g} h: {what}"
+
+
+def _shocks_html(shocks: list[dict[str, Any]]) -> str:
+    """The study's shocks as a list (shaded by hour, starred on the map)."""
+    if not shocks:
+        return ""
+    items = "".join(f"<li>{html.escape(_shock_label(s))} — {s['runs']} run(s)</li>" for s in shocks)
+    return (
+        "<h2>Shocks</h2><p class='note'>Shaded on the hourly plots, starred on the map "
+        f"(docs/simulation.md, Shocks).</p><ul id='shocks'>{items}</ul>"
+    )
+
+
+def _hourly_figure(
+    by_policy: dict[str, list[RecordLike]],
+    colours: dict[str, str],
+    shocks: list[dict[str, Any]] | None = None,
+) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -257,6 +358,7 @@ def _hourly_figure(by_policy: dict[str, list[RecordLike]], colours: dict[str, st
         title_text="hour of day", range=[lo - 0.5, hi + 0.5], dtick=1 if hi - lo < 8 else 3
     )
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    _shade_shocks(fig, shocks or [])
     fig.update_layout(
         template="plotly_white",
         height=420,
@@ -540,7 +642,10 @@ def _map_controls(policies: list[str], start: str, hours: list[int], hour: int) 
 
 
 def _map_section(
-    by_policy: dict[str, list[RecordLike]], hour: int | None, baseline: str
+    by_policy: dict[str, list[RecordLike]],
+    hour: int | None,
+    baseline: str,
+    shocks: list[dict[str, Any]] | None = None,
 ) -> tuple[str, int]:
     """The map with its controls and script, and the hour it shows first."""
     from plotly.subplots import make_subplots
@@ -565,6 +670,7 @@ def _map_section(
         _map_panel(fig, k + 1, panel, vals[panel.key], hours, shown, cells)
         for k, panel in enumerate(_MAP_PANELS)
     ]
+    _mark_shocks(fig, shocks or [])  # after the panels: the page's script redraws their traces
     _map_layout(fig, cells)
     data = {"div": "map", "labels": cells.labels, "gx": cells.gx, "gy": cells.gy,
             "hours": hours, "panels": js_panels}  # fmt: skip
@@ -677,10 +783,12 @@ def render_report(
         "when it is worse. ★ marks the best policy per column. No interval with a single run.</p>",
     ]
     if by_policy:
-        map_html, _ = _map_section(by_policy, hour, study.baseline)
+        shocks = _study_shocks(ev.records)
+        map_html, _ = _map_section(by_policy, hour, study.baseline, shocks)
         parts += [
+            _shocks_html(shocks),
             "<h2>By hour of day</h2>",
-            _fig_html(_hourly_figure(by_policy, colours), "hourly"),
+            _fig_html(_hourly_figure(by_policy, colours, shocks), "hourly"),
             "<h2>Map: orders, unserved orders and idle drivers by cell</h2>",
             "<p class='note'>Mean per run of the chosen policy during the chosen hour. Idle "
             "drivers: idle driver-minutes in the cell divided by 60 (gaps between a driver's "

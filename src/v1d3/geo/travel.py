@@ -7,12 +7,13 @@ so that the dispatch hot path never converts back to degrees.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-__all__ = ["TravelModel", "ConstantSpeed", "ZoneSpeedTable"]
+__all__ = ["TravelModel", "ConstantSpeed", "ZoneSpeedTable", "TravelFactor", "ScaledTravel"]
 
 
 class TravelModel(Protocol):
@@ -97,3 +98,57 @@ class ZoneSpeedTable:
 
     def time_s(self, x1, y1, x2, y2, zone1, zone2, t_s):  # type: ignore[no-untyped-def]
         return self.road_m(x1, y1, x2, y2) / self.speed(zone1, zone2, t_s)
+
+
+@dataclass(frozen=True, eq=False)
+class TravelFactor:
+    """Travel times × ``factor`` while the clock is in ``[start_s, end_s)``, for legs from or to
+    the zones of ``zones`` (all legs when None), or also through them when ``through``."""
+
+    start_s: float
+    """Start of the window, seconds after midnight."""
+    end_s: float
+    """End of the window, seconds after midnight."""
+    factor: float
+    """Multiplier of the travel time (dimensionless; 2 = twice as long)."""
+    zones: np.ndarray | None = field(default=None, repr=False)
+    """Whether each zone index is concerned, shape (zones + 1,) with False last (zone -1 indexes
+    it), or None for every leg."""
+    through: bool = False
+    """Legs whose midpoint lies in one of the zones count too."""
+
+
+@dataclass(frozen=True, eq=False)
+class ScaledTravel:
+    """A travel model whose times are multiplied by factors by zone and time of day (the
+    shocks of :mod:`v1d3.sim.shocks`: weather speed, closures); distances are the base's."""
+
+    base: TravelModel
+    """The city's own travel model."""
+    factors: tuple[TravelFactor, ...]
+    """The factors; those active at a leg's departure multiply its time."""
+    zone_at: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    """Zone index of projected points (metres; -1 outside every zone), for ``through``."""
+
+    def road_m(self, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
+        return self.base.road_m(x1, y1, x2, y2)
+
+    def time_s(self, x1, y1, x2, y2, zone1, zone2, t_s):  # type: ignore[no-untyped-def]
+        out = self.base.time_s(x1, y1, x2, y2, zone1, zone2, t_s)
+        return out * self.factor(x1, y1, x2, y2, zone1, zone2, t_s)
+
+    def factor(self, x1, y1, x2, y2, zone1, zone2, t_s):  # type: ignore[no-untyped-def]
+        """The product of the factors active at ``t_s`` on each leg (1 where none)."""
+        f = np.ones(np.shape(x1))
+        for r in self.factors:
+            if not r.start_s <= t_s < r.end_s:
+                continue
+            if r.zones is None:
+                f = f * r.factor
+                continue
+            hit = r.zones[np.asarray(zone1)] | r.zones[np.asarray(zone2)]
+            if r.through and self.zone_at is not None:
+                mid = self.zone_at((np.asarray(x1) + x2) / 2.0, (np.asarray(y1) + y2) / 2.0)
+                hit = hit | r.zones[mid]
+            f = np.where(hit, f * r.factor, f)
+        return f

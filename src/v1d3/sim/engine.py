@@ -61,7 +61,7 @@ from v1d3.sim.log import (
     RunLog,
 )
 from v1d3.sim.scenario import Scenario
-from v1d3.sim.seeds import sim_streams
+from v1d3.sim.seeds import ShockBranch, shock_rng, sim_streams
 from v1d3.sim.state import (
     BUSY,
     CANCELLED,
@@ -134,7 +134,17 @@ class Simulator:
         cfg, city = sc.sim, sc.city
         self._wall0 = time.perf_counter()
         rng = sim_streams(self.seed, sc.weekday)
-        self._u_cancel = rng.cancel.random(len(sc.orders))  # one per order: CRN across policies
+        shocked = sc.shocked
+        if shocked is None:
+            self._u_cancel = rng.cancel.random(len(sc.orders))  # one per order: CRN across policies
+            self._rng_drift_added: np.random.Generator | None = None
+        else:  # the day's own orders and drivers draw what they draw without the shocks
+            seed, w = self.seed, sc.config.weekday
+            self._u_cancel = shocked.cancel_uniforms(
+                rng.cancel.random(shocked.n_base_orders),
+                shock_rng(seed, w, ShockBranch.CANCEL),
+            )
+            self._rng_drift_added = shock_rng(seed, w, ShockBranch.DRIFT)
         self._rng_drift = rng.drift
         self.drivers = DriverState.start(city, sc.fleet)
         """Every driver's position and status, readable between rounds."""
@@ -346,10 +356,7 @@ class Simulator:
         st, cfg = self.drivers, self.scenario.sim
         if self._n_cruise:
             self._index.touch(st.advance_cruise(self.scenario.city, t))
-        n = st.x.size
-        u = self._rng_drift.random(n)
-        direction = self._rng_drift.integers(0, 6, size=n)
-        jit = self._rng_drift.random((n, 2))
+        u, direction, jit = self._drift_draws(st.x.size)
         # move
         self._drift(t, u, direction, jit)
         managed = self.scenario.fleet.managed
@@ -360,6 +367,20 @@ class Simulator:
             self._n_cruise += self._reposition(t, due, jit)
         if self._progress is not None:
             self._progress(t, self.orders.arrived)
+
+    def _drift_draws(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A tick's draws for ``n`` drivers: a uniform, a direction and two uniforms each. The
+        drivers a shock added draw theirs from the shocks' stream, after the day's own."""
+        shocked = self.scenario.shocked
+        n0 = n if shocked is None else shocked.n_base_drivers
+        rngs = [(self._rng_drift, n0)]
+        if self._rng_drift_added is not None and n > n0:
+            rngs.append((self._rng_drift_added, n - n0))
+        parts = [(r.random(k), r.integers(0, 6, size=k), r.random((k, 2))) for r, k in rngs]
+        if len(parts) == 1:
+            return parts[0]
+        u, direction, jit = (np.concatenate(cols) for cols in zip(*parts, strict=True))
+        return u, direction, jit
 
     def _drift(self, t: float, u: np.ndarray, direction: np.ndarray, jit: np.ndarray) -> None:
         """Idle drivers that do not stay move to a random neighbouring cell."""
@@ -673,6 +694,7 @@ class Simulator:
                 "seed": self.seed,
                 "n_cells": sc.city.n_cells,
                 **({} if sc.like_date is None else {"like_date": sc.like_date}),
+                **({} if sc.shocked is None else {"shocks": sc.shocked.meta()}),
             },
         )
 

@@ -60,7 +60,7 @@ def make_fleet(
         raise ConfigError(f"drivers must be a positive number, got {n}")
     if len(orders) == 0:
         raise ConfigError("cannot place drivers: the scenario has no orders in its horizon")
-    periodic = cfg.overnight_shifts and np.isclose(end_s - start_s, DAY_S)
+    periodic = bool(cfg.overnight_shifts and np.isclose(end_s - start_s, DAY_S))
     if cfg.shift_mean_h <= 0:
         anchor = rng.integers(0, len(orders), size=n)
     else:

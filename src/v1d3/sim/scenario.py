@@ -21,8 +21,10 @@ from v1d3.geo.city import City
 from v1d3.sim.config import SimConfig
 from v1d3.sim.fleet import Fleet, make_fleet
 from v1d3.sim.seeds import scenario_streams
+from v1d3.sim.shock_draw import draw_shocks
+from v1d3.sim.shocks import ShockedDay, check_shock_places, stage_shocks
 
-__all__ = ["Scenario", "build_scenario"]
+__all__ = ["Scenario", "build_scenario", "check_scenario_shocks"]
 
 
 @dataclass(eq=False)
@@ -45,6 +47,8 @@ class Scenario:
     """Unix time of the simulated day's midnight (0 when the day has no calendar date)."""
     like_date: str | None = None
     """The real date whose measured departure the day carries (:class:`DemandDay`), or None."""
+    shocked: ShockedDay | None = None
+    """What the scenario's shocks did to the day (None: a day without shocks)."""
 
 
 def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
@@ -58,18 +62,25 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
     default = day.default_drivers * cfg.fleet_scale
     n_drivers = cfg.drivers if cfg.drivers is not None else max(1, int(round(default)))
     if cfg.hours < 24 and cfg.drivers is None and sim.shift_mean_h > 0:
-        # keep the online density of the full day: a driver anchored to demand at time t covers
-        # one shift around t, so online(t) ≈ fleet × demand share per hour × shift length
+        # keep the online density of the full day: a driver anchored to demand at time t works
+        # one shift from t, so online(t) ≈ fleet × demand share per hour × shift length
         share = len(orders) / max(len(day.orders), 1)
         per_hour = share / cfg.hours
         n_drivers = max(1, int(round(default * per_hour * sim.shift_mean_h)))
     fleet = make_fleet(n_drivers, orders, start_s, end_s, sim, rng_fleet)
-    o_cell = day.city.cell_of(orders.o_lat, orders.o_lng)
-    d_cell = day.city.cell_of(orders.d_lat, orders.d_lng)
+    # shocks after the fleet: the drivers are drawn from the day without them
+    city, shocked = day.city, None
+    if cfg.shocks or cfg.random_shocks:
+        drawn = draw_shocks(cfg, city, len(day.orders), seed) if cfg.random_shocks else ()
+        orders, city, fleet, shocked = stage_shocks(
+            cfg, sim, city, day.orders, orders, fleet, seed, drawn=drawn
+        )
+    o_cell = city.cell_of(orders.o_lat, orders.o_lng)
+    d_cell = city.cell_of(orders.d_lat, orders.d_lng)
     return Scenario(
         config=cfg,
         sim=sim,
-        city=day.city,
+        city=city,
         orders=orders,
         fleet=fleet,
         weekday=day.weekday if day.weekday is not None else cfg.weekday,
@@ -79,4 +90,12 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
         d_cell=d_cell,
         epoch_s=day.epoch_s,
         like_date=day.like_date,
+        shocked=shocked,
     )
+
+
+def check_scenario_shocks(cfg: ScenarioConfig) -> None:
+    """ConfigError naming the field when a staged shock names a zone the scenario's city lacks
+    or a point outside it (what a study checks before it writes anything)."""
+    if cfg.shocks:
+        check_shock_places(cfg, source_of(cfg).city(cfg))

@@ -13,7 +13,11 @@ with: changing any of them changes every result, so they are named here and nowh
 - :func:`pickup_sample_rng` — the subsample of pickup distances a study keeps
   (``Stream.PICKUP_SAMPLE``);
 - :func:`kdd_day_streams` — the policies' generators of a day run outside V1D3, by the KDD Cup
-  submission, seeded by the day's clock instead of a run seed (``Stream.KDD_DAY``).
+  submission, seeded by the day's clock instead of a run seed (``Stream.KDD_DAY``);
+- :func:`shock_rng` — the shocks' draws (``Stream.SHOCK``): one generator per staged shock, the
+  random draw of a day's shocks, one per drawn shock, and the simulator's draws for the orders
+  and drivers shocks add. A day without shocks never touches this stream, and a shock never
+  touches the others, so what lies outside its window and place is drawn as without it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ __all__ = [
     "real_day_rng",
     "pickup_sample_rng",
     "kdd_day_streams",
+    "ShockBranch",
+    "shock_rng",
 ]
 
 
@@ -42,6 +48,22 @@ class Stream(IntEnum):
     SIM = 0xD15
     PICKUP_SAMPLE = 0x91C
     KDD_DAY = 0xE4A
+    SHOCK = 0x5A0C
+
+
+class ShockBranch(IntEnum):
+    """The branches of ``Stream.SHOCK`` (the first word of a generator's spawn key)."""
+
+    GIVEN = 0
+    """Staged shock ``i`` of ``ScenarioConfig.shocks``: its orders, thinning or drivers."""
+    DRAW = 1
+    """The random draw of the day's shocks (``ScenarioConfig.random_shocks``)."""
+    DRAWN = 2
+    """Drawn shock ``i``, applied as a staged one."""
+    CANCEL = 3
+    """Cancellation uniforms of the orders shocks add (one per added order)."""
+    DRIFT = 4
+    """Idle-drift draws of the drivers shocks add (a fixed number per tick)."""
 
 
 def root(seed: int, weekday: int, stream: Stream) -> np.random.SeedSequence:
@@ -100,3 +122,9 @@ def kdd_day_streams(
     ss = root(int(epoch_s) & 0xFFFFFFFF, weekday, Stream.KDD_DAY)
     rng_d, rng_r = (np.random.default_rng(s) for s in ss.spawn(2))
     return rng_d, rng_r
+
+
+def shock_rng(seed: int, weekday: int, branch: ShockBranch, i: int = 0) -> np.random.Generator:
+    """The generator of branch ``branch`` (and shock ``i``) of a run's shocks."""
+    ss = np.random.SeedSequence([seed, weekday, int(Stream.SHOCK)], spawn_key=(int(branch), i))
+    return np.random.default_rng(ss)

@@ -1,0 +1,127 @@
+"""Random shock days (``ScenarioConfig.random_shocks``, ``--shocks random``).
+
+:func:`draw_shocks` draws a day's shocks from :data:`RANDOM_SHOCKS` with the generator of
+``(seed, weekday)`` (``ShockBranch.DRAW`` of :func:`v1d3.sim.seeds.shock_rng`): the draw depends
+on the scenario and the seed alone, never on the policy, so every policy of a study meets the
+same shock days (common random numbers). ``docs/simulation.md`` ("Shocks") gives the
+distribution with the sources of its magnitudes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from v1d3.demand.config import ScenarioConfig
+from v1d3.demand.shocks import ClosureShock, EventShock, Shock, SupplyShock, WeatherShock
+from v1d3.geo.city import City
+from v1d3.sim.seeds import ShockBranch, shock_rng
+
+__all__ = ["RandomShocks", "RANDOM_SHOCKS", "draw_shocks"]
+
+
+@dataclass(frozen=True)
+class RandomShocks:
+    """The distribution of a random shock day (one source of truth: docs/simulation.md cites
+    these values)."""
+
+    events_per_day: float = 1.0
+    """Mean number of events a day (Poisson), events."""
+    event_trips: tuple[float, float] = (1000.0, 3000.0)
+    """Range of an event's extra trips on a day of ``reference_orders`` (uniform), orders."""
+    event_h: float = 1.0
+    """Length of an event's window, hours."""
+    event_from: float = 0.8
+    """Share of events whose trips leave the venue (the rest reach it)."""
+    venues: tuple[str, ...] = (
+        "Penn Station/Madison Sq West",
+        "Lincoln Square East",
+        "Times Sq/Theatre District",
+        "Central Park",
+    )
+    """Zones an event is held in, when the city has them (else a random zone or cell)."""
+    reference_orders: float = 455_000.0
+    """Daily orders the event sizes are for (a Manhattan Wednesday); sizes scale with the day's."""
+    weather_p: float = 0.1
+    """Probability of a weather shock on a day."""
+    weather_demand: tuple[float, float] = (0.34, 1.0)
+    """Range of its demand multiplier (uniform)."""
+    weather_speed: tuple[float, float] = (0.93, 1.0)
+    """Range of its speed multiplier (uniform)."""
+    weather_h: tuple[float, float] = (3.0, 8.0)
+    """Range of its window's length (uniform), hours."""
+    supply_p: float = 0.1
+    """Probability of a supply drop on a day."""
+    supply_drivers: tuple[float, float] = (0.7, 0.95)
+    """Range of its drivers multiplier (uniform)."""
+    supply_h: tuple[float, float] = (2.0, 4.0)
+    """Range of its window's length (uniform), hours."""
+    closure_p: float = 0.05
+    """Probability of a closure on a day (cities with zones only)."""
+    closure_slowdown: tuple[float, float] = (1.2, 2.0)
+    """Range of its slowdown (uniform)."""
+    closure_h: tuple[float, float] = (2.0, 6.0)
+    """Range of its window's length (uniform), hours."""
+
+
+RANDOM_SHOCKS = RandomShocks()
+"""The distribution ``--shocks random`` draws from."""
+
+
+def _window(
+    rng: np.random.Generator, lo: float, hi: float, length: tuple[float, float] | float
+) -> tuple[float, float]:
+    """A window of the drawn length (cut to the horizon) placed uniformly in ``[lo, hi]``,
+    hours rounded to the minute."""
+    span = float(rng.uniform(*length)) if isinstance(length, tuple) else float(length)
+    span = min(span, hi - lo)
+    start = lo + float(rng.random()) * (hi - lo - span)
+    a = round(start * 60) / 60
+    b = min(round((start + span) * 60) / 60, hi)
+    return a, b if b > a else min(a + 1 / 60, hi)
+
+
+def _venue(rng: np.random.Generator, city: City, dist: RandomShocks) -> dict[str, object]:
+    """Where an event is held: a venue zone, a random zone, or a random cell's centre."""
+    u = float(rng.random())
+    if city.zones is None:
+        c = int(u * city.n_cells)
+        return {"lat": float(city.cell_lat[c]), "lng": float(city.cell_lng[c])}
+    names = [v for v in dist.venues if v in city.zones.names] or list(city.zones.names)
+    return {"zone": names[int(u * len(names))]}
+
+
+def draw_shocks(
+    cfg: ScenarioConfig, city: City, day_orders: int, seed: int, dist: RandomShocks = RANDOM_SHOCKS
+) -> tuple[Shock, ...]:
+    """The random shocks of ``(seed, cfg.weekday)`` on the scenario's horizon: events, then a
+    weather shock, a supply drop and a closure, each with its probability. ``day_orders``: the
+    day's volume without shocks (event sizes scale with it)."""
+    rng = shock_rng(seed, cfg.weekday, ShockBranch.DRAW)
+    lo = cfg.start_hour
+    hi = min(cfg.start_hour + cfg.hours, 24.0)
+    out: list[Shock] = []
+    scale = day_orders / dist.reference_orders
+    for _ in range(int(rng.poisson(dist.events_per_day))):
+        a, b = _window(rng, lo, hi, dist.event_h)
+        trips = max(1, int(round(rng.uniform(*dist.event_trips) * scale)))
+        direction = "from" if rng.random() < dist.event_from else "to"
+        place = _venue(rng, city, dist)
+        out.append(EventShock(start_h=a, end_h=b, trips=trips, direction=direction, **place))  # type: ignore[arg-type]
+    u_weather, u_supply, u_closure = rng.random(3)
+    if u_weather < dist.weather_p:
+        a, b = _window(rng, lo, hi, dist.weather_h)
+        k = round(float(rng.uniform(*dist.weather_demand)), 3)
+        s = round(float(rng.uniform(*dist.weather_speed)), 3)
+        out.append(WeatherShock(start_h=a, end_h=b, demand=k, speed=s))
+    if u_supply < dist.supply_p:
+        a, b = _window(rng, lo, hi, dist.supply_h)
+        k = round(float(rng.uniform(*dist.supply_drivers)), 3)
+        out.append(SupplyShock(start_h=a, end_h=b, drivers=k))
+    if u_closure < dist.closure_p and city.zones is not None:
+        a, b = _window(rng, lo, hi, dist.closure_h)
+        zone = city.zones.names[int(rng.random() * len(city.zones.names))]
+        k = round(float(rng.uniform(*dist.closure_slowdown)), 3)
+        out.append(ClosureShock(start_h=a, end_h=b, zones=(zone,), slowdown=k))
+    return tuple(out)

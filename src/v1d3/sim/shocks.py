@@ -1,0 +1,493 @@
+"""Shocks applied to a drawn day: extra or fewer orders, drivers off or on, slower travel.
+
+:func:`stage_shocks` takes the day as drawn without shocks — its orders, its fleet (drawn from
+those orders, so a shock never reshuffles the drivers) and its city — and applies each shock
+in turn with its own generator (:func:`v1d3.sim.seeds.shock_rng`). What lies outside a shock's
+window and place is left as it was: orders are added, removed or slowed only inside it, drivers
+go off or come on only for it, and the travel model multiplies times only there. The orders and
+drivers a shock adds draw their cancellations and idle moves from the shocks' own stream
+(:class:`ShockedDay` tells the simulator which they are), so every other draw of the run is
+the one it has without the shock. ``docs/simulation.md`` ("Shocks") describes each mechanism.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from v1d3.demand.config import ScenarioConfig
+from v1d3.demand.orders import Orders
+from v1d3.demand.shocks import ClosureShock, EventShock, Shock, SupplyShock, WeatherShock
+from v1d3.errors import ConfigError
+from v1d3.geo.city import City
+from v1d3.geo.polygons import sample_points_in_zones, zone_of_points
+from v1d3.geo.travel import ScaledTravel, TravelFactor
+from v1d3.sim.config import SimConfig
+from v1d3.sim.fleet import Fleet
+from v1d3.sim.seeds import ShockBranch, shock_rng
+
+__all__ = ["ShockedDay", "stage_shocks", "check_shock_places", "shock_place", "MIN_TRIP_S"]
+
+MIN_TRIP_S = 60.0
+"""Shortest trip an added order may have, seconds."""
+_M_PER_DEG = 111_195.0
+_JITTER_M = 100.0
+"""Spread (per axis) of an added order's ends around the donor trip's, metres."""
+_DONOR_RADIUS_M = 1000.0
+"""Trips within this distance of an event's point (or 3 × its radius) are its donors, metres."""
+_MAX_POINT_KM = 3.0
+"""How far from the city's nearest cell an event's point may lie, kilometres."""
+
+
+@dataclass(frozen=True, eq=False)
+class ShockedDay:
+    """What the shocks did to a day, for the simulator (which orders and drivers are added) and
+    for the run's record (``log_meta.json``'s ``shocks``)."""
+
+    shocks: tuple[Shock, ...]
+    """Every shock applied, in order: the staged ones, then the drawn ones."""
+    drawn: int
+    """How many of them (the last ones) were drawn at random."""
+    effects: tuple[dict[str, Any], ...]
+    """Per shock: orders added and removed, drivers added (rows after the day's own), and its
+    place (latitude, longitude; None when city-wide)."""
+    order_base: np.ndarray = field(repr=False)
+    """Per order, its index among the day's orders without shocks, or -1 for an added one."""
+    n_base_orders: int
+    """Orders of the day without shocks."""
+    n_base_drivers: int
+    """Drivers of the day without shocks (the first rows of the fleet)."""
+
+    def meta(self) -> list[dict[str, Any]]:
+        """The shocks as JSON mappings (``kind`` and fields), each with its effects and whether
+        it was drawn."""
+        first_drawn = len(self.shocks) - self.drawn
+        return [
+            {**dataclasses.asdict(s), **e, "drawn": i >= first_drawn}
+            for i, (s, e) in enumerate(zip(self.shocks, self.effects, strict=True))
+        ]
+
+    def cancel_uniforms(self, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The run's cancellation uniform of each order: ``base`` (one per order without shocks)
+        where it has one, a draw of ``rng`` for each added order."""
+        out = np.empty(self.order_base.size)
+        kept = self.order_base >= 0
+        out[kept] = base[self.order_base[kept]]
+        out[~kept] = rng.random(int((~kept).sum()))
+        return out
+
+
+@dataclass(eq=False)
+class _Day:
+    """The day while shocks are applied to it."""
+
+    orders: Orders
+    base: np.ndarray
+    fleet: Fleet
+    factors: list[TravelFactor]
+
+
+def _where(i: int, drawn: bool) -> str:
+    return f"random shocks[{i}]" if drawn else f"shocks[{i}]"
+
+
+def zone_index(city: City, ref: str, where: str) -> int:
+    """The zone index of a zone name (any case) or id; ConfigError naming ``where`` if none."""
+    zones = city.zones
+    if zones is None:
+        raise ConfigError(f"{where}: the {city.name} city has no zones; give a point (lat, lng)")
+    key = ref.strip().lower()
+    names = {n.lower(): i for i, n in enumerate(zones.names)}
+    if key in names:
+        return names[key]
+    if key.isdigit() and np.any(zones.ids == int(key)):
+        return int(np.flatnonzero(zones.ids == int(key))[0])
+    raise ConfigError(
+        f"{where}: unknown zone {ref!r} in {city.name}; expected a zone name or id "
+        f"such as {zones.names[0]!r} ({len(zones.names)} zones)"
+    )
+
+
+def _zone_mask(city: City, refs: tuple[str, ...], where: str) -> np.ndarray | None:
+    """Whether each zone index is one of ``refs`` (with False last, for zone -1); None when
+    ``refs`` is empty (the whole city)."""
+    if not refs:
+        return None
+    idx = [zone_index(city, r, where) for r in refs]
+    assert city.zones is not None
+    mask = np.zeros(len(city.zones.ids) + 1, dtype=bool)
+    mask[idx] = True
+    return mask
+
+
+def shock_place(city: City, shock: Shock, where: str) -> tuple[float, float] | None:
+    """Latitude and longitude of the shock's place (an event's point or zone centroid, the first
+    zone of a weather or closure shock), None when it is city-wide; checks its zones."""
+    if isinstance(shock, EventShock):
+        if shock.zone is not None:
+            z = zone_index(city, shock.zone, f"{where}.zone")
+            assert city.zones is not None
+            lng, lat = city.zones.centroid[z]
+            return float(lat), float(lng)
+        assert shock.lat is not None and shock.lng is not None
+        x, y = city.proj.to_xy(np.array([shock.lat]), np.array([shock.lng]))
+        c = city.cell_of_xy(x, y)
+        km = float(np.hypot(city.cell_x[c] - x, city.cell_y[c] - y)[0]) / 1000.0
+        if km > _MAX_POINT_KM:
+            raise ConfigError(
+                f"{where}.lat: the point ({shock.lat}, {shock.lng}) is {km:.1f} km from the "
+                f"{city.name} city's nearest cell (at most {_MAX_POINT_KM:g})"
+            )
+        return shock.lat, shock.lng
+    zones = getattr(shock, "zones", ())
+    if not zones:
+        return None
+    _zone_mask(city, zones, f"{where}.zones")
+    z = zone_index(city, zones[0], f"{where}.zones")
+    assert city.zones is not None
+    lng, lat = city.zones.centroid[z]
+    return float(lat), float(lng)
+
+
+def check_shock_places(cfg: ScenarioConfig, city: City) -> None:
+    """ConfigError naming the field when a staged shock names a zone the city lacks or a point
+    outside it (before any run starts)."""
+    for i, s in enumerate(cfg.shocks):
+        shock_place(city, s, f"shocks[{i}]")
+
+
+def stage_shocks(
+    cfg: ScenarioConfig,
+    sim: SimConfig,
+    city: City,
+    day_orders: Orders,
+    orders: Orders,
+    fleet: Fleet,
+    seed: int,
+    drawn: tuple[Shock, ...] = (),
+) -> tuple[Orders, City, Fleet, ShockedDay]:
+    """The day with the scenario's shocks (then ``drawn``) applied: its orders, its city (a new
+    one whose travel model carries the shocks' factors; the given city is not changed), its fleet
+    and what the shocks did. ``day_orders``: the whole day's orders without shocks (where added
+    trips find their donors); ``orders`` and ``fleet``: the simulated window's."""
+    day = _Day(orders, np.arange(len(orders)), fleet, [])
+    effects = []
+    shocks = (*cfg.shocks, *drawn)
+    for i, shock in enumerate(shocks):
+        is_drawn = i >= len(cfg.shocks)
+        j = i - len(cfg.shocks) if is_drawn else i
+        where = _where(j, is_drawn)
+        rng = shock_rng(seed, cfg.weekday, ShockBranch.DRAWN if is_drawn else ShockBranch.GIVEN, j)
+        place = shock_place(city, shock, where)
+        n_orders, n_drivers = len(day.orders), len(day.fleet)
+        removed = _apply(day, shock, city, day_orders, sim, rng, where)
+        effects.append(
+            {
+                "added_orders": len(day.orders) - n_orders + removed,
+                "removed_orders": removed,
+                "added_drivers": len(day.fleet) - n_drivers,
+                "place": None if place is None else [place[0], place[1]],
+            }
+        )
+    if day.factors:
+        zone_at = _zone_at(city) if city.zones is not None else None
+        travel = ScaledTravel(city.travel, tuple(day.factors), zone_at)
+        city = dataclasses.replace(city, travel=travel)
+    shocked = ShockedDay(
+        shocks=shocks,
+        drawn=len(drawn),
+        effects=tuple(effects),
+        order_base=day.base,
+        n_base_orders=len(orders),
+        n_base_drivers=len(fleet),
+    )
+    return day.orders, city, day.fleet, shocked
+
+
+def _zone_at(city: City) -> Any:
+    def zone_at(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return city.zone_of_cells(city.cell_of_xy(np.atleast_1d(x), np.atleast_1d(y)))
+
+    return zone_at
+
+
+def _apply(
+    day: _Day,
+    shock: Shock,
+    city: City,
+    day_orders: Orders,
+    sim: SimConfig,
+    rng: np.random.Generator,
+    where: str,
+) -> int:
+    """Apply one shock to ``day``; the number of orders it removed."""
+    a, b = shock.start_h * 3600.0, shock.end_h * 3600.0
+    if isinstance(shock, EventShock):
+        _add(day, _event_orders(shock, city, day_orders, a, b, rng, where))
+        return 0
+    if isinstance(shock, WeatherShock):
+        return _weather(day, shock, city, a, b, rng, where)
+    if isinstance(shock, SupplyShock):
+        _supply(day, shock, a, b, sim, rng)
+        return 0
+    return _closure(day, shock, city, a, b, where)
+
+
+# -- orders
+
+
+def _in_window(orders: Orders, a: float, b: float) -> np.ndarray:
+    return (orders.t_request >= a) & (orders.t_request < b)
+
+
+def _in_zones(zone: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    return np.ones(zone.size, dtype=bool) if mask is None else mask[zone]
+
+
+def _add(day: _Day, new: Orders) -> None:
+    """Add orders (kept sorted by request time, stably: the day's own first at equal times)."""
+    if len(new) == 0:
+        return
+    o = day.orders
+    cols: dict[str, Any] = {}
+    for f in dataclasses.fields(o):
+        v, w = getattr(o, f.name), getattr(new, f.name)
+        cols[f.name] = np.concatenate([v, w]) if isinstance(v, np.ndarray) else v
+    base = np.concatenate([day.base, np.full(len(new), -1, dtype=np.int64)])
+    order = np.argsort(cols["t_request"], kind="stable")
+    cols = {k: (v[order] if isinstance(v, np.ndarray) else v) for k, v in cols.items()}
+    cols["drop_reasons"] = dict(o.drop_reasons)
+    day.orders = Orders(**cols)
+    day.base = base[order]
+
+
+def _remove(day: _Day, drop: np.ndarray, reason: str | None) -> int:
+    """Remove the orders of mask ``drop``; counted as dropped by ``reason`` when given."""
+    n = int(drop.sum())
+    if n == 0:
+        return 0
+    keep = np.flatnonzero(~drop)
+    o = day.orders.take(keep)
+    reasons = dict(day.orders.drop_reasons)
+    rows = o.dropped_rows
+    if reason is not None:
+        reasons[reason] = reasons.get(reason, 0) + n
+        rows += n
+    day.orders = dataclasses.replace(o, drop_reasons=reasons, dropped_rows=rows)
+    day.base = day.base[keep]
+    return n
+
+
+def _scale_trips(day: _Day, sel: np.ndarray, factor: float) -> None:
+    """Trip times of the orders of ``sel`` × ``factor``."""
+    if not sel.any():
+        return
+    trip_s = day.orders.trip_s.copy()
+    trip_s[sel] *= factor
+    day.orders = dataclasses.replace(day.orders, trip_s=trip_s)
+
+
+def _jitter(
+    lat: np.ndarray, lng: np.ndarray, sd_m: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    j = rng.normal(0.0, sd_m, size=(lat.size, 2))
+    return lat + j[:, 0] / _M_PER_DEG, lng + j[:, 1] / (_M_PER_DEG * np.cos(np.deg2rad(lat)))
+
+
+def _like(
+    donors: Orders,
+    d: np.ndarray,
+    t: np.ndarray,
+    ends: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    zones: tuple[np.ndarray, np.ndarray],
+    city: City,
+) -> Orders:
+    """Orders requested at ``t`` between the points ``ends`` (origin lat, lng, destination lat,
+    lng), each like donor trip ``d``: its speed and its fare per metre on the new distance."""
+    o_lat, o_lng, d_lat, d_lng = ends
+    ox, oy = city.proj.to_xy(o_lat, o_lng)
+    dx, dy = city.proj.to_xy(d_lat, d_lng)
+    trip_m = np.asarray(city.travel.road_m(ox, oy, dx, dy), dtype=np.float64)
+    ratio = np.clip(trip_m / np.maximum(donors.trip_m[d], 100.0), 0.25, 4.0)
+    order = np.argsort(t, kind="stable")
+    cols: dict[str, Any] = {
+        "t_request": t,
+        "o_lat": o_lat,
+        "o_lng": o_lng,
+        "d_lat": d_lat,
+        "d_lng": d_lng,
+        "trip_s": np.maximum(donors.trip_s[d] * ratio, MIN_TRIP_S),
+        "trip_m": trip_m,
+        "fare": donors.fare[d] * ratio,
+        "o_zone": zones[0].astype(np.int32),
+        "d_zone": zones[1].astype(np.int32),
+        "source_id": np.full(t.size, -1, dtype=np.int64),
+    }
+    cp = None if donors.cancel_prob is None else donors.cancel_prob[d][order]
+    sorted_cols: dict[str, Any] = {k: np.asarray(v)[order] for k, v in cols.items()}
+    return Orders(**sorted_cols, cancel_prob=cp)
+
+
+def _event_orders(
+    shock: EventShock,
+    city: City,
+    day_orders: Orders,
+    a: float,
+    b: float,
+    rng: np.random.Generator,
+    where: str,
+) -> Orders:
+    """The event's trips: requested uniformly in the window, one end at the place, the other
+    end that of a donor trip of the day leaving (reaching) the place near that time."""
+    n = shock.trips
+    leave = shock.direction == "from"
+    here_lat, here_lng = (day_orders.o_lat, day_orders.o_lng) if leave else (
+        day_orders.d_lat, day_orders.d_lng)  # fmt: skip
+    if shock.zone is not None:
+        z = zone_index(city, shock.zone, f"{where}.zone")
+        at = (day_orders.o_zone if leave else day_orders.d_zone) == z
+        assert city.zones is not None
+        p_lat, p_lng = sample_points_in_zones(np.full(n, z), city.zones, rng)
+        p_zone = np.full(n, z)
+    else:
+        assert shock.lat is not None and shock.lng is not None
+        px, py = city.proj.to_xy(np.array([shock.lat]), np.array([shock.lng]))
+        hx, hy = city.proj.to_xy(here_lat, here_lng)
+        at = np.hypot(hx - px, hy - py) <= max(3 * shock.radius_m, _DONOR_RADIUS_M)
+        p_lat, p_lng = _jitter(np.full(n, shock.lat), np.full(n, shock.lng), shock.radius_m, rng)
+        p_zone = _zones_of(city, p_lat, p_lng)
+    d = rng.choice(_donors(day_orders, at, a, b), size=n)
+    t = a + rng.random(n) * (b - a)
+    if leave:
+        far = _jitter(day_orders.d_lat[d], day_orders.d_lng[d], _JITTER_M, rng)
+        ends, zones = (p_lat, p_lng, *far), (p_zone, day_orders.d_zone[d])
+    else:
+        far = _jitter(day_orders.o_lat[d], day_orders.o_lng[d], _JITTER_M, rng)
+        ends, zones = (*far, p_lat, p_lng), (day_orders.o_zone[d], p_zone)
+    return _like(day_orders, d, t, ends, zones, city)
+
+
+def _zones_of(city: City, lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
+    if city.zones is None:
+        return np.full(lat.size, -1, dtype=np.int32)
+    return zone_of_points(lat, lng, city.zones).astype(np.int32)
+
+
+def _donors(day_orders: Orders, at: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Donor trips: those at the place within an hour of the window, else at the place, else
+    within an hour of the window anywhere, else any trip of the day."""
+    t = day_orders.t_request
+    near = (t >= a - 3600.0) & (t < b + 3600.0)
+    for mask in (at & near, at, near):
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            return idx
+    return np.arange(len(day_orders))
+
+
+def _weather(
+    day: _Day,
+    shock: WeatherShock,
+    city: City,
+    a: float,
+    b: float,
+    rng: np.random.Generator,
+    where: str,
+) -> int:
+    """Demand × k in the window and zones (thinned, or resampled from its own orders), then
+    trips and travel there × 1/s."""
+    mask = _zone_mask(city, shock.zones, f"{where}.zones")
+    o = day.orders
+    sel = _in_window(o, a, b) & _in_zones(o.o_zone, mask)
+    removed = 0
+    if shock.demand < 1:
+        u = rng.random(len(o))
+        removed = _remove(day, sel & (u >= shock.demand), None)
+    elif shock.demand > 1:
+        donors = np.flatnonzero(sel)
+        n = int(rng.poisson((shock.demand - 1.0) * donors.size)) if donors.size else 0
+        d = rng.choice(donors, size=n) if n else np.zeros(0, dtype=np.int64)
+        t = np.clip(o.t_request[d] + rng.uniform(-450.0, 450.0, n), a, np.nextafter(b, a))
+        ends = (*_jitter(o.o_lat[d], o.o_lng[d], _JITTER_M, rng),
+                *_jitter(o.d_lat[d], o.d_lng[d], _JITTER_M, rng))  # fmt: skip
+        _add(day, _like(o, d, t, ends, (o.o_zone[d], o.d_zone[d]), city))
+    if shock.speed != 1:
+        o = day.orders
+        _scale_trips(day, _in_window(o, a, b) & _in_zones(o.o_zone, mask), 1.0 / shock.speed)
+        day.factors.append(TravelFactor(a, b, 1.0 / shock.speed, mask))
+    return removed
+
+
+def _closure(day: _Day, shock: ClosureShock, city: City, a: float, b: float, where: str) -> int:
+    """No pickups in the zones over the window (their orders dropped, counted as ``closure``);
+    trips and travel from, to or through them × ``slowdown``."""
+    mask = _zone_mask(city, shock.zones, f"{where}.zones")
+    assert mask is not None
+    win = _in_window(day.orders, a, b)
+    removed = _remove(day, win & mask[day.orders.o_zone], "closure")
+    o = day.orders
+    ox, oy = city.proj.to_xy(o.o_lat, o.o_lng)
+    dx, dy = city.proj.to_xy(o.d_lat, o.d_lng)
+    mid = _zone_at(city)((np.asarray(ox) + dx) / 2.0, (np.asarray(oy) + dy) / 2.0)
+    hit = mask[o.d_zone] | mask[mid]
+    _scale_trips(day, _in_window(o, a, b) & hit, shock.slowdown)
+    day.factors.append(TravelFactor(a, b, shock.slowdown, mask, through=True))
+    return removed
+
+
+# -- drivers
+
+
+def _supply(
+    day: _Day, shock: SupplyShock, a: float, b: float, sim: SimConfig, rng: np.random.Generator
+) -> None:
+    """Drivers online in the window × k: a share 1 - k of those whose shifts reach into it go
+    offline for it (back after it as drivers of their own), or (k - 1) × the mean number online
+    in it come online for it, placed near the origins of its orders."""
+    f = day.fleet
+    over = np.clip(np.minimum(f.t_off, b) - np.maximum(f.t_on, a), 0.0, None)
+    if shock.drivers < 1:
+        cand = np.flatnonzero(over > 0)
+        m = int(round((1.0 - shock.drivers) * cand.size))
+        chosen = np.sort(rng.choice(cand, size=m, replace=False))
+        t_on, t_off = f.t_on.copy(), f.t_off.copy()
+        early = chosen[f.t_on[chosen] < a]
+        back = early[f.t_off[early] > b]
+        t_off[early] = a
+        inside = chosen[f.t_on[chosen] >= a]
+        t_on[inside] = np.where(f.t_off[inside] > b, b, f.t_off[inside])
+        day.fleet = Fleet(t_on=t_on, t_off=t_off, lat=f.lat, lng=f.lng, managed=f.managed)
+        _more_drivers(day, np.full(back.size, b), f.t_off[back], f.lat[back], f.lng[back],
+                      f.managed[back])  # fmt: skip
+    elif shock.drivers > 1:
+        n = int(round((shock.drivers - 1.0) * over.sum() / (b - a)))
+        o = day.orders
+        pool = np.flatnonzero(_in_window(o, a, b))
+        anchor = rng.choice(pool if pool.size else np.arange(len(o)), size=n)
+        lat, lng = _jitter(o.o_lat[anchor], o.o_lng[anchor], 150.0, rng)
+        managed = rng.random(n) < sim.managed_share
+        _more_drivers(day, np.full(n, a), np.full(n, b), lat, lng, managed)
+
+
+def _more_drivers(
+    day: _Day,
+    t_on: np.ndarray,
+    t_off: np.ndarray,
+    lat: np.ndarray,
+    lng: np.ndarray,
+    managed: np.ndarray,
+) -> None:
+    """Append drivers to the fleet (after the day's own, so theirs keep their rows)."""
+    if t_on.size == 0:
+        return
+    f = day.fleet
+    day.fleet = Fleet(
+        t_on=np.concatenate([f.t_on, t_on]),
+        t_off=np.concatenate([f.t_off, t_off]),
+        lat=np.concatenate([f.lat, lat]),
+        lng=np.concatenate([f.lng, lng]),
+        managed=np.concatenate([f.managed, managed.astype(bool)]),
+    )
