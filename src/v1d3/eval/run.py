@@ -5,10 +5,12 @@ The config (:class:`~v1d3.eval.config.RunConfig`) lives in :mod:`v1d3.eval.confi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from v1d3.sim.scenario import Scenario, build_scenario
 
 __all__ = [
     "RunResult",
+    "limit_torch_threads",
     "run_simulation",
     "write_run",
 ]
@@ -50,6 +53,7 @@ def run_simulation(
     reposition: RepositionPolicy | None = None,
     progress: Callable[[float, int], None] | None = None,
     check: bool = True,
+    torch_threads: int | None = 1,
 ) -> RunResult:
     """Run one day. Pass policy instances to plug in your own; otherwise names are looked up.
 
@@ -57,6 +61,8 @@ def run_simulation(
     (:meth:`~v1d3.dispatch.base.DispatchPolicy.run_metrics`, ``run_meta``).
 
     ``scenario`` may be given to reuse one built for the same (scenario config, seed).
+    ``torch_threads``: torch's intra-op threads while the day runs (:func:`torch_threads`);
+    None leaves torch's own setting. Results do not depend on it.
     """
     if scenario is None:
         scenario = build_scenario(cfg.scenario, cfg.sim, cfg.seed)
@@ -68,7 +74,8 @@ def run_simulation(
             cfg.reposition, models, cfg.scenario, dispatch=dispatch, **cfg.reposition_params
         )
     policies = describe(dispatch=dispatch, reposition=reposition)
-    log = Simulator(scenario, cfg.seed).run(dispatch, reposition, progress)
+    with limit_torch_threads(torch_threads):
+        log = Simulator(scenario, cfg.seed).run(dispatch, reposition, progress)
     if check:
         check_run(log).raise_if_failed()
     metrics = compute_metrics(log)
@@ -78,6 +85,25 @@ def run_simulation(
         for key, value in policy.run_meta().items():
             log.meta.setdefault(key, value)
     return RunResult(cfg, log, metrics, policies)
+
+
+@contextlib.contextmanager
+def limit_torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with torch's intra-op thread pool at ``threads`` (None: as it is), then
+    restore it. A learned policy's tensor work in one dispatch round is a few thousand rows: a
+    pool of threads gains nothing on it and, on a machine whose cores are busy with other work,
+    waits for them every round (docs/results/bench-busy.json). Nothing happens when torch was
+    never imported (the baselines)."""
+    torch = sys.modules.get("torch")
+    if threads is None or torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _hourly_csv(log: RunLog) -> str:
