@@ -1,0 +1,147 @@
+"""Draw runs' drivers online and answer rate hour by hour as one SVG figure.
+
+Reads each run folder's ``metrics_by_hour.csv`` (columns ``hour``, ``drivers_online``,
+``orders``, ``answer_rate``) and writes two panels: drivers online per hour, and the share of
+the hour's orders answered with the day's mean as a dashed line. Prints one JSON object with
+the plotted figures (per run: the hourly series, the day's answer rate, the first hour's
+answer rate and its distance from the day's mean).
+
+    v1d3 simulate --scenario manhattan --weekday 2 --seed 11 --dispatch distance --out runs/day
+    v1d3 simulate --scenario manhattan --weekday 2 --seed 11 --dispatch distance \\
+        --no-overnight-shifts --out runs/day-cut
+    python scripts/hourly_figure.py runs/day=carried runs/day-cut=cut \\
+        --out docs/results/drivers-online.svg
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from v1d3.cli.script_args import ArgumentParser
+
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+W, H, PAD = 720, 250, 48
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def read_hours(run: Path) -> dict[str, np.ndarray]:
+    path = run / "metrics_by_hour.csv"
+    try:
+        with path.open() as fh:
+            rows = list(csv.DictReader(fh))
+        cols = {
+            k: np.array([float(r[k]) for r in rows])
+            for k in ("hour", "drivers_online", "orders", "answer_rate")
+        }
+    except (OSError, KeyError, ValueError) as e:
+        _fail(f"{path}: not a run's hourly metrics ({type(e).__name__}: {e})")
+    if cols["hour"].size == 0:
+        _fail(f"{path}: no hours")
+    return cols
+
+
+def _panel(
+    y0: float,
+    series: list[tuple[str, np.ndarray, np.ndarray]],
+    top: float,
+    label: str,
+    fmt: str,
+    means: list[float] | None = None,
+) -> list[str]:
+    """One panel's SVG elements: axes, grid, one polyline per series (x = hour + 0.5)."""
+    x = lambda h: PAD + (h / 24.0) * (W - 2 * PAD)  # noqa: E731
+    y = lambda v: y0 + H - PAD - (v / top) * (H - 2 * PAD)  # noqa: E731
+    out = [f'<text x="{PAD}" y="{y0 + 20}" font-size="13">{label}</text>']
+    for k in range(5):
+        v = top * k / 4
+        out.append(
+            f'<line x1="{PAD}" x2="{W - PAD}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
+        )
+        out.append(
+            f'<text x="{PAD - 6}" y="{y(v) + 4:.1f}" font-size="10" '
+            f'text-anchor="end">{fmt.format(v)}</text>'
+        )
+    for h in range(0, 25, 3):
+        out.append(
+            f'<text x="{x(h):.1f}" y="{y0 + H - PAD + 14}" font-size="10" '
+            f'text-anchor="middle">{h}</text>'
+        )
+    for i, (name, hours, v) in enumerate(series):
+        pts = " ".join(f"{x(h + 0.5):.1f},{y(val):.1f}" for h, val in zip(hours, v, strict=True))
+        c = COLOURS[i % len(COLOURS)]
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="2"/>')
+        if means is not None:
+            out.append(
+                f'<line x1="{PAD}" x2="{W - PAD}" y1="{y(means[i]):.1f}" '
+                f'y2="{y(means[i]):.1f}" stroke="{c}" stroke-dasharray="4 3"/>'
+            )
+        out.append(
+            f'<text x="{W - PAD - 4}" y="{y0 + 20 + 14 * i}" font-size="11" fill="{c}" '
+            f'text-anchor="end">{name}</text>'
+        )
+    return out
+
+
+def main() -> None:
+    ap = ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+", help="run folders, each optionally FOLDER=LABEL")
+    ap.add_argument("--out", type=Path, required=True, help="SVG file to write")
+    args = ap.parse_args()
+    runs = []
+    for arg in args.runs:
+        folder, _, label = arg.partition("=")
+        runs.append((label or Path(folder).name, read_hours(Path(folder))))
+    figures = {}
+    for name, h in runs:
+        mean = float(np.sum(h["answer_rate"] * h["orders"]) / max(h["orders"].sum(), 1.0))
+        figures[name] = {
+            "drivers_online": np.round(h["drivers_online"], 1).tolist(),
+            "answer_rate": np.round(h["answer_rate"], 4).tolist(),
+            "day_answer_rate": round(mean, 4),
+            "first_hour_answer_rate": round(float(h["answer_rate"][0]), 4),
+            "first_hour_minus_day_points": round(100 * (float(h["answer_rate"][0]) - mean), 1),
+        }
+    top = float(np.ceil(max(h["drivers_online"].max() for _, h in runs) / 1000.0) * 1000.0)
+    svg = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{2 * H}" '
+        'font-family="sans-serif">',
+        f'<rect width="{W}" height="{2 * H}" fill="white"/>',
+    ]
+    svg += _panel(
+        0,
+        [(n, h["hour"], h["drivers_online"]) for n, h in runs],
+        top,
+        "drivers online, by hour of day",
+        "{:,.0f}",
+    )
+    svg += _panel(
+        H,
+        [(n, h["hour"], h["answer_rate"]) for n, h in runs],
+        1.0,
+        "orders answered (dashed: the day's mean)",
+        "{:.0%}",
+        [figures[n]["day_answer_rate"] for n, _ in runs],
+    )
+    svg.append("</svg>")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".svg.tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(svg) + "\n")
+    os.replace(tmp, args.out)
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
