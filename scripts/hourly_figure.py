@@ -16,6 +16,7 @@ answer rate and its distance from the day's mean).
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 import sys
@@ -79,7 +80,12 @@ def _panel(
             f'text-anchor="middle">{h}</text>'
         )
     for i, (name, hours, v) in enumerate(series):
-        pts = " ".join(f"{x(h + 0.5):.1f},{y(val):.1f}" for h, val in zip(hours, v, strict=True))
+        # an hour without orders has no answer rate (NaN): the line skips it
+        pts = " ".join(
+            f"{x(h + 0.5):.1f},{y(val):.1f}"
+            for h, val in zip(hours, v, strict=True)
+            if np.isfinite(val)
+        )
         c = COLOURS[i % len(COLOURS)]
         out.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="2"/>')
         if means is not None:
@@ -89,7 +95,7 @@ def _panel(
             )
         out.append(
             f'<text x="{W - PAD - 4}" y="{y0 + 20 + 14 * i}" font-size="11" fill="{c}" '
-            f'text-anchor="end">{name}</text>'
+            f'text-anchor="end">{html.escape(name)}</text>'
         )
     return out
 
@@ -105,15 +111,20 @@ def main() -> None:
         runs.append((label or Path(folder).name, read_hours(Path(folder))))
     figures = {}
     for name, h in runs:
-        mean = float(np.sum(h["answer_rate"] * h["orders"]) / max(h["orders"].sum(), 1.0))
+        rate = h["answer_rate"]
+        mean = float(np.nansum(rate * h["orders"]) / max(h["orders"].sum(), 1.0))
+        first = float(rate[0]) if np.isfinite(rate[0]) else None
         figures[name] = {
             "drivers_online": np.round(h["drivers_online"], 1).tolist(),
-            "answer_rate": np.round(h["answer_rate"], 4).tolist(),
+            "answer_rate": [round(float(r), 4) if np.isfinite(r) else None for r in rate],
             "day_answer_rate": round(mean, 4),
-            "first_hour_answer_rate": round(float(h["answer_rate"][0]), 4),
-            "first_hour_minus_day_points": round(100 * (float(h["answer_rate"][0]) - mean), 1),
+            "first_hour_answer_rate": None if first is None else round(first, 4),
+            "first_hour_minus_day_points": None
+            if first is None
+            else round(100 * (first - mean), 1),
         }
-    top = float(np.ceil(max(h["drivers_online"].max() for _, h in runs) / 1000.0) * 1000.0)
+    peak = max(float(np.nanmax(h["drivers_online"])) for _, h in runs)
+    top = max(float(np.ceil(peak / 1000.0) * 1000.0), 1000.0)
     svg = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{2 * H}" '
         'font-family="sans-serif">',

@@ -158,3 +158,23 @@ def test_day_departures_needs_the_original_downloads(tmp_path: Path) -> None:
     missing = tmp_path / "nyc-tlc-green-2021q1" / "green_tripdata_2021-01.parquet"
     assert res.stderr.strip() == f"error: {missing}: missing input file"
     assert not (tmp_path / "t").exists()
+
+
+def test_hourly_figure_draws_runs_and_refuses_a_folder_without_hours(tmp_path: Path) -> None:
+    run = tmp_path / "day"
+    run.mkdir()
+    rows = ["hour,orders,answer_rate,drivers_online", "0,10,0.5,4", "1,0,nan,3", "2,20,1.0,6"]
+    (run / "metrics_by_hour.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "fig.svg"
+    res = _script("hourly_figure.py", f"{run}=a <label>", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    fig = json.loads(res.stdout)["a <label>"]
+    assert fig["answer_rate"] == [0.5, None, 1.0]  # an hour without orders has no rate
+    assert fig["day_answer_rate"] == pytest.approx(25 / 30, abs=1e-4)
+    assert fig["first_hour_minus_day_points"] == pytest.approx(-33.3, abs=0.05)
+    assert "a &lt;label&gt;" in out.read_text() and "nan" not in out.read_text()
+    res = _script("hourly_figure.py", str(tmp_path), "--out", str(tmp_path / "no.svg"))
+    assert (
+        res.returncode == 2 and res.stderr.count("\n") == 1 and "metrics_by_hour.csv" in res.stderr
+    )
+    assert not (tmp_path / "no.svg").exists()

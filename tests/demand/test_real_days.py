@@ -13,6 +13,7 @@ from v1d3.demand.real_days import check_like_date, drawn_date, load_real_days
 from v1d3.errors import ConfigError
 from v1d3.eval.config import RunConfig
 from v1d3.eval.run import run_simulation
+from v1d3.eval.study import StudyConfig
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import build_scenario
 from v1d3.sim.seeds import scenario_streams
@@ -128,12 +129,30 @@ def test_every_policy_meets_the_same_real_day() -> None:
         ({"like_date": "2021-02-06"}, "like_date: 2021-02-06 is a Saturday"),
         ({"like_date": "2020-12-01"}, "like_date: 2020-12-01 is not a measured date"),
         ({"like_date": "Feb 1"}, "like_date: expected a date YYYY-MM-DD"),
+        ({"like_date": "20210201"}, "like_date: expected a date YYYY-MM-DD"),
+        ({"like_date": "2021-2-1"}, "like_date: expected a date YYYY-MM-DD"),
         ({"like_date": STORM, "real_days": True}, "like_date and real_days exclude each other"),
     ],
 )
 def test_bad_dates_are_config_errors_naming_the_field(kwargs: dict, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         ManhattanConfig(**kwargs)
+
+
+def test_like_date_sets_the_weekday_its_streams_are_seeded_by() -> None:
+    # the demand streams are drawn from (seed, weekday): the config must carry the date's
+    cfg = ScenarioConfig(weekday=3, manhattan=ManhattanConfig(like_date=STORM))
+    assert cfg.weekday == 0
+    with pytest.raises(ConfigError, match="weekdays: like_date 2021-02-01 is a weekday 0"):
+        StudyConfig(policies=("distance/stay",), weekdays=(0, 1), seeds=(1,), scenario=cfg)
+    assert StudyConfig(policies=("distance/stay",), weekdays=(0,), seeds=(1,), scenario=cfg)
+
+
+@pytest.mark.parametrize("manhattan", [{"like_date": STORM}, {"real_days": True}])
+def test_real_day_options_are_refused_on_other_scenarios(manhattan: dict) -> None:
+    key = next(iter(manhattan))
+    with pytest.raises(ConfigError, match=f"{key}: applies to the manhattan scenario only"):
+        ScenarioConfig(name="synthetic", manhattan=ManhattanConfig(**manhattan))
 
 
 def test_holidays_are_measured_and_flagged() -> None:

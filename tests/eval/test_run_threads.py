@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scenario_fixtures import small_synthetic
 
+from scenario_fixtures import small_synthetic
 from v1d3.dispatch.baselines import NearestDriver
 from v1d3.eval.config import RunConfig
 from v1d3.eval.run import run_simulation

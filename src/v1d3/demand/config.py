@@ -50,7 +50,8 @@ class ManhattanConfig:
     ``like_date`` in the run's log_meta.json. Off: every day is the weekday's average."""
     like_date: str | None = None
     """manhattan: replay the measured departure of this date, YYYY-MM-DD (a Monday–Friday of
-    2021 Q1), on the Manhattan table of its weekday; the run's weekday becomes the date's."""
+    2021 Q1), on the Manhattan table of its weekday; the scenario's ``weekday`` is set to the
+    date's."""
 
     def __post_init__(self) -> None:
         check_fields(self, "scenario config")
@@ -216,6 +217,7 @@ class ScenarioConfig:
             raise ConfigError(f"hours must be in (0, 24], got {self.hours}")
         if not 0 <= self.h3_resolution <= 15:
             raise ConfigError(f"h3_resolution must be 0..15, got {self.h3_resolution}")
+        self._check_real_day()
         self._check_shock_windows()
 
     def _check_shock_windows(self) -> None:
@@ -228,6 +230,16 @@ class ScenarioConfig:
                     f"shocks[{i}].{name}: the window {s.start_h:g}-{s.end_h:g} h is outside "
                     f"the simulated hours {lo:g}-{hi:g} h"
                 )
+
+    def _check_real_day(self) -> None:
+        """``real_days`` and ``like_date`` are the manhattan source's; ``like_date`` fixes the
+        weekday (the demand streams are seeded by it, so it must be the date's)."""
+        m = self.manhattan
+        if self.name != "manhattan" and (m.real_days or m.like_date is not None):
+            key = "like_date" if m.like_date is not None else "real_days"
+            raise ConfigError(f"{key}: applies to the manhattan scenario only, not {self.name!r}")
+        if m.like_date is not None:
+            object.__setattr__(self, "weekday", check_like_date(m.like_date).weekday)
 
     @property
     def window_s(self) -> tuple[float, float]:

@@ -16,6 +16,7 @@ weekday's dates per (weekday, seed) (:func:`draw_real_day`).
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -42,7 +43,6 @@ __all__ = [
 
 TABLE_PATH = Path(str(resources.files("v1d3") / "data" / "day_departures.json"))
 """The shipped departure table (the single source the options read at run time)."""
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,14 +122,16 @@ def check_like_date(value: str) -> DayDeparture:
     """The measured departure of ``value``; ConfigError naming ``like_date`` when it is not a
     date, falls on a weekend, or is outside the measured dates."""
     try:
-        day = dt.date.fromisoformat(value)
+        day = dt.datetime.strptime(value, "%Y-%m-%d").date()
+        if day.isoformat() != value:  # strptime takes 2021-2-1 too; the config keeps one spelling
+            raise ValueError(value)
     except (TypeError, ValueError):
         raise ConfigError(f"like_date: expected a date YYYY-MM-DD, got {value!r}") from None
     real = load_real_days()
     if day.weekday() >= 5:
         raise ConfigError(
-            f"like_date: {value} is a {_WEEKDAYS[day.weekday()]}; the Manhattan table covers "
-            "Monday..Friday only"
+            f"like_date: {value} is a {calendar.day_name[day.weekday()]}; the Manhattan table "
+            "covers Monday..Friday only"
         )
     found = real.days.get(day.isoformat())
     if found is None:

@@ -24,6 +24,7 @@ row counts once, under the first reason in that tuple's order that applies.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 import os
@@ -101,7 +102,6 @@ _PICKUP = ("tpep_pickup_datetime", "lpep_pickup_datetime")
 _DROPOFF = ("tpep_dropoff_datetime", "lpep_dropoff_datetime")
 _EXPECTED = "expected a TLC trip-record parquet file"
 _DAY_S = 86400
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _NULL, _MONTH, _ZONE, _ZERO, _AFTER, _LONG, _FARE = range(len(DROP_REASONS))
 
 
@@ -347,7 +347,7 @@ def _select_day(rec: _Records, date: str | dt.date | None, weekday: int | None) 
         if weekday is not None and _weekday(day) != weekday:
             w = _weekday(day)
             raise ConfigError(
-                f"date {date} is a {_WEEKDAYS[w]} (weekday {w}) but weekday is {weekday}; "
+                f"date {date} is a {calendar.day_name[w]} (weekday {w}) but weekday is {weekday}; "
                 f"set weekday={w}"
             )
         return day
@@ -356,7 +356,7 @@ def _select_day(rec: _Records, date: str | dt.date | None, weekday: int | None) 
     match = [int(d) for d in days if _weekday(int(d)) == weekday]
     if not match:
         raise ConfigError(
-            f"{rec.path}: no trips on a {_WEEKDAYS[weekday]} (weekday {weekday}; "
+            f"{rec.path}: no trips on a {calendar.day_name[weekday]} (weekday {weekday}; "
             f"file covers {span})"
         )
     return match[0]

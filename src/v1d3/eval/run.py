@@ -61,8 +61,10 @@ def run_simulation(
     (:meth:`~v1d3.dispatch.base.DispatchPolicy.run_metrics`, ``run_meta``).
 
     ``scenario`` may be given to reuse one built for the same (scenario config, seed).
-    ``torch_threads``: torch's intra-op threads while the day runs (:func:`torch_threads`);
-    None leaves torch's own setting. Results do not depend on it.
+    ``torch_threads``: torch's intra-op threads while the day runs
+    (:func:`limit_torch_threads`); None leaves torch's own setting (one thread per core).
+    With one thread a learned policy's sums run in one order on every machine, whatever its
+    number of cores.
     """
     if scenario is None:
         scenario = build_scenario(cfg.scenario, cfg.sim, cfg.seed)

@@ -108,6 +108,12 @@ class StudyConfig:
             raise ConfigError(
                 f"baseline: {self.baseline!r} is not among the policies ({', '.join(pol)})"
             )
+        date = self.scenario.manhattan.like_date
+        if date is not None and self.weekdays != (self.scenario.weekday,):
+            raise ConfigError(
+                f"weekdays: like_date {date} is a weekday {self.scenario.weekday} (Monday = 0); "
+                f"give --weekdays {self.scenario.weekday}, got {list(self.weekdays)}"
+            )
 
     @classmethod
     def grid(

@@ -136,7 +136,10 @@ def anchor_weights(
     # relative least squares: a slot's shortfall or excess counts against its own demand
     scale = 1.0 / np.maximum(target, target.max() * 1e-3 + 1e-12)
     kernel = _cover_kernel(n_slots, cfg, periodic) * scale[:, None]
-    q, _ = nnls(kernel, target * scale, maxiter=50 * n_slots)
+    try:
+        q, _ = nnls(kernel, target * scale, maxiter=50 * n_slots)
+    except RuntimeError:  # no convergence within maxiter: anchor to every order alike
+        q = np.zeros(n_slots)
     per_order = np.divide(q, count, out=np.zeros(n_slots), where=count > 0)[slot]
     total = per_order.sum()
     if not total > 0:  # nothing to fit (a single slot, say): every order alike
