@@ -113,6 +113,20 @@ def test_the_scenario_records_the_date_and_its_weekday() -> None:
     assert build_scenario(ScenarioConfig(orders=3_000, hours=1), SimConfig(), 1).like_date is None
 
 
+def test_the_fleet_is_planned_for_the_average_day() -> None:
+    # the snowstorm keeps 9 % of a Monday's orders; its drivers planned for a usual Monday
+    storm = ScenarioConfig(manhattan=ManhattanConfig(like_date=STORM), hours=24)
+    usual = ScenarioConfig(weekday=0, hours=24)
+    a, b = build_scenario(storm, SimConfig(), 3), build_scenario(usual, SimConfig(), 3)
+    assert len(a.orders) < 0.15 * len(b.orders)
+    assert abs(len(a.fleet) - len(b.fleet)) < 0.02 * len(b.fleet)
+    # hour by hour too: the storm's few trips came early (2-4 a.m. +0.6 in its profile), yet
+    # 3 a.m. has a usual night's drivers (a fleet fitted to its own orders had about twice)
+    for t in (3.5 * 3600, 8.5 * 3600, 16.5 * 3600):
+        on = [int(((f.t_on <= t) & (f.t_off > t)).sum()) for f in (a.fleet, b.fleet)]
+        assert abs(on[0] - on[1]) < 0.2 * on[1]
+
+
 def test_every_policy_meets_the_same_real_day() -> None:
     sc = ScenarioConfig(orders=6_000, hours=1, manhattan=ManhattanConfig(real_days=True))
     runs = [run_simulation(RunConfig(scenario=sc, dispatch=d, seed=4)) for d in ("fcfs", "fare")]

@@ -45,8 +45,9 @@ def test_streams_differ_by_seed_and_weekday() -> None:
 
 def test_real_day_stream_is_a_child_of_the_demand_stream_and_leaves_it_alone() -> None:
     demand, _ = scenario_streams(7, 2)
-    real = real_day_rng(demand)
-    (child,) = np.random.SeedSequence([7, 2, 0x5CE]).spawn(2)[0].spawn(1)
-    np.testing.assert_array_equal(real.random(4), np.random.default_rng(child).random(4))
+    date, plan = real_day_rng(demand)
+    children = np.random.SeedSequence([7, 2, 0x5CE]).spawn(2)[0].spawn(2)
+    np.testing.assert_array_equal(date.random(4), np.random.default_rng(children[0]).random(4))
+    np.testing.assert_array_equal(plan.random(4), np.random.default_rng(children[1]).random(4))
     # the demand generator draws what it draws without the real-day stream
     np.testing.assert_array_equal(demand.random(4), _children([7, 2, 0x5CE], 2)[0])

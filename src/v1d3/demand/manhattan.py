@@ -154,16 +154,20 @@ def manhattan_orders(
     )
 
 
-def day_departure(cfg: ScenarioConfig, rng: np.random.Generator) -> DayDeparture | None:
-    """The real date the day is like: ``like_date``'s, one of the weekday's dates drawn by the
-    real-day stream of the demand generator (``real_days``; the demand draws are untouched),
-    or None."""
+def day_departure(
+    cfg: ScenarioConfig, rng: np.random.Generator
+) -> tuple[DayDeparture | None, np.random.Generator | None]:
+    """The real date the day is like — ``like_date``'s, or one of the weekday's dates drawn by
+    the real-day stream of the demand generator (``real_days``; the demand draws are untouched)
+    — and the generator of the average day its fleet is planned for; (None, None) for a day
+    that is the weekday's average."""
     m = cfg.manhattan
+    if m.like_date is None and not m.real_days:
+        return None, None
+    date_rng, plan_rng = real_day_rng(rng)
     if m.like_date is not None:
-        return check_like_date(m.like_date)
-    if m.real_days:
-        return draw_real_day(cfg.weekday, real_day_rng(rng))
-    return None
+        return check_like_date(m.like_date), plan_rng
+    return draw_real_day(cfg.weekday, date_rng), plan_rng
 
 
 def manhattan_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
@@ -171,21 +175,26 @@ def manhattan_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     drawn for ``cfg.weekday``, each zone varied by ``cfg.manhattan.zone_day_sd``.
 
     Like a real date (``real_days``, ``like_date``): the date's weekday, its measured hour and
-    zone departures and, when ``cfg.orders`` is not given, its volume; the default fleet stays
-    the one of the weekday's average volume (planned for an average day)."""
+    zone departures and, when ``cfg.orders`` is not given, its volume. The fleet is planned for
+    the weekday's average day (its size, and the day it is fitted to, :attr:`DemandDay.plan`):
+    the day's departure is what the platform meets, not what its drivers expected."""
     data = load_manhattan()
     city = manhattan_city(cfg.h3_resolution)
-    dep = day_departure(cfg, rng)
+    dep, plan_rng = day_departure(cfg, rng)
     weekday = cfg.weekday if dep is None else dep.weekday
     average = data.daily_volume(weekday) if cfg.orders is None else cfg.orders
     n = average if dep is None or cfg.orders is not None else dep.volume_of(average)
     orders = manhattan_orders(weekday, n, rng, data, cfg.manhattan.zone_day_sd, dep)
+    plan = None
+    if plan_rng is not None:
+        plan = manhattan_orders(weekday, average, plan_rng, data)
     return DemandDay(
         city,
         orders,
         default_drivers=int(round(average * DRIVERS_PER_ORDER)),
         weekday=None if dep is None else dep.weekday,
         like_date=None if dep is None else dep.date,
+        plan=plan,
     )
 
 

@@ -155,7 +155,7 @@ def drawn_date(seed: int, weekday: int) -> str:
     """The date a ``real_days`` run of ``seed`` on ``weekday`` is like (what its log_meta.json
     says; for a study's runs, whose records keep no log meta)."""
     demand, _ = scenario_streams(seed, weekday)
-    return draw_real_day(weekday, real_day_rng(demand)).date
+    return draw_real_day(weekday, real_day_rng(demand)[0]).date
 
 
 def table_text(table: dict[str, Any]) -> str:

@@ -36,6 +36,10 @@ class DemandDay:
     like_date: str | None = None
     """The real date, YYYY-MM-DD, whose measured departure the day carries (``manhattan`` with
     ``real_days`` or ``like_date``); written to the run's log_meta.json."""
+    plan: Orders | None = None
+    """The orders the fleet is planned for, when they are not the day's own: on a real-like day,
+    the weekday's average day (drivers plan their shifts for a usual day and meet the real
+    one). None: the day's own orders."""
 
 
 class DemandSource(Protocol):

@@ -59,15 +59,18 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
     day = source_of(cfg).day(cfg, rng_demand)
     start_s, end_s = cfg.window_s
     orders = day.orders.window(start_s, end_s)
+    planned = orders if day.plan is None else day.plan.window(start_s, end_s)
     default = day.default_drivers * cfg.fleet_scale
     n_drivers = cfg.drivers if cfg.drivers is not None else max(1, int(round(default)))
     if cfg.hours < 24 and cfg.drivers is None and sim.shift_mean_h > 0:
         # keep the online density of the full day: a driver anchored to demand at time t works
         # one shift from t, so online(t) ≈ fleet × demand share per hour × shift length
-        share = len(orders) / max(len(day.orders), 1)
+        share = len(planned) / max(len(day.orders if day.plan is None else day.plan), 1)
         per_hour = share / cfg.hours
         n_drivers = max(1, int(round(default * per_hour * sim.shift_mean_h)))
-    fleet = make_fleet(n_drivers, orders, start_s, end_s, sim, rng_fleet)
+    # drivers are placed for the day they planned for: a real-like day's own departure is
+    # what they meet
+    fleet = make_fleet(n_drivers, planned, start_s, end_s, sim, rng_fleet)
     # shocks after the fleet: the drivers are drawn from the day without them
     city, shocked = day.city, None
     if cfg.shocks or cfg.random_shocks:

@@ -8,8 +8,9 @@ with: changing any of them changes every result, so they are named here and nowh
 - :func:`scenario_streams` — the day's orders and the fleet's shifts (``Stream.SCENARIO``);
 - :func:`sim_streams` — cancellations, idle drift and the two policies' own generators
   (``Stream.SIM``);
-- :func:`real_day_rng` — which real date a ``--real-days`` day is like, a child spawned from
-  the day's demand generator (spawning leaves that generator's own draws as they were);
+- :func:`real_day_rng` — which real date a ``--real-days`` day is like, and the average day its
+  fleet is planned for: children spawned from the day's demand generator (spawning leaves that
+  generator's own draws as they were);
 - :func:`pickup_sample_rng` — the subsample of pickup distances a study keeps
   (``Stream.PICKUP_SAMPLE``);
 - :func:`kdd_day_streams` — the policies' generators of a day run outside V1D3, by the KDD Cup
@@ -79,13 +80,14 @@ def scenario_streams(seed: int, weekday: int) -> tuple[np.random.Generator, np.r
     return demand, fleet
 
 
-def real_day_rng(demand: np.random.Generator) -> np.random.Generator:
-    """The generator that draws the real date a day is like (``ManhattanConfig.real_days``):
-    the first child of the demand generator's ``SeedSequence``. Spawning does not advance the
-    demand generator, so the day's other draws, and every run without the option, are as
-    before; the date depends on (seed, weekday) only, the same for every policy."""
-    (child,) = demand.spawn(1)
-    return child
+def real_day_rng(demand: np.random.Generator) -> tuple[np.random.Generator, np.random.Generator]:
+    """The generators of a real-like day (``ManhattanConfig.real_days``, ``like_date``): the
+    first two children of the demand generator's ``SeedSequence``, one that draws the real date
+    the day is like, one that draws the average day its fleet is planned for. Spawning does not
+    advance the demand generator, so the day's other draws, and every run without the option,
+    are as before; both depend on (seed, weekday) only, the same for every policy."""
+    date, plan = demand.spawn(2)
+    return date, plan
 
 
 @dataclass(frozen=True, eq=False)
