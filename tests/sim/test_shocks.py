@@ -229,3 +229,23 @@ def test_zone_ids_name_zones_too() -> None:
     by_id = WeatherShock(start_h=A, end_h=B, demand=0.5, zones=("161", "162"))
     sc2 = build_scenario(_cfg(by_id), SimConfig(), SEED)
     np.testing.assert_array_equal(sc.orders.t_request, sc2.orders.t_request)
+
+
+def test_scaled_travel_broadcasts_like_the_base_on_2d_legs() -> None:
+    """Repositioning asks for (drivers, candidates) arrays of legs: the shocked travel model
+    answers in that shape, leg by leg the same as on flat arrays."""
+    shock = ClosureShock(start_h=A, end_h=B, zones=("Midtown Center",), slowdown=2.0)
+    sc, _, _ = _run(shock)
+    city = sc.city
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, city.n_cells, size=(40, 1))
+    dst = rng.integers(0, city.n_cells, size=(40, 7))
+    zone = np.asarray(city.zone_of_cells(np.arange(city.n_cells)))
+    args2 = (city.cell_x[src], city.cell_y[src], city.cell_x[dst], city.cell_y[dst], zone[src],
+             zone[dst], A * 3600 + 60)  # fmt: skip
+    t2 = city.travel.time_s(*args2)
+    assert t2.shape == (40, 7)
+    flat = [np.broadcast_to(a, (40, 7)).ravel() for a in args2[:6]]
+    np.testing.assert_array_equal(t2.ravel(), city.travel.time_s(*flat, A * 3600 + 60))
+    base = sc.city.travel.base.time_s(*args2)  # type: ignore[attr-defined]
+    assert np.all((t2 == base) | np.isclose(t2, 2 * base)) and np.any(t2 != base)
