@@ -76,6 +76,20 @@ def test_malformed_scenario_file_is_one_line_and_writes_nothing(
     assert not out.exists()
 
 
+def test_file_shocks_are_numbered_after_the_shock_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = tmp_path / "day.toml"
+    day.write_text('[[shocks]]\nkind = "supply"\nstart_h = 8\nend_h = 9\n[[shocks]]\nkind = 1\n')
+    out = tmp_path / "run"
+    code, _, err = run_v1d3(
+        monkeypatch, capsys, "simulate", *SMALL, "--shock", EVENT, "--shocks", str(day),
+        "--out", str(out),
+    )  # fmt: skip
+    assert_one_line_error(code, err, "shocks[2].kind: unknown shock kind 1")
+    assert "day.toml" in err and not out.exists()
+
+
 def test_study_checks_the_shock_zones_before_writing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

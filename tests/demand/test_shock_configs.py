@@ -111,3 +111,50 @@ def test_multipliers_are_floats_and_checked_finite() -> None:
     assert isinstance(SupplyShock(drivers=1).drivers, float)
     with pytest.raises(ConfigError, match="demand: must be a finite number"):
         WeatherShock(demand=math.nan)
+
+
+def test_unhashable_kind_is_one_error_naming_the_field(tmp_path: Path) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text("[[shocks]]\nkind = [1]\n")
+    with pytest.raises(ConfigError, match=r"^shocks\[0\]\.kind: unknown shock kind \[1\]"):
+        load_shock_file(f)
+
+
+def test_file_not_utf8_is_one_error_naming_it(tmp_path: Path) -> None:
+    f = tmp_path / "latin1.toml"
+    f.write_bytes('[[shocks]]\nkind = "closure"\nzones = ["Caf\xe9"]\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1\.toml is not UTF-8 text") as e:
+        load_shock_file(f)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1: 2\nrandom: true\n", "unknown key '1'"),
+        ("- 1\n", "must hold a table (random, shocks), got a list"),
+        ("5\n", "must hold a table (random, shocks), got int"),
+        ("shocks:\n- kind: supply\n  1: 2\n  x: 3\n", "shocks[0].1: not a field of a supply"),
+    ],
+)
+def test_yaml_with_odd_keys_is_one_error(tmp_path: Path, text: str, message: str) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_shock_file(f)
+    assert message in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_file_shocks_are_numbered_after_the_given_ones(tmp_path: Path) -> None:
+    """``--shocks FILE`` adds its shocks after the ``--shock`` ones: its load errors number them
+    as the window check of the combined list does."""
+    f = tmp_path / "day.toml"
+    f.write_text('[[shocks]]\nkind = "supply"\nstart_h = 1\nend_h = 2\n[[shocks]]\nkind = "x"\n')
+    with pytest.raises(ConfigError, match=r"^shocks\[3\]\.kind: unknown shock kind 'x'") as e:
+        load_shock_file(f, first=2)
+    assert "day.toml" in str(e.value)
+    f.write_text('[[shocks]]\nkind = "supply"\nstart_h = 1\nend_h = 2\n')
+    (shock,), _ = load_shock_file(f, first=2)
+    given = SupplyShock(start_h=8, end_h=9)
+    with pytest.raises(ConfigError, match=r"^shocks\[2\]\.start_h: the window 1-2 h"):
+        ScenarioConfig(start_hour=8, hours=2, shocks=(given, given, shock))

@@ -47,3 +47,14 @@ def test_random_shock_day_is_the_same_for_every_policy() -> None:
     # the same draw as the distribution alone gives, recorded in the run
     drawn = draw_shocks(CFG, manhattan_city(8), 40_000, seed)
     assert [m["kind"] for m in metas[0]] == [s.kind for s in drawn]
+
+
+def test_a_very_short_horizon_draws_only_valid_shocks_inside_it() -> None:
+    """Horizons shorter than the minute the windows are rounded to: a shock whose window would
+    be empty is left out, every other one lies inside the horizon."""
+    city = manhattan_city(8)
+    for start, hours in ((10.009, 0.005), (23.995, 0.005), (10.004, 0.01), (10.0, 0.001)):
+        cfg = dataclasses.replace(CFG, start_hour=start, hours=hours)
+        for seed in range(10):
+            for s in draw_shocks(cfg, city, 40_000, seed, ALWAYS):
+                assert start <= s.start_h < s.end_h <= start + hours + 1e-12, (start, s)

@@ -23,6 +23,7 @@ from v1d3.eval.run import RunResult, run_simulation
 from v1d3.geo.travel import ScaledTravel
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import Scenario, build_scenario
+from v1d3.sim.shocks import MIN_TRIP_S, stage_shocks
 
 BASE = ScenarioConfig(name="manhattan", start_hour=16.0, hours=4.0, orders=40_000)
 SEED = 5
@@ -229,3 +230,96 @@ def test_zone_ids_name_zones_too() -> None:
     by_id = WeatherShock(start_h=A, end_h=B, demand=0.5, zones=("161", "162"))
     sc2 = build_scenario(_cfg(by_id), SimConfig(), SEED)
     np.testing.assert_array_equal(sc.orders.t_request, sc2.orders.t_request)
+
+
+def test_scaled_travel_broadcasts_like_the_base_on_2d_legs() -> None:
+    """Repositioning asks for (drivers, candidates) arrays of legs: the shocked travel model
+    answers in that shape, leg by leg the same as on flat arrays."""
+    shock = ClosureShock(start_h=A, end_h=B, zones=("Midtown Center",), slowdown=2.0)
+    sc, _, _ = _run(shock)
+    city = sc.city
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, city.n_cells, size=(40, 1))
+    dst = rng.integers(0, city.n_cells, size=(40, 7))
+    zone = np.asarray(city.zone_of_cells(np.arange(city.n_cells)))
+    args2 = (city.cell_x[src], city.cell_y[src], city.cell_x[dst], city.cell_y[dst], zone[src],
+             zone[dst], A * 3600 + 60)  # fmt: skip
+    t2 = city.travel.time_s(*args2)
+    assert t2.shape == (40, 7)
+    flat = [np.broadcast_to(a, (40, 7)).ravel() for a in args2[:6]]
+    np.testing.assert_array_equal(t2.ravel(), city.travel.time_s(*flat, A * 3600 + 60))
+    base = sc.city.travel.base.time_s(*args2)  # type: ignore[attr-defined]
+    assert np.all((t2 == base) | np.isclose(t2, 2 * base)) and np.any(t2 != base)
+
+
+MIXED = (
+    EventShock(start_h=A, end_h=B, trips=400, zone="Midtown Center"),
+    WeatherShock(start_h=A, end_h=B, demand=0.6, speed=0.8),
+    ClosureShock(start_h=A, end_h=B, zones=("Midtown Center",), slowdown=1.5),
+    WeatherShock(start_h=A, end_h=B, demand=1.4, zones=MIDTOWN),
+    SupplyShock(start_h=A, end_h=B, drivers=1.3),
+    SupplyShock(start_h=A, end_h=B, drivers=0.8),
+)
+"""Shocks that meet: an event and more demand inside a closed zone, rain over all of them."""
+
+
+def test_shocks_give_the_same_day_in_any_order_they_are_listed() -> None:
+    sc1, r1, _ = _run(*MIXED)
+    sc2, r2, _ = _run(*MIXED[::-1])
+    sc3, r3, _ = _run(*MIXED[2:], *MIXED[:2])
+    for sc in (sc2, sc3):
+        for f in ("t_request", "o_lat", "o_lng", "d_lat", "d_lng", "trip_s", "fare", "o_zone"):
+            np.testing.assert_array_equal(getattr(sc1.orders, f), getattr(sc.orders, f), f)
+        for f in ("t_on", "t_off", "lat", "lng", "managed"):
+            np.testing.assert_array_equal(getattr(sc1.fleet, f), getattr(sc.fleet, f), f)
+        np.testing.assert_array_equal(sc1.shocked.order_base, sc.shocked.order_base)  # type: ignore[union-attr]
+    for r in (r2, r3):
+        assert {k: v for k, v in r1.metrics.items() if "wall" not in k and "_ms_" not in k} == {
+            k: v for k, v in r.metrics.items() if "wall" not in k and "_ms_" not in k
+        }
+    # the effects are each shock's, in its own place of the list
+    m1 = r1.log.meta["shocks"]
+    m2 = r2.log.meta["shocks"][::-1]
+    assert m1 == m2
+    assert m1[0]["added_orders"] == 400 and m1[2]["removed_orders"] > 0
+
+
+def test_added_orders_meet_the_closure_and_the_weather_of_any_shock() -> None:
+    """An event's trips and extra demand in a closed zone are dropped as the zone's own are;
+    the weather thins and slows the added orders too, whichever comes first in the list."""
+    sc, r, _ = _run(*MIXED[::-1])
+    (z,) = _zone_ids(sc, ("Midtown Center",))
+    o = sc.orders
+    win = (o.t_request >= A * 3600) & (o.t_request < B * 3600)
+    assert not np.any(win & (o.o_zone == z))
+    meta = r.log.meta["shocks"][::-1]  # in the order of MIXED
+    assert r.log.meta["drop_reasons"] == {"closure": meta[2]["removed_orders"]}
+    sc0, _, _ = _run()
+    base_closed = ((sc0.orders.t_request >= A * 3600) & (sc0.orders.t_request < B * 3600)
+                   & (sc0.orders.o_zone == z)).sum()  # fmt: skip
+    assert meta[2]["removed_orders"] > 0.6 * base_closed + 100  # the event's trips among them
+    added = sc.shocked.order_base < 0  # type: ignore[union-attr]
+    assert meta[1]["removed_orders"] > 0 and added.sum() < meta[0]["added_orders"] + meta[3][
+        "added_orders"]  # fmt: skip
+    # every trip of the window is slowed by the rain (1 / 0.8), added ones too
+    assert np.all(o.trip_s[win & added] >= MIN_TRIP_S / 0.8 - 1e-9)
+
+
+def test_more_drivers_in_a_window_without_orders() -> None:
+    """Drivers added where the shocks left no orders come online near the day's own orders of
+    the window; with no orders in the whole day, none are added."""
+    cfg = dataclasses.replace(BASE, start_hour=A, hours=1.0, orders=5000)
+    none = WeatherShock(start_h=A, end_h=B, demand=0.0)
+    more = SupplyShock(start_h=A, end_h=B, drivers=2.0)
+    sc = build_scenario(dataclasses.replace(cfg, shocks=(none, more)), SimConfig(), SEED)
+    plain = build_scenario(cfg, SimConfig(), SEED)
+    assert len(sc.orders) == 0
+    n0 = len(plain.fleet)
+    assert len(sc.fleet) > 1.5 * n0
+    assert np.all(np.abs(sc.fleet.lat[n0:] - 40.77) < 0.15)
+    empty = plain.orders.take(np.zeros(0, dtype=np.int64))
+    cfg2 = dataclasses.replace(cfg, shocks=(more,))
+    _, _, fleet, shocked = stage_shocks(
+        cfg2, SimConfig(), plain.city, empty, empty, plain.fleet, SEED
+    )
+    assert len(fleet) == n0 and shocked.meta()[0]["added_drivers"] == 0

@@ -118,7 +118,7 @@ def configs_from_options(**options: Any) -> tuple[ScenarioConfig, SimConfig]:
         if shocks_file.strip() == "random":
             more, random = (), True
         else:
-            more, random = load_shock_file(shocks_file)
+            more, random = load_shock_file(shocks_file, first=len(scenario.shocks))
         scenario = dataclasses.replace(
             scenario,
             shocks=scenario.shocks + more,

@@ -227,7 +227,7 @@ def _indexed(i: int | None, e: ShockError) -> ConfigError:
 
 def _kind_of(kind: Any, i: int | None) -> type:
     where = "shock" if i is None else f"shocks[{i}]"
-    if kind not in SHOCK_KINDS:
+    if not isinstance(kind, str) or kind not in SHOCK_KINDS:
         raise ConfigError(
             f"{where}.kind: unknown shock kind {kind!r}; expected one of {', '.join(SHOCK_KINDS)}"
         )
@@ -243,7 +243,7 @@ def shock_from_mapping(d: Any, i: int | None = None) -> Shock:
     d = dict(d)
     cls = _kind_of(d.pop("kind", None), i)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(d) - names)
+    unknown = sorted(map(str, set(d) - names))
     if unknown:
         raise ConfigError(
             f"{where}.{unknown[0]}: not a field of a {_kind(cls)} shock; "
@@ -259,13 +259,14 @@ def _kind(cls: type) -> str:
     return str(next(f.default for f in dataclasses.fields(cls) if f.name == "kind"))
 
 
-def coerce_shocks(values: Any) -> tuple[Shock, ...]:
+def coerce_shocks(values: Any, first: int = 0) -> tuple[Shock, ...]:
     """``ScenarioConfig.shocks`` as the tuple of shocks it holds: mappings (JSON, TOML) are
-    rebuilt, shocks kept; anything else is a ConfigError naming ``shocks``."""
+    rebuilt, shocks kept; anything else is a ConfigError naming ``shocks``. ``first``: the
+    position of the first one in the scenario's list (for the error messages)."""
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Sequence):
         raise ConfigError(f"shocks: expected a list of shocks, got {type(values).__name__}")
     out: list[Shock] = []
-    for i, s in enumerate(values):
+    for i, s in enumerate(values, start=first):
         if isinstance(s, (EventShock, WeatherShock, SupplyShock, ClosureShock)):
             out.append(s)
         else:
@@ -324,28 +325,43 @@ def shock_spec(shock: Shock) -> str:
     return f"{shock.kind}:{','.join(parts)}"
 
 
-def load_shock_file(path: str | Path) -> tuple[tuple[Shock, ...], bool]:
+def load_shock_file(path: str | Path, first: int = 0) -> tuple[tuple[Shock, ...], bool]:
     """The shocks of a scenario file and whether it asks for random shocks as well.
 
     TOML (``.toml``, read with the standard library) or YAML (``.yaml``/``.yml``, when PyYAML is
-    installed): an optional ``random = true`` and a list ``shocks`` of tables, each with a
-    ``kind`` and its fields. A malformed file is a ConfigError naming it.
+    installed), UTF-8: an optional ``random = true`` and a list ``shocks`` of tables, each with
+    a ``kind`` and its fields. ``first``: the position of the file's first shock in the
+    scenario's list (after the ``--shock`` ones), so that a bad one is named ``shocks[i]`` as
+    the scenario's own checks name it. A malformed file is a ConfigError naming it.
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"shocks: cannot read the scenario file {path} ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"shocks: {path} is not UTF-8 text (byte {e.start}: {e.object[e.start : e.end]!r})"
+        ) from None
     doc = _parse_file(path, text)
     if not isinstance(doc, dict):
-        raise ConfigError(f"shocks: {path} must hold a table (random, shocks), got a list")
-    unknown = sorted(set(doc) - {"random", "shocks"})
+        raise ConfigError(
+            f"shocks: {path} must hold a table (random, shocks), got {_type_name(doc)}"
+        )
+    unknown = sorted(map(str, set(doc) - {"random", "shocks"}))
     if unknown:
         raise ConfigError(f"shocks: {path}: unknown key {unknown[0]!r}; expected random, shocks")
     random = doc.get("random", False)
     if not isinstance(random, bool):
         raise ConfigError(f"shocks: {path}: random must be true or false, got {random!r}")
-    return coerce_shocks(doc.get("shocks", [])), random
+    try:
+        return coerce_shocks(doc.get("shocks", []), first), random
+    except ConfigError as e:
+        raise ConfigError(f"{e} (in {path})") from None
+
+
+def _type_name(value: Any) -> str:
+    return "a list" if isinstance(value, list) else type(value).__name__
 
 
 def _parse_file(path: Path, text: str) -> Any:

@@ -138,8 +138,10 @@ class ScaledTravel:
         return out * self.factor(x1, y1, x2, y2, zone1, zone2, t_s)
 
     def factor(self, x1, y1, x2, y2, zone1, zone2, t_s):  # type: ignore[no-untyped-def]
-        """The product of the factors active at ``t_s`` on each leg (1 where none)."""
-        f = np.ones(np.shape(x1))
+        """The product of the factors active at ``t_s`` on each leg (1 where none), in the shape
+        the inputs broadcast to (as the base's ``time_s``)."""
+        shape = np.broadcast_shapes(*(np.shape(v) for v in (x1, y1, x2, y2, zone1, zone2)))
+        f = np.ones(shape)
         for r in self.factors:
             if not r.start_s <= t_s < r.end_s:
                 continue
@@ -148,7 +150,13 @@ class ScaledTravel:
                 continue
             hit = r.zones[np.asarray(zone1)] | r.zones[np.asarray(zone2)]
             if r.through and self.zone_at is not None:
-                mid = self.zone_at((np.asarray(x1) + x2) / 2.0, (np.asarray(y1) + y2) / 2.0)
-                hit = hit | r.zones[mid]
+                hit = hit | r.zones[self._mid_zone(x1, y1, x2, y2, shape)]
             f = np.where(hit, f * r.factor, f)
         return f
+
+    def _mid_zone(self, x1, y1, x2, y2, shape):  # type: ignore[no-untyped-def]
+        """Zone index of each leg's midpoint, in ``shape`` (``zone_at`` takes flat arrays)."""
+        assert self.zone_at is not None
+        mx = np.broadcast_to((np.asarray(x1) + x2) / 2.0, shape).ravel()
+        my = np.broadcast_to((np.asarray(y1) + y2) / 2.0, shape).ravel()
+        return np.asarray(self.zone_at(mx, my)).reshape(shape)

@@ -56,7 +56,8 @@ class ShockBranch(IntEnum):
     """The branches of ``Stream.SHOCK`` (the first word of a generator's spawn key)."""
 
     GIVEN = 0
-    """Staged shock ``i`` of ``ScenarioConfig.shocks``: its orders, thinning or drivers."""
+    """A staged shock of ``ScenarioConfig.shocks``, keyed by what it is (not its place in the
+    list, :func:`v1d3.sim.shocks.stage_shocks`): its orders, thinning or drivers."""
     DRAW = 1
     """The random draw of the day's shocks (``ScenarioConfig.random_shocks``)."""
     DRAWN = 2

@@ -71,15 +71,18 @@ RANDOM_SHOCKS = RandomShocks()
 
 def _window(
     rng: np.random.Generator, lo: float, hi: float, length: tuple[float, float] | float
-) -> tuple[float, float]:
+) -> tuple[float, float] | None:
     """A window of the drawn length (cut to the horizon) placed uniformly in ``[lo, hi]``,
-    hours rounded to the minute."""
+    hours rounded to the minute but kept inside ``[lo, hi]``; None when the horizon is too short
+    for one (its start rounds to ``hi``): that shock is left out."""
     span = float(rng.uniform(*length)) if isinstance(length, tuple) else float(length)
     span = min(span, hi - lo)
     start = lo + float(rng.random()) * (hi - lo - span)
-    a = round(start * 60) / 60
+    a = max(round(start * 60) / 60, lo)
     b = min(round((start + span) * 60) / 60, hi)
-    return a, b if b > a else min(a + 1 / 60, hi)
+    if b <= a:
+        b = min(a + 1 / 60, hi)
+    return (a, b) if a < b else None
 
 
 def _venue(rng: np.random.Generator, city: City, dist: RandomShocks) -> dict[str, object]:
@@ -97,31 +100,37 @@ def draw_shocks(
 ) -> tuple[Shock, ...]:
     """The random shocks of ``(seed, cfg.weekday)`` on the scenario's horizon: events, then a
     weather shock, a supply drop and a closure, each with its probability. ``day_orders``: the
-    day's volume without shocks (event sizes scale with it)."""
+    day's volume without shocks (event sizes scale with it). A shock whose window cannot fit a
+    horizon that short (under a minute) is drawn but left out."""
     rng = shock_rng(seed, cfg.weekday, ShockBranch.DRAW)
     lo = cfg.start_hour
     hi = min(cfg.start_hour + cfg.hours, 24.0)
     out: list[Shock] = []
     scale = day_orders / dist.reference_orders
     for _ in range(int(rng.poisson(dist.events_per_day))):
-        a, b = _window(rng, lo, hi, dist.event_h)
+        w = _window(rng, lo, hi, dist.event_h)
         trips = max(1, int(round(rng.uniform(*dist.event_trips) * scale)))
         direction = "from" if rng.random() < dist.event_from else "to"
         place = _venue(rng, city, dist)
-        out.append(EventShock(start_h=a, end_h=b, trips=trips, direction=direction, **place))  # type: ignore[arg-type]
+        if w is not None:
+            a, b = w
+            out.append(EventShock(start_h=a, end_h=b, trips=trips, direction=direction, **place))  # type: ignore[arg-type]
     u_weather, u_supply, u_closure = rng.random(3)
     if u_weather < dist.weather_p:
-        a, b = _window(rng, lo, hi, dist.weather_h)
+        w = _window(rng, lo, hi, dist.weather_h)
         k = round(float(rng.uniform(*dist.weather_demand)), 3)
         s = round(float(rng.uniform(*dist.weather_speed)), 3)
-        out.append(WeatherShock(start_h=a, end_h=b, demand=k, speed=s))
+        if w is not None:
+            out.append(WeatherShock(start_h=w[0], end_h=w[1], demand=k, speed=s))
     if u_supply < dist.supply_p:
-        a, b = _window(rng, lo, hi, dist.supply_h)
+        w = _window(rng, lo, hi, dist.supply_h)
         k = round(float(rng.uniform(*dist.supply_drivers)), 3)
-        out.append(SupplyShock(start_h=a, end_h=b, drivers=k))
+        if w is not None:
+            out.append(SupplyShock(start_h=w[0], end_h=w[1], drivers=k))
     if u_closure < dist.closure_p and city.zones is not None:
-        a, b = _window(rng, lo, hi, dist.closure_h)
+        w = _window(rng, lo, hi, dist.closure_h)
         zone = city.zones.names[int(rng.random() * len(city.zones.names))]
         k = round(float(rng.uniform(*dist.closure_slowdown)), 3)
-        out.append(ClosureShock(start_h=a, end_h=b, zones=(zone,), slowdown=k))
+        if w is not None:
+            out.append(ClosureShock(start_h=w[0], end_h=w[1], zones=(zone,), slowdown=k))
     return tuple(out)

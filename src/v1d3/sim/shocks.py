@@ -1,8 +1,9 @@
 """Shocks applied to a drawn day: extra or fewer orders, drivers off or on, slower travel.
 
 :func:`stage_shocks` takes the day as drawn without shocks — its orders, its fleet (drawn from
-those orders, so a shock never reshuffles the drivers) and its city — and applies each shock
-in turn with its own generator (:func:`v1d3.sim.seeds.shock_rng`). What lies outside a shock's
+those orders, so a shock never reshuffles the drivers) and its city — and applies the shocks,
+each with its own generator (:func:`v1d3.sim.seeds.shock_rng`), in phases that make the day
+independent of the order they are listed in. What lies outside a shock's
 window and place is left as it was: orders are added, removed or slowed only inside it, drivers
 go off or come on only for it, and the travel model multiplies times only there. The orders and
 drivers a shock adds draw their cancellations and idle moves from the shocks' own stream
@@ -13,6 +14,8 @@ the one it has without the shock. ``docs/simulation.md`` ("Shocks") describes ea
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +51,8 @@ class ShockedDay:
     for the run's record (``log_meta.json``'s ``shocks``)."""
 
     shocks: tuple[Shock, ...]
-    """Every shock applied, in order: the staged ones, then the drawn ones."""
+    """Every shock applied, as listed: the staged ones, then the drawn ones (the order they
+    are listed in does not change what they do)."""
     drawn: int
     """How many of them (the last ones) were drawn at random."""
     effects: tuple[dict[str, Any], ...]
@@ -85,13 +89,35 @@ class _Day:
     """The day while shocks are applied to it."""
 
     orders: Orders
-    base: np.ndarray
+    canon: np.ndarray
+    """Per order, its row in a fixed order: ``i`` for the day's own order ``i``, then the added
+    ones as the shocks (in :func:`_steps`' order) added them."""
     fleet: Fleet
     factors: list[TravelFactor]
 
 
+@dataclass(frozen=True, eq=False)
+class _Step:
+    """One shock to apply: its place in the list, its name in messages and its generator."""
+
+    i: int
+    shock: Shock
+    where: str
+    rng: np.random.Generator
+
+    @property
+    def window_s(self) -> tuple[float, float]:
+        return self.shock.start_h * 3600.0, self.shock.end_h * 3600.0
+
+
 def _where(i: int, drawn: bool) -> str:
     return f"random shocks[{i}]" if drawn else f"shocks[{i}]"
+
+
+def _where_in(cfg: ScenarioConfig, i: int) -> str:
+    """The name of shock ``i`` of the staged ones followed by the drawn ones."""
+    n = len(cfg.shocks)
+    return _where(i - n, True) if i >= n else _where(i, False)
 
 
 def zone_index(city: City, ref: str, where: str) -> int:
@@ -169,29 +195,40 @@ def stage_shocks(
     seed: int,
     drawn: tuple[Shock, ...] = (),
 ) -> tuple[Orders, City, Fleet, ShockedDay]:
-    """The day with the scenario's shocks (then ``drawn``) applied: its orders, its city (a new
+    """The day with the scenario's shocks (and ``drawn``) applied: its orders, its city (a new
     one whose travel model carries the shocks' factors; the given city is not changed), its fleet
     and what the shocks did. ``day_orders``: the whole day's orders without shocks (where added
-    trips find their donors); ``orders`` and ``fleet``: the simulated window's."""
-    day = _Day(orders, np.arange(len(orders)), fleet, [])
-    effects = []
+    trips find their donors); ``orders`` and ``fleet``: the simulated window's.
+
+    The result does not depend on the order the shocks are listed in: each draws from a
+    generator keyed by what it is (:func:`_steps`), and they act in phases, each shock of a
+    phase in a fixed order — orders added (events, weather ``demand`` > 1, from the day's own),
+    then orders removed (weather ``demand`` < 1, then closures, over every order, added ones
+    too), then trips slowed (weather ``speed``, closures), then drivers (supply)."""
     shocks = (*cfg.shocks, *drawn)
-    for i, shock in enumerate(shocks):
-        is_drawn = i >= len(cfg.shocks)
-        j = i - len(cfg.shocks) if is_drawn else i
-        where = _where(j, is_drawn)
-        rng = shock_rng(seed, cfg.weekday, ShockBranch.DRAWN if is_drawn else ShockBranch.GIVEN, j)
-        place = shock_place(city, shock, where)
-        n_orders, n_drivers = len(day.orders), len(day.fleet)
-        removed = _apply(day, shock, city, day_orders, sim, rng, where)
-        effects.append(
-            {
-                "added_orders": len(day.orders) - n_orders + removed,
-                "removed_orders": removed,
-                "added_drivers": len(day.fleet) - n_drivers,
-                "place": None if place is None else [place[0], place[1]],
-            }
-        )
+    effects: list[dict[str, Any]] = []
+    for i, shock in enumerate(shocks):  # the zones checked in the listed order
+        place = shock_place(city, shock, _where_in(cfg, i))
+        effects.append({"added_orders": 0, "removed_orders": 0, "added_drivers": 0,
+                        "place": None if place is None else [place[0], place[1]]})  # fmt: skip
+    steps = _steps(cfg, drawn, seed, city)
+    day = _Day(orders, np.arange(len(orders)), fleet, [])
+    _add_orders(day, steps, city, day_orders, orders, effects)
+    n_rows = len(orders) + sum(e["added_orders"] for e in effects)
+    for st in steps:
+        if isinstance(st.shock, WeatherShock) and st.shock.demand < 1:
+            effects[st.i]["removed_orders"] = _thin(day, st, city, n_rows)
+    for st in steps:
+        if isinstance(st.shock, ClosureShock):
+            effects[st.i]["removed_orders"] = _close(day, st, city)
+    for st in steps:
+        if isinstance(st.shock, (WeatherShock, ClosureShock)):
+            _slow(day, st, city)
+    for st in steps:
+        if isinstance(st.shock, SupplyShock):
+            n = len(day.fleet)
+            _supply(day, st.shock, *st.window_s, sim, st.rng, day_orders)
+            effects[st.i]["added_drivers"] = len(day.fleet) - n
     if day.factors:
         zone_at = _zone_at(city) if city.zones is not None else None
         travel = ScaledTravel(city.travel, tuple(day.factors), zone_at)
@@ -200,11 +237,45 @@ def stage_shocks(
         shocks=shocks,
         drawn=len(drawn),
         effects=tuple(effects),
-        order_base=day.base,
+        order_base=np.where(day.canon < len(orders), day.canon, -1),
         n_base_orders=len(orders),
         n_base_drivers=len(fleet),
     )
     return day.orders, city, day.fleet, shocked
+
+
+def _steps(cfg: ScenarioConfig, drawn: tuple[Shock, ...], seed: int, city: City) -> list[_Step]:
+    """The shocks in a fixed order (by what they are), each with its generator: a staged one's
+    keyed by what it is (and, for copies of one shock, by which copy it is), so that neither
+    depends on where it stands in the list; a drawn one's by its place in the draw."""
+    steps: list[_Step] = []
+    keys: list[tuple[str, bool, int]] = []
+    seen: dict[str, int] = {}
+    for i, shock in enumerate((*cfg.shocks, *drawn)):
+        is_drawn = i >= len(cfg.shocks)
+        j = i - len(cfg.shocks) if is_drawn else i
+        text = _identity(shock, city, _where_in(cfg, i))
+        copy = seen.get(text, 0)
+        seen[text] = copy + 1
+        if is_drawn:
+            rng = shock_rng(seed, cfg.weekday, ShockBranch.DRAWN, j)
+        else:
+            digest = hashlib.blake2b(f"{text}#{copy}".encode(), digest_size=8).digest()
+            rng = shock_rng(seed, cfg.weekday, ShockBranch.GIVEN, int.from_bytes(digest, "little"))
+        steps.append(_Step(i, shock, _where_in(cfg, i), rng))
+        keys.append((text, is_drawn, j if is_drawn else copy))
+    return [steps[k] for k in sorted(range(len(steps)), key=keys.__getitem__)]
+
+
+def _identity(shock: Shock, city: City, where: str) -> str:
+    """What a shock is, as text: its fields, its zones as the zone indices they name (so that a
+    zone written by name or by id, or zones in another order, are the same shock)."""
+    d = dataclasses.asdict(shock)
+    if d.get("zone") is not None:
+        d["zone"] = zone_index(city, d["zone"], f"{where}.zone")
+    if d.get("zones"):
+        d["zones"] = sorted({zone_index(city, z, f"{where}.zones") for z in d["zones"]})
+    return json.dumps(d, sort_keys=True)
 
 
 def _zone_at(city: City) -> Any:
@@ -212,28 +283,6 @@ def _zone_at(city: City) -> Any:
         return city.zone_of_cells(city.cell_of_xy(np.atleast_1d(x), np.atleast_1d(y)))
 
     return zone_at
-
-
-def _apply(
-    day: _Day,
-    shock: Shock,
-    city: City,
-    day_orders: Orders,
-    sim: SimConfig,
-    rng: np.random.Generator,
-    where: str,
-) -> int:
-    """Apply one shock to ``day``; the number of orders it removed."""
-    a, b = shock.start_h * 3600.0, shock.end_h * 3600.0
-    if isinstance(shock, EventShock):
-        _add(day, _event_orders(shock, city, day_orders, a, b, rng, where))
-        return 0
-    if isinstance(shock, WeatherShock):
-        return _weather(day, shock, city, a, b, rng, where)
-    if isinstance(shock, SupplyShock):
-        _supply(day, shock, a, b, sim, rng)
-        return 0
-    return _closure(day, shock, city, a, b, where)
 
 
 # -- orders
@@ -247,21 +296,49 @@ def _in_zones(zone: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return np.ones(zone.size, dtype=bool) if mask is None else mask[zone]
 
 
-def _add(day: _Day, new: Orders) -> None:
-    """Add orders (kept sorted by request time, stably: the day's own first at equal times)."""
-    if len(new) == 0:
+def _add_orders(
+    day: _Day,
+    steps: list[_Step],
+    city: City,
+    day_orders: Orders,
+    orders: Orders,
+    effects: list[dict[str, Any]],
+) -> None:
+    """Add the orders of events and of weather ``demand`` > 1, each drawn from the day's own
+    orders (not from those another shock added); counted in ``effects``."""
+    new = []
+    for st in steps:
+        a, b = st.window_s
+        if isinstance(st.shock, EventShock):
+            more = _event_orders(st.shock, city, day_orders, a, b, st.rng, st.where)
+        elif isinstance(st.shock, WeatherShock) and st.shock.demand > 1:
+            more = _copies(st.shock, city, orders, a, b, st.rng, st.where)
+        else:
+            continue
+        effects[st.i]["added_orders"] = len(more)
+        new.append(more)
+    _add(day, new)
+
+
+def _add(day: _Day, new: list[Orders]) -> None:
+    """Add orders (kept sorted by request time, stably: the day's own first at equal times, then
+    the added ones in the order given)."""
+    n = sum(len(o) for o in new)
+    if n == 0:
         return
     o = day.orders
     cols: dict[str, Any] = {}
     for f in dataclasses.fields(o):
-        v, w = getattr(o, f.name), getattr(new, f.name)
-        cols[f.name] = np.concatenate([v, w]) if isinstance(v, np.ndarray) else v
-    base = np.concatenate([day.base, np.full(len(new), -1, dtype=np.int64)])
+        v = getattr(o, f.name)
+        parts = [v, *(getattr(w, f.name) for w in new)]
+        cols[f.name] = np.concatenate(parts) if isinstance(v, np.ndarray) else v
+    first = int(day.canon.max(initial=-1)) + 1
+    canon = np.concatenate([day.canon, np.arange(first, first + n, dtype=np.int64)])
     order = np.argsort(cols["t_request"], kind="stable")
     cols = {k: (v[order] if isinstance(v, np.ndarray) else v) for k, v in cols.items()}
     cols["drop_reasons"] = dict(o.drop_reasons)
     day.orders = Orders(**cols)
-    day.base = base[order]
+    day.canon = canon[order]
 
 
 def _remove(day: _Day, drop: np.ndarray, reason: str | None) -> int:
@@ -277,7 +354,7 @@ def _remove(day: _Day, drop: np.ndarray, reason: str | None) -> int:
         reasons[reason] = reasons.get(reason, 0) + n
         rows += n
     day.orders = dataclasses.replace(o, drop_reasons=reasons, dropped_rows=rows)
-    day.base = day.base[keep]
+    day.canon = day.canon[keep]
     return n
 
 
@@ -388,65 +465,87 @@ def _donors(day_orders: Orders, at: np.ndarray, a: float, b: float) -> np.ndarra
     return np.arange(len(day_orders))
 
 
-def _weather(
-    day: _Day,
+def _copies(
     shock: WeatherShock,
     city: City,
+    orders: Orders,
     a: float,
     b: float,
     rng: np.random.Generator,
     where: str,
-) -> int:
-    """Demand × k in the window and zones (thinned, or resampled from its own orders), then
-    trips and travel there × 1/s."""
+) -> Orders:
+    """Demand × k > 1: Poisson((k - 1) n) copies of the n orders of the day's own in the window
+    and zones (time ± 7.5 min, ends ± 100 m)."""
     mask = _zone_mask(city, shock.zones, f"{where}.zones")
+    o = orders
+    donors = np.flatnonzero(_in_window(o, a, b) & _in_zones(o.o_zone, mask))
+    n = int(rng.poisson((shock.demand - 1.0) * donors.size)) if donors.size else 0
+    d = rng.choice(donors, size=n) if n else np.zeros(0, dtype=np.int64)
+    t = np.clip(o.t_request[d] + rng.uniform(-450.0, 450.0, n), a, np.nextafter(b, a))
+    ends = (*_jitter(o.o_lat[d], o.o_lng[d], _JITTER_M, rng),
+            *_jitter(o.d_lat[d], o.d_lng[d], _JITTER_M, rng))  # fmt: skip
+    return _like(o, d, t, ends, (o.o_zone[d], o.d_zone[d]), city)
+
+
+def _thin(day: _Day, st: _Step, city: City, n_rows: int) -> int:
+    """Demand × k < 1: each order in the window and zones (added ones too) kept with probability
+    k, by a uniform per row of ``day.canon`` (``n_rows`` of them); the number removed."""
+    shock = st.shock
+    assert isinstance(shock, WeatherShock)
+    mask = _zone_mask(city, shock.zones, f"{st.where}.zones")
     o = day.orders
-    sel = _in_window(o, a, b) & _in_zones(o.o_zone, mask)
-    removed = 0
-    if shock.demand < 1:
-        u = rng.random(len(o))
-        removed = _remove(day, sel & (u >= shock.demand), None)
-    elif shock.demand > 1:
-        donors = np.flatnonzero(sel)
-        n = int(rng.poisson((shock.demand - 1.0) * donors.size)) if donors.size else 0
-        d = rng.choice(donors, size=n) if n else np.zeros(0, dtype=np.int64)
-        t = np.clip(o.t_request[d] + rng.uniform(-450.0, 450.0, n), a, np.nextafter(b, a))
-        ends = (*_jitter(o.o_lat[d], o.o_lng[d], _JITTER_M, rng),
-                *_jitter(o.d_lat[d], o.d_lng[d], _JITTER_M, rng))  # fmt: skip
-        _add(day, _like(o, d, t, ends, (o.o_zone[d], o.d_zone[d]), city))
-    if shock.speed != 1:
-        o = day.orders
+    sel = _in_window(o, *st.window_s) & _in_zones(o.o_zone, mask)
+    u = st.rng.random(n_rows)[day.canon]
+    return _remove(day, sel & (u >= shock.demand), None)
+
+
+def _close(day: _Day, st: _Step, city: City) -> int:
+    """No pickups in the zones over the window: their orders (added ones too) are dropped,
+    counted as ``closure``; the number removed."""
+    assert isinstance(st.shock, ClosureShock)
+    mask = _zone_mask(city, st.shock.zones, f"{st.where}.zones")
+    assert mask is not None
+    return _remove(day, _in_window(day.orders, *st.window_s) & mask[day.orders.o_zone], "closure")
+
+
+def _slow(day: _Day, st: _Step, city: City) -> None:
+    """Trips and travel × 1/s in a weather shock's window and zones; from, to or through a
+    closure's zones × its ``slowdown``."""
+    shock, (a, b), o = st.shock, st.window_s, day.orders
+    if isinstance(shock, WeatherShock):
+        if shock.speed == 1:
+            return
+        mask = _zone_mask(city, shock.zones, f"{st.where}.zones")
         _scale_trips(day, _in_window(o, a, b) & _in_zones(o.o_zone, mask), 1.0 / shock.speed)
         day.factors.append(TravelFactor(a, b, 1.0 / shock.speed, mask))
-    return removed
-
-
-def _closure(day: _Day, shock: ClosureShock, city: City, a: float, b: float, where: str) -> int:
-    """No pickups in the zones over the window (their orders dropped, counted as ``closure``);
-    trips and travel from, to or through them × ``slowdown``."""
-    mask = _zone_mask(city, shock.zones, f"{where}.zones")
+        return
+    assert isinstance(shock, ClosureShock)
+    mask = _zone_mask(city, shock.zones, f"{st.where}.zones")
     assert mask is not None
-    win = _in_window(day.orders, a, b)
-    removed = _remove(day, win & mask[day.orders.o_zone], "closure")
-    o = day.orders
     ox, oy = city.proj.to_xy(o.o_lat, o.o_lng)
     dx, dy = city.proj.to_xy(o.d_lat, o.d_lng)
     mid = _zone_at(city)((np.asarray(ox) + dx) / 2.0, (np.asarray(oy) + dy) / 2.0)
     hit = mask[o.d_zone] | mask[mid]
     _scale_trips(day, _in_window(o, a, b) & hit, shock.slowdown)
     day.factors.append(TravelFactor(a, b, shock.slowdown, mask, through=True))
-    return removed
 
 
 # -- drivers
 
 
 def _supply(
-    day: _Day, shock: SupplyShock, a: float, b: float, sim: SimConfig, rng: np.random.Generator
+    day: _Day,
+    shock: SupplyShock,
+    a: float,
+    b: float,
+    sim: SimConfig,
+    rng: np.random.Generator,
+    day_orders: Orders,
 ) -> None:
     """Drivers online in the window × k: a share 1 - k of those whose shifts reach into it go
     offline for it (back after it as drivers of their own), or (k - 1) × the mean number online
-    in it come online for it, placed near the origins of its orders."""
+    in it come online for it, placed near the origins of the day's own orders requested in it
+    (of any time when it has none; no drivers come when the day has no orders)."""
     f = day.fleet
     over = np.clip(np.minimum(f.t_off, b) - np.maximum(f.t_on, a), 0.0, None)
     if shock.drivers < 1:
@@ -463,10 +562,11 @@ def _supply(
         _more_drivers(day, np.full(back.size, b), f.t_off[back], f.lat[back], f.lng[back],
                       f.managed[back])  # fmt: skip
     elif shock.drivers > 1:
-        n = int(round((shock.drivers - 1.0) * over.sum() / (b - a)))
-        o = day.orders
+        o = day_orders
         pool = np.flatnonzero(_in_window(o, a, b))
-        anchor = rng.choice(pool if pool.size else np.arange(len(o)), size=n)
+        pool = pool if pool.size else np.arange(len(o))
+        n = int(round((shock.drivers - 1.0) * over.sum() / (b - a))) if pool.size else 0
+        anchor = rng.choice(pool, size=n) if n else np.zeros(0, dtype=np.int64)
         lat, lng = _jitter(o.o_lat[anchor], o.o_lng[anchor], 150.0, rng)
         managed = rng.random(n) < sim.managed_share
         _more_drivers(day, np.full(n, a), np.full(n, b), lat, lng, managed)
