@@ -38,7 +38,7 @@ SCENARIO = ScenarioConfig(
     hours=3.25,
     h3_resolution=9,
     date="2021-03-04",
-    manhattan=ManhattanConfig(zone_day_sd=0.15, like_date="2021-02-01"),
+    manhattan=ManhattanConfig(zone_day_sd=0.15),
     nyc_tlc=TlcConfig(trips="my trips.parquet"),
     kdd=KddConfig(grid="grid.csv", orders="orders.csv"),
     synthetic=SyntheticConfig(
@@ -67,10 +67,15 @@ SCENARIO = ScenarioConfig(
     ),
     random_shocks=True,
 )
-"""Every scenario field (nested sources included) away from its default, but one of the two
-that exclude each other (``real_days``, set in :data:`SCENARIO_REAL_DAYS`)."""
+"""Every scenario field (nested sources included) away from its default, but the manhattan
+source's real-day options, which apply to manhattan only and exclude each other
+(:data:`SCENARIO_LIKE`, :data:`SCENARIO_REAL_DAYS`)."""
+SCENARIO_LIKE = dataclasses.replace(
+    SCENARIO, name="manhattan", manhattan=ManhattanConfig(zone_day_sd=0.15, like_date="2021-02-01")
+)
+"""The same on manhattan, like a real date (whose weekday, Monday, it takes)."""
 SCENARIO_REAL_DAYS = dataclasses.replace(
-    SCENARIO, manhattan=ManhattanConfig(zone_day_sd=0.15, real_days=True)
+    SCENARIO, name="manhattan", manhattan=ManhattanConfig(zone_day_sd=0.15, real_days=True)
 )
 
 SIM = SimConfig(
@@ -101,7 +106,7 @@ def _leaves(config: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "configs", [(SCENARIO, SCENARIO_REAL_DAYS), (SIM,)], ids=["scenario", "sim"]
+    "configs", [(SCENARIO, SCENARIO_LIKE, SCENARIO_REAL_DAYS), (SIM,)], ids=["scenario", "sim"]
 )
 def test_every_field_is_set_away_from_its_default(configs: tuple[Any, ...]) -> None:
     """The round trip below covers every field: a new field must be added here."""
@@ -123,7 +128,8 @@ def _study(tmp_path: Path, scenario: ScenarioConfig = SCENARIO) -> StudyConfig:
     )
     return StudyConfig(
         policies=("distance/stay", "fare/stay", "kdd-agent:mine/kdd-agent:mine"),
-        weekdays=(5, 6),
+        # like a date: its weekday only
+        weekdays=(0,) if scenario.manhattan.like_date else (5, 6),
         seeds=(3, 4),
         baseline="fare/stay",
         scenario=scenario,
@@ -146,7 +152,9 @@ def test_every_study_field_is_set_away_from_its_default(tmp_path: Path) -> None:
     assert not same, f"set these study fields to a non-default value: {same}"
 
 
-@pytest.mark.parametrize("scenario", [SCENARIO, SCENARIO_REAL_DAYS], ids=["like", "real"])
+@pytest.mark.parametrize(
+    "scenario", [SCENARIO, SCENARIO_LIKE, SCENARIO_REAL_DAYS], ids=["synthetic", "like", "real"]
+)
 def test_study_command_round_trips_every_field_through_the_cli(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
