@@ -7,14 +7,14 @@ import dataclasses
 
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.manhattan import manhattan_city
-from v1d3.demand.shocks import EventShock
+from v1d3.demand.shocks import EventShock, SupplyShock, WeatherShock
 from v1d3.eval.config import RunConfig
 from v1d3.eval.run import run_simulation
 from v1d3.sim.scenario import build_scenario
 from v1d3.sim.shock_draw import RandomShocks, draw_shocks
 
 CFG = ScenarioConfig(name="manhattan", start_hour=16, hours=4, orders=40_000, random_shocks=True)
-ALWAYS = RandomShocks(events_per_day=3.0, weather_p=1.0, supply_p=1.0, closure_p=1.0)
+ALWAYS = RandomShocks(events_per_day=3.0, rain_p=1.0, snow_p=1.0, supply_p=1.0, closure_p=1.0)
 """Every kind on every day, so that a draw has something to differ in."""
 
 
@@ -58,3 +58,18 @@ def test_a_very_short_horizon_draws_only_valid_shocks_inside_it() -> None:
         for seed in range(10):
             for s in draw_shocks(cfg, city, 40_000, seed, ALWAYS):
                 assert start <= s.start_h < s.end_h <= start + hours + 1e-12, (start, s)
+
+
+def test_rain_brings_fewer_drivers_over_its_window_on_about_a_third_of_days() -> None:
+    city = manhattan_city(8)
+    day = dataclasses.replace(CFG, start_hour=0, hours=24)
+    rainy = 0
+    for seed in range(300):
+        shocks = draw_shocks(day, city, 400_000, seed)
+        rain = [s for s in shocks if isinstance(s, WeatherShock) and s.demand >= 1.0]
+        supply = [s for s in shocks if isinstance(s, SupplyShock)]
+        for r in rain:  # its drop in supply over the same window
+            assert any((s.start_h, s.end_h) == (r.start_h, r.end_h) for s in supply)
+            assert r.demand <= 1.1 and 0.9 <= r.speed <= 1.0
+        rainy += bool(rain)
+    assert 75 <= rainy <= 125  # rain_p = 0.33: 99 expected, sd 8

@@ -43,14 +43,29 @@ class RandomShocks:
     """Zones an event is held in, when the city has them (else a random zone or cell)."""
     reference_orders: float = 455_000.0
     """Daily orders the event sizes are for (a Manhattan Wednesday); sizes scale with the day's."""
-    weather_p: float = 0.1
-    """Probability of a weather shock on a day."""
-    weather_demand: tuple[float, float] = (0.34, 1.0)
-    """Range of its demand multiplier (uniform)."""
-    weather_speed: tuple[float, float] = (0.93, 1.0)
-    """Range of its speed multiplier (uniform)."""
-    weather_h: tuple[float, float] = (3.0, 8.0)
-    """Range of its window's length (uniform), hours."""
+    rain_p: float = 0.33
+    """Probability of rain on a day (about a third of days in Central Park have measurable
+    precipitation, NOAA's climate normals)."""
+    rain_demand: tuple[float, float] = (1.0, 1.1)
+    """Range of rain's demand multiplier (uniform; Farber 2015: taxi occupancy +4.8 % in rain)."""
+    rain_speed: tuple[float, float] = (0.9, 1.0)
+    """Range of rain's speed multiplier (uniform; an assumption)."""
+    rain_drivers: tuple[float, float] = (0.9, 0.95)
+    """Range of the drivers multiplier over the rain's window (uniform; Farber 2015: taxi
+    supply −7.1 % in rain), a supply shock drawn with it."""
+    rain_h: tuple[float, float] = (1.0, 6.0)
+    """Range of the rain's window length (uniform), hours."""
+    snow_p: float = 0.03
+    """Probability of a snow storm on a day (an assumption: about one business day in thirty
+    over a year)."""
+    snow_demand: tuple[float, float] = (0.34, 0.9)
+    """Range of a snow storm's demand multiplier (uniform; the NYC TLC green-taxi day after
+    the storm of 2021-02-01 had 0.34 of a median day; the storm day itself, 0.09, is left to
+    a staged shock)."""
+    snow_speed: tuple[float, float] = (0.93, 1.0)
+    """Range of its speed multiplier (uniform; 0.93 on the storm day of 2021-02-01)."""
+    snow_h: tuple[float, float] = (6.0, 12.0)
+    """Range of its window length (uniform), hours."""
     supply_p: float = 0.1
     """Probability of a supply drop on a day."""
     supply_drivers: tuple[float, float] = (0.7, 0.95)
@@ -95,11 +110,35 @@ def _venue(rng: np.random.Generator, city: City, dist: RandomShocks) -> dict[str
     return {"zone": names[int(u * len(names))]}
 
 
+def _weather(
+    rng: np.random.Generator, lo: float, hi: float, rain: bool, snow: bool, dist: RandomShocks
+) -> list[Shock]:
+    """A day's rain (more demand, slower traffic, fewer drivers over its window) and snow
+    storm (less demand, slower traffic), each when drawn."""
+    out: list[Shock] = []
+    if rain:
+        w = _window(rng, lo, hi, dist.rain_h)
+        k = round(float(rng.uniform(*dist.rain_demand)), 3)
+        s = round(float(rng.uniform(*dist.rain_speed)), 3)
+        d = round(float(rng.uniform(*dist.rain_drivers)), 3)
+        if w is not None:
+            out.append(WeatherShock(start_h=w[0], end_h=w[1], demand=k, speed=s))
+            out.append(SupplyShock(start_h=w[0], end_h=w[1], drivers=d))
+    if snow:
+        w = _window(rng, lo, hi, dist.snow_h)
+        k = round(float(rng.uniform(*dist.snow_demand)), 3)
+        s = round(float(rng.uniform(*dist.snow_speed)), 3)
+        if w is not None:
+            out.append(WeatherShock(start_h=w[0], end_h=w[1], demand=k, speed=s))
+    return out
+
+
 def draw_shocks(
     cfg: ScenarioConfig, city: City, day_orders: int, seed: int, dist: RandomShocks = RANDOM_SHOCKS
 ) -> tuple[Shock, ...]:
-    """The random shocks of ``(seed, cfg.weekday)`` on the scenario's horizon: events, then a
-    weather shock, a supply drop and a closure, each with its probability. ``day_orders``: the
+    """The random shocks of ``(seed, cfg.weekday)`` on the scenario's horizon: events, then
+    rain (with its drop in supply), a snow storm, a supply drop and a closure, each with its
+    probability. ``day_orders``: the
     day's volume without shocks (event sizes scale with it). A shock whose window cannot fit a
     horizon that short (under a minute) is drawn but left out."""
     rng = shock_rng(seed, cfg.weekday, ShockBranch.DRAW)
@@ -115,13 +154,8 @@ def draw_shocks(
         if w is not None:
             a, b = w
             out.append(EventShock(start_h=a, end_h=b, trips=trips, direction=direction, **place))  # type: ignore[arg-type]
-    u_weather, u_supply, u_closure = rng.random(3)
-    if u_weather < dist.weather_p:
-        w = _window(rng, lo, hi, dist.weather_h)
-        k = round(float(rng.uniform(*dist.weather_demand)), 3)
-        s = round(float(rng.uniform(*dist.weather_speed)), 3)
-        if w is not None:
-            out.append(WeatherShock(start_h=w[0], end_h=w[1], demand=k, speed=s))
+    u_rain, u_snow, u_supply, u_closure = rng.random(4)
+    out += _weather(rng, lo, hi, u_rain < dist.rain_p, u_snow < dist.snow_p, dist)
     if u_supply < dist.supply_p:
         w = _window(rng, lo, hi, dist.supply_h)
         k = round(float(rng.uniform(*dist.supply_drivers)), 3)
