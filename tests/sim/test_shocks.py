@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from v1d3.demand.config import ScenarioConfig
+from v1d3.demand.orders import MIN_TRIP_S
 from v1d3.demand.shocks import ClosureShock, EventShock, Shock, SupplyShock, WeatherShock
 from v1d3.errors import ConfigError
 from v1d3.eval.config import RunConfig
@@ -23,7 +24,7 @@ from v1d3.eval.run import RunResult, run_simulation
 from v1d3.geo.travel import ScaledTravel
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import Scenario, build_scenario
-from v1d3.sim.shocks import MIN_TRIP_S, stage_shocks
+from v1d3.sim.shocks import stage_shocks
 
 BASE = ScenarioConfig(name="manhattan", start_hour=16.0, hours=4.0, orders=40_000)
 SEED = 5

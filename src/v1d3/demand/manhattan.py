@@ -21,7 +21,7 @@ import numpy as np
 
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.fares import NYCMeter2018
-from v1d3.demand.orders import Orders
+from v1d3.demand.orders import MIN_TRIP_S, Orders
 from v1d3.demand.real_days import DayDeparture, check_like_date, draw_real_day
 from v1d3.demand.source import DemandDay
 from v1d3.errors import ConfigError
@@ -46,7 +46,6 @@ DRIVERS_PER_ORDER = 0.0264
 """Default fleet per daily order (shifts drawn), calibrated so that ``distance`` answers 78–82 %
 of orders over the study's weekdays (docs/simulation.md, Scenarios)."""
 MPH = 1609.344 / 3600.0
-MIN_TRIP_S = 60.0
 
 
 def _data_dir() -> Path:

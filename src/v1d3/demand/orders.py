@@ -9,12 +9,20 @@ import numpy as np
 
 from v1d3.errors import DataError
 
-__all__ = ["Orders", "KDD_CANCEL_DISTANCES_M", "KDD_CANCEL_CURVE", "cancel_probability"]
+__all__ = [
+    "Orders",
+    "KDD_CANCEL_DISTANCES_M",
+    "KDD_CANCEL_CURVE",
+    "MIN_TRIP_S",
+    "cancel_probability",
+]
 
 KDD_CANCEL_DISTANCES_M = np.arange(200.0, 2001.0, 200.0)
 """Pickup distances (m) at which cancellation probabilities are given (KDD Cup 2020)."""
 KDD_CANCEL_CURVE = (0.035, 0.039, 0.042, 0.050, 0.059, 0.075, 0.086, 0.099, 0.112, 0.127)
 """Mean cancellation probability at 200, 400, ... 2000 m over the Chengdu data (KDD Cup 2020)."""
+MIN_TRIP_S = 60.0
+"""Shortest trip a drawn order may have (a drawn day's or one a shock adds), seconds."""
 
 
 @dataclass(eq=False)

@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "EARTH_RADIUS_M",
+    "jitter_latlng",
     "US_SURVEY_FOOT_M",
     "WGS84_A",
     "WGS84_F",
@@ -237,3 +238,18 @@ class LocalProjection:
     def to_latlng(self, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Local metres to degrees ``(lat, lng)``."""
         return (np.divide(y, self.ky) + self.lat0, np.divide(x, self.kx) + self.lng0)
+
+
+JITTER_M_PER_DEG = 111_195.0
+"""Metres per degree of latitude used to jitter points (the sphere's 111,195.08, rounded)."""
+
+
+def jitter_latlng(
+    lat: np.ndarray, lng: np.ndarray, sd_m: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points moved by normal noise of ``sd_m`` metres per axis (one ``(n, 2)`` draw from
+    ``rng``: north, then east), so that points drawn near one place do not sit on it."""
+    j = rng.normal(0.0, sd_m, size=(lat.size, 2))
+    lat = np.asarray(lat)
+    m_per_deg_lng = JITTER_M_PER_DEG * np.cos(np.deg2rad(lat))
+    return lat + j[:, 0] / JITTER_M_PER_DEG, np.asarray(lng) + j[:, 1] / m_per_deg_lng

@@ -9,9 +9,10 @@ from scipy.optimize import nnls
 
 from v1d3.demand.orders import Orders
 from v1d3.errors import ConfigError
+from v1d3.geo.projection import jitter_latlng
 from v1d3.sim.config import DAY_S, SimConfig
 
-__all__ = ["Fleet", "make_fleet", "anchor_weights"]
+__all__ = ["Fleet", "make_fleet", "anchor_weights", "near_origins"]
 
 SLOT_S = 900.0
 """Resolution of the demand curve the online fleet is fitted to, seconds (15 minutes)."""
@@ -66,7 +67,7 @@ def make_fleet(
     else:
         p = anchor_weights(orders.t_request, orders.trip_s, start_s, end_s, cfg, periodic)
         anchor = rng.choice(len(orders), size=n, p=p)
-    lat, lng = _near_origins(orders, anchor, rng)
+    lat, lng = near_origins(orders, anchor, rng)
     if cfg.shift_mean_h <= 0:
         t_on = np.full(n, start_s)
         t_off = np.full(n, end_s)
@@ -82,7 +83,7 @@ def make_fleet(
             extra = np.concatenate([late, early])
             t_on = np.concatenate([t_on, np.full(late.size, start_s), t_on[early] + span])
             t_off = np.concatenate([t_off, t_off[late] - span, np.full(early.size, end_s)])
-            lat2, lng2 = _near_origins(orders, anchor[extra], rng)
+            lat2, lng2 = near_origins(orders, anchor[extra], rng)
             lat = np.concatenate([lat, lat2])
             lng = np.concatenate([lng, lng2])
             n = t_on.size
@@ -94,15 +95,12 @@ def make_fleet(
     return Fleet(t_on=t_on, t_off=t_off, lat=lat, lng=lng, managed=managed)
 
 
-def _near_origins(
+def near_origins(
     orders: Orders, idx: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Latitudes and longitudes a few hundred metres from the origins of orders ``idx`` (normal
     jitter of 150 m per axis, so that drivers do not sit on one point)."""
-    jitter = rng.normal(0.0, 150.0, size=(idx.size, 2))
-    lat = orders.o_lat[idx] + jitter[:, 0] / 111_195.0
-    lng = orders.o_lng[idx] + jitter[:, 1] / (111_195.0 * np.cos(np.deg2rad(orders.o_lat[idx])))
-    return lat, lng
+    return jitter_latlng(orders.o_lat[idx], orders.o_lng[idx], 150.0, rng)
 
 
 def anchor_weights(

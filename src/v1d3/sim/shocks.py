@@ -22,21 +22,19 @@ from typing import Any
 import numpy as np
 
 from v1d3.demand.config import ScenarioConfig
-from v1d3.demand.orders import Orders
+from v1d3.demand.orders import MIN_TRIP_S, Orders
 from v1d3.demand.shocks import ClosureShock, EventShock, Shock, SupplyShock, WeatherShock
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City
 from v1d3.geo.polygons import sample_points_in_zones, zone_of_points
+from v1d3.geo.projection import jitter_latlng
 from v1d3.geo.travel import ScaledTravel, TravelFactor
 from v1d3.sim.config import SimConfig
-from v1d3.sim.fleet import Fleet
+from v1d3.sim.fleet import Fleet, near_origins
 from v1d3.sim.seeds import ShockBranch, shock_rng
 
-__all__ = ["ShockedDay", "stage_shocks", "check_shock_places", "shock_place", "MIN_TRIP_S"]
+__all__ = ["ShockedDay", "stage_shocks", "check_shock_places", "shock_place"]
 
-MIN_TRIP_S = 60.0
-"""Shortest trip an added order may have, seconds."""
-_M_PER_DEG = 111_195.0
 _JITTER_M = 100.0
 """Spread (per axis) of an added order's ends around the donor trip's, metres."""
 _DONOR_RADIUS_M = 1000.0
@@ -367,13 +365,6 @@ def _scale_trips(day: _Day, sel: np.ndarray, factor: float) -> None:
     day.orders = dataclasses.replace(day.orders, trip_s=trip_s)
 
 
-def _jitter(
-    lat: np.ndarray, lng: np.ndarray, sd_m: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    j = rng.normal(0.0, sd_m, size=(lat.size, 2))
-    return lat + j[:, 0] / _M_PER_DEG, lng + j[:, 1] / (_M_PER_DEG * np.cos(np.deg2rad(lat)))
-
-
 def _like(
     donors: Orders,
     d: np.ndarray,
@@ -434,15 +425,17 @@ def _event_orders(
         px, py = city.proj.to_xy(np.array([shock.lat]), np.array([shock.lng]))
         hx, hy = city.proj.to_xy(here_lat, here_lng)
         at = np.hypot(hx - px, hy - py) <= max(3 * shock.radius_m, _DONOR_RADIUS_M)
-        p_lat, p_lng = _jitter(np.full(n, shock.lat), np.full(n, shock.lng), shock.radius_m, rng)
+        p_lat, p_lng = jitter_latlng(
+            np.full(n, shock.lat), np.full(n, shock.lng), shock.radius_m, rng
+        )
         p_zone = _zones_of(city, p_lat, p_lng)
     d = rng.choice(_donors(day_orders, at, a, b), size=n)
     t = a + rng.random(n) * (b - a)
     if leave:
-        far = _jitter(day_orders.d_lat[d], day_orders.d_lng[d], _JITTER_M, rng)
+        far = jitter_latlng(day_orders.d_lat[d], day_orders.d_lng[d], _JITTER_M, rng)
         ends, zones = (p_lat, p_lng, *far), (p_zone, day_orders.d_zone[d])
     else:
-        far = _jitter(day_orders.o_lat[d], day_orders.o_lng[d], _JITTER_M, rng)
+        far = jitter_latlng(day_orders.o_lat[d], day_orders.o_lng[d], _JITTER_M, rng)
         ends, zones = (*far, p_lat, p_lng), (day_orders.o_zone[d], p_zone)
     return _like(day_orders, d, t, ends, zones, city)
 
@@ -482,8 +475,8 @@ def _copies(
     n = int(rng.poisson((shock.demand - 1.0) * donors.size)) if donors.size else 0
     d = rng.choice(donors, size=n) if n else np.zeros(0, dtype=np.int64)
     t = np.clip(o.t_request[d] + rng.uniform(-450.0, 450.0, n), a, np.nextafter(b, a))
-    ends = (*_jitter(o.o_lat[d], o.o_lng[d], _JITTER_M, rng),
-            *_jitter(o.d_lat[d], o.d_lng[d], _JITTER_M, rng))  # fmt: skip
+    ends = (*jitter_latlng(o.o_lat[d], o.o_lng[d], _JITTER_M, rng),
+            *jitter_latlng(o.d_lat[d], o.d_lng[d], _JITTER_M, rng))  # fmt: skip
     return _like(o, d, t, ends, (o.o_zone[d], o.d_zone[d]), city)
 
 
@@ -567,7 +560,7 @@ def _supply(
         pool = pool if pool.size else np.arange(len(o))
         n = int(round((shock.drivers - 1.0) * over.sum() / (b - a))) if pool.size else 0
         anchor = rng.choice(pool, size=n) if n else np.zeros(0, dtype=np.int64)
-        lat, lng = _jitter(o.o_lat[anchor], o.o_lng[anchor], 150.0, rng)
+        lat, lng = near_origins(o, anchor, rng)
         managed = rng.random(n) < sim.managed_share
         _more_drivers(day, np.full(n, a), np.full(n, b), lat, lng, managed)
 
