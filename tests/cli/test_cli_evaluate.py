@@ -70,6 +70,18 @@ def test_evaluate_command_and_resume(tmp_path: Path) -> None:
     assert f"{len(expected)} run(s) reused" in stdout
 
 
+def test_variants_in_brackets_on_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    variants = "distance,fare[pickup_cost_per_km=0.5],fare[pickup_cost_per_km=2.0]"
+    code, stdout, stderr = _invoke([*TINY, "--dispatch", variants, "--out", str(out)])
+    assert code == 0, stderr
+    res = pq.read_table(out / "results.parquet").to_pydict()
+    assert res["policy"] == [
+        "distance/stay", "fare[pickup_cost_per_km=0.5]/stay", "fare[pickup_cost_per_km=2.0]/stay"
+    ]  # fmt: skip
+    assert res["dispatch"] == ["distance", "fare", "fare"]
+
+
 BAD_INPUTS = {
     "unknown dispatch": (["--dispatch", "nope"], "dispatch: unknown policy 'nope'"),
     "unknown reposition": (["--reposition", "stay,nope"], "reposition: unknown policy 'nope'"),
@@ -89,6 +101,8 @@ BAD_INPUTS = {
     "unknown backend": (["--backend", "spark"], "backend: expected one of local, ray"),
     "bad report hour": (["--report-hour", "24"], "report_hour: expected an hour 0..23"),
     "zero workers": (["--workers", "0"], "workers must be >= 1"),
+    "unknown parameter": (["--dispatch", "distance,fare[nope=1]"], "unexpected keyword argument"),
+    "unclosed bracket": (["--dispatch", "distance,fare[pickup_cost_per_km=1"], "not closed"),
 }
 
 

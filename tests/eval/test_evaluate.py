@@ -84,6 +84,33 @@ def test_study_command_round_trips_the_options() -> None:
     assert cmd.endswith("--out reports/x --resume")
 
 
+def test_variants_of_one_policy_run_side_by_side_under_their_written_names(
+    tmp_path: Path,
+) -> None:
+    low, high = "fare[pickup_cost_per_km=0.2]", "fare[pickup_cost_per_km=5.0]"
+    study = StudyConfig(
+        policies=("distance", low, f"{high}/stay"), seeds=(0,), scenario=TINY, baseline="distance"
+    )
+    assert study.policies == ("distance/stay", f"{low}/stay", f"{high}/stay")
+    runs = study.runs()
+    assert [r.policy for r in runs] == list(study.policies)
+    assert runs[1].dispatch == "fare" and runs[1].dispatch_params == {"pickup_cost_per_km": 0.2}
+    assert len({run_key(r) for r in runs}) == 3
+    cmd = study_command(study, "reports/x")
+    assert f"--dispatch 'distance,{low},{high}' --reposition stay" in cmd
+    ev = evaluate(study, tmp_path / "study", report=False)
+    means = ev.means()
+    assert set(means) == set(study.policies)
+    assert means[f"{low}/stay"]["pickup_km_mean"] > means[f"{high}/stay"]["pickup_km_mean"]
+    with pytest.raises(ConfigError, match="unexpected keyword argument 'nope'"):
+        evaluate(
+            StudyConfig(policies=("distance", "fare[nope=1]"), scenario=TINY),
+            tmp_path / "bad",
+            report=False,
+        )
+    assert not (tmp_path / "bad").exists()
+
+
 # --- common random numbers -------------------------------------------------------------------
 
 

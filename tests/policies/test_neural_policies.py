@@ -118,3 +118,30 @@ def test_bad_parameters(models: Path):
         make_v1d3(models, _scenario(), online="tabular")
     with pytest.raises(ConfigError, match="omega"):
         make_v1d3(models, _scenario(), omega=2.0)
+    with pytest.raises(ConfigError, match="start must be 'offline' or 'zero'"):
+        make_v1d3(models, _scenario(), start="half")
+    with pytest.raises(ConfigError, match="start='zero' needs online='residual'"):
+        make_v1d3(models, _scenario(), start="zero", online="neural")
+    with pytest.raises(ConfigError, match="model must be a file name"):
+        make_cvnet(models, _scenario(), model="../cvnet.pt")
+
+
+def test_ablation_variants_of_v1d3(models: Path, tmp_path: Path):
+    import shutil
+
+    from v1d3.value.base import ZeroValue
+
+    # online only: a residual table over V = 0, never pulled back to anything
+    zero = make_v1d3(models, _scenario(), start="zero")
+    assert isinstance(zero.value.offline, ZeroValue)  # type: ignore[attr-defined]
+    assert zero.offline is None  # type: ignore[attr-defined]
+    sc = _scenario(hours=1.0)
+    result = run_simulation(RunConfig(scenario=sc, seed=11), dispatch=zero)
+    assert check_run(result.log).ok
+    assert abs(zero.value.residual).sum() > 0  # type: ignore[attr-defined]
+    # another model file of the same folder (e.g. one trained with the HL-Gauss loss)
+    shutil.copy(models / "cvnet.pt", tmp_path / "cvnet-other.pt")
+    other = make_cvnet(tmp_path, _scenario(), model="cvnet-other.pt")
+    assert other.value.meta["scenario"] == "synthetic"  # type: ignore[attr-defined]
+    with pytest.raises(ModelError, match="cvnet-missing.pt"):
+        make_cvnet(tmp_path, _scenario(), model="cvnet-missing.pt")

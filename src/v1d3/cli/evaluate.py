@@ -18,6 +18,7 @@ from v1d3.eval.evaluate import Evaluation, default_policies, evaluate
 from v1d3.eval.study import StudyConfig
 from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.policies.models import packaged_models
+from v1d3.policy_spec import split_top
 
 __all__ = ["register", "parse_int_list"]
 
@@ -43,7 +44,8 @@ def parse_int_list(text: str, name: str) -> tuple[int, ...]:
 
 
 def _names(text: str | None) -> list[str]:
-    return [s.strip() for s in (text or "").split(",") if s.strip()]
+    """A comma-separated list of policies; commas inside a policy's brackets do not split it."""
+    return [s.strip() for s in split_top(text or "", ",") if s.strip()]
 
 
 class _Bar:
@@ -108,8 +110,9 @@ def evaluate_command(
     dispatch: Annotated[
         str | None,
         typer.Option(
-            help="Dispatch policies, comma-separated (default: fcfs,nearest,distance,fare plus "
-            "every value-based policy whose models are found)."
+            help="Dispatch policies, comma-separated, each optionally with parameters in "
+            "brackets, v1d3[omega=0.5] (default: fcfs,nearest,distance,fare plus every "
+            "value-based policy whose models are found)."
         ),
     ] = None,
     reposition: Annotated[

@@ -13,6 +13,7 @@ from v1d3.demand.registry import SCENARIOS
 from v1d3.eval.config import RUN_CONFIG, RunConfig, load_config
 from v1d3.eval.run import run_simulation, write_run
 from v1d3.files import check_output_path
+from v1d3.policy_spec import parse_name
 from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.sim.checker import check_run
@@ -45,8 +46,17 @@ def simulate(
         cfg = load_config(config)
     else:
         sc, sim = configs
+        d, dp = parse_name(dispatch)
+        r, rp = parse_name(reposition)
         cfg = RunConfig(
-            scenario=sc, sim=sim, dispatch=dispatch, reposition=reposition, seed=seed, models=models
+            scenario=sc,
+            sim=sim,
+            dispatch=d,
+            reposition=r,
+            seed=seed,
+            models=models,
+            dispatch_params=dp,
+            reposition_params=rp,
         )
     if agent is not None:
         from v1d3.kddcup.runner import agent_run_config

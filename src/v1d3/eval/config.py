@@ -18,6 +18,7 @@ from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, DataError
 from v1d3.fields import check_fields
 from v1d3.options import config_options
+from v1d3.policy_spec import policy_label
 from v1d3.sim.config import SimConfig
 
 __all__ = ["RUN_CONFIG", "RunConfig", "save_config", "load_config"]
@@ -63,7 +64,11 @@ class RunConfig:
 
     @property
     def policy(self) -> str:
-        return f"{self.dispatch}/{self.reposition}"
+        """The pair's name in tables, with the parameters written out (``v1d3[omega=0.5]/stay``;
+        :mod:`v1d3.policy_spec`)."""
+        return policy_label(
+            self.dispatch, self.dispatch_params, self.reposition, self.reposition_params
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -10,6 +10,7 @@ config fields (:mod:`v1d3.options`), as the CLI's options are.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import shlex
@@ -24,7 +25,8 @@ from v1d3.eval.config import RunConfig
 from v1d3.files import check_output_path
 from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.options import first_difference, option_args
-from v1d3.policies import DISPATCH, REPOSITION, agent_label, split_policy
+from v1d3.policies import DISPATCH, REPOSITION, agent_label
+from v1d3.policy_spec import format_name, parse_policy, policy_label
 from v1d3.sim.config import SimConfig
 
 __all__ = [
@@ -48,7 +50,8 @@ class StudyConfig:
     """What a study runs: every policy on every (weekday, seed) of one scenario."""
 
     policies: tuple[str, ...]
-    """Policies as ``dispatch/reposition`` (a bare dispatch name means ``/stay``)."""
+    """Policies as ``dispatch/reposition`` (a bare dispatch name means ``/stay``), each name
+    optionally with parameters in brackets, ``v1d3[omega=0.5]/stay`` (:mod:`v1d3.policy_spec`)."""
     weekdays: tuple[int, ...] = (2,)
     """Days of week to simulate, Monday = 0."""
     seeds: tuple[int, ...] = (0,)
@@ -76,10 +79,10 @@ class StudyConfig:
         object.__setattr__(self, "weekdays", tuple(int(w) for w in self.weekdays))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         for p in pol:
-            d, r = split_policy(p)
+            d, dp, r, _ = parse_policy(p)
             agent = agent_label(d)
             if agent is not None:
-                if agent not in self.agents or r != d:
+                if agent not in self.agents or r != d or dp:
                     raise ConfigError(
                         f"policies: {p!r} needs --agent {agent}=PATH and the form "
                         f"kdd-agent:{agent}/kdd-agent:{agent}"
@@ -127,9 +130,8 @@ class StudyConfig:
         the policy names (common random numbers by construction)."""
         out = []
         for p in self.policies:
-            d, r = split_policy(p)
+            d, params, r, r_params = parse_policy(p)
             agent = agent_label(d)
-            params: dict[str, Any] = {}
             if agent is not None:
                 params = {"path": self.agents[agent], "time_budget_s": self.agent_budget_s}
             for w in self.weekdays:
@@ -144,6 +146,7 @@ class StudyConfig:
                             seed=s,
                             models=self.models,
                             dispatch_params=params,
+                            reposition_params=r_params,
                         )
                     )
         return out
@@ -176,17 +179,24 @@ class StudyConfig:
 
 
 def _normalise(policy: str) -> str:
-    d, r = split_policy(policy.strip())
-    return f"{d}/{r}"
+    return policy_label(*parse_policy(policy))
 
 
 def run_key(cfg: RunConfig) -> str:
     """File-system name of a run: ``<dispatch>__<reposition>__w<weekday>__s<seed>``."""
 
-    def clean(s: str) -> str:
-        return re.sub(r"[^A-Za-z0-9._-]", "_", s)
+    def clean(name: str, params: dict[str, Any]) -> str:
+        written = format_name(name, params)
+        key = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+        if written == name:
+            return key
+        # parameters in the name: readable, and a digest so that two variants never share a folder
+        digest = hashlib.sha1(written.encode()).hexdigest()[:8]
+        return f"{key}_{re.sub(r'[^A-Za-z0-9._-]+', '_', written[len(name) :]).strip('_')}_{digest}"
 
-    return f"{clean(cfg.dispatch)}__{clean(cfg.reposition)}__w{cfg.scenario.weekday}__s{cfg.seed}"
+    d = clean(cfg.dispatch, cfg.dispatch_params)
+    r = clean(cfg.reposition, cfg.reposition_params)
+    return f"{d}__{r}__w{cfg.scenario.weekday}__s{cfg.seed}"
 
 
 def run_name(cfg: RunConfig) -> str:
@@ -261,7 +271,10 @@ def study_command(study: StudyConfig, out: Path | str, report_hour: int | None =
     are reused, so on a complete folder it only rewrites the tables and the report)."""
     first = ("scenario",)
     args = ["v1d3", "evaluate", *option_args(study.scenario, only=first, always=first)]
-    pairs = [split_policy(p) for p in study.policies]
+    pairs = []
+    for p in study.policies:
+        d, dp, r, rp = parse_policy(p)
+        pairs.append((format_name(d, dp), format_name(r, rp)))
     ds = list(dict.fromkeys(d for d, _ in pairs))
     rs = list(dict.fromkeys(r for _, r in pairs))
     if [f"{d}/{r}" for d in ds for r in rs] == list(study.policies):

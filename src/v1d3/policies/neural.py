@@ -27,6 +27,7 @@ from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.online_neural import NeuralOnline, ResidualOnline, residual_ensemble
 from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, find_model
 from v1d3.policies.params import config_from_params
+from v1d3.value.base import ZeroValue
 from v1d3.value.checkpoint import CVNET_FILE
 from v1d3.value.cvnet import CVNetValue, load_cvnet
 from v1d3.value.online import OnlineCVNetValue, ResidualValue
@@ -34,24 +35,34 @@ from v1d3.value.online import OnlineCVNetValue, ResidualValue
 __all__ = ["make_cvnet", "make_v1d3", "load_offline_cvnet"]
 
 
-def load_offline_cvnet(models: Path | None, scenario: Any, method: str) -> CVNetValue:
-    """``<models>/cvnet.pt`` as a value function (the packaged model when ``models`` is None); a
-    :class:`ModelError` naming the missing file and the command that trains it otherwise."""
+def load_offline_cvnet(
+    models: Path | None, scenario: Any, method: str, file: str = CVNET_FILE
+) -> CVNetValue:
+    """``<models>/<file>`` (``cvnet.pt``) as a value function (the packaged model when ``models``
+    is None); a :class:`ModelError` naming the missing file and the command that trains it
+    otherwise. ``file`` is a file name in the models folder, never a path."""
+    if not file or Path(file).name != file or file in (".", ".."):
+        raise ConfigError(f"{method}: model must be a file name in the models folder, got {file!r}")
     name = None if scenario is None else str(getattr(scenario, "name", scenario))
     train = f"v1d3 train --scenario {name or 'SCENARIO'} --method cvnet --out DIR"
-    path = find_model(models, CVNET_FILE)
+    path = find_model(models, file)
     if path is None:
-        raise ModelError(f"{method} needs {CVNET_FILE} in a models folder (--models DIR); {train}")
+        raise ModelError(f"{method} needs {file} in a models folder (--models DIR); {train}")
     if not path.is_file():
         raise ModelError(f"{method}: model file {path} not found; train it with: {train}")
     return load_cvnet(path, scenario=scenario)
 
 
 def make_cvnet(
-    models: Path | None = None, scenario: Any = None, dispatch: Any = None, **params: Any
+    models: Path | None = None,
+    scenario: Any = None,
+    dispatch: Any = None,
+    model: str = CVNET_FILE,
+    **params: Any,
 ) -> DispatchPolicy:
-    """Offline CVNet values (``<models>/cvnet.pt``) with advantage matching."""
-    value = load_offline_cvnet(models, scenario, "cvnet")
+    """Offline CVNet values (``<models>/<model>``, default ``cvnet.pt``) with advantage
+    matching."""
+    value = load_offline_cvnet(models, scenario, "cvnet", model)
     online, params = OnlineTrainConfig.split(params)
     params = {**VALUE_DISPATCH_DEFAULTS, **params}
     cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'cvnet'", params)
@@ -67,6 +78,8 @@ def make_v1d3(
     bucket_s: float | None = None,
     parents: tuple[int, ...] = (7, 6),
     centred: bool = True,
+    start: Literal["offline", "zero"] = "offline",
+    model: str = CVNET_FILE,
     **params: Any,
 ) -> DispatchPolicy:
     """V1D3: offline CVNet (``<models>/cvnet.pt``) + online updates every round + the periodic
@@ -83,15 +96,27 @@ def make_v1d3(
     reaches its neighbours. ``centred``: each round's TD errors minus their mean, so that the
     online values learn where drivers do better or worse than the offline values expect rather
     than a shift of all values (a shift acts as a heavier time discount and trades income for
-    short trips).
+    short trips). ``start``: ``offline`` (V1D3) or ``zero``: the residual table learned from
+    nothing over ``V = 0``, never blended (the ablation "online only"; the offline model gives
+    only the discount). ``model``: the offline model's file in the models folder.
 
     How these defaults were chosen: docs/results/tuning.md §3.
     """
-    offline = load_offline_cvnet(models, scenario, "v1d3")
+    offline = load_offline_cvnet(models, scenario, "v1d3", model)
     schedule, params = OnlineTrainConfig.split(params)
     learning = OnlineTrainConfig(**schedule, lr=lr, centred=centred)
     params = {**VALUE_DISPATCH_DEFAULTS, **params}
     cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'v1d3'", params)
+    if start not in ("offline", "zero"):
+        raise ConfigError(f"v1d3: start must be 'offline' or 'zero', got {start!r}")
+    if start == "zero":
+        if online != "residual":
+            raise ConfigError("v1d3: start='zero' needs online='residual'")
+        zero = ZeroValue(offline.discount)
+        value0 = ResidualValue(zero, bucket_s=bucket_s, parents=tuple(parents))
+        learner0 = ResidualOnline.from_config(learning)
+        learning = dataclasses.replace(learning, lr=learner0.lr)
+        return ValueDispatch(value0, cfg, learner0, online=learning)
     if online == "residual":
         value: Any = ResidualValue(offline, bucket_s=bucket_s, parents=tuple(parents))
         learner: Any = ResidualOnline.from_config(learning)

@@ -17,7 +17,7 @@ import numpy as np
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City
 
-__all__ = ["ValueFunction", "Discount", "discounted_reward", "champion_units"]
+__all__ = ["ValueFunction", "ZeroValue", "Discount", "discounted_reward", "champion_units"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,17 @@ class ValueFunction(ABC):
         self, cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, t_s: np.ndarray
     ) -> np.ndarray:
         """Values of the states, one per entry (arrays broadcast together)."""
+
+
+class ZeroValue(ValueFunction):
+    """``V = 0`` everywhere: the start of values learned online from nothing (the ablation
+    "online only" of docs/method.md §9)."""
+
+    def __init__(self, discount: Discount) -> None:
+        self.discount = discount
+
+    def value(
+        self, cell: np.ndarray, lat: np.ndarray, lng: np.ndarray, t_s: np.ndarray
+    ) -> np.ndarray:
+        c, t = np.broadcast_arrays(np.asarray(cell), np.asarray(t_s, dtype=np.float64))
+        return np.zeros(c.shape, dtype=np.float64)
