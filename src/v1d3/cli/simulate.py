@@ -13,9 +13,9 @@ from v1d3.demand.registry import SCENARIOS
 from v1d3.eval.config import RUN_CONFIG, RunConfig, load_config
 from v1d3.eval.run import run_simulation, write_run
 from v1d3.files import check_output_path
-from v1d3.policy_spec import parse_name
 from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.policies import DISPATCH, REPOSITION
+from v1d3.policy_spec import parse_name
 from v1d3.sim.checker import check_run
 from v1d3.sim.log import RunLog
 
