@@ -14,11 +14,11 @@ from v1d3.demand.config import ScenarioConfig
 from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import (
     compute_metrics,
-    managed_hourly_income,
     driver_hourly_income,
     driver_table,
     idle_minutes,
     idle_spells,
+    managed_hourly_income,
     orders_by_cell,
     pickup_sample,
     pooled_by_hour,

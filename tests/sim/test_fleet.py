@@ -7,10 +7,10 @@ import pytest
 
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import Orders
+from v1d3.errors import ConfigError
 from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import metrics_by_hour
 from v1d3.eval.run import run_simulation
-from v1d3.errors import ConfigError
 from v1d3.sim.config import DAY_S, SimConfig
 from v1d3.sim.fleet import Fleet, anchor_weights, make_fleet
 

@@ -328,9 +328,8 @@ def test_more_drivers_in_a_window_without_orders() -> None:
 
 def test_drivers_a_supply_shock_adds_are_not_among_a_count_of_managed() -> None:
     """A share manages the added drivers in that share; a count is of the day's own fleet."""
-    cfg = dataclasses.replace(
-        BASE, start_hour=A, hours=1.0, orders=5000, shocks=(SupplyShock(start_h=A, end_h=B, drivers=2.0),)
-    )
+    more = SupplyShock(start_h=A, end_h=B, drivers=2.0)
+    cfg = dataclasses.replace(BASE, start_hour=A, hours=1.0, orders=5000, shocks=(more,))
     plain = build_scenario(dataclasses.replace(cfg, shocks=()), SimConfig(), SEED)
     n0 = len(plain.fleet)
     count = build_scenario(cfg, SimConfig(managed_drivers=5), SEED)
