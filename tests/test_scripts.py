@@ -6,10 +6,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from v1d3.eval.study import STUDY_FILE, STUDY_KIND, StudyConfig
+from v1d3.sim.config import SimConfig
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -109,6 +113,102 @@ def test_paired_differences_bad_input_is_one_line(
     assert res.stderr.count("\n") == 1 and needle in res.stderr
     res = _script("paired_differences.py", str(tmp_path / "none"), "a/stay", "c/stay")
     assert res.returncode == 2 and "results.parquet: not found" in res.stderr
+
+
+TINY = ("--scenario", "synthetic", "--weekdays", "2", "--seeds", "2", "--start-hour", "8",
+        "--hours", "0.5", "--orders", "3000", "--dispatch", "distance", "--reposition", "random",
+        "--workers", "1")  # fmt: skip
+"""A tiny coordination study: two half-hour synthetic days per setting."""
+
+
+def test_coordination_study_runs_resumes_and_reads_its_settings(tmp_path: Path) -> None:
+    out = tmp_path / "coord"
+    args = ("--out", str(out), "--managed", "3,50%,100%", "--change-from", "3",
+            "--change-to", "100%")  # fmt: skip
+    res = _script("coordination_study.py", *args, *TINY)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert got == json.loads((out / "coordination.json").read_text())
+    rows = {r["managed"]: r for r in got["table"]}
+    assert list(rows) == ["3", "50%", "100%"] and all(r["days"] == 2 for r in rows.values())
+    assert rows["3"]["managed_drivers_min"] == rows["3"]["managed_drivers_max"] == 3
+    half, full = rows["50%"], rows["100%"]
+    assert 0.45 < half["managed_drivers_mean"] / full["managed_drivers_mean"] < 0.55
+    for setting, row in rows.items():
+        t = pq.read_table(out / f"managed-{setting.replace('%', 'pct')}" / "results.parquet")
+        for k in ("income_per_online_hour_managed", "income_per_online_hour_managed_kdd"):
+            values = t.column(k).to_pylist()
+            assert row[k]["mean"] == pytest.approx(sum(values) / 2, abs=1e-5)
+            assert row[k]["ci_low"] < row[k]["mean"] < row[k]["ci_high"]
+    change = got["change"]["income_per_online_hour_managed"]
+    assert change["ci_low"] < change["rel_change"] < change["ci_high"]
+    csv_rows = (out / "coordination.csv").read_text().splitlines()
+    assert len(csv_rows) == 4 and csv_rows[1].startswith("3,,2,3.0,3,3,")
+    svg = ElementTree.parse(out / "coordination.svg").getroot()
+    assert len(svg.findall("{http://www.w3.org/2000/svg}circle")) == 2 * 3
+    # resumed: every run is reused; read only: the same table
+    again = _script("coordination_study.py", *args, *TINY, "--resume")
+    assert again.returncode == 0, again.stderr
+    read = _script("coordination_study.py", *args, *TINY, "--no-run")
+    assert json.loads(again.stdout) == json.loads(read.stdout) == got
+
+
+def _coordination_folder(path: Path, sim: SimConfig, kdd: list[float]) -> None:
+    """A study folder of ``v1d3/value`` on days (2, 1), (2, 2), ... with KDD scores ``kdd``."""
+    path.mkdir(parents=True)
+    study = StudyConfig(policies=("v1d3/value",), seeds=tuple(range(1, len(kdd) + 1)),
+                        baseline="v1d3/value", sim=sim)  # fmt: skip
+    doc = {"kind": STUDY_KIND, "study": study.to_dict()}
+    (path / STUDY_FILE).write_text(json.dumps(doc))
+    n = len(kdd)
+    table = {"policy": ["v1d3/value"] * n, "weekday": [2] * n, "seed": list(range(1, n + 1)),
+             "status": ["ok"] * n, "managed_drivers": [5] * n,
+             "income_per_online_hour_managed": [40.0] * n,
+             "income_per_online_hour_managed_kdd": kdd}  # fmt: skip
+    pq.write_table(pa.table(table), path / "results.parquet")
+
+
+def test_coordination_study_averages_the_kdd_score_over_days(tmp_path: Path) -> None:
+    # the two days of tests/eval/test_metrics.py: KDD scores 40 and 20; then 45 and 25
+    _coordination_folder(tmp_path / "managed-5", SimConfig(managed_drivers=5), [40.0, 20.0])
+    _coordination_folder(tmp_path / "managed-10pct", SimConfig(managed_share=0.1), [45.0, 25.0])
+    args = ("--out", str(tmp_path), "--no-run", "--managed", "5,10%", "--change-from", "5",
+            "--change-to", "10%")  # fmt: skip
+    res = _script("coordination_study.py", *args)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    kdd = got["table"][0]["income_per_online_hour_managed_kdd"]
+    half = 12.706204736174707 * (200.0**0.5) / 2**0.5  # Student t, 1 degree of freedom
+    assert kdd == pytest.approx({"mean": 30.0, "ci_low": 30.0 - half, "ci_high": 30.0 + half})
+    assert got["change"]["income_per_online_hour_managed_kdd"]["rel_change"] == pytest.approx(
+        35.0 / 30.0 - 1.0, abs=1e-5
+    )
+    assert got["change"]["income_per_online_hour_managed"]["rel_change"] == 0.0
+    # a folder whose study manages another setting is refused
+    _coordination_folder(tmp_path / "managed-5pct", SimConfig(managed_share=0.1), [1.0, 2.0])
+    res = _script("coordination_study.py", "--out", str(tmp_path), "--no-run",
+                  "--managed", "5%,10%", "--change-from", "5%", "--change-to", "10%")  # fmt: skip
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert "managed-5pct: its study manages managed_drivers=None, managed_share=0.1, not 5%" in (
+        res.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--managed", "5,x%"], "managed: expected drivers (5) or a share"),
+        (["--managed", "0"], "got '0'"),
+        (["--managed", "5,10%", "--change-from", "1%"], "change_from: '1%' is not one of"),
+        (["--no-run"], "not a finished study"),
+    ],
+)
+def test_coordination_study_bad_input_is_one_line(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    res = _script("coordination_study.py", "--out", str(tmp_path / "none"), *args)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and needle in res.stderr, res.stderr
 
 
 SHIPPED_TLC = (

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from cli_inprocess import SMALL_RUN as SMALL
@@ -53,6 +54,17 @@ def test_simulate_writes_a_run_folder_and_reproduces_it(tmp_path: Path) -> None:
     assert v1d3("check", str(out)).returncode == 0
 
 
+def test_managed_drivers_manages_exactly_that_many_and_is_saved(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    r = v1d3("simulate", *SMALL, "--seed", "4", "--reposition", "random", "--managed-drivers", "3",
+             "--reposition-after-s", "60", "--out", str(out))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    sim = json.loads((out / "config.json").read_text())["sim"]
+    assert sim["managed_drivers"] == 3 and sim["managed_share"] == 1.0
+    assert json.loads((out / "metrics.json").read_text())["managed_drivers"] == 3
+    assert pq.read_table(out / "drivers.parquet").column("managed").to_pylist().count(True) == 3
+
+
 def test_like_date_is_saved_recorded_and_reproduced(tmp_path: Path) -> None:
     out, again = tmp_path / "run", tmp_path / "again"
     r = v1d3(
@@ -89,6 +101,9 @@ def test_listing_commands() -> None:
         (["--fleet-scale", "0"], "fleet_scale"),
         (["--radius-m", "0"], "pickup_radius_m"),
         (["--managed-share", "1.5"], "managed_share"),
+        (["--managed-drivers", "-1"], "managed_drivers must be >= 0"),
+        (["--managed-drivers", "3", "--managed-share", "0.5"], "managed_drivers replaces"),
+        (["--managed-drivers", "100000"], "managed_drivers must be at most the run's"),
         (["--reposition-after-s", "-1"], "reposition_after_s"),
         (["--scenario", "nyc-tlc", "--trips", "/nonexistent/trips.parquet"], "trips.parquet"),
         (["--scenario", "manhattan", "--weekday", "6"], "business days"),

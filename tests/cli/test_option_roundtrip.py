@@ -93,7 +93,10 @@ SIM = SimConfig(
     shift_std_h=1.5,
     overnight_shifts=False,
 )
-"""Every simulation field away from its default."""
+"""Every simulation field away from its default, but ``managed_drivers``, which replaces
+``managed_share`` and so cannot be set beside it (:data:`SIM_COUNT`)."""
+SIM_COUNT = dataclasses.replace(SIM, managed_share=1.0, managed_drivers=7)
+"""The same with a number of managed drivers instead of a share."""
 
 
 def _leaves(config: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -106,7 +109,9 @@ def _leaves(config: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "configs", [(SCENARIO, SCENARIO_LIKE, SCENARIO_REAL_DAYS), (SIM,)], ids=["scenario", "sim"]
+    "configs",
+    [(SCENARIO, SCENARIO_LIKE, SCENARIO_REAL_DAYS), (SIM, SIM_COUNT)],
+    ids=["scenario", "sim"],
 )
 def test_every_field_is_set_away_from_its_default(configs: tuple[Any, ...]) -> None:
     """The round trip below covers every field: a new field must be added here."""
@@ -117,7 +122,9 @@ def test_every_field_is_set_away_from_its_default(configs: tuple[Any, ...]) -> N
     assert not same, f"set these fields to a non-default value: {same}"
 
 
-def _study(tmp_path: Path, scenario: ScenarioConfig = SCENARIO) -> StudyConfig:
+def _study(
+    tmp_path: Path, scenario: ScenarioConfig = SCENARIO, sim: SimConfig = SIM
+) -> StudyConfig:
     """A study with every field away from its default (a KDD agent among its policies)."""
     agent = tmp_path / "my agent"
     agent.mkdir(exist_ok=True)
@@ -133,7 +140,7 @@ def _study(tmp_path: Path, scenario: ScenarioConfig = SCENARIO) -> StudyConfig:
         seeds=(3, 4),
         baseline="fare/stay",
         scenario=scenario,
-        sim=SIM,
+        sim=sim,
         models=str(tmp_path / "models"),
         agents={"mine": str(agent)},
         agent_budget_s=0.75,
@@ -153,15 +160,23 @@ def test_every_study_field_is_set_away_from_its_default(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "scenario", [SCENARIO, SCENARIO_LIKE, SCENARIO_REAL_DAYS], ids=["synthetic", "like", "real"]
+    ("scenario", "sim"),
+    [
+        (SCENARIO, SIM),
+        (SCENARIO_LIKE, SIM),
+        (SCENARIO_REAL_DAYS, SIM),
+        (SCENARIO, SIM_COUNT),
+    ],
+    ids=["synthetic", "like", "real", "count"],
 )
 def test_study_command_round_trips_every_field_through_the_cli(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     scenario: ScenarioConfig,
+    sim: SimConfig,
 ) -> None:
-    study = _study(tmp_path, scenario)
+    study = _study(tmp_path, scenario, sim)
     out = tmp_path / "study"
     captured: list[StudyConfig] = []
 
@@ -175,7 +190,7 @@ def test_study_command_round_trips_every_field_through_the_cli(
     code, _, err = run_v1d3(monkeypatch, capsys, *words[1:])
     assert code == 0, err
     (parsed,) = captured
-    assert parsed.sim == SIM
+    assert parsed.sim == sim
     # the study's weekdays replace the scenario's weekday in every run
     assert parsed.scenario == dataclasses.replace(scenario, weekday=parsed.scenario.weekday)
     assert parsed.runs() == study.runs()

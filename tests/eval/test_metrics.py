@@ -13,10 +13,12 @@ import pytest
 from v1d3.demand.config import ScenarioConfig
 from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import (
+    compute_metrics,
     driver_hourly_income,
     driver_table,
     idle_minutes,
     idle_spells,
+    managed_hourly_income,
     orders_by_cell,
     pickup_sample,
     pooled_by_hour,
@@ -134,6 +136,45 @@ def test_driver_hourly_income_skips_drivers_never_online() -> None:
     assert driver_hourly_income(log).tolist() == pytest.approx(
         [22.0 / (2600 / 3600), 9.0 / (5000 / 3600), 8.0 / (1000 / 3600)]
     )
+
+
+def _day(rows: list[tuple[int, int, float, float, float]], managed: list[bool]) -> RunLog:
+    """:func:`_log` with the (empty) order and round tables that :func:`compute_metrics` reads."""
+    log = _log(rows, managed)
+    empty = np.zeros(0)
+    log.orders = {"status": np.zeros(0, dtype=np.int8), "t_request_s": empty,
+                  "t_assign_s": empty, "pickup_s": empty, "pickup_m": empty}  # fmt: skip
+    log.rounds = {"ms": empty}
+    return log
+
+
+def _shift(driver: int, on_h: float, off_h: float, fares: list[float]) -> list[tuple]:
+    trips = [(TRIP, driver, on_h * 3600 + 60 * i, on_h * 3600 + 60 * i + 30, f)
+             for i, f in enumerate(fares)]  # fmt: skip
+    return [(SHIFT_START, driver, on_h * 3600, on_h * 3600, 0.0), *trips,
+            (SHIFT_END, driver, off_h * 3600, off_h * 3600, 0.0)]  # fmt: skip
+
+
+def test_kdd_score_of_a_day_averages_each_managed_driver_s_own_rate() -> None:
+    # two days (scripts/coordination_study.py averages their scores: tests/test_scripts.py)
+    # day 1: managed drivers earn $60 in 2 h (30/h) and $50 in 1 h (50/h); an unmanaged $100 in
+    # 1 h. Day 2 (a new fleet): managed $80 in 4 h (20/h), a managed driver never online, and
+    # an unmanaged one
+    day1 = _day(_shift(0, 8, 10, [20, 40]) + _shift(1, 9, 10, [50]) + _shift(2, 8, 9, [100]),
+                [True, True, False])  # fmt: skip
+    day2 = _day(_shift(0, 1, 5, [30, 50]) + _shift(2, 3, 4, [10]) + [(TRIP, 1, 0.0, 0.0, 0.0)],
+                [True, True, False])  # fmt: skip
+    m1, m2 = compute_metrics(day1), compute_metrics(day2)
+    assert managed_hourly_income(day1).tolist() == pytest.approx([30.0, 50.0])
+    assert m1["income_per_online_hour_managed_kdd"] == pytest.approx(40.0)
+    assert m1["income_per_online_hour_managed"] == pytest.approx(110.0 / 3.0)  # pooled hours
+    assert m1["managed_drivers"] == 2
+    assert managed_hourly_income(day2).tolist() == pytest.approx([20.0])  # online drivers only
+    assert m2["income_per_online_hour_managed_kdd"] == pytest.approx(20.0)
+    assert m2["managed_drivers"] == 2
+    # no managed driver online: 0, as the pooled figure
+    none = compute_metrics(_day(_shift(0, 1, 2, [5]), [False]))
+    assert none["income_per_online_hour_managed_kdd"] == 0.0 == none["managed_drivers"]
 
 
 def _orders(status: list[str], t_request_s: list[float], cells: list[int]) -> RunLog:

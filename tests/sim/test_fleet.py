@@ -7,6 +7,7 @@ import pytest
 
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import Orders
+from v1d3.errors import ConfigError
 from v1d3.eval.config import RunConfig
 from v1d3.eval.metrics import metrics_by_hour
 from v1d3.eval.run import run_simulation
@@ -103,3 +104,43 @@ def test_a_whole_day_with_overnight_shifts_passes_the_checker() -> None:
         res = run_simulation(cfg, check=True)  # raises on a broken invariant
         first_hour[overnight] = metrics_by_hour(res.log)["drivers_online"][0]
     assert first_hour[True] > first_hour[False]
+
+
+def test_a_count_of_managed_drivers_takes_the_share_s_random_order() -> None:
+    share = _fleet(True)  # managed_share = 0.1
+    n = len(share)
+    cfg = SimConfig(managed_drivers=int(round(0.1 * n)))
+    count = make_fleet(3000, _orders(), 0.0, DAY_S, cfg, np.random.default_rng(5))
+    # the same stream: the same shifts, and the count that the share rounds to is the same set
+    np.testing.assert_array_equal(count.t_on, share.t_on)
+    np.testing.assert_array_equal(count.lat, share.lat)
+    np.testing.assert_array_equal(count.managed, share.managed)
+    five = make_fleet(
+        3000, _orders(), 0.0, DAY_S, SimConfig(managed_drivers=5), np.random.default_rng(5)
+    )
+    assert five.managed.sum() == 5
+    assert np.all(share.managed[five.managed])  # nested: the 5 are among the share's
+    none = make_fleet(
+        3000, _orders(), 0.0, DAY_S, SimConfig(managed_drivers=0), np.random.default_rng(5)
+    )
+    assert not none.managed.any()
+
+
+def test_more_managed_drivers_than_drivers_names_the_field() -> None:
+    cfg = SimConfig(managed_drivers=3001, overnight_shifts=False)
+    with pytest.raises(ConfigError, match=r"managed_drivers must be at most the run's 3000"):
+        make_fleet(3000, _orders(), 0.0, DAY_S, cfg, np.random.default_rng(5))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"managed_drivers": -1}, "managed_drivers must be >= 0"),
+        ({"managed_drivers": 5, "managed_share": 0.5}, "managed_drivers replaces managed_share"),
+        ({"managed_drivers": 2.5}, "managed_drivers must be"),
+        ({"managed_drivers": True}, "managed_drivers must be"),
+    ],
+)
+def test_managed_drivers_is_validated(kwargs: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        SimConfig(**kwargs)  # type: ignore[arg-type]

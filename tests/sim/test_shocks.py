@@ -324,3 +324,17 @@ def test_more_drivers_in_a_window_without_orders() -> None:
         cfg2, SimConfig(), plain.city, empty, empty, plain.fleet, SEED
     )
     assert len(fleet) == n0 and shocked.meta()[0]["added_drivers"] == 0
+
+
+def test_drivers_a_supply_shock_adds_are_not_among_a_count_of_managed() -> None:
+    """A share manages the added drivers in that share; a count is of the day's own fleet."""
+    more = SupplyShock(start_h=A, end_h=B, drivers=2.0)
+    cfg = dataclasses.replace(BASE, start_hour=A, hours=1.0, orders=5000, shocks=(more,))
+    plain = build_scenario(dataclasses.replace(cfg, shocks=()), SimConfig(), SEED)
+    n0 = len(plain.fleet)
+    count = build_scenario(cfg, SimConfig(managed_drivers=5), SEED)
+    assert len(count.fleet) > 1.5 * n0
+    assert count.fleet.managed.sum() == 5 and not count.fleet.managed[n0:].any()
+    share = build_scenario(cfg, SimConfig(managed_share=0.5), SEED)
+    np.testing.assert_array_equal(share.fleet.lat, count.fleet.lat)  # the same draws
+    assert 0.4 < share.fleet.managed[n0:].mean() < 0.6

@@ -56,7 +56,7 @@ def _progress(enabled: bool = True) -> Iterator[StageProgress]:
         yield update
 
 
-@c.scenario_options(skip=("managed_share",))
+@c.scenario_options(skip=("managed_share", "managed_drivers"))
 @c.options_of("learner", OfflineTrainConfig, CVNetConfig, skip=("seed",))  # seed: --seed's
 def train(
     method: Annotated[str, typer.Option(help="What to learn: cvnet or tabular-td.")] = "cvnet",

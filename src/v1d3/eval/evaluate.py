@@ -88,7 +88,9 @@ TIMING_KEYS = ("wall_s", "dispatch_round_ms_p50", "dispatch_round_ms_p99")
 PICKUP_SAMPLE = 5000
 """Largest number of pickup distances a run record keeps (a seeded random sample)."""
 
-_INT_METRICS = frozenset({"orders", "matched", "completed", "cancelled", "dropped_rows"})
+_INT_METRICS = frozenset(
+    {"orders", "matched", "completed", "cancelled", "managed_drivers", "dropped_rows"}
+)
 
 
 # --- one run's record --------------------------------------------------------------------------

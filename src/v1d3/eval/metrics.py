@@ -2,13 +2,22 @@
 
 ``metrics.json`` keys (stable): see :data:`METRIC_KEYS`. Wait is request → pickup of completed
 orders; pickup distances are straight-line driver-to-origin distances of completed trips;
-utilisation is the share of online time spent on pickups and trips.
+utilisation is the share of online time spent on pickups and trips. The managed drivers' income
+per online hour is given two ways: ``income_per_online_hour_managed``, their income summed over
+their online hours summed (a fleet figure: long shifts weigh more), and
+``income_per_online_hour_managed_kdd``, the KDD Cup 2020 repositioning score within one day:
+each managed driver's income over its own online hours, averaged over the managed drivers who
+were online (each driver counts once). The competition summed each of its 5 drivers' income and
+online time over the days of the test before dividing; a driver here exists on one day only (a
+row of one run's fleet, drawn anew for each weekday and seed), so the per-driver ratio is a
+day's, and a study averages it over days (``scripts/coordination_study.py``).
 
 Besides the scalars: the figures by hour of day (:func:`metrics_by_hour`, pooled over runs by
 :func:`pooled_by_hour`), by hour × cell (:func:`orders_by_cell`, :func:`idle_minutes`), per
-driver (:func:`driver_table`, :func:`driver_hourly_income`, :func:`idle_spells`) and the
-repositioning headroom. Statistics over many runs (intervals, paired differences) live in
-:mod:`v1d3.eval.summary`. Only numpy and the log tables are needed here: no policy, no torch.
+driver (:func:`driver_table`, :func:`driver_hourly_income`, :func:`managed_hourly_income`,
+:func:`idle_spells`) and the repositioning headroom. Statistics over many runs (intervals,
+paired differences) live in :mod:`v1d3.eval.summary`. Only numpy and the log tables are needed
+here: no policy, no torch.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ __all__ = [
     "gini",
     "driver_table",
     "driver_hourly_income",
+    "managed_hourly_income",
     "idle_spells",
     "reposition_headroom",
     "hour_overlaps",
@@ -52,6 +62,8 @@ METRIC_KEYS = (
     "utilisation",
     "income_per_online_hour",
     "income_per_online_hour_managed",
+    "income_per_online_hour_managed_kdd",
+    "managed_drivers",
     "income_gini",
     "wall_s",
     "dispatch_round_ms_p50",
@@ -95,6 +107,10 @@ def _safe(num: float, den: float) -> float:
     return float(num / den) if den > 0 else 0.0
 
 
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else 0.0
+
+
 def _pct(x: np.ndarray, q: float) -> float:
     return float(np.percentile(x, q)) if x.size else 0.0
 
@@ -129,6 +145,18 @@ def driver_hourly_income(log: RunLog) -> np.ndarray:
     online_h = d["online_s"] / 3600.0
     active = online_h > 0
     return np.asarray(d["income"][active] / online_h[active])
+
+
+def managed_hourly_income(log: RunLog) -> np.ndarray:
+    """Income per online hour of every managed driver who was online (in driver order): the
+    KDD Cup 2020 repositioning score of one day is their mean."""
+    return _managed_rates(driver_table(log))
+
+
+def _managed_rates(d: Mapping[str, np.ndarray]) -> np.ndarray:
+    online_h = d["online_s"] / 3600.0
+    keep = (online_h > 0) & d["managed"]
+    return np.asarray(d["income"][keep] / online_h[keep])
 
 
 def idle_spells(log: RunLog) -> dict[str, np.ndarray]:
@@ -236,6 +264,8 @@ def compute_metrics(log: RunLog) -> dict[str, Any]:
         "utilisation": _safe(np.minimum(d["busy_s"], d["online_s"]).sum(), d["online_s"].sum()),
         "income_per_online_hour": _safe(d["income"].sum(), online_h.sum()),
         "income_per_online_hour_managed": _safe(d["income"][man].sum(), online_h[man].sum()),
+        "income_per_online_hour_managed_kdd": _mean(_managed_rates(d)),
+        "managed_drivers": int(d["managed"].sum()),
         "income_gini": gini(hourly),
         "wall_s": float(log.meta.get("wall_s", 0.0)),
         "dispatch_round_ms_p50": _pct(ms, 50),

@@ -68,6 +68,7 @@ HIGHER_IS_BETTER = frozenset(
         "utilisation",
         "income_per_online_hour",
         "income_per_online_hour_managed",
+        "income_per_online_hour_managed_kdd",
     }
 )
 """Metrics where a larger value is better (used to mark the best policy per column)."""

@@ -38,6 +38,12 @@ class SimConfig:
     """Idle time after which a managed driver is offered to the repositioning policy, seconds."""
     managed_share: float = 1.0
     """Share of the fleet whose idle drivers the repositioning policy manages (0..1)."""
+    managed_drivers: int | None = None
+    """Number of managed drivers (None = `managed_share` of the fleet). When set it replaces
+    `managed_share`, which must then keep its default (1.0): the two would contradict each
+    other. The drivers are the first of the same random order `managed_share` takes its share
+    from, so for one seed 5 managed drivers are among those of any larger count or share. At
+    most the run's number of drivers (rows of `drivers.parquet`)."""
     shift_mean_h: float = field(default=6.0, metadata={"flag": "--shift-hours"})
     """Mean shift length, hours (0 = every driver online the whole horizon)."""
     shift_std_h: float = 2.0
@@ -62,6 +68,14 @@ class SimConfig:
             (0 < self.idle_move_every_s <= DAY_S, "idle_move_every_s must be in (0, 1 day] s"),
             (0 <= self.reposition_after_s <= DAY_S, "reposition_after_s must be in [0, 1 day] s"),
             (0 <= self.managed_share <= 1, "managed_share must be in [0, 1]"),
+            (
+                self.managed_drivers is None or self.managed_drivers >= 0,
+                "managed_drivers must be >= 0 drivers",
+            ),
+            (
+                self.managed_drivers is None or self.managed_share == 1.0,
+                "managed_drivers replaces managed_share: give one of the two",
+            ),
             (0 <= self.shift_mean_h <= 24, "shift_mean_h must be in [0, 24] hours"),
             (0 <= self.shift_std_h <= 24, "shift_std_h must be in [0, 24] hours"),
         ]

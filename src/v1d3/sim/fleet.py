@@ -89,10 +89,26 @@ def make_fleet(
             n = t_on.size
         t_on = np.clip(t_on, start_s, end_s)
         t_off = np.clip(t_off, start_s, end_s)
+    return Fleet(t_on=t_on, t_off=t_off, lat=lat, lng=lng, managed=_managed(n, cfg, rng))
+
+
+def _managed(n: int, cfg: SimConfig, rng: np.random.Generator) -> np.ndarray:
+    """Which of ``n`` drivers the repositioning policy manages: the first
+    ``cfg.managed_drivers`` (else ``managed_share`` × n, rounded) of one random order of the
+    drivers, drawn the same way whichever is set, so the managed sets of one seed are nested."""
+    order = rng.permutation(n)
+    if cfg.managed_drivers is None:
+        count = int(round(cfg.managed_share * n))
+    elif cfg.managed_drivers > n:
+        raise ConfigError(
+            f"sim config: managed_drivers must be at most the run's {n} drivers, "
+            f"got {cfg.managed_drivers}"
+        )
+    else:
+        count = cfg.managed_drivers
     managed = np.zeros(n, dtype=bool)
-    n_managed = int(round(cfg.managed_share * n))
-    managed[rng.permutation(n)[:n_managed]] = True
-    return Fleet(t_on=t_on, t_off=t_off, lat=lat, lng=lng, managed=managed)
+    managed[order[:count]] = True
+    return managed
 
 
 def near_origins(

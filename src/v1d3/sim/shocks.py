@@ -561,7 +561,9 @@ def _supply(
         n = int(round((shock.drivers - 1.0) * over.sum() / (b - a))) if pool.size else 0
         anchor = rng.choice(pool, size=n) if n else np.zeros(0, dtype=np.int64)
         lat, lng = near_origins(o, anchor, rng)
-        managed = rng.random(n) < sim.managed_share
+        # a count of managed drivers is of the day's own fleet: the added ones are not managed
+        share = sim.managed_share if sim.managed_drivers is None else 0.0
+        managed = rng.random(n) < share
         _more_drivers(day, np.full(n, a), np.full(n, b), lat, lng, managed)
 
 
