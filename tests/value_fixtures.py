@@ -9,7 +9,6 @@ import h3
 import numpy as np
 
 from v1d3.demand.config import ScenarioConfig, SyntheticConfig
-
 from v1d3.geo.city import City, h3_city
 from v1d3.value.base import Discount, ValueFunction
 
@@ -50,6 +49,10 @@ def small_cvnet_models(out: Path) -> Path:
 def small_cvnet_scenario(**kw: Any) -> ScenarioConfig:
     """The synthetic city of radius 4 (61 cells), 6,000 orders a day, 7:00 for 1.5 hours."""
     base: dict[str, Any] = dict(
-        name="synthetic", orders=6_000, start_hour=7.0, hours=1.5, synthetic=SyntheticConfig(rings=4)
+        name="synthetic",
+        orders=6_000,
+        start_hour=7.0,
+        hours=1.5,
+        synthetic=SyntheticConfig(rings=4),
     )
     return ScenarioConfig(**{**base, **kw})

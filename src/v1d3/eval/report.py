@@ -5,9 +5,10 @@ policy per column marked); answer rate, completed income and passenger wait by h
 map of the city's cells (H3 hexagons from ``h3.cell_to_boundary``, or cell centres for other
 grids) with orders, unserved orders and idle drivers by cell for a chosen policy and hour; for a
 policy with an online value, the map of its online correction ``V_on − V_off`` at the end of a
-chosen hour beside that hour's orders (:class:`CorrectionMapConfig`); the distributions of pickup distances and of drivers' income per online hour; failed runs; the
-study's configuration, the constants each policy resolved to and the command that regenerates
-the report.
+chosen hour beside that hour's orders (:class:`CorrectionMapConfig`); the distributions of
+pickup distances and of drivers' income per online hour; failed runs; the study's
+configuration, the constants each policy resolved to and the command that regenerates the
+report.
 """
 
 from __future__ import annotations
@@ -835,9 +836,7 @@ def _correction_figure(
     return fig
 
 
-def _correction_section(
-    by_policy: dict[str, list[RecordLike]], cfg: CorrectionMapConfig
-) -> str:
+def _correction_section(by_policy: dict[str, list[RecordLike]], cfg: CorrectionMapConfig) -> str:
     """The correction map beside the orders, for the chosen policy and hour ("" when no run
     recorded a correction and none was asked for)."""
     policy, mean, hour = _correction_choice(by_policy, cfg)
