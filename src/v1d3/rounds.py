@@ -167,3 +167,12 @@ class RunReport:
         """Entries this policy adds to a finished run's log meta (``log_meta.json``); none
         here (same rules as :meth:`run_metrics`)."""
         return {}
+
+    def run_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Tables this policy adds to a finished run's folder, by name: equal-length columns,
+        written as ``<name>.parquet`` with the rest of the folder (atomically, so never half
+        written); none here. A name must be a plain word and not one of the run's own tables
+        (``events``, ``orders``, ``drivers``, ``rounds``); the dispatch policy's come first and
+        a name already taken is refused (``v1d3 simulate`` writes what :meth:`run_tables` gives,
+        ``v1d3 evaluate`` keeps in its records those the report reads: ``corrections``)."""
+        return {}

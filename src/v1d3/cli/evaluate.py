@@ -15,6 +15,7 @@ from v1d3.cli.kdd import AgentBudget, AgentSpecs
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.backends import Task
 from v1d3.eval.evaluate import Evaluation, default_policies, evaluate
+from v1d3.eval.report import CorrectionMapConfig
 from v1d3.eval.study import StudyConfig
 from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.policies.models import packaged_models
@@ -104,6 +105,7 @@ class _Bar:
         self._show()
 
 
+@c.options_of("correction", CorrectionMapConfig)
 @c.scenario_options(skip=("weekday",))
 def evaluate_command(
     out: Annotated[Path, typer.Option(help="Study folder to write.")] = Path("runs/evaluate"),
@@ -163,10 +165,12 @@ def evaluate_command(
     agent_budget_s: AgentBudget = AGENT_BUDGET_S,
     *,
     configs: c.Configs,
+    correction: c.GivenOptions,
 ) -> None:
     """Run policies side by side on identical demand (every weekday × seed) and write
     results.parquet, summary.csv and report.html. Exit code 1 when some runs failed."""
     try:
+        report_map = correction.build(CorrectionMapConfig)
         study = _study(
             configs, dispatch, reposition, policies, weekdays, seeds, first_seed, seed_list,
             baseline, models, agent or [], agent_budget_s,
@@ -182,6 +186,7 @@ def evaluate_command(
                 address=address,
                 resume=resume,
                 report_hour=report_hour,
+                correction=report_map,
                 progress=bar,
             )
     except V1D3Error as e:

@@ -29,6 +29,7 @@ from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.td import OnlineLearner, ensemble_step
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.value.base import Discount, ValueFunction, champion_units, discounted_reward
+from v1d3.value.corrections import CORRECTIONS_TABLE, CorrectionRecorder
 from v1d3.value.tabular import TableValue
 
 __all__ = [
@@ -137,7 +138,9 @@ class ValueDispatch(DispatchPolicy):
 
     ``learner`` updates ``value`` after every round; ``offline`` (with ``online.omega`` and
     ``online.ensemble_every_s``) is blended in by ``ensemble`` at the change points; the
-    ``daily_reset`` of ``online`` runs in :meth:`reset`.
+    ``daily_reset`` of ``online`` runs in :meth:`reset`. With an offline function distinct
+    from ``value``, the online correction ``V_on − V_off`` is recorded through the day and added
+    to the run folder (:mod:`v1d3.value.corrections`).
     """
 
     name = "value"
@@ -160,6 +163,11 @@ class ValueDispatch(DispatchPolicy):
         if self.online.daily_reset == "offline" and offline is None:
             raise ConfigError("daily_reset='offline' needs an offline value function")
         self._next_ensemble = np.inf
+        self._corrections = (
+            CorrectionRecorder(value, offline)
+            if offline is not None and offline is not value
+            else None
+        )
         self._curve: np.ndarray | None = None
         self._filter = True
 
@@ -183,6 +191,8 @@ class ValueDispatch(DispatchPolicy):
         self._next_ensemble = (
             context.start_s + online.ensemble_every_s if self.offline is not None else np.inf
         )
+        if self._corrections is not None:
+            self._corrections.reset(context)
         self._curve = np.asarray(context.sim.cancel_curve, dtype=np.float64)
         # the simulator already keeps only its k nearest drivers per order
         k_sim = context.sim.k_nearest
@@ -217,12 +227,23 @@ class ValueDispatch(DispatchPolicy):
         return sel if keep is None else keep[sel]
 
     def observe(self, outcome: RoundOutcome) -> None:
+        t = outcome.batch.t
+        if self._corrections is not None:  # the values in force up to this round
+            self._corrections.tick(t)
         # learn
         if self.learner is not None:
             self.learner.update(outcome, self.value)
         # blend towards the offline function at the change points
-        t = outcome.batch.t
         if self.offline is not None and t >= self._next_ensemble:
+            if self._corrections is not None:
+                self._corrections.before_ensemble(t)
             self.ensemble(self.value, self.offline, self.online.omega, t)
             while self._next_ensemble <= t:
                 self._next_ensemble += self.online.ensemble_every_s
+
+    def run_tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """The day's online corrections (``corrections``) when there is an online value over an
+        offline one; nothing otherwise."""
+        if self._corrections is None:
+            return {}
+        return {CORRECTIONS_TABLE: self._corrections.table()}

@@ -12,7 +12,8 @@ Output folder::
     runs/<key>/         one record per finished run, written atomically:
         record.json         config, metrics, hourly metrics, the policies' constants
         aggregates.npz      per cell × hour: orders, unserved orders, idle driver-minutes;
-                            a pickup-distance sample, drivers' hourly incomes, cell geometry
+                            a pickup-distance sample, drivers' hourly incomes, cell geometry;
+                            the online corrections when the dispatch policy recorded them
     results.parquet     one row per run: policy, weekday, seed, status, error, every metric
     summary.csv         mean and 95% CI per policy × metric, paired difference to the baseline
     failures.json       runs that failed twice, with their error
@@ -44,7 +45,7 @@ from v1d3.eval.metrics import (
     orders_by_cell,
     pickup_sample,
 )
-from v1d3.eval.report import write_report
+from v1d3.eval.report import CorrectionMapConfig, write_report
 from v1d3.eval.run import run_simulation
 from v1d3.eval.study import (
     STUDY_FILE,
@@ -65,6 +66,7 @@ from v1d3.policies import (
 from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import build_scenario, check_scenario_shocks
 from v1d3.sim.seeds import pickup_sample_rng
+from v1d3.value.corrections import CORRECTIONS_TABLE, correction_matrix
 
 __all__ = [
     "RunRecord",
@@ -128,6 +130,13 @@ class RunRecord:
     shocks: list[dict[str, Any]] = field(default_factory=list)
     """The shocks the run's day had, staged and drawn, with their effects and places
     (``log_meta.json``'s ``shocks``)."""
+    correction_t_s: np.ndarray | None = None
+    """Times of the online value's recorded corrections, seconds after midnight (None: the
+    dispatch policy has no online value; :mod:`v1d3.value.corrections`)."""
+    correction_before_ensemble: np.ndarray | None = None
+    """Per recording, whether it was taken just before an ensemble step."""
+    correction: np.ndarray | None = None
+    """``V_on − V_off`` per recording × cell, currency units, shape (recordings, C)."""
 
     @property
     def key(self) -> str:
@@ -145,11 +154,15 @@ def aggregate_run(
     city: Any,
     attempts: int = 1,
     policies: dict[str, Any] | None = None,
+    tables: dict[str, dict[str, np.ndarray]] | None = None,
 ) -> RunRecord:
-    """Reduce a finished run to its record (every figure from :mod:`v1d3.eval.metrics`)."""
+    """Reduce a finished run to its record (every figure from :mod:`v1d3.eval.metrics`; the
+    online corrections from the ``corrections`` table among the policies' ``tables``)."""
     n = city.n_cells
     orders, unserved = orders_by_cell(log, n)
     rng = pickup_sample_rng(cfg.seed, cfg.scenario.weekday)
+    corr = (tables or {}).get(CORRECTIONS_TABLE)
+    t_s, pre, delta = correction_matrix(corr, n) if corr is not None else (None, None, None)
     return RunRecord(
         config=cfg,
         metrics=metrics,
@@ -166,6 +179,9 @@ def aggregate_run(
         attempts=attempts,
         policies=policies or {},
         shocks=list(log.meta.get("shocks", [])),
+        correction_t_s=t_s,
+        correction_before_ensemble=pre,
+        correction=None if delta is None else delta.astype(np.float32),
     )
 
 
@@ -173,7 +189,10 @@ def run_record(cfg: RunConfig) -> RunRecord:
     """Simulate one run (invariants checked) and reduce it to its record. Runs in the workers."""
     scenario = build_scenario(cfg.scenario, cfg.sim, cfg.seed)
     result = run_simulation(cfg, scenario=scenario)
-    return aggregate_run(cfg, result.log, result.metrics, scenario.city, policies=result.policies)
+    return aggregate_run(
+        cfg, result.log, result.metrics, scenario.city, policies=result.policies,
+        tables=result.tables,
+    )  # fmt: skip
 
 
 def _config_json(cfg: RunConfig) -> dict[str, Any]:
@@ -209,7 +228,18 @@ def write_record(record: RunRecord, folder: Path) -> None:
             cell_lng=record.cell_lng,
             cell_labels=record.cell_labels,
             h3_resolution=np.int64(-1 if record.h3_resolution is None else record.h3_resolution),
+            **_correction_arrays(record),
         )
+
+
+_CORRECTION_FIELDS = ("correction_t_s", "correction_before_ensemble", "correction")
+
+
+def _correction_arrays(record: RunRecord) -> dict[str, np.ndarray]:
+    """The record's correction arrays by name (none when it has none)."""
+    if record.correction is None:
+        return {}
+    return {name: np.asarray(getattr(record, name)) for name in _CORRECTION_FIELDS}
 
 
 def read_record(folder: Path) -> RunRecord:
@@ -236,6 +266,7 @@ def read_record(folder: Path) -> RunRecord:
         policies=doc.get("policies", {}),
         shocks=list(doc.get("shocks", [])),
         **{n: arrays[n] for n in names},
+        **{n: arrays[n] for n in _CORRECTION_FIELDS if n in arrays},
     )
 
 
@@ -308,9 +339,11 @@ class Evaluation:
             out.setdefault(row.policy, {})[row.metric] = row.mean
         return out
 
-    def regenerate_command(self, report_hour: int | None = None) -> str:
+    def regenerate_command(
+        self, report_hour: int | None = None, correction: CorrectionMapConfig | None = None
+    ) -> str:
         """The ``v1d3 evaluate`` command line that regenerates ``out`` (:func:`study_command`)."""
-        return study_command(self.study, self.out, report_hour)
+        return study_command(self.study, self.out, report_hour, correction)
 
 
 def _validate_policies(study: StudyConfig) -> None:
@@ -439,6 +472,7 @@ def evaluate(
     resume: bool = False,
     report: bool = True,
     report_hour: int | None = None,
+    correction: CorrectionMapConfig | None = None,
     command: str | None = None,
     progress: Event | None = None,
     runner: Callable[[RunConfig], RunRecord] = run_record,
@@ -453,11 +487,18 @@ def evaluate(
     ``resume=True`` reuses every finished record whose config matches and runs the rest.
     ``progress(kind, task, detail)`` hears ``skip``, ``start``, ``retry``, ``done`` and
     ``failed`` for each run. ``runner`` (picklable) maps a :class:`RunConfig` to its
-    :class:`RunRecord`; the default simulates it.
+    :class:`RunRecord`; the default simulates it. ``correction`` chooses the online correction
+    the report maps (its policy must be one of the study's).
     """
     out = Path(out)
     if report_hour is not None and not 0 <= report_hour <= 23:
         raise ConfigError(f"report_hour: expected an hour 0..23, got {report_hour}")
+    correction = correction or CorrectionMapConfig()
+    if correction.correction_policy not in (None, *study.policies):
+        raise ConfigError(
+            f"correction_policy: {correction.correction_policy!r} is not one of the study's "
+            f"policies ({', '.join(study.policies)})"
+        )
     check_study_folder(out, study, resume)
     check_scenario_shocks(study.scenario)
     _validate_policies(study)
@@ -485,6 +526,8 @@ def evaluate(
         resumed=resumed,
     )
     if report:
-        command = command or ev.regenerate_command(report_hour)
-        write_report(ev, out / "report.html", hour=report_hour, command=command)
+        command = command or ev.regenerate_command(report_hour, correction)
+        write_report(
+            ev, out / "report.html", hour=report_hour, command=command, correction=correction
+        )
     return ev

@@ -3,10 +3,12 @@
 Sections: the comparison table (mean ± 95% CI, paired difference to the baseline ± CI, the best
 policy per column marked); answer rate, completed income and passenger wait by hour of day; a
 map of the city's cells (H3 hexagons from ``h3.cell_to_boundary``, or cell centres for other
-grids) with orders, unserved orders and idle drivers by cell for a chosen policy and hour; the
-distributions of pickup distances and of drivers' income per online hour; failed runs; the
-study's configuration, the constants each policy resolved to and the command that regenerates
-the report.
+grids) with orders, unserved orders and idle drivers by cell for a chosen policy and hour; for a
+policy with an online value, the map of its online correction ``V_on − V_off`` at the end of a
+chosen hour beside that hour's orders (:class:`CorrectionMapConfig`); the distributions of
+pickup distances and of drivers' income per online hour; failed runs; the study's
+configuration, the constants each policy resolved to and the command that regenerates the
+report.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import html
 import json
 import math
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +27,14 @@ import numpy as np
 
 from v1d3 import __version__
 from v1d3.demand.config import ScenarioConfig
+from v1d3.errors import ConfigError
 from v1d3.eval.metrics import pooled_by_hour
 from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
 from v1d3.files import atomic_write_text
 
 __all__ = [
     "TABLE_METRICS",
+    "CorrectionMapConfig",
     "EvaluationLike",
     "RecordLike",
     "StudyLike",
@@ -90,6 +95,10 @@ class RecordLike(Protocol):
     def policies(self) -> dict[str, Any]: ...
     @property
     def shocks(self) -> list[dict[str, Any]]: ...
+    @property
+    def correction_t_s(self) -> np.ndarray | None: ...
+    @property
+    def correction(self) -> np.ndarray | None: ...
 
 
 class EvaluationLike(Protocol):
@@ -105,9 +114,28 @@ class EvaluationLike(Protocol):
     def failures(self) -> Sequence[dict[str, Any]]: ...
     @property
     def records(self) -> Sequence[RecordLike]: ...
-    def regenerate_command(self, report_hour: int | None = None) -> str:
+    def regenerate_command(
+        self, report_hour: int | None = None, correction: CorrectionMapConfig | None = None
+    ) -> str:
         """The command line that regenerates the study folder and this report."""
         ...
+
+
+@dataclass(frozen=True)
+class CorrectionMapConfig:
+    """Which online correction the report maps (``v1d3 evaluate`` options of the same names)."""
+
+    correction_policy: str | None = None
+    """Policy (``dispatch/reposition``) whose online correction is mapped (default: the first
+    of the study's policies whose dispatch recorded one, such as ``v1d3/stay``)."""
+    correction_hour: int | None = None
+    """Hour of day, 0..23, at whose end the correction is mapped (default: the hour whose
+    correction is largest in absolute value, mean over the policy's runs)."""
+
+    def __post_init__(self) -> None:
+        h = self.correction_hour
+        if h is not None and (isinstance(h, bool) or not isinstance(h, int) or not 0 <= h <= 23):
+            raise ConfigError(f"correction_hour: expected an hour 0..23, got {h!r}")
 
 
 # --- formats and helpers -------------------------------------------------------------------------
@@ -259,15 +287,16 @@ def _shade_shocks(fig: Any, shocks: list[dict[str, Any]]) -> None:
         )
 
 
-def _mark_shocks(fig: Any, shocks: list[dict[str, Any]]) -> None:
-    """Mark each shock's place on every map panel (city-wide shocks have none)."""
+def _mark_shocks(fig: Any, shocks: list[dict[str, Any]], panels: int | None = None) -> None:
+    """Mark each shock's place on every map panel (city-wide shocks have none); ``panels``:
+    how many (default: the main map's)."""
     import plotly.graph_objects as go
 
     placed = [s for s in shocks if s.get("place")]
     if not placed:
         return
     colours = [_SHOCK_COLOUR.get(s["kind"], "#7f8c8d") for s in placed]
-    for col in range(1, len(_MAP_PANELS) + 1):
+    for col in range(1, (panels or len(_MAP_PANELS)) + 1):
         fig.add_trace(
             go.Scatter(
                 x=[s["place"][1] for s in placed],
@@ -551,14 +580,18 @@ def _hover_trace(
     vals: list[float],
     vmax: float,
     cells: _MapCells,
+    vmin: float = 0.0,
 ) -> int:
-    """Hover text and colour bar: transparent markers at the cell centres; returns its index."""
+    """Hover text and colour bar (from ``vmin`` to ``vmax`` in as many steps as ``colours``
+    has classes after its first, the zero colour): transparent markers at the cell centres;
+    returns its index."""
     import plotly.graph_objects as go
 
     dom = fig.layout[f"xaxis{'' if col == 1 else col}"].domain
+    n = len(colours) - 1
     stepped = []
-    for c in range(MAP_CLASSES):
-        stepped += [[c / MAP_CLASSES, colours[c + 1]], [(c + 1) / MAP_CLASSES, colours[c + 1]]]
+    for c in range(n):
+        stepped += [[c / n, colours[c + 1]], [(c + 1) / n, colours[c + 1]]]
     fig.add_trace(
         go.Scatter(
             x=cells.lng.tolist(),
@@ -568,7 +601,7 @@ def _hover_trace(
                 "size": 14,
                 "opacity": 0,
                 "color": vals,
-                "cmin": 0,
+                "cmin": vmin,
                 "cmax": vmax,
                 "colorscale": stepped,
                 "showscale": True,
@@ -608,11 +641,11 @@ def _map_panel(
             "hover": hover}  # fmt: skip
 
 
-def _map_layout(fig: Any, cells: _MapCells) -> None:
+def _map_layout(fig: Any, cells: _MapCells, panels: int = len(_MAP_PANELS)) -> None:
     """Equal distances along both axes (at the city's latitude), no axes."""
     lat0 = float(np.mean(cells.lat)) if len(cells.labels) else 0.0
     ratio = 1 / max(math.cos(math.radians(lat0)), 0.1)
-    for k in range(3):
+    for k in range(panels):
         sfx = "" if k == 0 else str(k + 1)
         fig.layout[f"yaxis{sfx}"].update(scaleanchor=f"x{sfx}", scaleratio=ratio, visible=False)
         fig.layout[f"xaxis{sfx}"].update(visible=False)
@@ -721,6 +754,117 @@ _MAP_JS = """
 """
 
 
+# --- the online correction -----------------------------------------------------------------------
+
+CORRECTION_CLASSES = 9
+"""Colour classes of the correction map, symmetric around 0 (the middle one holds 0)."""
+
+
+def hour_end_corrections(t_s: np.ndarray, correction: np.ndarray) -> np.ndarray:
+    """Per hour of day, the correction at the hour's end: the last recording whose time falls
+    in ``(h, h + 1]`` hours (at a change point, the one taken just before the ensemble step);
+    NaN for an hour with none. Shape (24, cells)."""
+    out = np.full((24, correction.shape[1]), np.nan)
+    hour = np.ceil(np.asarray(t_s) / 3600.0 - 1e-9).astype(int) - 1
+    for k in np.flatnonzero((hour >= 0) & (hour < 24)):  # in recording order: the last wins
+        out[hour[k]] = correction[k]
+    return out
+
+
+def _correction_choice(
+    by_policy: dict[str, list[RecordLike]], cfg: CorrectionMapConfig
+) -> tuple[str | None, np.ndarray | None, int]:
+    """The policy mapped, its hour-end corrections (mean over its runs; None when it recorded
+    none) and the hour shown."""
+    have = [p for p, recs in by_policy.items() if any(r.correction is not None for r in recs)]
+    policy = cfg.correction_policy if cfg.correction_policy is not None else next(iter(have), None)
+    if policy is None or policy not in have:
+        return policy, None, cfg.correction_hour or 0
+    per_run = [
+        hour_end_corrections(r.correction_t_s, r.correction)
+        for r in by_policy[policy]
+        if r.correction is not None and r.correction_t_s is not None
+    ]
+    with warnings.catch_warnings():  # an hour no run recorded stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(per_run, axis=0)
+    size = np.nan_to_num(np.abs(mean)).max(axis=1)
+    hour = cfg.correction_hour if cfg.correction_hour is not None else int(np.argmax(size))
+    return policy, mean, hour
+
+
+def _diverging(values: np.ndarray) -> tuple[float, list[int]]:
+    """The scale's half-width (the 98th percentile of the absolute values) and each cell's
+    class, 0 … CORRECTION_CLASSES − 1 with the middle one around 0."""
+    a = np.abs(values[np.isfinite(values)])
+    vmax = float(np.percentile(a, 98)) if a.size else 0.0
+    vmax = vmax if vmax > 0 else 1.0
+    n = CORRECTION_CLASSES
+    x = np.nan_to_num(values)
+    cls = np.clip(np.floor((x / vmax + 1.0) / 2.0 * n), 0, n - 1).astype(int)
+    return vmax, cls.tolist()
+
+
+def _correction_figure(
+    cells: _MapCells, corr: np.ndarray, orders: np.ndarray, shocks: list[dict[str, Any]]
+) -> Any:
+    """Two panels: the correction on a diverging scale centred at 0, and the orders."""
+    import plotly.colors as pc
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=["Online correction V_on − V_off", "Orders"],
+        horizontal_spacing=0.09,
+    )
+    n = CORRECTION_CLASSES
+    vmax, cls = _diverging(corr)
+    # the zero colour is unused: every cell has a class on this scale
+    div = [_ZERO_COLOUR, *pc.sample_colorscale("RdBu_r", list((np.arange(n) + 0.5) / n))]
+    shifted = [c - 1 for c in cls]  # _class_traces puts class c − 1 in colour c
+    _class_traces(fig, 1, "correction", div[1:], shifted, vmax, cells)
+    vals = np.round(np.nan_to_num(corr), 3).tolist()
+    _hover_trace(fig, 1, "correction", div, vals, vmax, cells, vmin=-vmax)
+    omax, ocls, ovals = _classes({"p": orders[None, :]}, [0])
+    frac = (np.arange(MAP_CLASSES) + 0.5) / MAP_CLASSES
+    seq = [_ZERO_COLOUR, *pc.sample_colorscale("YlOrRd", list(0.15 + 0.85 * frac))]
+    _class_traces(fig, 2, "orders", seq, ocls["p"][0], omax, cells)
+    _hover_trace(fig, 2, "orders", seq, ovals["p"][0], omax, cells)
+    _mark_shocks(fig, shocks, panels=2)
+    _map_layout(fig, cells, panels=2)
+    return fig
+
+
+def _correction_section(by_policy: dict[str, list[RecordLike]], cfg: CorrectionMapConfig) -> str:
+    """The correction map beside the orders, for the chosen policy and hour ("" when no run
+    recorded a correction and none was asked for)."""
+    policy, mean, hour = _correction_choice(by_policy, cfg)
+    if policy is None:
+        return ""
+    head = "<h2>Online correction and orders</h2>"
+    if mean is None:
+        return head + (
+            f"<p class='note' id='correction-none'>{html.escape(policy)} recorded no online "
+            "correction (only a dispatch policy with an online value over an offline one does, "
+            "such as v1d3).</p>"
+        )
+    recs = by_policy[policy]
+    orders = np.mean([r.cell_orders[hour] for r in recs], axis=0)
+    fig = _correction_figure(_MapCells.of(recs[0]), mean[hour], orders, _study_shocks(recs))
+    note = (
+        f"<p class='note' id='correction-note'><b>{html.escape(policy)}</b>, "
+        f"{hour:02d}:00–{hour + 1:02d}:00: left, what the day's online learning added to the "
+        f"offline value of each cell (V_on − V_off at the cell's centre) at {hour + 1:02d}:00, "
+        "just before that hour's ensemble step when it falls there, red above and blue below "
+        "the offline value; right, the hour's orders by origin cell. Means over the policy's "
+        f"{len(recs)} run(s); shocks are starred. Recorded every 15 minutes and before each "
+        "ensemble step (corrections.parquet of a v1d3 simulate run); choose with "
+        "--correction-policy and --correction-hour.</p>"
+    )
+    return head + note + _fig_html(fig, "correction-map")
+
+
 # --- page --------------------------------------------------------------------------------------
 
 _CSS = """
@@ -752,9 +896,12 @@ table.failures { border-collapse: collapse; font-size: 0.88em; }
 
 
 def render_report(
-    evaluation: EvaluationLike, hour: int | None = None, command: str | None = None
+    evaluation: EvaluationLike,
+    hour: int | None = None,
+    command: str | None = None,
+    correction: CorrectionMapConfig | None = None,
 ) -> str:
-    """The report page as a string."""
+    """The report page as a string (``correction``: which online correction it maps)."""
     import plotly.offline
 
     ev = evaluation
@@ -764,7 +911,8 @@ def render_report(
         by_policy.setdefault(rec.policy, []).append(rec)
     by_policy = {p: by_policy[p] for p in study.policies if p in by_policy}
     colours = dict(zip(study.policies, _colours(len(study.policies)), strict=True))
-    command = command or ev.regenerate_command(hour)
+    correction = correction or CorrectionMapConfig()
+    command = command or ev.regenerate_command(hour, correction)
     n_runs = len(ev.results)
     sc = study.scenario
     horizon = f"{sc.start_hour:g}h + {sc.hours:g}h"
@@ -794,6 +942,7 @@ def render_report(
             "drivers: idle driver-minutes in the cell divided by 60 (gaps between a driver's "
             "consecutive events).</p>",
             map_html,
+            _correction_section(by_policy, correction),
             "<h2>Distributions</h2>",
             _fig_html(_distribution_figure(by_policy, colours), "distributions"),
         ]
@@ -851,8 +1000,12 @@ def _constants_html(by_policy: dict[str, list[RecordLike]]) -> str:
 
 
 def write_report(
-    evaluation: EvaluationLike, path: Path, hour: int | None = None, command: str | None = None
+    evaluation: EvaluationLike,
+    path: Path,
+    hour: int | None = None,
+    command: str | None = None,
+    correction: CorrectionMapConfig | None = None,
 ) -> Path:
     """Write ``report.html`` (atomically)."""
-    atomic_write_text(Path(path), render_report(evaluation, hour, command))
+    atomic_write_text(Path(path), render_report(evaluation, hour, command, correction))
     return Path(path)

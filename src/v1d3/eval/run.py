@@ -9,13 +9,19 @@ import contextlib
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from v1d3.dispatch.base import DispatchPolicy
+from v1d3.errors import ConfigError
 from v1d3.eval.config import RUN_CONFIG, RunConfig, save_config
 from v1d3.eval.metrics import compute_metrics, metrics_by_hour
 from v1d3.files import atomic_dir
@@ -44,6 +50,9 @@ class RunResult:
     metrics: dict[str, Any]
     policies: dict[str, Any] = field(default_factory=dict)
     """The constants the policies resolved to (:func:`v1d3.policies.describe.describe`)."""
+    tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    """The tables the policies added (:meth:`~v1d3.rounds.RunReport.run_tables`), by name;
+    :func:`write_run` writes each as ``<name>.parquet``."""
 
 
 def run_simulation(
@@ -58,7 +67,8 @@ def run_simulation(
     """Run one day. Pass policy instances to plug in your own; otherwise names are looked up.
 
     The finished run's metrics and log meta also get the entries the policies add
-    (:meth:`~v1d3.dispatch.base.DispatchPolicy.run_metrics`, ``run_meta``).
+    (:meth:`~v1d3.dispatch.base.DispatchPolicy.run_metrics`, ``run_meta``), and its
+    ``tables`` the tables they add (``run_tables``).
 
     ``scenario`` may be given to reuse one built for the same (scenario config, seed).
     ``torch_threads``: torch's intra-op threads while the day runs
@@ -86,7 +96,26 @@ def run_simulation(
             metrics.setdefault(key, value)
         for key, value in policy.run_meta().items():
             log.meta.setdefault(key, value)
-    return RunResult(cfg, log, metrics, policies)
+    return RunResult(cfg, log, metrics, policies, _policy_tables(dispatch, reposition))
+
+
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_RUN_FILES = frozenset((*RunLog.TABLES, "config", "policies", "metrics", "log_meta"))
+
+
+def _policy_tables(*policies: Any) -> dict[str, dict[str, np.ndarray]]:
+    """The tables the policies add, checked: a plain lower-case name that is not one of the run
+    folder's own files and not given twice, columns of one length."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for policy in policies:
+        for name, cols in policy.run_tables().items():
+            what = f"{type(policy).__name__}.run_tables"
+            if not _TABLE_NAME.fullmatch(name) or name in _RUN_FILES or name in out:
+                raise ConfigError(f"{what}: table name {name!r} is not free in a run folder")
+            if len({len(v) for v in cols.values()}) > 1:
+                raise ConfigError(f"{what}: the columns of table {name!r} differ in length")
+            out[name] = cols
+    return out
 
 
 @contextlib.contextmanager
@@ -127,4 +156,7 @@ def write_run(result: RunResult, out: Path) -> Path:
         (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
         (tmp / "metrics_by_hour.csv").write_text(_hourly_csv(result.log))
         result.log.write(tmp)
+        for name, cols in result.tables.items():
+            table = pa.table({k: pa.array(np.asarray(v)) for k, v in cols.items()})
+            pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
     return Path(out)

@@ -22,6 +22,7 @@ from typing import Any
 from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.config import RunConfig
+from v1d3.eval.report import CorrectionMapConfig
 from v1d3.files import check_output_path
 from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.options import first_difference, option_args
@@ -266,9 +267,15 @@ def _ranges(values: Sequence[int]) -> str:
     return ",".join(parts)
 
 
-def study_command(study: StudyConfig, out: Path | str, report_hour: int | None = None) -> str:
+def study_command(
+    study: StudyConfig,
+    out: Path | str,
+    report_hour: int | None = None,
+    correction: CorrectionMapConfig | None = None,
+) -> str:
     """The ``v1d3 evaluate`` command line that reproduces the study (``--resume``: finished runs
-    are reused, so on a complete folder it only rewrites the tables and the report)."""
+    are reused, so on a complete folder it only rewrites the tables and the report);
+    ``correction``: the report's :class:`~v1d3.eval.report.CorrectionMapConfig`."""
     first = ("scenario",)
     args = ["v1d3", "evaluate", *option_args(study.scenario, only=first, always=first)]
     pairs = []
@@ -300,5 +307,7 @@ def study_command(study: StudyConfig, out: Path | str, report_hour: int | None =
         args += ["--agent-budget-s", str(study.agent_budget_s)]
     if report_hour is not None:
         args += ["--report-hour", str(report_hour)]
+    if correction is not None:
+        args += option_args(correction)
     args += ["--out", str(out), "--resume"]
     return shlex.join(args)
