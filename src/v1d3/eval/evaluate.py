@@ -217,8 +217,7 @@ def write_record(record: RunRecord, folder: Path) -> None:
             "shocks": record.shocks,
         }
         (tmp / "record.json").write_text(json.dumps(doc, indent=1) + "\n")
-        np.savez_compressed(
-            tmp / "aggregates.npz",
+        arrays: dict[str, Any] = dict(
             cell_orders=record.cell_orders,
             cell_unserved=record.cell_unserved,
             cell_idle_min=record.cell_idle_min,
@@ -230,6 +229,7 @@ def write_record(record: RunRecord, folder: Path) -> None:
             h3_resolution=np.int64(-1 if record.h3_resolution is None else record.h3_resolution),
             **_correction_arrays(record),
         )
+        np.savez_compressed(tmp / "aggregates.npz", **arrays)
 
 
 _CORRECTION_FIELDS = ("correction_t_s", "correction_before_ensemble", "correction")
