@@ -48,11 +48,11 @@ class MinCostFlowConfig:
     period_s: float = 1800.0
     """Rebalancing period, seconds: the targets are set at each multiple of it after midnight
     from the departures forecast for the next period (MATSim's default interval, 1800 s)."""
-    alpha: float = 0.05
+    alpha: float = 0.03
     """Target idle vehicles per forecast departure in the period (dimensionless). MATSim's
-    examples use 0.5 for small DRT fleets; on Manhattan the idle vehicles are about 5 % of a
-    half hour's departures (docs/method.md §11.1), so 0.5 would leave every zone short and move
-    nobody."""
+    examples use 0.5 for small DRT fleets; on a Manhattan training day the available vehicles
+    are 0.03 of the half hour's forecast departures (docs/method.md §11.1), so that the targets
+    add up to the vehicles there are; 0.5 would leave every zone short and move nobody."""
     beta: float = 0.5
     """Target vehicles added to every zone with forecast demand (MATSim's example: 0.5)."""
     zones: ZoneKind = "city"
