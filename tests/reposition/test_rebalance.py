@@ -73,7 +73,9 @@ def _forecast(per_half_hour):
 
 def test_min_cost_flow_hand_solved(city):
     # departures 0, 0, 20, 40 → targets 0, 0, round(0.1·20 + 0.5) = 3, round(0.1·40 + 0.5) = 5
-    p = _reset(MinCostFlowRebalancing(_forecast([0, 0, 20, 40]), MinCostFlowConfig(alpha=0.1)), city)
+    p = _reset(
+        MinCostFlowRebalancing(_forecast([0, 0, 20, 40]), MinCostFlowConfig(alpha=0.1)), city
+    )
     target, anchor = p.targets(8 * 3600.0)
     np.testing.assert_array_equal(target, [0, 0, 3, 5])
     # vehicles 4, 2, 1, 2; due 4 at A, 1 at B → surplus A 4, B 1; deficit C 2, D 3.

@@ -65,13 +65,17 @@ class MinCostFlowConfig:
     def __post_init__(self) -> None:
         check_fields(self, "min-cost-flow config")
         if not 60 <= self.period_s <= 86_400:
-            raise ConfigError(f"min-cost-flow: period_s must be in [60, 86400] s, got {self.period_s}")
+            raise ConfigError(
+                f"min-cost-flow: period_s must be in [60, 86400] s, got {self.period_s}"
+            )
         if self.alpha < 0 or self.beta < 0:
             raise ConfigError("min-cost-flow: alpha and beta must be >= 0")
         if self.zones not in _ZONE_KINDS:
             raise ConfigError(f"min-cost-flow: zones must be city or cells, got {self.zones!r}")
         if not 1 <= self.forecast_days <= 8:
-            raise ConfigError(f"min-cost-flow: forecast_days must be 1..8, got {self.forecast_days}")
+            raise ConfigError(
+                f"min-cost-flow: forecast_days must be 1..8, got {self.forecast_days}"
+            )
 
 
 @dataclass(frozen=True)
