@@ -143,6 +143,7 @@ class MinCostFlowRebalancing(_ZoneRebalancer):
     """
 
     name = "min-cost-flow"
+    config: MinCostFlowConfig
 
     def __init__(
         self,
@@ -197,6 +198,7 @@ class ZhangPavoneRebalancing(_ZoneRebalancer):
     """
 
     name = "zhang-pavone"
+    config: ZhangPavoneConfig
 
     def __init__(self, config: ZhangPavoneConfig | None = None) -> None:
         self.config = config if config is not None else ZhangPavoneConfig()
