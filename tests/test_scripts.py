@@ -278,3 +278,11 @@ def test_hourly_figure_draws_runs_and_refuses_a_folder_without_hours(tmp_path: P
         res.returncode == 2 and res.stderr.count("\n") == 1 and "metrics_by_hour.csv" in res.stderr
     )
     assert not (tmp_path / "no.svg").exists()
+
+
+def test_rebalance_alpha_on_a_synthetic_day() -> None:
+    res = _script("rebalance_alpha.py", "--scenario", "synthetic", "--orders", "3000")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["calls"] > 0 and out["mean_departures"] > 0
+    assert 0 < out["ratio_of_means"] < 10

@@ -2,7 +2,8 @@
 
 The registries :data:`DISPATCH` and :data:`REPOSITION` (name → factory), the factories of the
 value-based policies (``tabular-td``, ``online-td``, ``cvnet``, ``v1d3``, reposition ``value``;
-docs/method.md §6–§9, §11), which load the packaged models when no models folder is given, and
+docs/method.md §6–§9, §11) and of the field's rebalancers (``min-cost-flow``, ``zhang-pavone``;
+§11.1), which load the packaged models when no models folder is given, and
 :func:`~v1d3.policies.describe.describe`, which reads off a policy the constants a run saves in
 ``policies.json``.
 
@@ -145,6 +146,16 @@ REPOSITION: dict[str, RepositionFactory] = {
         "table_values",
         "make_value_reposition",
         "Sample destinations with P ∝ exp(beta·gamma^dt·V) over the dispatch policy's values.",
+    ),
+    "min-cost-flow": _Lazy(
+        "rebalancers",
+        "make_min_cost_flow",
+        "MATSim DRT min-cost-flow rebalancing: surplus over alpha·D+beta (forecast D) moved.",
+    ),
+    "zhang-pavone": _Lazy(
+        "rebalancers",
+        "make_zhang_pavone",
+        "Zhang & Pavone (2016) real-time rebalancing: excess vehicles spread evenly.",
     ),
     AGENT_POLICY: make_agent_reposition,
 }

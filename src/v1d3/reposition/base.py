@@ -37,6 +37,13 @@ class RepositionBatch:
     """Orders lost (expired unmatched) per cell over the last 30 minutes, shape (n_cells,)."""
     idle_by_cell: np.ndarray = field(repr=False)
     """Available drivers per cell now, shape (n_cells,)."""
+    waiting_by_cell: np.ndarray | None = field(default=None, repr=False)
+    """Orders waiting for a match now per cell of origin, shape (n_cells,); None where the
+    caller does not observe them (a KDD Cup observation)."""
+    supply_by_cell: np.ndarray | None = field(default=None, repr=False)
+    """Available drivers per cell where they will next be idle: an idle driver at its cell, a
+    repositioning one at its destination, shape (n_cells,); None: not observed (use
+    ``idle_by_cell``)."""
 
     def __len__(self) -> int:
         return len(self.driver)

@@ -431,6 +431,8 @@ class Simulator:
         hi = int(np.searchsorted(t_req, t - patience, side="right"))
         lost = np.arange(lo, hi)
         lost = lost[self.orders.status[lost] == EXPIRED]
+        n_cells = sc.city.n_cells
+        settle = np.where(st.status == CRUISE, st.cruise.cell1, st.cell)
         return RepositionBatch(
             t=t,
             weekday=sc.weekday,
@@ -439,8 +441,10 @@ class Simulator:
             lng=st.lng[due].copy(),
             cell=st.cell[due].copy(),
             idle_s=t - st.idle_since[due],
-            unserved_by_cell=np.bincount(sc.o_cell[lost], minlength=sc.city.n_cells),
-            idle_by_cell=np.bincount(st.cell[st.avail], minlength=sc.city.n_cells),
+            unserved_by_cell=np.bincount(sc.o_cell[lost], minlength=n_cells),
+            idle_by_cell=np.bincount(st.cell[st.avail], minlength=n_cells),
+            waiting_by_cell=np.bincount(sc.o_cell[self.orders.waiting], minlength=n_cells),
+            supply_by_cell=np.bincount(settle[st.avail], minlength=n_cells),
         )
 
     def _candidates(self, t: float) -> _Round:
