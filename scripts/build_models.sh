@@ -10,6 +10,11 @@
 #    stopping; tabular-td uses all of them).
 # The seeds, weekdays and training settings are recorded in each checkpoint's metadata and in
 # src/v1d3/data/models/README.md. Evaluation seeds must not overlap SEED .. SEED+DAYS-1.
+#
+# MODELS_OUT (default the package's models folder) and HISTORY (default build/model-history)
+# move the output and the simulated days; LOSSES="mse hl-gauss" also trains the CVNet with the
+# HL-Gauss loss (docs/method.md §8) on the same days, as cvnet-hl-gauss.pt (the ablation of
+# `make quality PART=ablation`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +22,9 @@ DAYS=${DAYS:-8}
 SEED=${SEED:-1000}
 EPOCHS=${EPOCHS:-30}
 V1D3=${V1D3:-.venv/bin/v1d3}
-HISTORY=build/model-history
-OUT=src/v1d3/data/models
+HISTORY=${HISTORY:-build/model-history}
+OUT=${MODELS_OUT:-src/v1d3/data/models}
+LOSSES=${LOSSES:-mse}
 
 rm -rf "$HISTORY"
 mkdir -p "$HISTORY" "$OUT"
@@ -28,8 +34,18 @@ for ((i = 0; i < DAYS; i++)); do
     --dispatch distance --out "$HISTORY/day-$seed" >/dev/null
   echo "simulated day $((i + 1))/$DAYS (seed $seed, weekday $((i % 5)))"
 done
-"$V1D3" train --scenario manhattan --method cvnet --trajectories "$HISTORY" --seed "$SEED" \
-  --epochs "$EPOCHS" --device cpu --out "$OUT"
+for loss in $LOSSES; do
+  case "$loss" in
+    mse) to="$OUT" ;;
+    hl-gauss) to="$HISTORY/../cvnet-$loss" ;;
+    *) echo "error: LOSSES: expected mse and/or hl-gauss, got '$loss'" >&2; exit 2 ;;
+  esac
+  "$V1D3" train --scenario manhattan --method cvnet --trajectories "$HISTORY" --seed "$SEED" \
+    --epochs "$EPOCHS" --device cpu --loss "$loss" --out "$to"
+  if [ "$loss" != mse ]; then
+    mv "$to/cvnet.pt" "$OUT/cvnet-$loss.pt"
+  fi
+done
 "$V1D3" train --scenario manhattan --method tabular-td --trajectories "$HISTORY" --seed "$SEED" \
   --out "$OUT"
 ls -l "$OUT"

@@ -7,6 +7,9 @@ with its 95 % Student-t interval, and on how many days the policy was ahead.
 
     python scripts/paired_differences.py reports/quality/dispatch v1d3/stay \\
         cvnet/stay online-td/stay tabular-td/stay
+
+With ``--over`` each of the others is compared with the policy instead (``cvnet/stay --over
+'v1d3[omega=0.5]/stay' ...``: every variant over ``cvnet``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ def main() -> None:
     ap.add_argument("policy", help="dispatch/reposition of the policy to compare")
     ap.add_argument("others", nargs="+", help="policies to compare it with")
     ap.add_argument("--metric", default="total_income")
+    ap.add_argument(
+        "--over",
+        action="store_true",
+        help="each of the others over the policy, instead of the policy over each",
+    )
     args = ap.parse_args()
     path = args.study / "results.parquet"
     if not path.is_file():
@@ -48,6 +56,7 @@ def main() -> None:
         "study": str(args.study),
         "metric": args.metric,
         "policy": args.policy,
+        "direction": "others over policy" if args.over else "policy over others",
     }
     for other in args.others:
         days = sorted(
@@ -62,7 +71,7 @@ def main() -> None:
             sys.exit(2)
         a = np.array([value[(args.policy, *d)] for d in days], dtype=np.float64)
         b = np.array([value[(other, *d)] for d in days], dtype=np.float64)
-        r = a / b - 1.0
+        r = b / a - 1.0 if args.over else a / b - 1.0
         mean, lo, hi = mean_ci(r)
         out[other] = {
             "days": int(r.size),

@@ -13,10 +13,13 @@
 #   supply            the 10 %-managed comparison with 1.3x and 1.5x the calibrated fleet
 #   real-days         dispatch and repositioning on real-like days (--real-days)
 #   shocks            dispatch and repositioning on random shock days (--shocks random)
+#   ablation          the paper's ablations of v1d3, and the offline net trained with HL-Gauss
+#   coordination      managed drivers' income per online hour, 5 managed drivers to all
 #   all               every part, in this order
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PART=${1:?"usage: scripts/quality_study.sh PART [OUT] (PART: dispatch, reposition, reposition-after, supply, real-days, shocks, all)"}
+PARTS="dispatch, reposition, reposition-after, supply, real-days, shocks, ablation, coordination, all"
+PART=${1:?"usage: scripts/quality_study.sh PART [OUT] (PART: $PARTS)"}
 OUT=${2:-reports/quality}
 V1D3=${V1D3:-.venv/bin/v1d3}
 PY=${PY:-$(dirname "$V1D3")/python}
@@ -32,9 +35,12 @@ dispatch() {  # every value-based method against distance matching, then v1d3 ag
     tabular-td/stay | tee "$OUT/dispatch/paired.json"
 }
 
+REBALANCERS=min-cost-flow,zhang-pavone  # the field's rebalancers (docs/method.md §11.1)
+
 reposition() {  # value against the baselines, 10 % of the fleet managed and all of it
   for share in 0.1 1.0; do
-    "$V1D3" evaluate "${DAYS[@]}" --dispatch v1d3 --reposition stay,random,demand,value \
+    "$V1D3" evaluate "${DAYS[@]}" --dispatch v1d3 \
+      --reposition "stay,random,demand,value,$REBALANCERS" \
       --managed-share "$share" --baseline v1d3/stay --out "$OUT/reposition-$share" --resume
   done
   # what repositioning could add at most with 10 % managed: their idle time beyond the 5
@@ -54,7 +60,8 @@ reposition_after() {  # offered at once (0 s) and after 1 idle minute, instead o
 supply() {  # looser supply: what repositioning adds, and could add at most
   for scale in 1.3 1.5; do
     "$V1D3" evaluate "${DAYS[@]}" --fleet-scale "$scale" --managed-share 0.1 \
-      --policies distance/stay,v1d3/stay,v1d3/value --baseline v1d3/stay \
+      --policies "distance/stay,v1d3/stay,v1d3/value,v1d3/${REBALANCERS//,/,v1d3/}" \
+      --baseline v1d3/stay \
       --out "$OUT/supply-$scale" --resume
     "$PY" scripts/reposition_headroom.py "${HEADROOM[@]}" --managed-share 0.1 \
       --fleet-scale "$scale" | tee "$OUT/supply-$scale-headroom.json"
@@ -72,6 +79,34 @@ varied() {  # $1: folder name, the rest: the scenario option that varies the day
     --baseline v1d3/stay --out "$OUT/$name-reposition" --resume
 }
 
+ABLATION=(  # docs/method.md §9: each against distance and against cvnet
+  distance cvnet "cvnet[model=cvnet-hl-gauss.pt]"  # offline only, squared error and HL-Gauss
+  "v1d3[start=zero]" "v1d3[omega=1.0]"  # online only from zero; from offline, never blended
+  "v1d3[omega=0.1]" v1d3 "v1d3[omega=0.5]"  # the ensemble every hour, omega 0.1, 0.2, 0.5
+  "v1d3[omega=0.1,ensemble_every_s=1800]" "v1d3[ensemble_every_s=1800]"  # every half hour
+  "v1d3[omega=0.5,ensemble_every_s=1800]" "v1d3[model=cvnet-hl-gauss.pt]"
+)
+
+ablation() {  # both offline nets trained here on the same historical days, then every variant
+  local models=$OUT/ablation-models
+  if [ ! -f "$models/cvnet-hl-gauss.pt" ]; then
+    MODELS_OUT="$models" HISTORY="$OUT/ablation-history" LOSSES="mse hl-gauss" V1D3="$V1D3" \
+      scripts/build_models.sh
+  fi
+  local IFS=,
+  "$V1D3" evaluate "${DAYS[@]}" --models "$models" --dispatch "${ABLATION[*]}" \
+    --reposition stay --baseline distance/stay --out "$OUT/ablation" --resume
+  unset IFS
+  local variants=("${ABLATION[@]:2}")
+  "$PY" scripts/paired_differences.py "$OUT/ablation" cvnet/stay --over "${variants[@]/%//stay}" \
+    | tee "$OUT/ablation/paired.json"
+}
+
+coordination() {  # managed drivers' income per online hour, 5 drivers to the whole fleet
+  "$PY" scripts/coordination_study.py "${DAYS[@]}" --out "$OUT/coordination" --resume \
+    | tee "$OUT/coordination.json"
+}
+
 case "$PART" in
   dispatch) dispatch ;;
   reposition) reposition ;;
@@ -79,6 +114,8 @@ case "$PART" in
   supply) supply ;;
   real-days) varied real-days --real-days ;;
   shocks) varied shocks --shocks random ;;
+  ablation) ablation ;;
+  coordination) coordination ;;
   all)
     dispatch
     reposition
@@ -86,9 +123,11 @@ case "$PART" in
     supply
     varied real-days --real-days
     varied shocks --shocks random
+    ablation
+    coordination
     ;;
   *)
-    echo "error: PART must be one of dispatch, reposition, reposition-after, supply, real-days, shocks, all; got '$PART'" >&2
+    echo "error: PART must be one of $PARTS; got '$PART'" >&2
     exit 2
     ;;
 esac

@@ -92,6 +92,13 @@ def test_paired_differences_by_hand(tmp_path: Path) -> None:
     assert got["rel_diff"] == pytest.approx(mean, abs=1e-5)
     assert got["ci_low"] == pytest.approx(mean - half, abs=1e-5)
     assert got["ci_high"] == pytest.approx(mean + half, abs=1e-5)
+    # --over: b over a, day by day
+    res = _script("paired_differences.py", str(study), "a/stay", "--over", "b/stay")
+    over = json.loads(res.stdout)
+    assert over["direction"] == "others over policy"
+    r = [100 / 110 - 1, 100 / 105 - 1, 100 / 99 - 1]
+    assert over["b/stay"]["rel_diff"] == pytest.approx(sum(r) / 3, abs=1e-5)
+    assert over["b/stay"]["days_ahead"] == 1
 
 
 @pytest.mark.parametrize(
