@@ -253,3 +253,42 @@ def test_centred_step_removes_the_round_mean(city):
     c = delta - delta.mean()
     assert on.residual[0] == pytest.approx([0.1 * (c[0] + c[1]), 0.0, 0.1 * c[2]])
     assert on.table.sum() == pytest.approx(0.0, abs=1e-12)  # no level shift
+
+
+def test_horizon_fades_the_correction_into_the_future(city):
+    on = ResidualValue(CellValue([10.0, 20.0, 30.0]), horizon_s=600.0)
+    on.bind(city, 2)
+    learner = ResidualOnline(lr=0.1, centred=False)
+    learner.update(_round(city, t=1_000.0), on)
+    assert on.now_s == 1_000.0
+    d0 = on.residual[0, 0]
+    assert d0 != 0
+    cell = np.array([0, 0, 0])
+    got = on.value(cell, 0, 0, np.array([900.0, 1_000.0, 1_600.0]))
+    assert got == pytest.approx([10 + d0, 10 + d0, 10 + d0 / np.e])
+    # the dispatched driver's target reads its drop-off 600 s ahead with the correction faded
+    on2 = ResidualValue(CellValue([10.0, 20.0, 30.0]), horizon_s=600.0)
+    on2.bind(city, 2)
+    on2.add(np.array([1]), np.array([0.0]), np.array([5.0]))
+    learner.update(_round(city, t=1_000.0), on2)
+    faded = 0.1 * ((10.0 + GAMMA * (20.0 + 5.0 / np.e) - 10.0) + (G_ROUND * 10.0 - 10.0))
+    assert on2.residual[0, 0] == pytest.approx(faded)
+    with pytest.raises(ConfigError, match="horizon_s must be > 0"):
+        ResidualValue(CellValue([1.0, 2.0, 3.0]), horizon_s=0.0)
+
+
+def test_forgetting_fades_the_correction_every_round(city):
+    on = ResidualValue(CellValue([10.0, 20.0, 30.0]))
+    on.bind(city, 2)
+    on.add(np.array([2]), np.array([0.0]), np.array([5.0]))
+    quiet = dataclasses.replace(
+        _round(city), selected=np.zeros(0, dtype=np.int64), cancelled=np.zeros(0, dtype=bool),
+        idle_driver=np.zeros(0, dtype=np.int64), idle_cell=np.zeros(0, dtype=np.int64),
+        idle_lat=np.zeros(0), idle_lng=np.zeros(0), dt_s=60.0,
+    )  # fmt: skip
+    ResidualOnline(lr=0.1, forget_s=600.0).update(quiet, on)
+    assert on.residual[0, 2] == pytest.approx(5.0 * np.exp(-0.1))
+    with pytest.raises(ConfigError, match="forget_s must be > 0"):
+        ResidualOnline(forget_s=-1.0)
+    with pytest.raises(ConfigError, match="forget_s must be > 0"):
+        OnlineTrainConfig(forget_s=0.0)

@@ -90,6 +90,9 @@ class OnlineTrainConfig:
     centred: bool = True
     """``ResidualOnline``: subtract the round's mean TD error, so that the online values learn
     where drivers do better or worse than the offline ones expect, not a shift of all of them."""
+    forget_s: float | None = None
+    """``ResidualOnline``: the online corrections fade continuously, ``Δ ← Δ · exp(−dt /
+    forget_s)`` every round, seconds (None = only the ensemble step pulls them back)."""
     per_round_decay: bool = True
     """``ChampionOnlineTD``: an idle driver's value decays by the discount of the time since the
     previous observed round (True), or by a whole time unit every round (False, the champion as
@@ -108,6 +111,8 @@ class OnlineTrainConfig:
             raise ConfigError("ensemble_every_s must be > 0 seconds")
         if not 0 <= self.omega <= 1:
             raise ConfigError(f"omega must be in [0, 1], got {self.omega}")
+        if self.forget_s is not None and self.forget_s <= 0:
+            raise ConfigError(f"forget_s must be > 0 seconds, got {self.forget_s}")
 
     @staticmethod
     def split(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -62,22 +62,28 @@ class ResidualOnline(OnlineLearner):
     ``lr`` is per driver. Two batched value reads and one ``bincount`` per round.
     """
 
-    def __init__(self, lr: float = 0.005, centred: bool = True) -> None:
+    def __init__(
+        self, lr: float = 0.005, centred: bool = True, forget_s: float | None = None
+    ) -> None:
         """``lr``: learning rate per driver and round (fraction of its TD error); ``centred``:
         subtract the round's mean TD error, so that the online values learn where drivers do
-        better or worse than the offline values expect, not a level shift of all of them."""
+        better or worse than the offline values expect, not a level shift of all of them;
+        ``forget_s``: the corrections fade by ``exp(−dt / forget_s)`` every round (seconds;
+        None = only the ensemble pulls them back)."""
         if not 0 < lr <= 1:
             raise ConfigError(f"lr must be in (0, 1], got {lr}")
+        if forget_s is not None and not 0 < forget_s < float("inf"):
+            raise ConfigError(f"forget_s must be > 0 seconds, got {forget_s}")
         self.lr = float(lr)
         self.centred = bool(centred)
+        self.forget_s = None if forget_s is None else float(forget_s)
         self.round_s = 2.0
 
     @classmethod
     def from_config(cls, config: OnlineTrainConfig) -> ResidualOnline:
-        """``lr = config.lr`` (0.005 when None) and ``config.centred``."""
-        if config.lr is None:
-            return cls(centred=config.centred)
-        return cls(config.lr, centred=config.centred)
+        """``lr = config.lr`` (0.005 when None), ``config.centred`` and ``config.forget_s``."""
+        lr = 0.005 if config.lr is None else config.lr
+        return cls(lr, centred=config.centred, forget_s=config.forget_s)
 
     def update(self, outcome: RoundOutcome, value: ValueFunction) -> None:
         if not isinstance(value, ResidualValue):
@@ -85,6 +91,10 @@ class ResidualOnline(OnlineLearner):
         d = value.discount
         b = outcome.batch
         t = b.t
+        step = self.step_s(outcome)
+        if self.forget_s is not None:
+            value.table *= np.exp(-step / self.forget_s)
+        value.advance(t)
         sv = outcome.selected[~np.asarray(outcome.cancelled, dtype=bool)]
         n_idle = len(outcome.idle_cell)
         dur = b.pickup_s[sv] + b.trip_s[sv]
@@ -96,7 +106,6 @@ class ResidualOnline(OnlineLearner):
         v0 = value.value(cell0, lat0, lng0, np.full(cell0.size, t))
         # an idle driver's next state: same place, as long after as it waited since the
         # previous observed round
-        step = self.step_s(outcome)
         v1 = value.value(
             np.concatenate((b.dest_cell[sv], outcome.idle_cell)),
             np.concatenate((b.dest_lat[sv], outcome.idle_lat)),

@@ -80,6 +80,8 @@ def make_v1d3(
     centred: bool = True,
     start: Literal["offline", "zero"] = "offline",
     model: str = CVNET_FILE,
+    horizon_s: float | None = None,
+    forget_s: float | None = None,
     **params: Any,
 ) -> DispatchPolicy:
     """V1D3: offline CVNet (``<models>/cvnet.pt``) + online updates every round + the periodic
@@ -99,12 +101,16 @@ def make_v1d3(
     short trips). ``start``: ``offline`` (V1D3) or ``zero``: the residual table learned from
     nothing over ``V = 0``, never blended (the ablation "online only"; the offline model gives
     only the discount). ``model``: the offline model's file in the models folder.
+    ``horizon_s``: the residual's correction fades into the future with this time constant,
+    seconds (None = it applies in full to every later state, such as a drop-off 40 minutes
+    ahead). ``forget_s``: the correction fades continuously with this time constant, seconds
+    (None = only the ensemble pulls it back).
 
     How these defaults were chosen: docs/results/tuning.md §3.
     """
     offline = load_offline_cvnet(models, scenario, "v1d3", model)
     schedule, params = OnlineTrainConfig.split(params)
-    learning = OnlineTrainConfig(**schedule, lr=lr, centred=centred)
+    learning = OnlineTrainConfig(**schedule, lr=lr, centred=centred, forget_s=forget_s)
     params = {**VALUE_DISPATCH_DEFAULTS, **params}
     cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'v1d3'", params)
     if start not in ("offline", "zero"):
@@ -113,14 +119,16 @@ def make_v1d3(
         if online != "residual":
             raise ConfigError("v1d3: start='zero' needs online='residual'")
         zero = ZeroValue(offline.discount)
-        value0 = ResidualValue(zero, bucket_s=bucket_s, parents=tuple(parents))
+        value0 = ResidualValue(zero, bucket_s, parents=tuple(parents), horizon_s=horizon_s)
         learner0 = ResidualOnline.from_config(learning)
         learning = dataclasses.replace(learning, lr=learner0.lr)
         return ValueDispatch(value0, cfg, learner0, online=learning)
     if online == "residual":
-        value: Any = ResidualValue(offline, bucket_s=bucket_s, parents=tuple(parents))
+        value: Any = ResidualValue(offline, bucket_s, parents=tuple(parents), horizon_s=horizon_s)
         learner: Any = ResidualOnline.from_config(learning)
     elif online == "neural":
+        if horizon_s is not None or forget_s is not None:
+            raise ConfigError("v1d3: horizon_s and forget_s need online='residual'")
         value = OnlineCVNetValue(offline)
         learner = NeuralOnline.from_config(learning)
     else:

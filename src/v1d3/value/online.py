@@ -36,7 +36,10 @@ class ResidualValue(ValueFunction):
     location code): a correction learned from a few drivers is shared with the cells around
     them, and the fine level adds what is particular to one cell. ``bucket_s = None`` indexes
     ``Δ`` by location only (a correction that applies at every time of the day, including the
-    future drop-off times of trips). ``Δ`` is 0 at or after ``end_s``.
+    future drop-off times of trips). ``Δ`` is 0 at or after ``end_s``. With ``horizon_s`` the
+    correction is about the day as it is now: a state ``t_s`` later than the last learned round
+    (:meth:`advance`) gets ``Δ · exp(−(t_s − now) / horizon_s)``, so a drop-off 40 minutes ahead
+    is valued mostly by the offline function.
     """
 
     def __init__(
@@ -45,13 +48,20 @@ class ResidualValue(ValueFunction):
         bucket_s: float | None = None,
         end_s: float = DAY_S,
         parents: tuple[int, ...] = (),
+        horizon_s: float | None = None,
     ) -> None:
         """``offline``: the function the day starts from; ``bucket_s``: time-bucket length of
         ``Δ``, seconds (None = one bucket); ``end_s``: end of the day, seconds after midnight;
         ``parents``: coarser H3 resolutions whose parent cells carry shared entries (skipped
-        when not coarser than the city's cells, ignored on a city that is not H3)."""
+        when not coarser than the city's cells, ignored on a city that is not H3);
+        ``horizon_s``: time constant of the correction's fading into the future, seconds
+        (None = in full at every time)."""
         if bucket_s is not None and bucket_s <= 0:
             raise ConfigError(f"residual value: bucket_s must be > 0 seconds, got {bucket_s}")
+        if horizon_s is not None and not 0 < horizon_s < float("inf"):
+            raise ConfigError(f"residual value: horizon_s must be > 0 seconds, got {horizon_s}")
+        self.horizon_s = None if horizon_s is None else float(horizon_s)
+        self.now_s = 0.0
         self.offline = offline
         self.discount = offline.discount
         self.bucket_s = None if bucket_s is None else float(bucket_s)
@@ -84,6 +94,11 @@ class ResidualValue(ValueFunction):
         self._level_of_cell = np.stack([lv + off for lv, off in zip(levels, offsets, strict=True)])
         self._level_size = sizes // self.n_buckets
         self.table = np.zeros(int(sizes.sum()) + 1, dtype=np.float64)
+        self.now_s = 0.0
+
+    def advance(self, t_s: float) -> None:
+        """The clock of the corrections: the time of the round they were last learned from."""
+        self.now_s = float(t_s)
 
     @property
     def residual(self) -> np.ndarray:
@@ -106,6 +121,8 @@ class ResidualValue(ValueFunction):
         """``V_off + Δ``."""
         c, t = np.broadcast_arrays(np.asarray(cell), np.asarray(t_s, dtype=np.float64))
         delta = self.table[self.entries(c.ravel(), t.ravel())].sum(axis=0).reshape(c.shape)
+        if self.horizon_s is not None:
+            delta = delta * np.exp(-np.maximum(t - self.now_s, 0.0) / self.horizon_s)
         return self.offline.value(cell, lat, lng, t_s) + delta
 
     def add(self, cell: np.ndarray, t_s: np.ndarray, delta: np.ndarray) -> None:
