@@ -4,7 +4,9 @@ Simulates the days of a repositioning study with the managed drivers staying (``
 measures, with :func:`v1d3.eval.metrics.reposition_headroom`, how much of their online time is
 idle beyond the repositioning eligibility (``SimConfig.reposition_after_s``): time a
 repositioning policy could act on. ``headroom`` is the rise in income per online hour of the
-managed drivers if all of that time had been spent on trips earning what theirs earned. Prints
+managed drivers if all of that time had been spent on trips earning what theirs earned;
+``headroom_demand`` caps each hour's share of it by the work of the orders lost that hour
+(the demand-limited ceiling). Prints
 one JSON object: every day, the mean of each figure with its 95 % Student-t interval, and how
 the actionable time falls over the hours of the day (pooled over the days).
 
@@ -36,7 +38,13 @@ from v1d3.eval.summary import mean_ci
 from v1d3.policies.models import packaged_models
 from v1d3.sim.config import SimConfig
 
-FIGURES = ("income_per_online_hour_managed", "idle_share", "actionable_share", "headroom")
+FIGURES = (
+    "income_per_online_hour_managed",
+    "idle_share",
+    "actionable_share",
+    "headroom",
+    "headroom_demand",
+)
 
 
 def one_day(cfg: RunConfig) -> dict[str, Any]:

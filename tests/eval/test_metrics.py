@@ -48,7 +48,10 @@ def _log(rows: list[tuple[int, int, float, float, float]], managed: list[bool]) 
         "reward": reward.astype(np.float64),
     }
     drivers = {"driver_id": np.arange(len(managed)), "managed": np.array(managed)}
-    return RunLog(events=events, orders={}, drivers=drivers, rounds={})
+    empty = np.zeros(0)
+    orders = {"status": np.zeros(0, dtype=np.int8), "t_request_s": empty, "pickup_s": empty,
+              "trip_s": empty}  # fmt: skip
+    return RunLog(events=events, orders=orders, drivers=drivers, rounds={})
 
 
 # driver 0 (managed): waits 100 s, a trip, 600 s with a cancelled assignment and a drift inside,
@@ -100,6 +103,18 @@ def test_reposition_headroom_by_hand() -> None:
         1700.0 / 3600.0
     )
     assert reposition_headroom(log, after_s=10_000.0)["headroom"] == 0.0
+    # no order lost: nothing to move a driver to
+    assert h["headroom_demand"] == 0.0
+    # two orders lost in hour 0, served trips 150 and 50 s long: 200 s of work against 700 s
+    status = [ORDER_STATUS.index(k) for k in ("completed", "expired", "expired", "completed")]
+    log.orders = {
+        "status": np.array(status, dtype=np.int8),
+        "t_request_s": np.array([10.0, 20.0, 3000.0, 4000.0]),
+        "pickup_s": np.array([50.0, 0.0, 0.0, 30.0]),
+        "trip_s": np.array([100.0, 0.0, 0.0, 20.0]),
+    }
+    demand = reposition_headroom(log, after_s=300.0)["headroom_demand"]
+    assert demand == pytest.approx(2 * 100.0 / (3600.0 - 1700.0))
     with pytest.raises(ValueError, match="after_s"):
         reposition_headroom(log, after_s=-1.0)
 
@@ -121,7 +136,8 @@ def test_reposition_headroom_splits_spells_between_hours() -> None:
 def test_reposition_headroom_without_managed_drivers_is_zero() -> None:
     h = reposition_headroom(_log(ROWS, [False, False, False]), after_s=300.0)
     assert h.pop("actionable_h_by_hour").tolist() == [0.0] * 24
-    assert h == {"online_h": 0.0, "idle_share": 0.0, "actionable_share": 0.0, "headroom": 0.0}
+    assert h == {"online_h": 0.0, "idle_share": 0.0, "actionable_share": 0.0, "headroom": 0.0,
+                 "headroom_demand": 0.0}  # fmt: skip
 
 
 def test_driver_table_sums_trips_per_driver() -> None:

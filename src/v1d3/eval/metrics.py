@@ -201,7 +201,11 @@ def reposition_headroom(log: RunLog, after_s: float) -> dict[str, Any]:
       been spent on trips that earn what their trips earned: the ceiling of a repositioning
       policy that gets its drivers a passenger the moment they are offered to it. It is an
       estimate, not a bound: repositioning also changes which trips drivers get and where
-      later spells start.
+      later spells start;
+    - ``headroom_demand``: the same, with each hour's actionable time capped by the orders
+      lost that hour (requested, never matched) times the mean length of a served trip
+      (pickup and ride): idle time in an hour when nearly every order is answered has no
+      passenger to be moved to, however the drivers are placed.
     """
     if after_s < 0:
         raise ValueError(f"after_s must be >= 0 seconds, got {after_s}")
@@ -225,8 +229,22 @@ def reposition_headroom(log: RunLog, after_s: float) -> dict[str, Any]:
         "idle_share": _safe(idle, online),
         "actionable_share": _safe(actionable, online),
         "headroom": _safe(actionable, online - idle),
+        "headroom_demand": _safe(
+            float(_lost_trip_s_by_hour(log).clip(max=by_hour).sum()), online - idle
+        ),
         "actionable_h_by_hour": by_hour / 3600.0,
     }
+
+
+def _lost_trip_s_by_hour(log: RunLog) -> np.ndarray:
+    """Seconds of work the orders lost in each hour of day would have been, shape (24,): their
+    count by request hour times the mean pickup + ride of the served orders."""
+    o = log.orders
+    served = o["status"] == _COMPLETED
+    per_trip = float(np.mean((o["pickup_s"] + o["trip_s"])[served])) if served.any() else 0.0
+    lost = o["status"] == _EXPIRED
+    hour = (np.asarray(o["t_request_s"])[lost] // 3600).astype(np.int64) % 24
+    return np.bincount(hour, minlength=24)[:24] * per_trip
 
 
 def compute_metrics(log: RunLog) -> dict[str, Any]:
