@@ -145,3 +145,12 @@ def test_ablation_variants_of_v1d3(models: Path, tmp_path: Path):
     assert other.value.meta["scenario"] == "synthetic"  # type: ignore[attr-defined]
     with pytest.raises(ModelError, match="cvnet-missing.pt"):
         make_cvnet(tmp_path, _scenario(), model="cvnet-missing.pt")
+    # corrections that fade into the future and over time, recorded with the run
+    fading = make_v1d3(models, sc, horizon_s=900.0, forget_s=1800.0, omega=1.0)
+    result = run_simulation(RunConfig(scenario=sc, seed=11), dispatch=fading)
+    assert check_run(result.log).ok
+    saved = result.policies["dispatch"]
+    assert saved["value"]["horizon_s"] == 900.0 and saved["learner"]["forget_s"] == 1800.0
+    assert fading.value.now_s > sc.start_hour * 3600.0  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="horizon_s and forget_s need online='residual'"):
+        make_v1d3(models, sc, online="neural", forget_s=600.0)
