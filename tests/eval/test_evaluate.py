@@ -269,6 +269,27 @@ def test_resume_skips_finished_runs(tmp_path: Path) -> None:
     assert _metrics_without_timing(out / "results.parquet") == first
 
 
+def test_resume_reuses_records_written_before_a_metric_existed(tmp_path: Path) -> None:
+    study = tiny_study()
+    out = tmp_path / "s"
+    evaluate(study, out, report=False)
+    # records of an earlier release: one metric of today's missing in every run of `fare`
+    for cfg in study.runs():
+        if cfg.dispatch == "fare":
+            path = out / "runs" / run_key(cfg) / "record.json"
+            doc = json.loads(path.read_text())
+            del doc["metrics"]["income_per_online_hour_managed_kdd"]
+            path.write_text(json.dumps(doc))
+    ev = evaluate(study, out, resume=True)  # the report too
+    assert ev.resumed == len(study.runs())  # reused, not rerun
+    assert (out / "report.html").is_file()
+    rows = {(r.policy, r.metric): r for r in ev.summary}
+    kdd = rows[("fare/stay", "income_per_online_hour_managed_kdd")]
+    assert kdd.n == 0 and np.isnan(kdd.mean) and np.isnan(kdd.rel_diff)
+    assert rows[("fare/stay", "total_income")].n == 2
+    assert rows[("distance/stay", "income_per_online_hour_managed_kdd")].n == 2
+
+
 def test_a_different_study_is_refused_without_resume(tmp_path: Path) -> None:
     out = tmp_path / "s"
     evaluate(tiny_study(seeds=(0,)), out, report=False)

@@ -177,15 +177,19 @@ def summarise(
         keys = sorted(mine)
         paired = [k for k in keys if k in base]
         for metric in metrics:
-            x = np.array([float(mine[k][metric]) for k in keys])  # type: ignore[arg-type]
+            # a metric that a run's record lacks (written by an earlier release, before the
+            # metric existed) is summarised over the runs that have it
+            have = [k for k in keys if mine[k].get(metric) is not None]
+            x = np.array([float(mine[k][metric]) for k in have])  # type: ignore[arg-type]
             m, lo, hi = mean_ci(x)
             if p == baseline:
-                r = (0.0, 0.0, 0.0) if keys else (math.nan,) * 3
+                r = (0.0, 0.0, 0.0) if have else (math.nan,) * 3
             else:
-                xp = [float(mine[k][metric]) for k in paired]  # type: ignore[arg-type]
-                bp = [float(base[k][metric]) for k in paired]  # type: ignore[arg-type]
+                both = [k for k in paired if base[k].get(metric) is not None and k in have]
+                xp = [float(mine[k][metric]) for k in both]  # type: ignore[arg-type]
+                bp = [float(base[k][metric]) for k in both]  # type: ignore[arg-type]
                 r = paired_rel_diff(xp, bp)
-            out.append(SummaryRow(p, metric, m, lo, hi, *r, n=len(keys), failed=failed.get(p, 0)))
+            out.append(SummaryRow(p, metric, m, lo, hi, *r, n=len(have), failed=failed.get(p, 0)))
     return out
 
 
