@@ -50,6 +50,7 @@ from v1d3.eval.evaluate import evaluate
 from v1d3.eval.study import STUDY_FILE, StudyConfig, study_command
 from v1d3.eval.summary import mean_ci, paired_rel_diff
 from v1d3.policies.models import packaged_models
+from v1d3.policy_spec import parse_policy, policy_label
 from v1d3.sim.config import SimConfig
 
 FIGURES = ("income_per_online_hour_managed", "income_per_online_hour_managed_kdd")
@@ -325,7 +326,10 @@ def main() -> None:
     for name in ("change_from", "change_to"):
         if getattr(args, name) not in labels:
             _fail(f"{name}: {getattr(args, name)!r} is not one of --managed {args.managed!r}")
-    policy = f"{args.dispatch}/{args.reposition}"
+    try:  # the name as the study writes it (parameters in brackets sorted)
+        policy = policy_label(*parse_policy(f"{args.dispatch}/{args.reposition}"))
+    except V1D3Error as e:
+        _fail(str(e))
     days: dict[str, dict] = {}
     for s in settings:
         folder = args.out / s.folder

@@ -22,7 +22,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.errors import ConfigError
 from v1d3.eval.summary import mean_ci
+from v1d3.policy_spec import parse_policy, policy_label
 
 
 def main() -> None:
@@ -37,6 +39,12 @@ def main() -> None:
         help="each of the others over the policy, instead of the policy over each",
     )
     args = ap.parse_args()
+    try:  # the names as the study writes them (a bare dispatch means /stay, parameters sorted)
+        args.policy = policy_label(*parse_policy(args.policy))
+        args.others = [policy_label(*parse_policy(p)) for p in args.others]
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     path = args.study / "results.parquet"
     if not path.is_file():
         print(f"error: {path}: not found (run the study first)", file=sys.stderr)

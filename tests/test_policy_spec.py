@@ -15,8 +15,12 @@ def test_names_and_parameters_read_back_in_their_written_form() -> None:
     assert name == "v1d3"
     assert params == {"omega": 0.5, "ensemble_every_s": 1800, "parents": (7, 6), "start": "zero"}
     written = format_name(name, params)
-    assert written == "v1d3[omega=0.5,ensemble_every_s=1800,parents=(7,6),start=zero]"
+    assert written == "v1d3[ensemble_every_s=1800,omega=0.5,parents=(7,6),start=zero]"
     assert parse_name(written) == (name, params)
+    # one name however the parameters were ordered; a one-element tuple keeps its comma
+    assert format_name("v1d3", {"omega": 0.5, "lr": 0.01}) == "v1d3[lr=0.01,omega=0.5]"
+    assert format_name(*parse_name("v1d3[parents=(7,)]")) == "v1d3[parents=(7,)]"
+    assert parse_name(format_name("v1d3", {"parents": (7,)}))[1] == {"parents": (7,)}
     assert parse_name("x[a=true,b=None,c=-1e-3,d='two words']")[1] == {
         "a": True, "b": None, "c": -1e-3, "d": "two words"
     }  # fmt: skip
@@ -45,6 +49,7 @@ def test_pairs_split_outside_brackets_only() -> None:
         ("v1d3[omega=1,omega=2]", "given twice"),
         ("v1d3[omega=__import__('os')]", "parameter 'omega'"),
         ("v1d3[x={1: 2}]", "parameter 'x'"),
+        ("v1d3[omega=1e999]", "expected a finite number"),
         ("bad name", "expected a name"),
         ("a/b/c", "expected dispatch/reposition"),
     ],

@@ -1,18 +1,19 @@
 """Policies written with their parameters: ``v1d3[omega=0.5,ensemble_every_s=1800]/value``.
 
 A study compares variants of one policy side by side by writing each with its parameters in
-brackets after the name; the written form (normalised) is the variant's name in every table,
-plot and run folder. Values are numbers, ``true``/``false``, ``none``, tuples ``(7,6)`` or bare
-words (``start=zero``); they are parsed as literals, never evaluated as code. Parameter names
-are checked against the policy's factory when the policy is built (:mod:`v1d3.policies.params`).
+brackets after the name; the written form (normalised: parameters in alphabetical order, numbers
+as Python writes them) is the variant's name in every table, plot and run folder. Values are
+numbers, ``true``/``false``, ``none``, tuples ``(7,6)`` or bare words (``start=zero``); they are
+parsed as literals, never evaluated as code. Parameter names are checked against the policy's
+factory when the policy is built (:mod:`v1d3.policies.params`).
 
 A name with a label (``kdd-agent:team``) is shown by that name alone: the parameters of such a
-policy are given by the study (the agent's folder), not written by the user.
-"""
+policy are given by the study (the agent's folder), not written by the user."""
 
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -61,6 +62,9 @@ def _value(text: str, where: str) -> Any:
     if isinstance(v, list):
         v = tuple(v)
     scalar = (int, float, str, bool)
+    items = v if isinstance(v, tuple) else (v,)
+    if any(isinstance(x, float) and not math.isfinite(x) for x in items):
+        raise ConfigError(f"{where}: expected a finite number, got {t!r}")
     if isinstance(v, scalar) or (isinstance(v, tuple) and all(isinstance(x, scalar) for x in v)):
         return v
     raise ConfigError(f"{where}: expected a number, a word or a tuple of them, got {t!r}")
@@ -94,18 +98,19 @@ def _fmt(v: Any) -> str:
     if isinstance(v, bool) or v is None:
         return {True: "true", False: "false", None: "none"}[v]
     if isinstance(v, (tuple, list)):
-        return "(" + ",".join(_fmt(x) for x in v) + ")"
+        return "(" + ",".join(_fmt(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, str):
         return v if _WORD.fullmatch(v) and v.lower() not in _WORDS else repr(v)
     return repr(v)
 
 
 def format_name(name: str, params: Mapping[str, Any]) -> str:
-    """The written form of a policy and its parameters (:func:`parse_name` reads it back); a
-    labelled name (``kdd-agent:team``) is written alone."""
+    """The written form of a policy and its parameters, names in alphabetical order so that a
+    variant has one name however it was written (:func:`parse_name` reads it back); a labelled
+    name (``kdd-agent:team``) is written alone."""
     if not params or ":" in name:
         return name
-    return f"{name}[{','.join(f'{k}={_fmt(v)}' for k, v in params.items())}]"
+    return f"{name}[{','.join(f'{k}={_fmt(params[k])}' for k in sorted(params))}]"
 
 
 def parse_policy(spec: str) -> tuple[str, dict[str, Any], str, dict[str, Any]]:

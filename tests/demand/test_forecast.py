@@ -1,4 +1,4 @@
-"""The historical forecast: the mean of the plain days of the history seeds, never the day's."""
+"""The historical forecast: the mean of plain historical days of their own, never a run's day."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from scenario_fixtures import small_synthetic
 from v1d3.demand.config import ManhattanConfig, ScenarioConfig
 from v1d3.demand.forecast import (
     FORECAST_SLOT_S,
-    HISTORY_SEEDS,
     DepartureForecast,
     historical_forecast,
     plain_config,
 )
+from v1d3.demand.registry import source_of
 from v1d3.errors import ConfigError
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import build_scenario
+from v1d3.sim.seeds import history_rng
 
 
 def test_forecast_is_the_mean_of_the_history_days():
@@ -24,15 +25,21 @@ def test_forecast_is_the_mean_of_the_history_days():
     f = historical_forecast(cfg, 3)
     n_slots = f.counts.shape[0]
     days = []
-    for seed in HISTORY_SEEDS[:3]:  # the same days, drawn the way a run draws them
-        sc = build_scenario(cfg, SimConfig(), seed)
-        slot = (sc.orders.t_request // FORECAST_SLOT_S).astype(int)
-        c = np.zeros((n_slots, sc.city.n_cells))
-        np.add.at(c, (slot, sc.o_cell), 1.0)
+    for i in range(3):  # the historical days, drawn as a run draws its demand
+        day = source_of(cfg).day(cfg, history_rng(i, cfg.weekday))
+        slot = (day.orders.t_request // FORECAST_SLOT_S).astype(int)
+        c = np.zeros((n_slots, day.city.n_cells))
+        np.add.at(c, (slot, day.city.cell_of(day.orders.o_lat, day.orders.o_lng)), 1.0)
         days.append(c)
     np.testing.assert_allclose(f.counts, np.mean(days, axis=0))
     assert not np.allclose(days[0], days[1])  # the days differ; their mean is the forecast
     assert historical_forecast(cfg, 3) is f  # once per process
+    # no run's day is among them, whatever its seed
+    for seed in (0, 1, 2, 1000, 1001):
+        sc = build_scenario(cfg, SimConfig(), seed)
+        run = np.zeros((n_slots, sc.city.n_cells))
+        np.add.at(run, ((sc.orders.t_request // FORECAST_SLOT_S).astype(int), sc.o_cell), 1.0)
+        assert not any(np.array_equal(run, d) for d in days)
 
 
 def test_departures_count_partial_slots_pro_rata():

@@ -1,14 +1,13 @@
 """Expected departures per (time slot, cell) from historical days, for policies that plan ahead.
 
 A platform forecasts a day's demand from the days it has seen, never from the day itself. Here
-the history is the scenario's plain demand drawn for the training seeds (:data:`HISTORY_SEEDS`,
-the days the packaged models were trained on, outside every study) and averaged:
-:func:`historical_forecast`. The plain demand is the scenario stripped of what a platform cannot
-know in advance (:func:`plain_config`): the real date a real-like day borrows its departure
-from, the day's zone multipliers and its shocks. A scenario that replays one real date
-(``nyc-tlc``, ``kdd`` with an orders file) has no history apart from the day itself, so it has
-no forecast (:func:`check_forecastable`).
-"""
+the history is :data:`HISTORY_DAYS` days of the scenario's plain demand, drawn from their own
+random stream (:func:`~v1d3.sim.seeds.history_rng`, so no run's day is among them whatever its
+seed) and averaged: :func:`historical_forecast`. The plain demand is the scenario stripped of
+what a platform cannot know in advance (:func:`plain_config`): the real date a real-like day
+borrows its departure from, the day's zone multipliers and its shocks. A scenario that replays
+one real date (``nyc-tlc``, ``kdd`` with an orders file) has no history apart from the day
+itself, so it has no forecast (:func:`check_forecastable`)."""
 
 from __future__ import annotations
 
@@ -21,10 +20,11 @@ import numpy as np
 from v1d3.demand.config import ManhattanConfig, ScenarioConfig
 from v1d3.demand.registry import source_of
 from v1d3.errors import ConfigError
-from v1d3.sim.seeds import scenario_streams
+from v1d3.sim.config import DAY_S
+from v1d3.sim.seeds import history_rng
 
 __all__ = [
-    "HISTORY_SEEDS",
+    "HISTORY_DAYS",
     "FORECAST_SLOT_S",
     "DepartureForecast",
     "plain_config",
@@ -32,12 +32,10 @@ __all__ = [
     "historical_forecast",
 ]
 
-HISTORY_SEEDS = tuple(range(1000, 1008))
-"""The historical days a forecast may average: the seeds the packaged models were trained on
-(``v1d3 train --seed 1000``, scripts/quality_study.sh), outside every study's seeds."""
+HISTORY_DAYS = 8
+"""How many historical days of each weekday a forecast may average."""
 FORECAST_SLOT_S = 900.0
 """Length of a forecast slot, seconds (the Manhattan table's 15 minutes)."""
-_DAY_S = 86_400.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,21 +78,20 @@ def check_forecastable(cfg: ScenarioConfig) -> None:
 
 def historical_forecast(cfg: ScenarioConfig, days: int) -> DepartureForecast:
     """The mean of the plain day's departures per (15-minute slot, cell) over the first
-    ``days`` of :data:`HISTORY_SEEDS` (computed once per process and plain config)."""
+    ``days`` historical days (computed once per process and plain config)."""
     check_forecastable(cfg)
-    if not 1 <= days <= len(HISTORY_SEEDS):
-        raise ConfigError(f"forecast days must be in 1..{len(HISTORY_SEEDS)}, got {days}")
+    if not 1 <= days <= HISTORY_DAYS:
+        raise ConfigError(f"forecast days must be in 1..{HISTORY_DAYS}, got {days}")
     return _forecast(plain_config(cfg), days)
 
 
 @functools.lru_cache(maxsize=8)
 def _forecast(cfg: ScenarioConfig, days: int) -> DepartureForecast:
     source = source_of(cfg)
-    n_slots = int(round(_DAY_S / FORECAST_SLOT_S))
+    n_slots = int(round(DAY_S / FORECAST_SLOT_S))
     total: np.ndarray | None = None
-    for seed in HISTORY_SEEDS[:days]:
-        rng_demand, _ = scenario_streams(seed, cfg.weekday)
-        day = source.day(cfg, rng_demand)
+    for i in range(days):
+        day = source.day(cfg, history_rng(i, cfg.weekday))
         cell = day.city.cell_of(day.orders.o_lat, day.orders.o_lng)
         slot = np.clip((day.orders.t_request // FORECAST_SLOT_S).astype(np.int64), 0, n_slots - 1)
         counts = np.bincount(

@@ -31,6 +31,7 @@ from v1d3.errors import ConfigError
 from v1d3.eval.metrics import pooled_by_hour
 from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
 from v1d3.files import atomic_write_text
+from v1d3.policy_spec import parse_policy, policy_label
 
 __all__ = [
     "TABLE_METRICS",
@@ -133,6 +134,9 @@ class CorrectionMapConfig:
     correction is largest in absolute value, mean over the policy's runs)."""
 
     def __post_init__(self) -> None:
+        if self.correction_policy is not None:  # written as the study writes it: v1d3 → v1d3/stay
+            label = policy_label(*parse_policy(self.correction_policy))
+            object.__setattr__(self, "correction_policy", label)
         h = self.correction_hour
         if h is not None and (isinstance(h, bool) or not isinstance(h, int) or not 0 <= h <= 23):
             raise ConfigError(f"correction_hour: expected an hour 0..23, got {h!r}")

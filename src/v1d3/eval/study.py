@@ -80,10 +80,10 @@ class StudyConfig:
         object.__setattr__(self, "weekdays", tuple(int(w) for w in self.weekdays))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         for p in pol:
-            d, dp, r, _ = parse_policy(p)
+            d, dp, r, rp = parse_policy(p)
             agent = agent_label(d)
             if agent is not None:
-                if agent not in self.agents or r != d or dp:
+                if agent not in self.agents or r != d or dp or rp:
                     raise ConfigError(
                         f"policies: {p!r} needs --agent {agent}=PATH and the form "
                         f"kdd-agent:{agent}/kdd-agent:{agent}"

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from v1d3.demand.forecast import DepartureForecast
+from v1d3.demand.forecast import HISTORY_DAYS, DepartureForecast
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.reposition.transport import ZoneKind, Zones, nearest_first, transport
 from v1d3.rounds import DayContext
+from v1d3.sim.config import DAY_S
 
 __all__ = [
     "MinCostFlowConfig",
@@ -59,22 +60,21 @@ class MinCostFlowConfig:
     """Where vehicles are counted: ``city`` = the city's zones (Manhattan taxi zones) when it has
     them, else its cells; ``cells`` = the H3 cells."""
     forecast_days: int = 4
-    """Historical days averaged for the forecast (the first of v1d3.demand.forecast's
-    HISTORY_SEEDS; 1..8)."""
+    """Historical days averaged for the forecast (1 .. ``v1d3.demand.forecast.HISTORY_DAYS``)."""
 
     def __post_init__(self) -> None:
         check_fields(self, "min-cost-flow config")
-        if not 60 <= self.period_s <= 86_400:
+        if not 60 <= self.period_s <= DAY_S:
             raise ConfigError(
-                f"min-cost-flow: period_s must be in [60, 86400] s, got {self.period_s}"
+                f"min-cost-flow: period_s must be in [60, {DAY_S:.0f}] s, got {self.period_s}"
             )
         if self.alpha < 0 or self.beta < 0:
             raise ConfigError("min-cost-flow: alpha and beta must be >= 0")
         if self.zones not in _ZONE_KINDS:
             raise ConfigError(f"min-cost-flow: zones must be city or cells, got {self.zones!r}")
-        if not 1 <= self.forecast_days <= 8:
+        if not 1 <= self.forecast_days <= HISTORY_DAYS:
             raise ConfigError(
-                f"min-cost-flow: forecast_days must be 1..8, got {self.forecast_days}"
+                f"min-cost-flow: forecast_days must be 1..{HISTORY_DAYS}, got {self.forecast_days}"
             )
 
 

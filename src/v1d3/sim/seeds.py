@@ -15,6 +15,8 @@ with: changing any of them changes every result, so they are named here and nowh
   (``Stream.PICKUP_SAMPLE``);
 - :func:`kdd_day_streams` — the policies' generators of a day run outside V1D3, by the KDD Cup
   submission, seeded by the day's clock instead of a run seed (``Stream.KDD_DAY``);
+- :func:`history_rng` — the historical days a forecast averages (``Stream.HISTORY``): days of
+  their own, so that no run's day, whatever its seed, is among them;
 - :func:`shock_rng` — the shocks' draws (``Stream.SHOCK``): one generator per staged shock, the
   random draw of a day's shocks, one per drawn shock, and the simulator's draws for the orders
   and drivers shocks add. A day without shocks never touches this stream, and a shock never
@@ -39,6 +41,7 @@ __all__ = [
     "kdd_day_streams",
     "ShockBranch",
     "shock_rng",
+    "history_rng",
 ]
 
 
@@ -50,6 +53,7 @@ class Stream(IntEnum):
     PICKUP_SAMPLE = 0x91C
     KDD_DAY = 0xE4A
     SHOCK = 0x5A0C
+    HISTORY = 0x415
 
 
 class ShockBranch(IntEnum):
@@ -79,6 +83,13 @@ def scenario_streams(seed: int, weekday: int) -> tuple[np.random.Generator, np.r
         np.random.default_rng(s) for s in root(seed, weekday, Stream.SCENARIO).spawn(2)
     )
     return demand, fleet
+
+
+def history_rng(day: int, weekday: int) -> np.random.Generator:
+    """The demand generator of historical day ``day`` (0, 1, ...) of ``weekday``: the days a
+    forecast averages (:mod:`v1d3.demand.forecast`), drawn like a run's demand but from their own
+    root, so that they are never the day of any run."""
+    return np.random.default_rng(root(day, weekday, Stream.HISTORY))
 
 
 def real_day_rng(demand: np.random.Generator) -> tuple[np.random.Generator, np.random.Generator]:
