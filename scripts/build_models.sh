@@ -14,7 +14,8 @@
 # MODELS_OUT (default the package's models folder) and HISTORY (default build/model-history)
 # move the output and the simulated days; LOSSES="mse hl-gauss" also trains the CVNet with the
 # HL-Gauss loss (docs/method.md §8) on the same days, as cvnet-hl-gauss.pt (the ablation of
-# `make quality PART=ablation`).
+# `make quality PART=ablation`); BEHAVIOUR (default distance) is the dispatch policy the history
+# days are simulated with (cvnet: one step of policy iteration, docs/results/tuning.md §8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,13 +26,14 @@ V1D3=${V1D3:-.venv/bin/v1d3}
 HISTORY=${HISTORY:-build/model-history}
 OUT=${MODELS_OUT:-src/v1d3/data/models}
 LOSSES=${LOSSES:-mse}
+BEHAVIOUR=${BEHAVIOUR:-distance}
 
 rm -rf "$HISTORY"
 mkdir -p "$HISTORY" "$OUT"
 for ((i = 0; i < DAYS; i++)); do
   seed=$((SEED + i))
   "$V1D3" simulate --scenario manhattan --weekday $((i % 5)) --seed "$seed" \
-    --dispatch distance --out "$HISTORY/day-$seed" >/dev/null
+    --dispatch "$BEHAVIOUR" --out "$HISTORY/day-$seed" >/dev/null
   echo "simulated day $((i + 1))/$DAYS (seed $seed, weekday $((i % 5)))"
 done
 for loss in $LOSSES; do
