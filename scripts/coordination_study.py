@@ -60,6 +60,18 @@ COLOURS = ("#1f77b4", "#d62728")
 W, H, PAD = 720, 360, 56
 
 
+def _strict(v: Any) -> Any:
+    """``v`` with every non-finite number as null (strict JSON: an interval of one day, a
+    change against a zero baseline)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _strict(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_strict(x) for x in v]
+    return v
+
+
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
@@ -353,7 +365,7 @@ def main() -> None:
         "out": str(args.out),
         **summarise(settings, days, args.change_from, args.change_to),
     }
-    text = json.dumps(out, indent=2)
+    text = json.dumps(_strict(out), indent=2, allow_nan=False)
     args.out.mkdir(parents=True, exist_ok=True)
     _write(args.out / "coordination.json", text + "\n")
     _write(args.out / "coordination.csv", table_csv(out["table"]))

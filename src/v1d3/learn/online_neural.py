@@ -50,6 +50,11 @@ __all__ = [
 ]
 
 
+RESIDUAL_LR = 0.005
+"""``ResidualOnline``'s default step: the fraction of each driver's TD error added to each of its
+entries per round (docs/results/tuning.md §3)."""
+
+
 class ResidualOnline(OnlineLearner):
     """V1D3's per-round update on a :class:`ResidualValue` (docs/method.md §9).
 
@@ -63,7 +68,7 @@ class ResidualOnline(OnlineLearner):
     """
 
     def __init__(
-        self, lr: float = 0.005, centred: bool = True, forget_s: float | None = None
+        self, lr: float = RESIDUAL_LR, centred: bool = True, forget_s: float | None = None
     ) -> None:
         """``lr``: learning rate per driver and round (fraction of its TD error); ``centred``:
         subtract the round's mean TD error, so that the online values learn where drivers do
@@ -81,8 +86,9 @@ class ResidualOnline(OnlineLearner):
 
     @classmethod
     def from_config(cls, config: OnlineTrainConfig) -> ResidualOnline:
-        """``lr = config.lr`` (0.005 when None), ``config.centred`` and ``config.forget_s``."""
-        lr = 0.005 if config.lr is None else config.lr
+        """``lr = config.lr`` (:data:`RESIDUAL_LR` when None), ``config.centred`` and
+        ``config.forget_s``."""
+        lr = RESIDUAL_LR if config.lr is None else config.lr
         return cls(lr, centred=config.centred, forget_s=config.forget_s)
 
     def update(self, outcome: RoundOutcome, value: ValueFunction) -> None:

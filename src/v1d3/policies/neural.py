@@ -45,6 +45,8 @@ def load_offline_cvnet(
         raise ConfigError(f"{method}: model must be a file name in the models folder, got {file!r}")
     name = None if scenario is None else str(getattr(scenario, "name", scenario))
     train = f"v1d3 train --scenario {name or 'SCENARIO'} --method cvnet --out DIR"
+    if file != CVNET_FILE:  # train writes cvnet.pt: name where the other file comes from
+        train += f" (it writes {CVNET_FILE}; copy it as {file}, e.g. after --loss hl-gauss)"
     path = find_model(models, file)
     if path is None:
         raise ModelError(f"{method} needs {file} in a models folder (--models DIR); {train}")

@@ -49,10 +49,12 @@ def cell_correction(
     t_s: float,
 ) -> np.ndarray:
     """``V_on − V_off`` of the given cells (centres ``lat``, ``lng``) at ``t_s``: a residual
-    over ``offline`` gives its summed ``Δ`` entries, any other function the difference."""
+    over ``offline`` gives its summed ``Δ`` entries (read exactly, without evaluating the offline
+    function; with ``horizon_s`` the faded correction, as the values read it), any other
+    function the difference."""
     t = np.full(len(cell), float(t_s))
-    if isinstance(online, ResidualValue) and online.offline is offline:
-        return online.table[online.entries(cell, t)].sum(axis=0)
+    if isinstance(online, ResidualValue) and online.offline is offline and online.horizon_s is None:
+        return online.table[online.entries(cell, t)].sum(axis=0)  # exact, without the offline
     return online.value(cell, lat, lng, t) - offline.value(cell, lat, lng, t)
 
 
