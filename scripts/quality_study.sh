@@ -10,7 +10,8 @@
 #   dispatch          the headline table: every value-based dispatch method against distance
 #   reposition        10 % and the whole fleet managed, and the ceiling with 10 % managed
 #   reposition-after  managed drivers offered to the policy at once and after one idle minute
-#   supply            the 10 %-managed comparison with 1.3x and 1.5x the calibrated fleet
+#   supply            the 10 %-managed comparison with 1.3x the calibrated fleet
+#   supply-1.5        the same with 1.5x
 #   real-days         dispatch and repositioning on real-like days (--real-days)
 #   shocks            dispatch and repositioning on random shock days (--shocks random)
 #   ablation          the paper's ablations of v1d3, and the offline net trained with HL-Gauss
@@ -18,7 +19,8 @@
 #   all               every part, in this order
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PARTS="dispatch, reposition, reposition-after, supply, real-days, shocks, ablation, coordination, all"
+PARTS="dispatch, reposition, reposition-after, supply, supply-1.5, real-days, shocks, ablation,
+coordination, all"
 PART=${1:?"usage: scripts/quality_study.sh PART [OUT] (PART: $PARTS)"}
 OUT=${2:-reports/quality}
 V1D3=${V1D3:-.venv/bin/v1d3}
@@ -57,15 +59,13 @@ reposition_after() {  # offered at once (0 s) and after 1 idle minute, instead o
   done
 }
 
-supply() {  # looser supply: what repositioning adds, and could add at most
-  for scale in 1.3 1.5; do
-    "$V1D3" evaluate "${DAYS[@]}" --fleet-scale "$scale" --managed-share 0.1 \
-      --policies "distance/stay,v1d3/stay,v1d3/value,v1d3/${REBALANCERS//,/,v1d3/}" \
-      --baseline v1d3/stay \
-      --out "$OUT/supply-$scale" --resume
-    "$PY" scripts/reposition_headroom.py "${HEADROOM[@]}" --managed-share 0.1 \
-      --fleet-scale "$scale" | tee "$OUT/supply-$scale-headroom.json"
-  done
+supply() {  # $1: fleet scale. Looser supply: what repositioning adds, and could add at most
+  local scale=$1
+  "$V1D3" evaluate "${DAYS[@]}" --fleet-scale "$scale" --managed-share 0.1 \
+    --policies "distance/stay,v1d3/stay,v1d3/value,v1d3/${REBALANCERS//,/,v1d3/}" \
+    --baseline v1d3/stay --out "$OUT/supply-$scale" --resume
+  "$PY" scripts/reposition_headroom.py "${HEADROOM[@]}" --managed-share 0.1 \
+    --fleet-scale "$scale" | tee "$OUT/supply-$scale-headroom.json"
 }
 
 varied() {  # $1: folder name, the rest: the scenario option that varies the days
@@ -111,7 +111,8 @@ case "$PART" in
   dispatch) dispatch ;;
   reposition) reposition ;;
   reposition-after) reposition_after ;;
-  supply) supply ;;
+  supply) supply 1.3 ;;
+  supply-1.5) supply 1.5 ;;
   real-days) varied real-days --real-days ;;
   shocks) varied shocks --shocks random ;;
   ablation) ablation ;;
@@ -120,7 +121,8 @@ case "$PART" in
     dispatch
     reposition
     reposition_after
-    supply
+    supply 1.3
+    supply 1.5
     varied real-days --real-days
     varied shocks --shocks random
     ablation
