@@ -27,6 +27,7 @@ V1D3=${V1D3:-.venv/bin/v1d3}
 PY=${PY:-$(dirname "$V1D3")/python}
 SEEDS=${SEEDS:-3}
 FIRST=${FIRST:-1}
+mkdir -p "$OUT"  # the parts' JSON is written beside their study folders
 DAYS=(--scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" --workers 2)
 HEADROOM=(--weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" --dispatch v1d3)
 
@@ -103,8 +104,8 @@ ablation() {  # both offline nets trained here on the same historical days, then
 }
 
 coordination() {  # managed drivers' income per online hour, 5 drivers to the whole fleet
-  "$PY" scripts/coordination_study.py "${DAYS[@]}" --out "$OUT/coordination" --resume \
-    | tee "$OUT/coordination.json"
+  # (writes coordination.json, .csv and .svg in its folder)
+  "$PY" scripts/coordination_study.py "${DAYS[@]}" --out "$OUT/coordination" --resume
 }
 
 case "$PART" in
