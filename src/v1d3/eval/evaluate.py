@@ -358,6 +358,12 @@ def _validate_policies(study: StudyConfig) -> None:
         make_reposition(
             cfg.reposition, models, study.scenario, dispatch=disp, **cfg.reposition_params
         )
+    if study.sim.managed_drivers is not None:
+        # a count of managed drivers is checked against a drawn fleet: the first day's, so
+        # that a count above every day's fleet is a bad input before anything runs (one above
+        # a later, smaller day's fleet fails that day's runs)
+        first = study.runs()[0]
+        build_scenario(first.scenario, first.sim, first.seed)
 
 
 def _run_all(
