@@ -103,7 +103,7 @@ BAD_INPUTS = {
     "zero workers": (["--workers", "0"], "workers must be >= 1"),
     "unknown parameter": (["--dispatch", "distance,fare[nope=1]"], "unexpected keyword argument"),
     "unclosed bracket": (["--dispatch", "distance,fare[pickup_cost_per_km=1"], "not closed"),
-    "more managed than drivers": (["--managed-drivers", "100000"], "managed_drivers must be at most"),
+    "too many managed": (["--managed-drivers", "100000"], "managed_drivers must be at most"),
 }
 
 
