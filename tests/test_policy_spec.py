@@ -31,6 +31,8 @@ def test_names_and_parameters_read_back_in_their_written_form() -> None:
 
 def test_pairs_split_outside_brackets_only() -> None:
     assert split_top("a[x=1,y=(2,3)],b", ",") == ["a[x=1,y=(2,3)]", "b"]
+    assert split_top("a[m='x,y/z.pt'],b", ",") == ["a[m='x,y/z.pt']", "b"]
+    assert parse_policy("cvnet[model='a,b.pt']/stay")[1] == {"model": "a,b.pt"}
     assert parse_policy("v1d3[omega=0.5]/value[beta=5]") == (
         "v1d3", {"omega": 0.5}, "value", {"beta": 5}
     )  # fmt: skip
@@ -44,6 +46,7 @@ def test_pairs_split_outside_brackets_only() -> None:
     "text, message",
     [
         ("v1d3[omega=0.5", "not closed"),
+        ("v1d3[model='x.pt]", "not closed"),
         ("v1d3]", "unbalanced"),
         ("v1d3[omega]", "expected name=value"),
         ("v1d3[omega=1,omega=2]", "given twice"),

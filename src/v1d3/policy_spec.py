@@ -29,10 +29,16 @@ _WORDS = {"true": True, "false": False, "none": None, "null": None}
 
 
 def split_top(text: str, sep: str) -> list[str]:
-    """``text`` split at every ``sep`` outside brackets (``a[x=1,y=2],b`` → two parts)."""
+    """``text`` split at every ``sep`` outside brackets and quotes (``a[x=1,y=2],b`` → two
+    parts; ``a[model='x,y.pt']`` → one)."""
     parts, depth, start = [], 0, 0
+    quote = ""
     for i, ch in enumerate(text):
-        if ch in "[(":
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[(":
             depth += 1
         elif ch in "])":
             depth -= 1
@@ -41,8 +47,8 @@ def split_top(text: str, sep: str) -> list[str]:
         elif ch == sep and depth == 0:
             parts.append(text[start:i])
             start = i + 1
-    if depth != 0:
-        raise ConfigError(f"policy {text!r}: a bracket is not closed")
+    if depth != 0 or quote:
+        raise ConfigError(f"policy {text!r}: a bracket or quote is not closed")
     parts.append(text[start:])
     return parts
 
