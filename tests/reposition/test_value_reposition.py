@@ -1,4 +1,5 @@
-"""Value repositioning: stay is always a candidate, richer cells chosen more often, caps hold."""
+"""Value repositioning: stay is always a candidate, richer cells chosen more often, caps hold,
+and with the wait model crowded destinations lose by the expected wait there."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from v1d3.demand.config import SyntheticConfig
+from v1d3.demand.forecast import FORECAST_SLOT_S, DepartureForecast
 from v1d3.demand.synthetic import synthetic_city
 from v1d3.errors import ConfigError
 from v1d3.reposition.base import RepositionBatch
@@ -25,21 +27,22 @@ def _centre(city) -> int:
     return int(np.argmax((city.neighbours >= 0).sum(1) == 6))  # any interior cell
 
 
-def _batch(city, cells, t=8 * 3600.0):
+def _batch(city, cells, t=8 * 3600.0, supply=None, waiting=None):
     cells = np.asarray(cells)
     n = cells.size
+    idle = np.bincount(cells, minlength=city.n_cells) if supply is None else supply
     return RepositionBatch(
         t=t, weekday=0, driver=np.arange(n), lat=city.cell_lat[cells], lng=city.cell_lng[cells],
         cell=cells, idle_s=np.full(n, 300.0), unserved_by_cell=np.zeros(city.n_cells),
-        idle_by_cell=np.zeros(city.n_cells),
+        idle_by_cell=idle, waiting_by_cell=waiting, supply_by_cell=idle,
     )  # fmt: skip
 
 
-def _policy(city, table, seed=0, **cfg):
+def _policy(city, table, seed=0, forecast=None, **cfg):
     cfg.setdefault("k_ring", 2)  # the small city's tests reason about the 2-ring
     v = LocationValue(city.n_cells, Discount(0.9, 600.0))
     v.table[:] = table
-    p = ValueReposition(v, ValueRepositionConfig(**cfg))
+    p = ValueReposition(v, ValueRepositionConfig(**cfg), forecast)
     p.reset(DayContext(city, 0, 0.0, 86400.0, SimConfig(), np.random.default_rng(seed)))
     return p
 
@@ -115,7 +118,91 @@ def test_cap_never_blocks_staying(city):
     np.testing.assert_array_equal(p.reposition(_batch(city, np.full(10, c))), np.full(10, c))
 
 
+def _flat_forecast(city, per_slot):
+    """The same expected departures from every cell in every 15-minute slot."""
+    n_slots = int(86400 / FORECAST_SLOT_S)
+    return DepartureForecast(FORECAST_SLOT_S, np.full((n_slots, city.n_cells), float(per_slot)))
+
+
+def test_expected_wait_counts_drivers_ahead_less_waiting_orders(city):
+    c = _centre(city)
+    n = city.neighbours[c]
+    supply = np.zeros(city.n_cells, dtype=np.int64)
+    supply[c], supply[n[0]] = 3, 2
+    waiting = np.zeros(city.n_cells, dtype=np.int64)
+    waiting[n[1]] = 4
+    p = _policy(city, np.zeros(city.n_cells), forecast=_flat_forecast(city, 9.0), catchment_ring=1)
+    ahead, rate = p.expected_wait(_batch(city, [c], supply=supply, waiting=waiting))
+    # c's catchment is itself and its six neighbours: 3 + 2 drivers, 4 orders waiting
+    assert ahead[c] == pytest.approx(1.0)
+    assert rate[c] == pytest.approx(7 * 9.0 / FORECAST_SLOT_S)  # 9 per 15 min from each of 7
+
+
+def _two_away(city, c):
+    """Two cells two steps from ``c`` whose 1-disks are disjoint and miss ``c``'s."""
+    ring2 = np.setdiff1d(city.disk([c], 2)[0], city.disk([c], 1)[0])
+    for a in ring2:
+        for b in ring2:
+            da, db = set(city.disk([a], 1)[0]), set(city.disk([b], 1)[0])
+            if not da & db and c not in da | db:
+                return int(a), int(b)
+    raise AssertionError("no such pair")
+
+
+def test_crowded_destination_loses_by_its_wait(city):
+    """Two equally valued destinations, 20 drivers ahead near b: b's wait is 20 / (7 per 15
+    min), capped at 30 min, a factor 0.9^3 on its value; a's is a driver's own 2 minutes."""
+    c = _centre(city)
+    a, b = _two_away(city, c)
+    table = np.zeros(city.n_cells)
+    table[[a, b]] = 10.0
+    supply = np.zeros(city.n_cells, dtype=np.int64)
+    supply[c] = 1
+    supply[[x for x in city.disk([b], 1)[0] if x != b][0]] = 20
+    kw = {"k_ring": 2, "beta": 1.0, "catchment_ring": 1}
+    p = _policy(city, table, seed=5, forecast=_flat_forecast(city, 1.0), **kw)
+    dest = np.array([p.reposition(_batch(city, [c], supply=supply))[0] for _ in range(600)])
+    n_a, n_b = (dest == a).sum(), (dest == b).sum()
+    # P(a) / P(b) = exp(10 · (0.9^(128/600) − 0.9^3)) ≈ 12
+    assert n_a > 5 * n_b and n_a > 50
+    off = _policy(city, table, seed=5, wait="off", **kw)
+    dest = np.array([off.reposition(_batch(city, [c], supply=supply))[0] for _ in range(600)])
+    n_a, n_b = (dest == a).sum(), (dest == b).sum()
+    assert n_b < 1.5 * n_a and n_a < 1.5 * n_b  # without the wait model: about even
+
+
+def test_batch_drivers_queue_behind_each_other(city):
+    """a is worth a little more than b: each driver alone prefers a, but the drivers of one
+    batch that go to a lengthen its queue, so later ones spill over to b."""
+    c = _centre(city)
+    a, b = _two_away(city, c)
+    table = np.full(city.n_cells, -20.0)
+    table[a], table[b] = 10.0, 9.0
+    cells = np.full(30, c)
+    supply = np.bincount(cells, minlength=city.n_cells)
+    kw = {"k_ring": 2, "beta": 3.0, "catchment_ring": 1}
+    p = _policy(city, table, seed=6, forecast=_flat_forecast(city, 2.0), **kw)
+    dest = p.reposition(_batch(city, cells, supply=supply))
+    off = _policy(city, table, seed=6, wait="off", **kw)
+    alone = off.reposition(_batch(city, cells, supply=supply))
+    assert (alone == a).sum() >= 25  # e^3 ≈ 20 : 1 for a
+    assert (dest == b).sum() >= 8 and (dest == a).sum() >= 8  # split by the queues
+
+
+def test_wait_model_resolved_by_the_forecast(city):
+    table = np.zeros(city.n_cells)
+    assert _policy(city, table).wait_model == "off"  # auto without a forecast
+    assert _policy(city, table, forecast=_flat_forecast(city, 1.0)).wait_model == "forecast"
+    assert _policy(city, table, forecast=_flat_forecast(city, 1.0), wait="off").wait_model == "off"
+    with pytest.raises(ConfigError, match="wait=forecast needs historical days"):
+        _policy(city, table, wait="forecast")
+
+
 def test_config_errors():
-    for bad in ({"k_ring": -1}, {"beta": -1.0}, {"cap": 0}):
+    bad_cfgs = (
+        {"k_ring": -1}, {"beta": -1.0}, {"cap": 0}, {"wait": "none"}, {"catchment_ring": -1},
+        {"max_wait_s": 0.0}, {"max_wait_s": float("inf")}, {"forecast_days": 0},
+    )  # fmt: skip
+    for bad in bad_cfgs:
         with pytest.raises(ConfigError):
             ValueRepositionConfig(**bad)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from v1d3.sim.seeds import history_rng
 
 __all__ = [
     "HISTORY_DAYS",
+    "DEFAULT_FORECAST_DAYS",
     "FORECAST_SLOT_S",
     "DepartureForecast",
     "plain_config",
@@ -34,6 +35,8 @@ __all__ = [
 
 HISTORY_DAYS = 8
 """How many historical days of each weekday a forecast may average."""
+DEFAULT_FORECAST_DAYS = 4
+"""Historical days a policy's forecast averages unless told otherwise."""
 FORECAST_SLOT_S = 900.0
 """Length of a forecast slot, seconds (the Manhattan table's 15 minutes)."""
 

@@ -18,12 +18,16 @@ Factories have the registry's signature ``factory(models, scenario, dispatch=Non
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from v1d3.demand.config import ScenarioConfig
+from v1d3.demand.forecast import DepartureForecast, check_forecastable, historical_forecast
 from v1d3.dispatch.advantage import ValueDispatch, ValueDispatchConfig
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.errors import ModelError
+from v1d3.errors import ConfigError, ModelError
 from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.td import ChampionOnlineTD
 from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, find_model
@@ -93,9 +97,10 @@ def make_value_reposition(
 ) -> RepositionPolicy:
     """Sample destinations ∝ ``exp(beta · gamma^dt · V)`` with the dispatch policy's values."""
     cfg = config_from_params(ValueRepositionConfig, "reposition policy 'value'", params)
+    forecast = _wait_forecast(scenario, cfg)
     value = getattr(dispatch, "value", None)
     if isinstance(value, ValueFunction):
-        return ValueReposition(value, cfg)
+        return ValueReposition(value, cfg, forecast)
     try:
         from v1d3.policies.neural import load_offline_cvnet
     except ImportError:
@@ -103,4 +108,20 @@ def make_value_reposition(
             "reposition 'value' needs a value function: use a value-based dispatch policy "
             "(tabular-td, online-td, ...) or a cvnet model, which this installation lacks"
         ) from None
-    return ValueReposition(load_offline_cvnet(models, scenario, "value"), cfg)
+    return ValueReposition(load_offline_cvnet(models, scenario, "value"), cfg, forecast)
+
+
+def _wait_forecast(
+    scenario: Any, cfg: ValueRepositionConfig
+) -> Callable[[], DepartureForecast] | None:
+    """The departures forecast ``value`` repositioning waits by (None: ``wait=off``, or
+    ``auto`` on a scenario without historical days)."""
+    if cfg.wait == "off" or not isinstance(scenario, ScenarioConfig):
+        return None
+    try:
+        check_forecastable(scenario)
+    except ConfigError:
+        if cfg.wait == "forecast":
+            raise
+        return None
+    return functools.partial(historical_forecast, scenario, cfg.forecast_days)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from v1d3.demand.forecast import HISTORY_DAYS, DepartureForecast
+from v1d3.demand.forecast import DEFAULT_FORECAST_DAYS, HISTORY_DAYS, DepartureForecast
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
@@ -59,7 +59,7 @@ class MinCostFlowConfig:
     zones: ZoneKind = "city"
     """Where vehicles are counted: ``city`` = the city's zones (Manhattan taxi zones) when it has
     them, else its cells; ``cells`` = the H3 cells."""
-    forecast_days: int = 4
+    forecast_days: int = DEFAULT_FORECAST_DAYS
     """Historical days averaged for the forecast (1 .. ``v1d3.demand.forecast.HISTORY_DAYS``)."""
 
     def __post_init__(self) -> None:

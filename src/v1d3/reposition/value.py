@@ -7,30 +7,51 @@ candidate: staying) and the cells within ``k_ring`` neighbour steps, with
 
 Sampling rather than arg-max keeps idle drivers from piling into one hot cell; an optional cap
 limits how many drivers one call sends to the same destination.
+
+The value is an average over the days the function learned from; it does not see how many
+drivers wait at a cell now. With ``wait = "forecast"`` each destination's score also pays for
+the expected wait for an order there (docs/method.md §4.1): the drivers ahead in the cell's
+catchment (its ``catchment_ring`` disk: available drivers, those heading there, and the
+batch's drivers already sent there), less the orders waiting there, divided by the forecast
+rate of departures from the catchment. A positive score ``s`` becomes ``gamma^w · s``: the
+value is earned ``w`` later. The batch's drivers choose one after another in a random order,
+each seeing where the earlier ones went.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from v1d3.demand.forecast import (
+    DEFAULT_FORECAST_DAYS,
+    FORECAST_SLOT_S,
+    HISTORY_DAYS,
+    DepartureForecast,
+)
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
+from v1d3.geo.city import City
 from v1d3.reposition.base import RepositionBatch, RepositionPolicy
 from v1d3.rounds import DayContext
 from v1d3.value.base import ValueFunction
 
-__all__ = ["ValueRepositionConfig", "ValueReposition"]
+__all__ = ["WaitModel", "ValueRepositionConfig", "ValueReposition"]
+
+WaitModel = Literal["auto", "forecast", "off"]
+_WAIT_MODELS = ("auto", "forecast", "off")
 
 
 @dataclass(frozen=True)
 class ValueRepositionConfig:
     """How :class:`ValueReposition` scores and samples destinations."""
 
-    k_ring: int = 5
-    """Candidate destinations: cells within this many neighbour steps (H3 k-ring; 5 at
-    resolution 8 reaches about 4 km). How 5 was chosen: docs/results/tuning.md §4."""
+    k_ring: int = 8
+    """Candidate destinations: cells within this many neighbour steps (H3 k-ring; 8 at
+    resolution 8 reaches about 6 km). How 8 was chosen: docs/results/tuning.md §4, §9."""
     beta: float = 3.0
     """Inverse temperature of the sampling, per currency unit of value (0 = uniform; large =
     arg-max). 3 per dollar: values differ by a few dollars between nearby cells
@@ -38,6 +59,20 @@ class ValueRepositionConfig:
     cap: int | None = None
     """Most drivers sent to one destination cell per call (None = no cap; staying is never
     capped)."""
+    wait: WaitModel = "auto"
+    """``forecast``: discount each destination by the expected wait for an order there, from the
+    drivers ahead and the departures forecast from historical days; ``off``: the value alone
+    (the paper's rule); ``auto``: ``forecast`` where the scenario has historical days, else
+    ``off`` (a replayed real date). How it was chosen: docs/results/tuning.md §9."""
+    catchment_ring: int = 2
+    """The cells whose drivers and orders compete with a destination's: within this many
+    neighbour steps of it (2 at H3 resolution 8: about 1.5 km, a usual pickup;
+    docs/results/tuning.md §9)."""
+    max_wait_s: float = 1800.0
+    """Longest expected wait counted, seconds (a catchment without forecast demand waits this
+    long)."""
+    forecast_days: int = DEFAULT_FORECAST_DAYS
+    """Historical days averaged for the forecast (1 .. ``v1d3.demand.forecast.HISTORY_DAYS``)."""
 
     def __post_init__(self) -> None:
         check_fields(self, "value reposition")
@@ -47,6 +82,16 @@ class ValueRepositionConfig:
             raise ConfigError(f"beta must be >= 0, got {self.beta}")
         if self.cap is not None and self.cap < 1:
             raise ConfigError(f"cap must be >= 1 or None, got {self.cap}")
+        if self.wait not in _WAIT_MODELS:
+            raise ConfigError(f"wait must be one of {', '.join(_WAIT_MODELS)}, got {self.wait!r}")
+        if self.catchment_ring < 0:
+            raise ConfigError(f"catchment_ring must be >= 0, got {self.catchment_ring}")
+        if not 0 < self.max_wait_s < np.inf:
+            raise ConfigError(
+                f"max_wait_s must be a finite number of seconds > 0, got {self.max_wait_s}"
+            )
+        if not 1 <= self.forecast_days <= HISTORY_DAYS:
+            raise ConfigError(f"forecast_days must be 1..{HISTORY_DAYS}, got {self.forecast_days}")
 
 
 class ValueReposition(RepositionPolicy):
@@ -58,9 +103,25 @@ class ValueReposition(RepositionPolicy):
 
     name = "value"
 
-    def __init__(self, value: ValueFunction, config: ValueRepositionConfig | None = None) -> None:
+    def __init__(
+        self,
+        value: ValueFunction,
+        config: ValueRepositionConfig | None = None,
+        forecast: DepartureForecast | Callable[[], DepartureForecast] | None = None,
+    ) -> None:
         self.value = value
-        self.config = config if config is not None else ValueRepositionConfig()
+        self.config = cfg = config if config is not None else ValueRepositionConfig()
+        if cfg.wait == "forecast" and forecast is None:
+            raise ConfigError(
+                "reposition 'value': wait=forecast needs historical days to forecast from "
+                "(this scenario replays one real date); use wait=off"
+            )
+        self._source = forecast if cfg.wait != "off" else None
+
+    @property
+    def wait_model(self) -> str:
+        """The wait model in use: ``forecast`` or ``off`` (``auto`` resolved)."""
+        return "off" if self._source is None else "forecast"
 
     def reset(self, context: DayContext) -> None:
         super().reset(context)
@@ -68,14 +129,19 @@ class ValueReposition(RepositionPolicy):
         v = self.value
         if getattr(v, "city", None) is not city or getattr(v, "weekday", None) != context.weekday:
             v.bind(city, context.weekday)
-        disks = city.disk(np.arange(city.n_cells), self.config.k_ring)
-        width = max(len(d) for d in disks)
-        table = np.full((len(disks), width), -1, dtype=np.int64)
-        for i, d in enumerate(disks):
-            table[i, : len(d)] = d  # own cell first
-        self._disk = table
+        self._disk = _disk_table(city, self.config.k_ring)
         zone = city.cell_zone if city.cell_zone is not None else np.full(city.n_cells, -1)
         self._zone = np.asarray(zone, dtype=np.int64)
+        self._forecast: DepartureForecast | None = None
+        if self._source is not None:
+            f = self._source if isinstance(self._source, DepartureForecast) else self._source()
+            if f.counts.shape[1] != city.n_cells:
+                raise ConfigError(
+                    f"reposition 'value': the forecast has {f.counts.shape[1]} cells, the city "
+                    f"{city.n_cells}"
+                )
+            self._forecast = f
+            self._catch = _disk_table(city, self.config.catchment_ring)
 
     def scores(self, batch: RepositionBatch) -> tuple[np.ndarray, np.ndarray]:
         """Candidate cells ``(n, m)`` (-1 = none) and their scores ``gamma^dt V`` (−inf = none)."""
@@ -103,6 +169,8 @@ class ValueReposition(RepositionPolicy):
         if n == 0:
             return np.zeros(0, dtype=np.int64)
         cand, s = self.scores(batch)
+        if self._forecast is not None:
+            return self._one_by_one(batch, cand, s)
         logits = self.config.beta * s
         logits = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(logits)  # exp(-inf) = 0 for missing candidates
@@ -136,6 +204,67 @@ class ValueReposition(RepositionPolicy):
             dest[redo] = cand[redo, _sample_rows(pr, rng)]
             moving[redo] = dest[redo] != batch.cell[redo]
         return dest
+
+    def expected_wait(self, batch: RepositionBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell: drivers ahead in its catchment now (available, or heading there) less the
+        orders waiting there, and the forecast departures from it per second."""
+        assert self._forecast is not None
+        n_cells = self.context.city.n_cells
+        supply = batch.idle_by_cell if batch.supply_by_cell is None else batch.supply_by_cell
+        ahead = np.asarray(supply, np.float64).copy()
+        if batch.waiting_by_cell is not None:
+            ahead -= batch.waiting_by_cell
+        t0 = batch.t
+        rate = self._forecast.departures(t0, t0 + FORECAST_SLOT_S) / FORECAST_SLOT_S
+        return _catchment_sum(self._catch, ahead, n_cells), _catchment_sum(
+            self._catch, rate, n_cells
+        )
+
+    def _one_by_one(self, batch: RepositionBatch, cand: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Each driver in a random order samples from its scores less the expected wait at each
+        destination, counting the drivers sent before it (and the cap, if any)."""
+        cfg, rng = self.config, self.context.rng
+        ahead, rate = self.expected_wait(batch)
+        discount = self.value.discount
+        n_cells = self.context.city.n_cells
+        sent = np.zeros(n_cells, dtype=np.int64)
+        dest = np.asarray(batch.cell, dtype=np.int64).copy()
+        for i in rng.permutation(len(batch)):
+            ok = cand[i] >= 0
+            c = cand[i][ok]
+            own = c == dest[i]
+            queue = ahead[c] + (~own)  # the driver itself joins a cell it moves to
+            w = np.clip(queue / np.maximum(rate[c], 1e-12), 0.0, cfg.max_wait_s)
+            si = s[i][ok]
+            si = si - (1.0 - discount.factor(w)) * np.maximum(si, 0.0)
+            logits = cfg.beta * si
+            p = np.exp(logits - logits.max())
+            if cfg.cap is not None:
+                p[(sent[c] >= cfg.cap) & ~own] = 0.0
+            k = int(c[_sample_rows(p[None, :], rng)[0]])
+            if k != dest[i]:
+                sent[k] += 1
+                near_old, near_new = self._catch[dest[i]], self._catch[k]
+                ahead[near_old[near_old >= 0]] -= 1
+                ahead[near_new[near_new >= 0]] += 1
+                dest[i] = k
+        return dest
+
+
+def _disk_table(city: City, k: int) -> np.ndarray:
+    """Each cell's disk of ``k`` neighbour steps as rows padded with -1, the cell itself first."""
+    disks = city.disk(np.arange(city.n_cells), k)
+    width = max(len(d) for d in disks)
+    table = np.full((len(disks), width), -1, dtype=np.int64)
+    for i, d in enumerate(disks):
+        table[i, : len(d)] = d
+    return table
+
+
+def _catchment_sum(table: np.ndarray, x: np.ndarray, n_cells: int) -> np.ndarray:
+    """``out[j] = Σ x[i]`` over the cells ``i`` of row ``j`` of a disk table."""
+    ok = table >= 0
+    return np.where(ok, np.asarray(x, np.float64)[np.where(ok, table, 0)], 0.0).sum(axis=1)
 
 
 def _sample_rows(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
