@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from v1d3.cli import common
-from v1d3.errors import V1D3Error
+from v1d3.errors import V1D3Error, first_line
 
 app = typer.Typer(
     name="v1d3",
@@ -63,6 +63,10 @@ def main() -> None:
         sys.exit(2)
     except FileNotFoundError as e:
         common.print_error(f"{e.filename}: file not found")
+        sys.exit(2)
+    except OSError as e:  # a path the system refuses (the writers name theirs: V1D3Error)
+        where = f"{e.filename}: " if e.filename is not None else ""
+        common.print_error(f"{where}{e.strerror or first_line(e)}")
         sys.exit(2)
     except KeyboardInterrupt:
         code = 130
