@@ -79,40 +79,41 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 BAD = [
     # 1. the output's parent is a file
-    (["simulate", *SMALL, "--out", "F/run"], "out: F is a file, not a folder"),
+    (["simulate", *SMALL, "--out", "F/run"], "out: {w}/F is a file, not a folder"),
     (["evaluate", *SMALL, "--dispatch", "nearest", "--baseline", "nearest/stay",
-      "--workers", "1", "--out", "F/ev"], "out: F is a file, not a folder"),
+      "--workers", "1", "--out", "F/ev"], "out: {w}/F is a file, not a folder"),
     (["train", *SMALL, "--method", "tabular-td", "--days", "2", "--out", "F/m"],
-     "out: F is a file, not a folder"),
+     "out: {w}/F is a file, not a folder"),
     (["train", *SMALL, "--method", "cvnet", "--days", "2", "--out", "F"],
-     "out: F is a file, not a folder"),
-    (["convert-trips", "T.parquet", "F/x.parquet"], "out: F is a file, not a folder"),
-    (["export-agent", "--scenario", "synthetic", "F/agent"], "out_dir: F is a file, not a folder"),
-    (["kdd-grid", "--scenario", "synthetic", "F/g.csv"], "out: F is a file, not a folder"),
+     "out: {w}/F is a file, not a folder"),
+    (["convert-trips", "T.parquet", "F/x.parquet"], "out: {w}/F is a file, not a folder"),
+    (["export-agent", "--scenario", "synthetic", "F/agent"],
+     "out_dir: {w}/F is a file, not a folder"),
+    (["kdd-grid", "--scenario", "synthetic", "F/g.csv"], "out: {w}/F is a file, not a folder"),
     (["kdd-grid", "--scenario", "synthetic", "--orders-out", "F/o.csv", "g.csv"],
-     "orders_out: F is a file, not a folder"),
+     "orders_out: {w}/F is a file, not a folder"),
     # 2. an existing folder where a file is expected (and nothing written before failing)
-    (["convert-trips", "T.parquet", "D"], "out: D is a folder, not a file"),
-    (["kdd-grid", "--scenario", "synthetic", "D"], "out: D is a folder, not a file"),
+    (["convert-trips", "T.parquet", "D"], "out: {w}/D is a folder, not a file"),
+    (["kdd-grid", "--scenario", "synthetic", "D"], "out: {w}/D is a folder, not a file"),
     (["kdd-grid", "--scenario", "synthetic", "--orders-out", "D", "g.csv"],
-     "orders_out: D is a folder, not a file"),
+     "orders_out: {w}/D is a folder, not a file"),
     (["kdd-grid", "--scenario", "synthetic", "--orders-out", "g.csv", "g.csv"],
-     "orders_out: g.csv is also the grid table"),
+     "orders_out: {w}/g.csv is also the grid table"),
     # 3. names that would replace the current folder or the one above it
-    (["simulate", *SMALL, "--out", "."], "out: '.' names no new folder"),
-    (["simulate", *SMALL, "--out", ".."], "out: '..' names no new folder"),
-    (["export-agent", "--scenario", "synthetic", "."], "out_dir: '.' names no new folder"),
-    (["export-agent", "--scenario", "synthetic", ".."], "out_dir: '..' names no new folder"),
-    (["convert-trips", "T.parquet", "."], "out: '.' names no new file"),
+    (["simulate", *SMALL, "--out", "."], "out: '{w}' names no new folder"),
+    (["simulate", *SMALL, "--out", ".."], "out: '{w}/..' names no new folder"),
+    (["export-agent", "--scenario", "synthetic", "."], "out_dir: '{w}' names no new folder"),
+    (["export-agent", "--scenario", "synthetic", ".."], "out_dir: '{w}/..' names no new folder"),
+    (["convert-trips", "T.parquet", "."], "out: '{w}' names no new file"),
     # 4. a regular file where a folder is expected; an unrelated non-empty folder
-    (["simulate", *SMALL, "--out", "F"], "out: F is a file, not a folder"),
-    (["export-agent", "--scenario", "synthetic", "F"], "out_dir: F is a file, not a folder"),
-    (["simulate", *SMALL, "--out", "D"], "out: D is not empty and holds no config.json"),
+    (["simulate", *SMALL, "--out", "F"], "out: {w}/F is a file, not a folder"),
+    (["export-agent", "--scenario", "synthetic", "F"], "out_dir: {w}/F is a file, not a folder"),
+    (["simulate", *SMALL, "--out", "D"], "out: {w}/D is not empty and holds no config.json"),
     (["export-agent", "--scenario", "synthetic", "D"],
-     "out_dir: D is not empty and holds no v1d3_agent.json"),
+     "out_dir: {w}/D is not empty and holds no v1d3_agent.json"),
     # 5. the output is the input
-    (["convert-trips", "T.parquet", "T.parquet"], "out: T.parquet is the input file"),
-    (["convert-trips", "T.parquet", "./T.parquet"], "out: T.parquet is the input file"),
+    (["convert-trips", "T.parquet", "T.parquet"], "out: {w}/T.parquet is the input file"),
+    (["convert-trips", "T.parquet", "./T.parquet"], "out: {w}/T.parquet is the input file"),
 ]  # fmt: skip
 
 
@@ -126,7 +127,7 @@ def test_bad_output_path_is_one_line_exit_2_nothing_written(
 ) -> None:
     before, above = snapshot(work), sorted(os.listdir(work.parent))
     code, _, err = run_v1d3(monkeypatch, capsys, *args)
-    assert_one_line_error(code, err, needle)
+    assert_one_line_error(code, err, needle.format(w=work))  # paths are made absolute first
     assert snapshot(work) == before  # F, D and T.parquet untouched, no temporary files
     assert sorted(os.listdir(work.parent)) == above
 

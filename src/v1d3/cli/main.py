@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from v1d3.cli import common
+from v1d3.cli.paths import absolute_paths
 from v1d3.errors import V1D3Error, first_line
 
 app = typer.Typer(
@@ -31,6 +32,10 @@ def _register() -> None:
                 raise
             continue
         mod.register(app)
+    # every command gets its paths absolute, so a later change of folder cannot move them
+    for info in app.registered_commands:
+        if info.callback is not None:
+            info.callback = absolute_paths(info.callback)
 
 
 _register()
