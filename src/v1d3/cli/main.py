@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import typer
@@ -47,8 +52,37 @@ _UsageError: type[Exception] = next(
 )
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread as Ctrl-C's KeyboardInterrupt is: every writer's
+    with-block removes its temporary on the way out, so nothing half-written is kept. Not an
+    Exception, so no handler meant for errors (a contained agent fault, a retried run) takes it."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` in the block (from the main thread only; elsewhere
+    the signal keeps its handler)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def main() -> None:
     """Console-script entry point."""
+    with _sigterm_raises():
+        _main()
+
+
+def _main() -> None:
     try:
         code = app(standalone_mode=False)
     except _UsageError as e:
@@ -75,6 +109,9 @@ def main() -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         code = 130
+    except Terminated:
+        common.err_console.print("terminated; nothing half-written was kept")
+        sys.exit(143)
     # without click's standalone mode, ``typer.Exit(n)`` and ``--help`` come back as a code
     # (typer turns Ctrl-C into Exit(130))
     if code == 130:
