@@ -385,3 +385,31 @@ def test_stale_temporaries_of_ours_are_removed_and_nothing_else(tmp_path: Path) 
     check_output_path(tmp_path / "run", "folder", marker="config.json")
     assert sorted(os.listdir(tmp_path)) == sorted([*kept, young])
     assert remove_stale(tmp_path) == 0
+
+
+def test_a_signal_during_the_swap_waits_for_its_end() -> None:
+    import signal
+    import threading
+
+    from v1d3.files import _signals_held
+
+    got: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        got.append(signum)
+
+    before = signal.signal(signal.SIGTERM, handler)
+    busy = threading.Event()
+    other = threading.Thread(target=busy.wait, daemon=True)  # a process with other threads
+    other.start()
+    try:
+        with _signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):  # time for the handler to run, were it not held
+                sum(range(1000))
+            assert got == []
+        assert got == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) is handler  # put back
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        busy.set()

@@ -22,6 +22,7 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -202,17 +203,28 @@ def _running(pid: int) -> bool:
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM for the block (a few renames), so an interrupt cannot fall
-    between taking the old folder away and putting the new one in place."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask"):
+    """Ctrl-C and SIGTERM wait for the end of the block (a few renames), so an interrupt cannot
+    fall between taking the old folder away and putting the new one in place: their handlers
+    are swapped for one that notes the signal, then put back and the signal raised again.
+    Python runs signal handlers in the main thread only, so a block in another thread is never
+    interrupted and needs nothing."""
+    held = [
+        s
+        for s in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(s) is not None  # None: a handler not set from Python, left alone
+    ]
+    if threading.current_thread() is not threading.main_thread() or not held:
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    got: list[int] = []
+    before = {s: signal.signal(s, lambda signum, frame: got.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        for s in got:
+            signal.raise_signal(s)
 
 
 _WRITE_ERRNOS = frozenset(
