@@ -1,4 +1,5 @@
-"""Output paths: a bad one is one line on stderr, exit code 2, before any work, nothing written.
+"""Output paths: a bad one is one line on stderr, exit code 2, before any work, nothing written;
+replacing a folder deletes nothing but it, and a killed run's temporaries are cleaned up later.
 
 :func:`v1d3.files.check_output_path` and the writers that call it (``atomic_dir``,
 ``atomic_write_text``, the checkpoint, grid, KDD orders and trajectory writers), and every command
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +22,15 @@ import pytest
 from cli_inprocess import SMALL_RUN as SMALL
 from cli_inprocess import assert_one_line_error, run_v1d3
 from v1d3.errors import ConfigError
-from v1d3.files import atomic_dir, atomic_write_text, check_output_path
+from v1d3.files import (
+    TMP_PREFIX,
+    atomic_dir,
+    atomic_file,
+    atomic_write_text,
+    check_output_path,
+    remove_stale,
+    temp_prefix,
+)
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
@@ -69,40 +79,41 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 BAD = [
     # 1. the output's parent is a file
-    (["simulate", *SMALL, "--out", "F/run"], "out: F is a file, not a folder"),
+    (["simulate", *SMALL, "--out", "F/run"], "out: {w}/F is a file, not a folder"),
     (["evaluate", *SMALL, "--dispatch", "nearest", "--baseline", "nearest/stay",
-      "--workers", "1", "--out", "F/ev"], "out: F is a file, not a folder"),
+      "--workers", "1", "--out", "F/ev"], "out: {w}/F is a file, not a folder"),
     (["train", *SMALL, "--method", "tabular-td", "--days", "2", "--out", "F/m"],
-     "out: F is a file, not a folder"),
+     "out: {w}/F is a file, not a folder"),
     (["train", *SMALL, "--method", "cvnet", "--days", "2", "--out", "F"],
-     "out: F is a file, not a folder"),
-    (["convert-trips", "T.parquet", "F/x.parquet"], "out: F is a file, not a folder"),
-    (["export-agent", "--scenario", "synthetic", "F/agent"], "out_dir: F is a file, not a folder"),
-    (["kdd-grid", "--scenario", "synthetic", "F/g.csv"], "out: F is a file, not a folder"),
+     "out: {w}/F is a file, not a folder"),
+    (["convert-trips", "T.parquet", "F/x.parquet"], "out: {w}/F is a file, not a folder"),
+    (["export-agent", "--scenario", "synthetic", "F/agent"],
+     "out_dir: {w}/F is a file, not a folder"),
+    (["kdd-grid", "--scenario", "synthetic", "F/g.csv"], "out: {w}/F is a file, not a folder"),
     (["kdd-grid", "--scenario", "synthetic", "--orders-out", "F/o.csv", "g.csv"],
-     "orders_out: F is a file, not a folder"),
+     "orders_out: {w}/F is a file, not a folder"),
     # 2. an existing folder where a file is expected (and nothing written before failing)
-    (["convert-trips", "T.parquet", "D"], "out: D is a folder, not a file"),
-    (["kdd-grid", "--scenario", "synthetic", "D"], "out: D is a folder, not a file"),
+    (["convert-trips", "T.parquet", "D"], "out: {w}/D is a folder, not a file"),
+    (["kdd-grid", "--scenario", "synthetic", "D"], "out: {w}/D is a folder, not a file"),
     (["kdd-grid", "--scenario", "synthetic", "--orders-out", "D", "g.csv"],
-     "orders_out: D is a folder, not a file"),
+     "orders_out: {w}/D is a folder, not a file"),
     (["kdd-grid", "--scenario", "synthetic", "--orders-out", "g.csv", "g.csv"],
-     "orders_out: g.csv is also the grid table"),
+     "orders_out: {w}/g.csv is also the grid table"),
     # 3. names that would replace the current folder or the one above it
-    (["simulate", *SMALL, "--out", "."], "out: '.' names no new folder"),
-    (["simulate", *SMALL, "--out", ".."], "out: '..' names no new folder"),
-    (["export-agent", "--scenario", "synthetic", "."], "out_dir: '.' names no new folder"),
-    (["export-agent", "--scenario", "synthetic", ".."], "out_dir: '..' names no new folder"),
-    (["convert-trips", "T.parquet", "."], "out: '.' names no new file"),
+    (["simulate", *SMALL, "--out", "."], "out: '{w}' names no new folder"),
+    (["simulate", *SMALL, "--out", ".."], "out: '{w}/..' names no new folder"),
+    (["export-agent", "--scenario", "synthetic", "."], "out_dir: '{w}' names no new folder"),
+    (["export-agent", "--scenario", "synthetic", ".."], "out_dir: '{w}/..' names no new folder"),
+    (["convert-trips", "T.parquet", "."], "out: '{w}' names no new file"),
     # 4. a regular file where a folder is expected; an unrelated non-empty folder
-    (["simulate", *SMALL, "--out", "F"], "out: F is a file, not a folder"),
-    (["export-agent", "--scenario", "synthetic", "F"], "out_dir: F is a file, not a folder"),
-    (["simulate", *SMALL, "--out", "D"], "out: D is not empty and holds no config.json"),
+    (["simulate", *SMALL, "--out", "F"], "out: {w}/F is a file, not a folder"),
+    (["export-agent", "--scenario", "synthetic", "F"], "out_dir: {w}/F is a file, not a folder"),
+    (["simulate", *SMALL, "--out", "D"], "out: {w}/D is not empty and holds no config.json"),
     (["export-agent", "--scenario", "synthetic", "D"],
-     "out_dir: D is not empty and holds no v1d3_agent.json"),
+     "out_dir: {w}/D is not empty and holds no v1d3_agent.json"),
     # 5. the output is the input
-    (["convert-trips", "T.parquet", "T.parquet"], "out: T.parquet is the input file"),
-    (["convert-trips", "T.parquet", "./T.parquet"], "out: T.parquet is the input file"),
+    (["convert-trips", "T.parquet", "T.parquet"], "out: {w}/T.parquet is the input file"),
+    (["convert-trips", "T.parquet", "./T.parquet"], "out: {w}/T.parquet is the input file"),
 ]  # fmt: skip
 
 
@@ -116,7 +127,7 @@ def test_bad_output_path_is_one_line_exit_2_nothing_written(
 ) -> None:
     before, above = snapshot(work), sorted(os.listdir(work.parent))
     code, _, err = run_v1d3(monkeypatch, capsys, *args)
-    assert_one_line_error(code, err, needle)
+    assert_one_line_error(code, err, needle.format(w=work))  # paths are made absolute first
     assert snapshot(work) == before  # F, D and T.parquet untouched, no temporary files
     assert sorted(os.listdir(work.parent)) == above
 
@@ -125,6 +136,9 @@ def test_replacing_a_run_folder_or_an_agent_folder_still_works(
     work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (work / "E").mkdir()  # an empty folder is fine too
+    # a user's folder under the name the previous release moved the old run folder to
+    (work / ".E.old").mkdir()
+    (work / ".E.old" / "backup.txt").write_text("data\n")
     for _ in range(2):
         code, _, err = run_v1d3(monkeypatch, capsys, "simulate", *SMALL[:-1], "0.25", "--out", "E")
         assert code == 0, err
@@ -137,7 +151,8 @@ def test_replacing_a_run_folder_or_an_agent_folder_still_works(
     code, _, err = run_v1d3(monkeypatch, capsys, "export-agent", "--scenario", "synthetic", "E")
     assert code == 2 and "holds no v1d3_agent.json" in err
     assert (work / "E" / "config.json").is_file()
-    assert sorted(p for p in os.listdir(work) if p.startswith(".")) == []
+    assert sorted(p for p in os.listdir(work) if p.startswith(".")) == [".E.old"]
+    assert (work / ".E.old" / "backup.txt").read_text() == "data\n"
 
 
 # the helper and the writers ---------------------------------------------------------------------
@@ -227,3 +242,174 @@ def test_replacing_a_symbolic_link_leaves_no_old_link(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "run"]
     assert (link / "config.json").read_text() == '{"new": 1}'
     assert (run / "config.json").read_text() == "{}"  # what the link pointed to is left alone
+
+
+# replacing: nothing but the replaced folder is deleted ------------------------------------------
+
+
+def test_atomic_dir_deletes_no_folder_beside_the_target(tmp_path: Path) -> None:
+    names = [".run.old", ".run.old.tmp", ".run.abcdefgh", f"{TMP_PREFIX}notours"]
+    for name in names:  # a user's folders, some under names the writers use or used
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "backup.txt").write_text(name)
+    for i in range(3):
+        with atomic_dir(tmp_path / "run", marker="config.json") as tmp:
+            (tmp / "config.json").write_text(str(i))
+    assert sorted(os.listdir(tmp_path)) == sorted([*names, "run"])
+    assert all((tmp_path / n / "backup.txt").read_text() == n for n in names)
+    assert (tmp_path / "run" / "config.json").read_text() == "2"
+
+
+def test_a_failed_rename_puts_the_previous_folder_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("old")
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if Path(src).name.startswith(TMP_PREFIX) and Path(dst) == run:  # the new folder's rename
+            raise OSError(28, "No space left on device", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr("v1d3.files.os.replace", replace)
+    with pytest.raises(ConfigError, match=f"^out: cannot write {run} \\(No space left"):
+        with atomic_dir(run, marker="config.json") as tmp:
+            (tmp / "config.json").write_text("new")
+    assert os.listdir(tmp_path) == ["run"] and (run / "config.json").read_text() == "old"
+
+
+def test_a_folder_made_during_the_run_is_not_replaced(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    with pytest.raises(ConfigError, match="holds no config.json"):
+        with atomic_dir(run, marker="config.json") as tmp:
+            (tmp / "config.json").write_text("new")
+            run.mkdir()  # some other program writes there meanwhile
+            (run / "theirs.txt").write_text("theirs")
+    assert os.listdir(tmp_path) == ["run"] and os.listdir(run) == ["theirs.txt"]
+
+
+# an output folder that takes no files: found before any work -----------------------------------
+
+UNWRITABLE = [p for p in ("/sys/v1d3", "/proc/v1d3") if os.path.isdir(os.path.dirname(p))]
+COMMANDS = [
+    ["simulate", *SMALL, "--out", "{}"],
+    ["evaluate", *SMALL, "--dispatch", "nearest", "--baseline", "nearest/stay", "--out", "{}"],
+    ["train", *SMALL, "--method", "tabular-td", "--days", "1", "--out", "{}"],
+    ["convert-trips", "T.parquet", "{}/x.parquet"],
+    ["export-agent", "--scenario", "synthetic", "{}"],
+    ["kdd-grid", "--scenario", "synthetic", "{}/g.csv"],
+]
+
+
+@pytest.mark.skipif(not UNWRITABLE, reason="no /sys or /proc here")
+@pytest.mark.parametrize("where", UNWRITABLE)
+@pytest.mark.parametrize("args", COMMANDS, ids=[a[0] for a in COMMANDS])
+def test_an_output_folder_that_takes_no_files_fails_before_any_work(
+    work: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    args: list[str],
+) -> None:
+    def no_work(*_: Any, **__: Any) -> None:
+        raise AssertionError("work started")
+
+    # where simulate's and evaluate's runs start
+    monkeypatch.setattr("v1d3.cli.simulate.run_simulation", no_work)
+    monkeypatch.setattr("v1d3.eval.evaluate.make_executor", no_work)
+    code, _, err = run_v1d3(monkeypatch, capsys, *(a.format(where) for a in args))
+    line = assert_one_line_error(code, err, f"cannot write {where}")
+    assert f"{os.path.dirname(where)} takes no new files" in line
+
+
+def test_an_os_error_while_writing_is_one_line_and_leaves_nothing(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(self: Any, folder: Path) -> None:
+        raise OSError(28, "No space left on device", str(Path(folder) / "events.parquet"))
+
+    monkeypatch.setattr("v1d3.sim.log.RunLog.write", full)
+    before = snapshot(work)
+    code, _, err = run_v1d3(monkeypatch, capsys, "simulate", *SMALL, "--out", "run")
+    line = assert_one_line_error(code, err, "out: cannot write ")
+    assert line.endswith("run (No space left on device)")
+    assert snapshot(work) == before
+    with pytest.raises(ConfigError, match="^out: cannot write .*No space left"):
+        with atomic_file(work / "x.json") as tmp:
+            raise OSError(28, "No space left on device", str(tmp))
+    with pytest.raises(FileNotFoundError):  # an input that cannot be read stays what it is
+        with atomic_file(work / "x.json"):
+            (work / "missing.csv").read_text()
+    assert snapshot(work) == before
+
+
+# temporaries a killed run left: removed by the next check in that folder, only ours -------------
+
+
+def _dead_pid() -> int:
+    """The id of a process that has just ended (not running any more)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process ids are checked on POSIX")
+def test_stale_temporaries_of_ours_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    mine = temp_prefix("run")
+    stale_dir = mine.replace(f"{os.getpid()}.", f"{dead}.", 1) + "abcdefgh"
+    stale_file = mine.replace(f"{os.getpid()}.", f"{dead}.", 1) + "tmp"
+    kept = [
+        mine + "ijklmnop",  # this process's own: in use
+        mine.replace(f"{os.getpid()}.", f"{os.getppid()}.", 1) + "qrstuvwx",  # a live process's
+        f"{TMP_PREFIX}{dead}.0123abcd-run.abcdefgh",  # another machine's
+        ".run.old",  # a user's
+        f"{TMP_PREFIX}x",
+        "run",
+    ]
+    for name in (stale_dir, *kept):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f.txt").write_text("x")
+    (tmp_path / stale_file).write_text("half a file")
+    young = mine.replace(f"{os.getpid()}.", f"{dead}.", 1) + "young"
+    (tmp_path / young).mkdir()  # made after this process started: not stale yet
+    for name in os.listdir(tmp_path):
+        if name != young:
+            os.utime(tmp_path / name, (1, 1))
+    (tmp_path / "run" / "config.json").write_text("{}")
+    check_output_path(tmp_path / "run", "folder", marker="config.json")
+    assert sorted(os.listdir(tmp_path)) == sorted([*kept, young])
+    assert remove_stale(tmp_path) == 0
+
+
+def test_a_signal_during_the_swap_waits_for_its_end() -> None:
+    import signal
+    import threading
+
+    from v1d3.files import _signals_held
+
+    got: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        got.append(signum)
+
+    before = signal.signal(signal.SIGTERM, handler)
+    busy = threading.Event()
+    other = threading.Thread(target=busy.wait, daemon=True)  # a process with other threads
+    other.start()
+    try:
+        with _signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):  # time for the handler to run, were it not held
+                sum(range(1000))
+            assert got == []
+        assert got == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) is handler  # put back
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        busy.set()

@@ -5,8 +5,9 @@ Every field of a config dataclass is one option, and so is every field of a conf
 field records its own (``field(metadata={"flag": "--radius-m"})``); a nested config may give its
 fields' options a prefix (``metadata={"prefix": "synthetic-"}``). A bool field is a flag that
 sets the opposite of its default (``cancellations``, True by default, is ``--no-cancellations``);
-a tuple is written comma-separated. The help text is the field's docstring. A field whose values
-the command line cannot spell by type alone (``ScenarioConfig.shocks``) names an
+a tuple is written comma-separated. The help text is the field's docstring. A field that names a
+file or folder says so (``metadata={"path": True}``), so the commands make it absolute. A field
+whose values the command line cannot spell by type alone (``ScenarioConfig.shocks``) names an
 :class:`OptionCodec` in its metadata (``"codec"``) that parses and writes them.
 
 The CLI builds its options from :func:`config_options` and its configs with :func:`build_config`;
@@ -73,6 +74,9 @@ class ConfigOption:
     """The field's docstring, on one line."""
     codec: OptionCodec | None = None
     """How the option is parsed and written, when the field's type does not say."""
+    is_path: bool = False
+    """The field names a file or folder (``metadata={"path": True}``): a command receives it
+    made absolute (:mod:`v1d3.cli.paths`)."""
 
     @property
     def name(self) -> str:
@@ -186,7 +190,9 @@ def _options(
                 "--" + ("no-" if tp is bool and value else "") + prefix + f.name.replace("_", "-")
             )
         codec = f.metadata.get("codec")
-        out.append(ConfigOption((*path, f.name), flag, tp, value, docs.get(f.name, ""), codec))
+        doc = docs.get(f.name, "")
+        is_path = bool(f.metadata.get("path", False))
+        out.append(ConfigOption((*path, f.name), flag, tp, value, doc, codec, is_path))
     return tuple(out)
 
 

@@ -1,4 +1,4 @@
-"""The entry point's last-resort handling: a missing file and Ctrl-C."""
+"""The entry point's last-resort handling: a missing file, an OS error and Ctrl-C."""
 
 from __future__ import annotations
 
@@ -31,3 +31,15 @@ def test_ctrl_c_says_so_and_exits_130(
     monkeypatch.setattr("v1d3.cli.main.app", app)
     code, _, err = run_v1d3(monkeypatch, capsys, "simulate")
     assert code == 130 and err == "interrupted; nothing half-written was kept\n"
+
+
+def test_an_os_error_is_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def app(**_: object) -> None:
+        raise PermissionError(13, "Permission denied", "/data/out/metrics.json")
+
+    monkeypatch.setattr("v1d3.cli.main.app", app)
+    code, out, err = run_v1d3(monkeypatch, capsys, "simulate")
+    assert code == 2 and out == ""
+    assert err == "error: /data/out/metrics.json: Permission denied\n"

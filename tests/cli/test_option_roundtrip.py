@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from cli_inprocess import run_v1d3
+from v1d3.cli.paths import absolute_fields
 from v1d3.demand.config import (
     KddConfig,
     ManhattanConfig,
@@ -176,6 +177,7 @@ def test_study_command_round_trips_every_field_through_the_cli(
     scenario: ScenarioConfig,
     sim: SimConfig,
 ) -> None:
+    scenario = absolute_fields(scenario)  # the CLI hands a study its paths absolute
     study = _study(tmp_path, scenario, sim)
     out = tmp_path / "study"
     captured: list[StudyConfig] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from processes import ended, python_env, wait_for
 from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError
 from v1d3.eval.backends import LocalExecutor, Task, execute, make_executor
@@ -52,6 +55,10 @@ def slow_or_die(x: str) -> str:
         os._exit(7)
     time.sleep(1.0)
     return x
+
+
+def worker_pid(_: Any) -> int:
+    return os.getpid()
 
 
 def _tasks(args: list[Any]) -> list[Task]:
@@ -98,6 +105,74 @@ def test_a_dying_worker_fails_only_its_own_run() -> None:
     assert out["die"].attempts == 2
     assert out["a"].ok and out["a"].value == "a"
     assert out["b"].ok and out["b"].value == "b"
+
+
+def test_closing_with_kill_ends_the_runs_in_flight_at_once() -> None:
+    ex = LocalExecutor(1)
+    try:
+        kind, pid = ex.submit(worker_pid, None).result(timeout=60)
+        assert kind == "ok"
+        ex.submit(time.sleep, 120)
+        started = time.monotonic()
+    finally:
+        ex.close(kill=True)
+    assert time.monotonic() - started < 20
+    assert wait_for(lambda: ended(pid), 10)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, time\n"
+        "from v1d3.eval.backends import LocalExecutor\n"
+        "if __name__ == '__main__':\n"
+        "    ex = LocalExecutor(1)\n"
+        "    print(ex.submit(os.readlink, '/proc/self').result()[1], flush=True)  # its pid\n"
+        "    ex.submit(time.sleep, 120)\n"
+        "    time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, str(script)], env=python_env(), stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    worker = int(parent.stdout.readline())
+    parent.kill()  # SIGKILL: the parent cleans up nothing
+    parent.wait()
+    try:
+        assert wait_for(lambda: ended(worker), 10), "the worker outlived its parent"
+    finally:
+        if not ended(worker):
+            os.kill(worker, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_watchdog_ends_a_process_whose_parent_died(tmp_path: Path) -> None:
+    # where prctl is missing, a thread watches the parent; here it is run alone
+    child = (
+        "import os, sys\n"
+        "from v1d3.eval.backends import watch_parent\n"
+        "print(os.getpid(), flush=True)\n"
+        "watch_parent(int(sys.argv[1]), every_s=0.05)\n"
+    )
+    parent = (
+        "import os, subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', {child!r}, str(os.getpid())])\n"
+        "time.sleep(120)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", parent], env=python_env(), stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    watcher = int(proc.stdout.readline())
+    assert not ended(watcher)
+    proc.kill()
+    proc.wait()
+    try:
+        assert wait_for(lambda: ended(watcher), 10), "the watchdog did not end its process"
+    finally:
+        if not ended(watcher):
+            os.kill(watcher, signal.SIGKILL)
 
 
 def test_bad_backend_arguments() -> None:

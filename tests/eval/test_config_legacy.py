@@ -3,12 +3,14 @@ rerun and check; what is written now nests them per source."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from cli_inprocess import run_v1d3
+from v1d3.cli.paths import absolute_fields
 from v1d3.demand.config import KddConfig, ManhattanConfig, TlcConfig
 from v1d3.eval.config import RunConfig, load_config
 from v1d3.eval.evaluate import TIMING_KEYS
@@ -72,7 +74,11 @@ def test_simulate_reruns_and_checks_an_old_config(
     assert code == 0, err
     code, stdout, err = run_v1d3(monkeypatch, capsys, "check", str(out))
     assert code == 0 and "all invariants hold" in stdout, err
-    assert load_config(out / "config.json") == load_config(old)
+    # the same config, its files named absolutely (against the folder the command ran in)
+    assert load_config(out / "config.json") == dataclasses.replace(
+        load_config(old), scenario=absolute_fields(load_config(old).scenario)
+    )
+    assert load_config(out / "config.json").scenario.kdd.grid == str(Path.cwd() / "grid.csv")
     # the same run from today's options: the same numbers
     again = tmp_path / "again"
     args = ["--scenario", "synthetic", "--orders", "2000", "--start-hour", "8", "--hours", "0.5"]

@@ -29,6 +29,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from v1d3.cli.paths import PATH
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.shocks import Shock, load_shock_file
 from v1d3.errors import V1D3Error
@@ -72,7 +73,7 @@ def print_error(message: str) -> None:
 
 Seed = Annotated[int, typer.Option(help="Seed of the run (demand, fleet, cancellations, drift).")]
 Models = Annotated[
-    str | None, typer.Option(help="Folder with trained models (cvnet.pt, tabular-td.pt).")
+    str | None, typer.Option(help="Folder with trained models (cvnet.pt, tabular-td.pt)."), PATH
 ]
 
 Configs = tuple[ScenarioConfig, SimConfig]
@@ -90,6 +91,8 @@ def _annotation(o: ConfigOption, negatable: bool = False) -> Any:
     flag = o.flag
     if negatable and o.type is bool and not o.default:
         flag = f"{o.flag}/--no-{o.flag.removeprefix('--')}"
+    if o.is_path:  # made absolute when the command starts (v1d3.cli.paths)
+        return Annotated[o.cli_type, typer.Option(flag, help=o.cli_help), PATH]
     return Annotated[o.cli_type, typer.Option(flag, help=o.cli_help)]
 
 

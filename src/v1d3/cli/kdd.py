@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from v1d3.cli import common as c
+from v1d3.cli.paths import PathValue
 from v1d3.demand.config import ScenarioConfig
 from v1d3.kddcup.submission import AGENT_BUDGET_HELP
 from v1d3.options import config_options
@@ -33,6 +34,7 @@ AgentSpecs = Annotated[
         "--agent",
         help="KDD Cup 2020 agent as NAME=PATH (a submission folder); repeat for several.",
     ),
+    PathValue(after="="),
 ]
 AgentBudget = Annotated[
     float,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import typer
 
 from v1d3.cli import common
-from v1d3.errors import V1D3Error
+from v1d3.cli.paths import absolute_paths
+from v1d3.errors import V1D3Error, first_line
 
 app = typer.Typer(
     name="v1d3",
@@ -31,6 +37,10 @@ def _register() -> None:
                 raise
             continue
         mod.register(app)
+    # every command gets its paths absolute, so a later change of folder cannot move them
+    for info in app.registered_commands:
+        if info.callback is not None:
+            info.callback = absolute_paths(info.callback)
 
 
 _register()
@@ -42,8 +52,37 @@ _UsageError: type[Exception] = next(
 )
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread as Ctrl-C's KeyboardInterrupt is: every writer's
+    with-block removes its temporary on the way out, so nothing half-written is kept. Not an
+    Exception, so no handler meant for errors (a contained agent fault, a retried run) takes it."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` in the block (from the main thread only; elsewhere
+    the signal keeps its handler)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def main() -> None:
     """Console-script entry point."""
+    with _sigterm_raises():
+        _main()
+
+
+def _main() -> None:
     try:
         code = app(standalone_mode=False)
     except _UsageError as e:
@@ -64,8 +103,15 @@ def main() -> None:
     except FileNotFoundError as e:
         common.print_error(f"{e.filename}: file not found")
         sys.exit(2)
+    except OSError as e:  # a path the system refuses (the writers name theirs: V1D3Error)
+        where = f"{e.filename}: " if e.filename is not None else ""
+        common.print_error(f"{where}{e.strerror or first_line(e)}")
+        sys.exit(2)
     except KeyboardInterrupt:
         code = 130
+    except Terminated:
+        common.err_console.print("terminated; nothing half-written was kept")
+        sys.exit(143)
     # without click's standalone mode, ``typer.Exit(n)`` and ``--help`` come back as a code
     # (typer turns Ctrl-C into Exit(130))
     if code == 130:

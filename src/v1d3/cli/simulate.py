@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from v1d3.cli import common as c
 from v1d3.cli.kdd import AgentBudget, AgentPath
+from v1d3.cli.paths import absolute_fields
 from v1d3.demand.registry import SCENARIOS
 from v1d3.eval.config import RUN_CONFIG, RunConfig, load_config
 from v1d3.eval.run import run_simulation, write_run
-from v1d3.files import check_output_path
+from v1d3.files import absolute, check_output_path
+from v1d3.kddcup.adapter import AGENT_POLICY
 from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.policy_spec import parse_name
@@ -62,6 +65,7 @@ def simulate(
         from v1d3.kddcup.runner import agent_run_config
 
         cfg = agent_run_config(cfg, agent, agent_budget_s)
+    cfg = _absolute(cfg)
     label = f"{cfg.scenario.name} {cfg.policy} seed {cfg.seed}"
     with c.sim_progress(label, *cfg.scenario.window_s) as progress:
         result = run_simulation(cfg, progress=progress)
@@ -75,6 +79,24 @@ def simulate(
             soft_wrap=True,
         )
     c.console.print(f"run folder: {out}  (reproduce: v1d3 simulate --config {out}/config.json)")
+
+
+def _absolute(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with its paths absolute (those of a config.json or of a policy's parameters, which
+    the options did not see): the scenario's files, the models folder, an agent's folder."""
+
+    def params(name: str, given: dict[str, Any]) -> dict[str, Any]:
+        if name.partition(":")[0] != AGENT_POLICY or not isinstance(given.get("path"), str):
+            return given
+        return {**given, "path": absolute(given["path"])}
+
+    return dataclasses.replace(
+        cfg,
+        scenario=absolute_fields(cfg.scenario),
+        models=absolute(cfg.models) if cfg.models else cfg.models,
+        dispatch_params=params(cfg.dispatch, cfg.dispatch_params),
+        reposition_params=params(cfg.reposition, cfg.reposition_params),
+    )
 
 
 def scenarios() -> None:

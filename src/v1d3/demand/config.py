@@ -70,7 +70,7 @@ class ManhattanConfig:
 class TlcConfig:
     """The ``nyc-tlc`` source's settings (the day is the scenario's ``date`` or ``weekday``)."""
 
-    trips: str | None = None
+    trips: str | None = field(default=None, metadata={"path": True})
     """nyc-tlc: trip-record parquet file to replay (None = the shipped March 2021 green taxis)."""
 
     def __post_init__(self) -> None:
@@ -81,9 +81,9 @@ class TlcConfig:
 class KddConfig:
     """The ``kdd`` source's settings: a KDD Cup 2020 city and, optionally, its orders."""
 
-    grid: str | None = None
+    grid: str | None = field(default=None, metadata={"path": True})
     """kdd: KDD Cup 2020 hexagon grid table (CSV, no header)."""
-    orders: str | None = field(default=None, metadata={"flag": "--kdd-orders"})
+    orders: str | None = field(default=None, metadata={"flag": "--kdd-orders", "path": True})
     """kdd: KDD Cup 2020 orders file (CSV, no header); None = synthetic demand on the grid."""
 
     def __post_init__(self) -> None:

@@ -8,7 +8,9 @@ once, and then reports it as failed with its error while every other run goes on
 - ``local``: a :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method
   (a fresh interpreter per worker: safe with torch, which some policies import). A worker that
   dies breaks the whole pool, so the runs that were in flight are retried one at a time in a new
-  pool: a second death is then the run's own.
+  pool: a second death is then the run's own. A worker ends when the process that started it
+  dies (killed, even with SIGKILL: no idle workers are left behind), and an interrupted study
+  (Ctrl-C, SIGTERM) ends its workers at once instead of waiting for their runs.
 - ``ray``: each run is one Ray task (``num_cpus=1``, no Ray-side retries). ``address=None``
   starts a local Ray with ``workers`` CPUs; ``"auto"``, ``"host:port"`` (or a Ray Client
   ``"ray://host:port"``) joins a running cluster (every node needs the same ``v1d3`` installed).
@@ -17,11 +19,15 @@ once, and then reports it as failed with its error while every other run goes on
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import sys
+import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -72,11 +78,43 @@ class TaskResult:
 # --- worker side -------------------------------------------------------------------------------
 
 _THREADS = 0
+PR_SET_PDEATHSIG = 1
+"""Linux prctl(2) option: the signal a process gets when the thread that started it ends."""
+PARENT_POLL_S = 1.0
+"""Where prctl is not there: how often a worker looks whether its parent still runs, seconds."""
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent: int | None = None) -> None:
     global _THREADS
     _THREADS = threads
+    if parent is not None:
+        die_with_parent(parent)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when process ``parent`` (the one that started it) dies: on Linux the
+    kernel sends SIGKILL (prctl ``PR_SET_PDEATHSIG``); elsewhere a daemon thread looks every
+    :data:`PARENT_POLL_S` seconds whether the parent is still this process's parent."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    threading.Thread(
+        target=watch_parent, args=(parent,), name="v1d3-watch-parent", daemon=True
+    ).start()
+
+
+def watch_parent(parent: int, every_s: float = PARENT_POLL_S) -> None:
+    """End the process (``os._exit(1)``) once ``parent`` is no longer its parent (it died, and
+    the process was handed to another); until then, never return."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(1)
 
 
 def _call(fn: Callable[[Any], Any], arg: Any) -> tuple[str, Any]:
@@ -109,7 +147,9 @@ class Executor(Protocol):
 
     def wait(self, handles: Sequence[Any]) -> list[tuple[Any, Outcome]]: ...
 
-    def close(self) -> None: ...
+    def close(self, kill: bool = False) -> None:
+        """Release the workers; ``kill``: end the runs in flight instead of waiting for them."""
+        ...
 
 
 class LocalExecutor:
@@ -131,7 +171,7 @@ class LocalExecutor:
                 max_workers=self.slots,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self._threads,),
+                initargs=(self._threads, os.getpid()),
             )
         return self._pool
 
@@ -158,8 +198,12 @@ class LocalExecutor:
                 out.append((f, ("error", f"{type(e).__name__}: {e}")))
         return out
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
         if self._pool is not None:
+            if kill:
+                # the pool's own processes (Python 3.14 offers terminate_workers())
+                for proc in list(getattr(self._pool, "_processes", {}).values()):
+                    proc.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
@@ -230,7 +274,7 @@ class RayExecutor:
                 out.append((h, ("crash", first_line(e, typed=True))))
         return out
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
         if self._started:
             self._ray.shutdown()
             self._started = False

@@ -409,8 +409,10 @@ def _run_all(
                         "error": res.error,
                     }
                 )
-    finally:
-        executor.close()
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM) or failed: end the runs in flight
+        executor.close(kill=True)
+        raise
+    executor.close()
     return records, failures, len(tasks) - len(todo)
 
 
