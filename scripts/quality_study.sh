@@ -39,11 +39,12 @@ dispatch() {  # every value-based method against distance matching, then v1d3 ag
 }
 
 REBALANCERS=min-cost-flow,zhang-pavone  # the field's rebalancers (docs/method.md §11.1)
+WAIT="value[wait=forecast,k_ring=8]"  # value paying for the wait at a destination (§4.1)
 
 reposition() {  # value against the baselines, 10 % of the fleet managed and all of it
   for share in 0.1 1.0; do
     "$V1D3" evaluate "${DAYS[@]}" --dispatch v1d3 \
-      --reposition "stay,random,demand,value,$REBALANCERS" \
+      --reposition "stay,random,demand,value,$WAIT,$REBALANCERS" \
       --managed-share "$share" --baseline v1d3/stay --out "$OUT/reposition-$share" --resume
   done
   # what repositioning could add at most with 10 % managed: their idle time beyond the 5
@@ -63,7 +64,7 @@ reposition_after() {  # offered at once (0 s) and after 1 idle minute, instead o
 supply() {  # $1: fleet scale. Looser supply: what repositioning adds, and could add at most
   local scale=$1
   "$V1D3" evaluate "${DAYS[@]}" --fleet-scale "$scale" --managed-share 0.1 \
-    --policies "distance/stay,v1d3/stay,v1d3/value,v1d3/${REBALANCERS//,/,v1d3/}" \
+    --policies "distance/stay,v1d3/stay,v1d3/value,v1d3/$WAIT,v1d3/${REBALANCERS//,/,v1d3/}" \
     --baseline v1d3/stay --out "$OUT/supply-$scale" --resume
   "$PY" scripts/reposition_headroom.py "${HEADROOM[@]}" --managed-share 0.1 \
     --fleet-scale "$scale" | tee "$OUT/supply-$scale-headroom.json"

@@ -40,6 +40,8 @@ def _batch(city, cells, t=8 * 3600.0, supply=None, waiting=None):
 
 def _policy(city, table, seed=0, forecast=None, **cfg):
     cfg.setdefault("k_ring", 2)  # the small city's tests reason about the 2-ring
+    if forecast is not None:
+        cfg.setdefault("wait", "forecast")
     v = LocationValue(city.n_cells, Discount(0.9, 600.0))
     v.table[:] = table
     p = ValueReposition(v, ValueRepositionConfig(**cfg), forecast)
@@ -191,8 +193,12 @@ def test_batch_drivers_queue_behind_each_other(city):
 
 def test_wait_model_resolved_by_the_forecast(city):
     table = np.zeros(city.n_cells)
-    assert _policy(city, table).wait_model == "off"  # auto without a forecast
-    assert _policy(city, table, forecast=_flat_forecast(city, 1.0)).wait_model == "forecast"
+    assert _policy(city, table).wait_model == "off"  # the default: the paper's rule
+    assert _policy(city, table, wait="auto").wait_model == "off"  # auto without a forecast
+    flat = _flat_forecast(city, 1.0)
+    assert _policy(city, table, forecast=flat, wait="auto").wait_model == "forecast"
+    v = LocationValue(city.n_cells, Discount(0.9, 600.0))
+    assert ValueReposition(v, ValueRepositionConfig(), flat).wait_model == "off"
     assert _policy(city, table, forecast=_flat_forecast(city, 1.0), wait="off").wait_model == "off"
     with pytest.raises(ConfigError, match="wait=forecast needs historical days"):
         _policy(city, table, wait="forecast")

@@ -49,9 +49,10 @@ _WAIT_MODELS = ("auto", "forecast", "off")
 class ValueRepositionConfig:
     """How :class:`ValueReposition` scores and samples destinations."""
 
-    k_ring: int = 8
-    """Candidate destinations: cells within this many neighbour steps (H3 k-ring; 8 at
-    resolution 8 reaches about 6 km). How 8 was chosen: docs/results/tuning.md §4, §9."""
+    k_ring: int = 5
+    """Candidate destinations: cells within this many neighbour steps (H3 k-ring; 5 at
+    resolution 8 reaches about 4 km). How 5 was chosen: docs/results/tuning.md §4; with the
+    wait model 8 did better (§9)."""
     beta: float = 3.0
     """Inverse temperature of the sampling, per currency unit of value (0 = uniform; large =
     arg-max). 3 per dollar: values differ by a few dollars between nearby cells
@@ -59,11 +60,12 @@ class ValueRepositionConfig:
     cap: int | None = None
     """Most drivers sent to one destination cell per call (None = no cap; staying is never
     capped)."""
-    wait: WaitModel = "auto"
+    wait: WaitModel = "off"
     """``forecast``: discount each destination by the expected wait for an order there, from the
     drivers ahead and the departures forecast from historical days; ``off``: the value alone
-    (the paper's rule); ``auto``: ``forecast`` where the scenario has historical days, else
-    ``off`` (a replayed real date). How it was chosen: docs/results/tuning.md §9."""
+    (the paper's rule, the default until the studies measure the wait model against it:
+    docs/results/tuning.md §9); ``auto``: ``forecast`` where the scenario has historical days,
+    else ``off`` (a replayed real date)."""
     catchment_ring: int = 2
     """The cells whose drivers and orders compete with a destination's: within this many
     neighbour steps of it (2 at H3 resolution 8: about 1.5 km, a usual pickup;
