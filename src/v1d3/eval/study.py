@@ -29,6 +29,7 @@ from v1d3.options import first_difference, option_args
 from v1d3.policies import DISPATCH, REPOSITION, agent_label
 from v1d3.policy_spec import format_name, parse_policy, policy_label
 from v1d3.sim.config import SimConfig
+from v1d3.text_files import json_text, read_json
 
 __all__ = [
     "STUDY_FILE",
@@ -154,7 +155,7 @@ class StudyConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        return json.loads(json.dumps(d))
+        return json.loads(json_text(d, "study config"))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StudyConfig:
@@ -215,7 +216,7 @@ def check_study_folder(out: Path, study: StudyConfig, resume: bool) -> None:
         return
     marker = out / STUDY_FILE
     try:
-        doc = json.loads(marker.read_text())
+        doc = read_json(marker, "study file")
         if doc.get("kind") != STUDY_KIND:
             raise ValueError("not a study file")
         old = StudyConfig.from_dict(doc["study"])

@@ -36,6 +36,7 @@ from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
 from v1d3.kddcup.grid import KDD_SPEED_MPS, STRAY_KM, HexGrid, numeric_rows, read_grid
 from v1d3.sim.config import SimConfig
+from v1d3.text_files import not_utf8
 
 __all__ = [
     "KddSource",
@@ -125,15 +126,17 @@ def read_kdd_orders(path: str | Path) -> KddOrderTable:
     drops: Counter[str] = Counter()
     nan10 = [math.nan] * 10
     try:
-        with path.open(newline="") as fh:
+        with path.open(newline="", encoding="utf-8") as fh:
             for i, oid, v in numeric_rows(fh, (_FIELDS_PLAIN, _FIELDS_CANCEL), drops):
                 if len(v) == _FIELDS_PLAIN - 1:
                     v.extend(nan10)
                 ids.append(oid)
                 nums.append(v)
                 lines.append(i)
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read the orders file ({e})") from None
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e, "KDD orders file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the orders file ({e.strerror or e})") from None
     a = np.asarray(nums, dtype=np.float64).reshape(-1, _FIELDS_CANCEL - 1)
     return KddOrderTable(
         order_id=tuple(ids),
@@ -162,7 +165,7 @@ def write_kdd_orders(
     """
     from v1d3.files import atomic_file
 
-    with atomic_file(path) as tmp, tmp.open("w", newline="") as fh:
+    with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         with_cp = orders.cancel_prob is not None if cancel_prob is None else cancel_prob
         start = epoch_s + orders.t_request
         stop = start + orders.trip_s

@@ -13,7 +13,6 @@ to run it on another scenario. How an agent is run (its time budget) is an :clas
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 from v1d3.errors import ConfigError, PolicyError, first_line
 from v1d3.kddcup.grid import read_grid
 from v1d3.options import field_doc
+from v1d3.text_files import read_json
 
 __all__ = [
     "METADATA_FILE",
@@ -157,8 +157,9 @@ def check_agent_scenario(path: str | Path, scenario: Any) -> None:
     record = folder / METADATA_FILE
     if scenario is None or not record.is_file():
         return
+    doc = read_json(record, "exported-agent record", ConfigError)
     try:
-        exported = json.loads(record.read_text())["run"]["scenario"]
+        exported = doc["run"]["scenario"]
         name = exported["name"]
         res = exported.get("h3_resolution")
     except (OSError, ValueError, KeyError, TypeError) as e:
