@@ -16,8 +16,7 @@ from v1d3.files import check_output_path
 from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.policy_spec import parse_name
-from v1d3.sim.checker import check_run
-from v1d3.sim.log import RunLog
+from v1d3.sim.checker import check_folder
 
 
 @c.scenario_options()
@@ -94,8 +93,8 @@ def policies() -> None:
 
 
 def check(run: Annotated[Path, typer.Argument(help="A run folder written by simulate.")]) -> None:
-    """Check a finished run's invariants from its log files alone."""
-    report = check_run(RunLog.read(run))
+    """Check a finished run's invariants from its log files, and its metrics.json against them."""
+    report = check_folder(run)
     if report.ok:
         c.console.print(f"{run}: all invariants hold")
         return

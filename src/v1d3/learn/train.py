@@ -54,7 +54,7 @@ def trajectory_day(f: Path, weekday: int, end_s: float) -> tuple[int, float, Any
     log_meta = f.with_name("log_meta.json")
     if f.name != "events.parquet" or not log_meta.is_file():
         return weekday, end_s, None
-    m = read_json(log_meta, "run's log_meta.json")
+    m = read_json(log_meta, "run folder's log_meta.json")
     try:
         return int(m.get("weekday", weekday)), float(m.get("end_s", end_s)), m.get("seed")
     except (ValueError, TypeError, AttributeError):

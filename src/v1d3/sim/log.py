@@ -245,7 +245,7 @@ def _read_columns(
 
 def _read_meta(path: Path) -> dict[str, Any]:
     """Read a run's ``log_meta.json``: a JSON object with the numeric fields readers need."""
-    meta = read_json(path, "run's log_meta.json")
+    meta = read_json(path, "run folder's log_meta.json")
     if not isinstance(meta, dict):
         kind = "an array" if isinstance(meta, list) else f"a {type(meta).__name__}"
         raise DataError(f"{path}: expected a JSON object, got {kind}")
