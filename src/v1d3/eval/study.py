@@ -23,8 +23,9 @@ from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.config import RunConfig
 from v1d3.eval.report import CorrectionMapConfig
+from v1d3.fields import check_fields
 from v1d3.files import check_output_path
-from v1d3.kddcup.submission import AGENT_BUDGET_S
+from v1d3.kddcup.submission import AGENT_BUDGET_S, AgentConfig
 from v1d3.options import first_difference, option_args
 from v1d3.policies import DISPATCH, REPOSITION, agent_label
 from v1d3.policy_spec import format_name, parse_policy, policy_label
@@ -80,6 +81,8 @@ class StudyConfig:
         object.__setattr__(self, "baseline", _normalise(self.baseline))
         object.__setattr__(self, "weekdays", tuple(int(w) for w in self.weekdays))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        check_fields(self, "study")
+        AgentConfig(self.agent_budget_s)  # the budget every agent of the study gets
         for p in pol:
             d, dp, r, rp = parse_policy(p)
             agent = agent_label(d)

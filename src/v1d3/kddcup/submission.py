@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from v1d3.errors import ConfigError, PolicyError, first_line
+from v1d3.fields import check_fields
 from v1d3.kddcup.grid import read_grid
 from v1d3.options import field_doc
 from v1d3.text_files import read_json
@@ -66,6 +67,7 @@ class AgentConfig:
     exported V1D3 agents do) so they decide exactly as natively; others never see it."""
 
     def __post_init__(self) -> None:
+        check_fields(self, "agent config")  # types, and a finite budget (inf is no budget)
         if not self.time_budget_s > 0:
             raise ConfigError(f"agent time_budget_s must be > 0 seconds, got {self.time_budget_s}")
         if self.max_records < 0:
