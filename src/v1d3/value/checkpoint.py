@@ -16,6 +16,7 @@ not fit the method or scenario asked for. Keys written by every V1D3 model:
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,35 @@ def save_checkpoint(path: Path, state: dict[str, Any], meta: dict[str, Any]) -> 
         torch.save(payload, tmp)
 
 
+_WEIGHTS_ONLY = "WeightsUnpickler error:"
+"""Where torch's weights-only loader puts what it met, below a paragraph of advice."""
+_GLOBAL = re.compile(r"\bGLOBAL ([\w.]+)")
+
+
+def _refusal(path: Path, e: Exception) -> str:
+    """The one line for a file torch's weights-only loader refused. A file that names code
+    (a pickled global: a class, a function) holds objects a model file must not hold: say so,
+    and never relay torch's advice, which is to allow that code or to load the file with
+    ``weights_only=False``, either of which runs whatever the file was made to run."""
+    text = str(e)
+    if _WEIGHTS_ONLY in text:
+        met = text.split(_WEIGHTS_ONLY, 1)[1]
+        name = _GLOBAL.search(met)
+        if name is not None or "global" in met.lower():
+            what = f" (it refers to {name.group(1)})" if name is not None else ""
+            return (
+                f"{path}: holds objects a model file must not hold{what}, only tensors and plain "
+                "values; refused unread. Use a model file written by v1d3 train"
+            )
+        # an operand the loader does not know: damaged bytes; the sentence before any advice
+        cause = first_line(e, after=_WEIGHTS_ONLY).split(". ")[0].rstrip(".")
+    else:
+        cause = first_line(e)
+    if "weights_only" in cause or "safe_globals" in cause:  # advice, not a cause
+        cause = type(e).__name__
+    return f"{path}: not a readable v1d3 checkpoint ({cause})"
+
+
 def load_checkpoint(
     path: Path, expect_method: str | None = None, scenario: Any = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -69,9 +99,7 @@ def load_checkpoint(
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # junk bytes trip torch's loader in many ways (OSError, EOFError, ...)
-        # torch's weights-only error puts what the unpickler met below a paragraph of advice
-        cause = first_line(e, after="WeightsUnpickler error:")
-        raise ModelError(f"{path}: not a readable v1d3 checkpoint ({cause})") from None
+        raise ModelError(_refusal(path, e)) from None
     if not isinstance(payload, dict) or not {"meta", "state"} <= set(payload):
         raise ModelError(f"{path}: not a V1D3 model file (no meta/state)")
     meta, state = payload["meta"], payload["state"]
