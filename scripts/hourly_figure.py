@@ -40,7 +40,7 @@ def _fail(message: str) -> NoReturn:
 def read_hours(run: Path) -> dict[str, np.ndarray]:
     path = run / "metrics_by_hour.csv"
     try:
-        with path.open() as fh:
+        with path.open(encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
         cols = {
             k: np.array([float(r[k]) for r in rows])

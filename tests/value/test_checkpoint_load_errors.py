@@ -93,3 +93,17 @@ def test_cli_simulate_with_tampered_model_is_one_line(tmp_path, monkeypatch, cap
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "cvnet.pt: holds objects a model file must not hold" in err and "weights_only" not in err
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused(tmp_path: Path, value: float) -> None:
+    """A model with a NaN in its table loaded and drove dispatch with NaN values."""
+    path = tmp_path / "tabular-td.pt"
+    table = torch.zeros(2, 3, dtype=torch.float64)
+    table[1, 2] = value
+    save_checkpoint(path, {"table": table, "bucket_s": 600.0}, {"method": "tabular-td"})
+    with pytest.raises(ModelError, match=r"tabular-td\.pt: state\.table holds NaN or infinite"):
+        load_checkpoint(path)
+    save_checkpoint(path, {"table": torch.zeros(2)}, {"method": "tabular-td", "gamma": value})
+    with pytest.raises(ModelError, match=r"meta\.gamma holds NaN or infinite"):
+        load_checkpoint(path)

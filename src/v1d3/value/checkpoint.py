@@ -16,6 +16,7 @@ not fit the method or scenario asked for. Keys written by every V1D3 model:
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,25 @@ def _refusal(path: Path, e: Exception) -> str:
     return f"{path}: not a readable v1d3 checkpoint ({cause})"
 
 
+def _non_finite(obj: Any, key: str = "") -> str:
+    """The key path of the first tensor or float in ``obj`` that is not all finite ("": none)."""
+    if isinstance(obj, torch.Tensor):
+        finite = not obj.is_floating_point() or bool(torch.isfinite(obj).all())
+        return "" if finite else key
+    if isinstance(obj, float):
+        return "" if math.isfinite(obj) else key
+    items: Any = ()
+    if isinstance(obj, dict):
+        items = ((f"{key}.{k}" if key else str(k), v) for k, v in obj.items())
+    elif isinstance(obj, list | tuple):
+        items = ((f"{key}[{i}]", v) for i, v in enumerate(obj))
+    for k, v in items:
+        found = _non_finite(v, k)
+        if found:
+            return found
+    return ""
+
+
 def load_checkpoint(
     path: Path, expect_method: str | None = None, scenario: Any = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -105,6 +125,11 @@ def load_checkpoint(
     meta, state = payload["meta"], payload["state"]
     if not isinstance(meta, dict) or not isinstance(state, dict):
         raise ModelError(f"{path}: not a V1D3 model file (meta/state are not dictionaries)")
+    bad = _non_finite(payload)
+    if bad:
+        raise ModelError(
+            f"{path}: {bad} holds NaN or infinite numbers; a model file holds finite ones only"
+        )
     if expect_method is not None and meta.get("method") != expect_method:
         raise ModelError(
             f"{path}: holds a {meta.get('method')!r} model, expected {expect_method!r}"
