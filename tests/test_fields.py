@@ -86,6 +86,9 @@ def test_values_that_do_not_fit_name_the_field(kwargs: dict[str, Any], message: 
             "synthetic config: speed_mps must be a finite number",
         ),
         ({"scenario": {"synthetic": {"centre_lat": 200}}}, "synthetic.centre_lat"),
+        # found by tests/test_bad_input_property.py: traceback deep in the run
+        ({"scenario": {"synthetic": {"detour": 1e308}}}, r"detour in \[1, 10\]"),
+        ({"sim": {"round_s": 1e-308}}, r"round_s must be in \[0.1, 3600\] seconds"),
         ({"scenario": {"synthetic": {"hotspot_sd_m": -5}}}, "hotspot_sd_m > 0"),
         ({"scenario": {"synthetic": {"rush_width_h": 0}}}, "rush_width_h > 0"),
     ],

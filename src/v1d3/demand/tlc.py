@@ -211,9 +211,10 @@ def _seconds(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _numbers(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """A numeric column as float64 and its null mask."""
+    """A numeric column as float64 and its null mask (integers beyond 2**53 rounded: such a zone
+    id is unknown and such a fare too high, either way a dropped row)."""
     null = col.is_null().to_numpy(zero_copy_only=False)
-    vals = pc.cast(col, pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
+    vals = pc.cast(col, pa.float64(), safe=False).fill_null(0.0).to_numpy(zero_copy_only=False)
     return np.where(null, np.nan, vals), null
 
 
@@ -226,6 +227,7 @@ def _read_records(path: str | os.PathLike[str]) -> _Records:
     path = Path(path)
     try:
         schema = pq.read_schema(path)
+        schema.names  # noqa: B018 - decoded here: a damaged file's may not be UTF-8
     except (OSError, pa.ArrowException, ValueError) as e:
         raise DataError(f"{path}: unreadable ({first_line(e)}; {_EXPECTED})") from None
     pu_t = _pick_column(path, _PICKUP, schema)

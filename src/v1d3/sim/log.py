@@ -211,11 +211,11 @@ def _read_columns(
     """
     try:
         t = pq.read_table(path)
+        names = t.column_names  # decoded here: a damaged file's may not be UTF-8
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except (OSError, pa.ArrowException) as e:
+    except (OSError, ValueError, pa.ArrowException) as e:
         raise DataError(f"{path}: not a readable parquet file ({first_line(e)})") from None
-    names = t.column_names
     if len(set(names)) < len(names):
         dup = sorted({c for c in names if names.count(c) > 1})
         raise DataError(f"{path}: duplicate column(s) {', '.join(dup)}")
