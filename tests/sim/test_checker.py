@@ -167,3 +167,15 @@ def test_cli_check_catches_an_edited_summary(synthetic_run, tmp_path, monkeypatc
     (run / "metrics.json").write_bytes(b"{\xff}")
     code, _, err = run_v1d3(monkeypatch, capsys, "check", str(run))
     assert_one_line_error(code, err, f"{run / 'metrics.json'}: not UTF-8 text")
+
+
+def test_cli_check_prints_one_line_per_violation(synthetic_run, tmp_path, monkeypatch, capsys):
+    """Violations were wrapped at 160 columns off a terminal: a long path split them."""
+    from v1d3.eval.run import write_run
+
+    run = write_run(synthetic_run, tmp_path / ("long-folder-name-" * 8) / "run")
+    m = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({**m, "orders": 1, "completed": 2}))
+    code, _, err = run_v1d3(monkeypatch, capsys, "check", str(run))
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 1 and len(lines) == 2 and all(ln.startswith(f"{run}: ") for ln in lines), err

@@ -99,7 +99,7 @@ def check(run: Annotated[Path, typer.Argument(help="A run folder written by simu
         c.console.print(f"{run}: all invariants hold")
         return
     for v in report.violations:
-        c.err_console.print(f"{run}: {v}", highlight=False)
+        c.err_console.print(f"{run}: {v}", highlight=False, soft_wrap=True)  # one line each
     raise typer.Exit(1)
 
 
