@@ -20,6 +20,7 @@ import sys
 import time
 
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.text_files import json_text
 
 POLICIES = ("distance", "cvnet", "v1d3")
 
@@ -73,7 +74,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.one:
         threads = args.threads or None
-        print(json.dumps(run_case(args.one, threads, args.start_hour, args.hours)))
+        print(json_text(run_case(args.one, threads, args.start_hour, args.hours)))
         return
     window = ["--start-hour", str(args.start_hour), "--hours", str(args.hours)]
     cases: dict[str, dict] = {}
@@ -90,7 +91,7 @@ def main() -> None:
 
     day = {"weekday": 2, "seed": 11, "start_hour": args.start_hour, "hours": args.hours}
     ratios = {name: over_distance(name) for name in cases if ":distance:" not in name}
-    print(json.dumps({"day": day, "cases": cases, "over_distance": ratios}, indent=2))
+    print(json_text({"day": day, "cases": cases, "over_distance": ratios}, indent=2))
 
 
 def argparse_hidden() -> str:

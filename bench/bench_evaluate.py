@@ -24,12 +24,12 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import json  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from v1d3.cli.script_args import ArgumentParser  # noqa: E402
+from v1d3.text_files import json_text  # noqa: E402
 
 
 def main() -> None:
@@ -69,7 +69,7 @@ def main() -> None:
     speedup = wall[1] / wall[2]
     overhead = wall[1] / direct - 1.0
     print(
-        json.dumps(
+        json_text(
             {
                 "scenario": args.scenario,
                 "policy": "distance/stay",

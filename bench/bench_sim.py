@@ -26,6 +26,7 @@ import sys
 import time
 
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.text_files import json_text
 
 CASES = ["3600:all-online", "8000:all-online", "3600:shifts", "default:shifts"]
 
@@ -75,7 +76,7 @@ def main() -> None:
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.inner:
-        print(json.dumps(run_case(args.case[0], args.seed)))
+        print(json_text(run_case(args.case[0], args.seed)))
         return
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     results = []
@@ -94,7 +95,7 @@ def main() -> None:
         best["simulation_wall_s_all"] = [r["simulation_wall_s"] for r in runs]
         results.append(best)
     print(
-        json.dumps(
+        json_text(
             {
                 "benchmark": "simulator",
                 "scenario": "manhattan weekday 2 (Wednesday), real volume, distance/stay",

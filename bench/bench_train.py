@@ -9,7 +9,6 @@ the transitions say); the net is the default :class:`~v1d3.value.cvnet.CVNetConf
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
 import time
 
@@ -28,6 +27,7 @@ from v1d3.policies.neural import make_v1d3
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import build_scenario
+from v1d3.text_files import json_text
 from v1d3.value.cvnet import CVNetConfig
 from v1d3.value.online import ResidualValue
 
@@ -166,7 +166,7 @@ def main() -> None:
         ]
         out["cuda_device"] = torch.cuda.get_device_name(0)
     out["online_residual_1_thread"] = bench_online(city)
-    print(json.dumps(out, indent=2))
+    print(json_text(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.text_files import json_text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,7 +76,7 @@ def main() -> None:
         }
         for case, t in times.items()
     }
-    print(json.dumps({"old": args.old, "new": args.new, "cases": cases}, indent=1))
+    print(json_text({"old": args.old, "new": args.new, "cases": cases}, indent=1))
 
 
 if __name__ == "__main__":

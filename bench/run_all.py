@@ -23,7 +23,7 @@ def main() -> None:
             results[name] = {"error": out.stderr.strip().splitlines()[-1:]}
             continue
         results[name] = json.loads(out.stdout)
-    print(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2, allow_nan=False))  # strict JSON, as v1d3.text_files writes
 
 
 if __name__ == "__main__":

@@ -120,7 +120,9 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def _zones_json(zones: list[dict[str, Any]]) -> bytes:
     """The zone file: one zone per line, compact separators."""
-    lines = [json.dumps(z, separators=(",", ":"), ensure_ascii=True) for z in zones]
+    # strict JSON (allow_nan=False) as v1d3.text_files.json_text writes it; this builder imports
+    # no package module
+    lines = [json.dumps(z, separators=(",", ":"), allow_nan=False) for z in zones]
     return ('{"crs":"EPSG:4326","zones":[\n' + ",\n".join(lines) + "\n]}\n").encode("ascii")
 
 

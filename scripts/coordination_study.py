@@ -30,7 +30,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import math
 import os
 import sys
@@ -52,6 +51,7 @@ from v1d3.eval.summary import mean_ci, paired_rel_diff
 from v1d3.policies.models import packaged_models
 from v1d3.policy_spec import parse_policy, policy_label
 from v1d3.sim.config import SimConfig
+from v1d3.text_files import json_text, read_json
 
 FIGURES = ("income_per_online_hour_managed", "income_per_online_hour_managed_kdd")
 """The two figures of each setting (``metrics.json`` keys)."""
@@ -142,7 +142,7 @@ def _study(args: Any, setting: Setting) -> StudyConfig:
 def read_days(folder: Path, setting: Setting, policy: str) -> dict[tuple[int, int], dict]:
     """The finished runs of ``policy`` in a study folder, by (weekday, seed)."""
     try:
-        doc = json.loads((folder / STUDY_FILE).read_text())
+        doc = read_json(folder / STUDY_FILE, "study file")
         sim = StudyConfig.from_dict(doc["study"]).sim
         t = pq.read_table(folder / "results.parquet").to_pydict()
     except (OSError, ValueError, KeyError, V1D3Error) as e:
@@ -365,7 +365,7 @@ def main() -> None:
         "out": str(args.out),
         **summarise(settings, days, args.change_from, args.change_to),
     }
-    text = json.dumps(_strict(out), indent=2, allow_nan=False)
+    text = json_text(_strict(out), str(args.out / "coordination.json"), indent=2)
     args.out.mkdir(parents=True, exist_ok=True)
     _write(args.out / "coordination.json", text + "\n")
     _write(args.out / "coordination.csv", table_csv(out["table"]))

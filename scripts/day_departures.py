@@ -14,7 +14,6 @@ quotes as one JSON object, with the full rows of the ``--dates`` asked for.
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from v1d3.demand.manhattan import load_manhattan
 from v1d3.demand.real_days import TABLE_PATH, table_text
 from v1d3.errors import V1D3Error
 from v1d3.files import atomic_write_text
+from v1d3.text_files import json_text
 
 ROOT = Path(__file__).resolve().parents[1]
 TLC_DIR = "nyc-tlc-green-2021q1"
@@ -82,7 +82,7 @@ def main() -> int:
     dates = [d for d in args.dates.split(",") if d]
     out = summarise(table, dates)
     out["manhattan_share_of_measured_zones"] = _table_share(table["zone_ids"])
-    print(json.dumps(out, indent=1))
+    print(json_text(out, indent=1))
     return 0
 
 

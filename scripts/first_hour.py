@@ -11,12 +11,12 @@ the days whose first hour is more than ``--points`` away.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.text_files import json_text, read_json
 
 
 def _fail(message: str) -> NoReturn:
@@ -26,7 +26,7 @@ def _fail(message: str) -> NoReturn:
 
 def _day(path: Path) -> dict:
     try:
-        rec = json.loads(path.read_text())
+        rec = read_json(path)
         day, first = float(rec["metrics"]["answer_rate"]), float(rec["hourly"]["answer_rate"][0])
         return {"weekday": int(rec["weekday"]), "seed": int(rec["seed"]), "day": round(day, 4),
                 "first_hour": round(first, 4), "points": round(100 * (first - day), 1)}  # fmt: skip
@@ -46,7 +46,7 @@ def main() -> None:
         _fail(f"{args.study}: no runs of {args.policy} (runs/{prefix}*/record.json)")
     days = sorted((_day(p) for p in records), key=lambda d: (d["weekday"], d["seed"]))
     points = [d["points"] for d in days]
-    print(json.dumps({
+    print(json_text({
         "study": str(args.study), "policy": args.policy, "days": days,
         "mean_day_answer_rate": round(sum(d["day"] for d in days) / len(days), 4),
         "points_min": min(points), "points_max": max(points),

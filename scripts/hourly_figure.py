@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import os
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from typing import NoReturn
 import numpy as np
 
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.text_files import json_text
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 W, H, PAD = 720, 250, 48
@@ -40,7 +40,7 @@ def _fail(message: str) -> NoReturn:
 def read_hours(run: Path) -> dict[str, np.ndarray]:
     path = run / "metrics_by_hour.csv"
     try:
-        with path.open() as fh:
+        with path.open(encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
         cols = {
             k: np.array([float(r[k]) for r in rows])
@@ -151,7 +151,7 @@ def main() -> None:
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(svg) + "\n")
     os.replace(tmp, args.out)
-    print(json.dumps(figures, indent=2))
+    print(json_text(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ With ``--over`` each of the others is compared with the policy instead (``cvnet/
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from v1d3.cli.script_args import ArgumentParser
 from v1d3.errors import ConfigError
 from v1d3.eval.summary import mean_ci
 from v1d3.policy_spec import parse_policy, policy_label
+from v1d3.text_files import json_text
 
 
 def main() -> None:
@@ -88,7 +88,7 @@ def main() -> None:
             "ci_high": round(hi, 5),
             "days_ahead": int((r > 0).sum()),
         }
-    print(json.dumps(out, indent=2))
+    print(json_text(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ ratio of the means and the median of the ratios (docs/method.md §11.1).
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from v1d3.reposition.rebalance import MinCostFlowConfig
 from v1d3.sim.config import SimConfig
 from v1d3.sim.engine import Simulator
 from v1d3.sim.scenario import build_scenario
+from v1d3.text_files import json_text
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
     a = np.array(rows).reshape(-1, 2)
     ok = a[:, 1] > 0
     print(
-        json.dumps(
+        json_text(
             {
                 "scenario": args.scenario,
                 "seed": args.seed,

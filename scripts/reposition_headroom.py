@@ -19,7 +19,6 @@ The runs are the study's own (same configs, same seeds), so each day's
 
 from __future__ import annotations
 
-import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -37,6 +36,7 @@ from v1d3.eval.study import StudyConfig
 from v1d3.eval.summary import mean_ci
 from v1d3.policies.models import packaged_models
 from v1d3.sim.config import SimConfig
+from v1d3.text_files import json_text
 
 FIGURES = (
     "income_per_online_hour_managed",
@@ -105,7 +105,7 @@ def main() -> None:
     share = by_hour / max(by_hour.sum(), 1e-12)
     out["actionable_share_by_hour"] = [round(float(v), 4) for v in share]
     out["days"] = days
-    print(json.dumps(out, indent=2))
+    print(json_text(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ of docs/simulation.md cites these numbers.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from typing import NoReturn
@@ -21,6 +20,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.text_files import json_text
 
 
 def _fail(message: str) -> NoReturn:
@@ -77,7 +77,7 @@ def main() -> None:
     speed_med = float(np.median([s for _, s in others]))
     n, s = per_day[str(storm)]
     print(
-        json.dumps(
+        json_text(
             {
                 "storm": str(storm),
                 "demand": round(n / trips_med, 3),

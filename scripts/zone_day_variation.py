@@ -14,7 +14,6 @@ The median over zones is printed with the per-zone figures as one JSON object.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from typing import NoReturn
@@ -23,6 +22,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from v1d3.cli.script_args import ArgumentParser
+from v1d3.text_files import json_text
 
 
 def _fail(message: str) -> NoReturn:
@@ -70,7 +70,7 @@ def main() -> None:
     log_ratio = np.log((c + 0.5) / (expected + 0.5))
     excess = np.sqrt(np.maximum(log_ratio.var(axis=1) - (1.0 / expected).mean(axis=1), 0.0))
     print(
-        json.dumps(
+        json_text(
             {
                 "business_days": int(days.size),
                 "daily_total_cv": round(float(total.std() / total.mean()), 3),

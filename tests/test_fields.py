@@ -12,8 +12,13 @@ import pytest
 
 from v1d3.errors import ConfigError
 from v1d3.eval.config import RunConfig
+from v1d3.eval.study import StudyConfig
 from v1d3.fields import check_fields
+from v1d3.kddcup.runner import agent_run_config
+from v1d3.kddcup.submission import AgentConfig
+from v1d3.learn.config import OfflineTrainConfig
 from v1d3.value.base import Discount
+from v1d3.value.cvnet import CVNetConfig
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ def test_values_that_fit_pass() -> None:
         ({"mode": "c"}, "mode must be one of 'a', 'b', got 'c'"),
         ({"curve": ("a",)}, "curve must be a list of numbers, got ('a',)"),
         ({"curve": [0.1]}, "curve must be a list of numbers"),
+        ({"curve": (0.1, float("nan"))}, "curve must be finite numbers, got (0.1, nan)"),
+        ({"curve": (float("-inf"),)}, "curve must be finite numbers, got (-inf,)"),
         ({"params": [1]}, "params must be a mapping, got [1]"),
     ],
 )
@@ -79,6 +86,9 @@ def test_values_that_do_not_fit_name_the_field(kwargs: dict[str, Any], message: 
             "synthetic config: speed_mps must be a finite number",
         ),
         ({"scenario": {"synthetic": {"centre_lat": 200}}}, "synthetic.centre_lat"),
+        # found by tests/test_bad_input_property.py: traceback deep in the run
+        ({"scenario": {"synthetic": {"detour": 1e308}}}, r"detour in \[1, 10\]"),
+        ({"sim": {"round_s": 1e-308}}, r"round_s must be in \[0.1, 3600\] seconds"),
         ({"scenario": {"synthetic": {"hotspot_sd_m": -5}}}, "hotspot_sd_m > 0"),
         ({"scenario": {"synthetic": {"rush_width_h": 0}}}, "rush_width_h > 0"),
     ],
@@ -105,3 +115,33 @@ def test_a_saved_run_config_loads_back() -> None:
 def test_discount_is_checked(gamma: float, unit: float, needle: str) -> None:
     with pytest.raises(ConfigError, match=f"^{needle} must be"):
         Discount(gamma, unit)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: AgentConfig(time_budget_s=math.inf), "agent config: time_budget_s must be a fin"),
+        (lambda: OfflineTrainConfig(lr=math.inf), "train config: lr must be a finite number"),
+        (
+            lambda: OfflineTrainConfig(lipschitz_weight=math.nan),
+            "train config: lipschitz_weight must be a finite number",
+        ),
+        (lambda: CVNetConfig(hl_max=math.inf), "cvnet config: hl_max must be a finite number"),
+        (
+            lambda: CVNetConfig(time_periods_h=(24.0, math.inf)),
+            "cvnet config: time_periods_h must be finite numbers",
+        ),
+        (
+            lambda: StudyConfig(policies=("distance",), agent_budget_s=math.inf),
+            "study: agent_budget_s must be a finite number",
+        ),
+        (
+            lambda: agent_run_config(RunConfig(), "agent", math.inf),
+            "agent config: time_budget_s must be a finite number",
+        ),
+    ],
+)
+def test_float_fields_of_every_config_must_be_finite(make: Any, message: str) -> None:
+    """These took inf (a budget of inf seconds was written into config.json as Infinity)."""
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        make()

@@ -23,8 +23,10 @@ __all__ = ["check_fields", "check_value"]
 def check_fields(obj: Any, label: str) -> None:
     """Raise ConfigError when a field of dataclass ``obj`` does not match its annotation.
 
-    Numbers: ``float`` fields take ints and floats, which must be finite; ``int`` fields take
-    ints only; neither takes a bool. ``label`` prefixes the message (``"sim config"``).
+    Numbers: ``float`` fields take ints and floats, which must be finite (in a tuple too: no
+    NaN, no infinity anywhere, as a JSON config cannot hold them and no quantity of ours is
+    infinite); ``int`` fields take ints only; neither takes a bool. ``label`` prefixes the
+    message (``"sim config"``).
     """
     hints = _hints(type(obj))
     for f in dataclasses.fields(obj):
@@ -32,8 +34,7 @@ def check_fields(obj: Any, label: str) -> None:
         tp = hints[f.name]
         if not _matches(value, tp):
             raise ConfigError(f"{label}: {f.name} must be {_describe(tp)}, got {value!r}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"{label}: {f.name} must be a finite number, got {value}")
+        _check_finite(value, label, f.name)
 
 
 def check_value(value: Any, tp: Any, label: str, name: str) -> None:
@@ -45,8 +46,16 @@ def check_value(value: Any, tp: Any, label: str, name: str) -> None:
     v = tuple(value) if isinstance(value, list) else value
     if not _matches(v, tp):
         raise ConfigError(f"{label}: {name} must be {_describe(tp)}, got {value!r}")
-    if isinstance(v, float) and not math.isfinite(v):
-        raise ConfigError(f"{label}: {name} must be a finite number, got {value}")
+    _check_finite(v, label, name)
+
+
+def _check_finite(value: Any, label: str, name: str) -> None:
+    """A float, or a tuple of them, that is NaN or infinite: a ConfigError naming the field."""
+    items = value if isinstance(value, tuple) else (value,)
+    bad = [x for x in items if isinstance(x, float) and not math.isfinite(x)]
+    if bad:
+        what = "a finite number" if items is not value else "finite numbers"
+        raise ConfigError(f"{label}: {name} must be {what}, got {value}")
 
 
 _HINTS: dict[type, dict[str, Any]] = {}

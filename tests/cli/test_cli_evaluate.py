@@ -156,3 +156,19 @@ def test_an_existing_study_or_foreign_folder_is_left_alone(tmp_path: Path) -> No
     code, stdout, stderr = _invoke([*TINY, "--out", str(foreign), "--resume"])
     _check_one_line("not a study", code, stdout, stderr, "holds no v1d3 evaluate study")
     assert [p.name for p in foreign.iterdir()] == ["thesis.tex"]
+
+
+@pytest.mark.parametrize("budget", ["inf", "nan"])
+def test_an_infinite_agent_budget_is_one_line_before_any_run(
+    tmp_path: Path, monkeypatch, capsys, budget: str
+) -> None:
+    """``--agent-budget-s inf`` ran the study and wrote ``Infinity`` (not JSON) into study.json."""
+    from cli_inprocess import SMALL_RUN, assert_one_line_error, run_v1d3
+
+    out = tmp_path / "study"
+    code, _, err = run_v1d3(
+        monkeypatch, capsys, "evaluate", *SMALL_RUN, "--policies", "distance",
+        "--agent-budget-s", budget, "--out", str(out),
+    )  # fmt: skip
+    assert_one_line_error(code, err, f"study: agent_budget_s must be a finite number, got {budget}")
+    assert not out.exists()

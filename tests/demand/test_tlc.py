@@ -57,6 +57,8 @@ BAD: dict[str, list[Row]] = {
         ("2021-03-01 08:00:00", "2021-03-01 08:20:00", 264, 236, 10.0),
         ("2021-03-01 08:00:00", "2021-03-01 08:20:00", 161, 265, 10.0),
         ("2021-03-01 08:00:00", "2021-03-01 08:20:00", 999, 236, 10.0),
+        # beyond 2**53: the exact conversion to float raised ArrowInvalid (a traceback)
+        ("2021-03-01 08:00:00", "2021-03-01 08:20:00", 2**60 + 1, 236, 10.0),
     ],
     "zero_duration": [("2021-03-01 08:00:00", "2021-03-01 08:00:00", 161, 236, 10.0)],
     "pickup_after_dropoff": [("2021-03-01 08:00:00", "2021-03-01 07:59:00", 161, 236, 10.0)],
@@ -64,6 +66,10 @@ BAD: dict[str, list[Row]] = {
     "nonpositive_fare": [
         ("2021-03-01 08:00:00", "2021-03-01 08:20:00", 161, 236, 0.0),
         ("2021-03-01 08:00:00", "2021-03-01 08:20:00", 161, 236, -5.0),
+    ],
+    "fare_too_high": [  # above MAX_FARE; 1e308 summed to an infinite income
+        ("2021-03-01 08:00:00", "2021-03-01 08:20:00", 161, 236, 10_000.01),
+        ("2021-03-01 08:00:00", "2021-03-01 08:20:00", 161, 236, 1e308),
     ],
 }
 
@@ -365,12 +371,12 @@ def test_cli_convert_trips_reports_drops_by_reason(tmp_path: Path) -> None:
     r = runner.invoke(app, ["convert-trips", str(path), str(tmp_path / "e.parquet")])
     assert r.exit_code == 0, r.output
     out = " ".join(r.output.split())
-    assert "dropped rows: 5 (null_field: 1, unknown_zone: 3, too_long: 1)" in out
+    assert "dropped rows: 6 (null_field: 1, unknown_zone: 4, too_long: 1)" in out
     # one date: that date's drops, and the row without a pick-up time (it has no date)
     args = ["convert-trips", str(path), str(tmp_path / "d.parquet"), "--date", "2021-03-01"]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
-    assert "dropped rows: 5 (null_field: 1, unknown_zone: 3, too_long: 1)" in " ".join(
+    assert "dropped rows: 6 (null_field: 1, unknown_zone: 4, too_long: 1)" in " ".join(
         r.output.split()
     )
     r = runner.invoke(app, [*args[:3], "--date", "2021-03-03"])

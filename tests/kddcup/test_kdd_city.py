@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from v1d3.demand.config import KddConfig, ScenarioConfig
-from v1d3.demand.orders import KDD_CANCEL_CURVE
+from v1d3.demand.orders import KDD_CANCEL_CURVE, MAX_FARE, MAX_TRIP_S
 from v1d3.errors import ConfigError, DataError
 from v1d3.eval.config import RunConfig
 from v1d3.eval.run import run_simulation
@@ -43,6 +43,30 @@ def test_reader_counts_unreadable_rows(kdd_files) -> None:
     table = read_kdd_orders(kdd_files.orders)
     assert table.drop_reasons == {"fields": 1, "number": 1}
     assert len(table) == 2 * kdd_files.orders_per_day + 4
+
+
+def test_absurd_rows_are_dropped_and_counted(kdd_files, tmp_path: Path) -> None:
+    """A reward of 1e308 made the day's income infinite and metrics.json invalid; a ride of 30
+    million years sized a fleet of billions of drivers; a start in year 3e300 was a day."""
+    good = kdd_files.orders.read_text().splitlines()[:200]
+    f = good[0].split(",")
+    start = float(f[1])
+    bad = {
+        "reward": [[*f[:7], "1e308"], [*f[:7], str(MAX_FARE * 1.01)]],
+        "too_long": [[*f[:2], str(start + MAX_TRIP_S + 1), *f[3:]]],
+        "time": [[f[0], "1e308", "1e308", *f[3:]], [f[0], "-5", *f[2:]]],
+    }
+    rows = [",".join([f"9{k}{i}", *r[1:]]) for k, rs in bad.items() for i, r in enumerate(rs)]
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(good + rows) + "\n")
+    assert read_kdd_orders(path).drop_reasons == {"time": 2}
+    day = kdd_day(
+        _cfg(kdd_files, kdd_orders=str(path), date="2016-11-08"), np.random.default_rng(0)
+    )
+    reasons = day.orders.drop_reasons
+    assert reasons["reward"] == 2 and reasons["too_long"] == 1 and reasons["time"] == 2
+    assert len(day.orders) == 200 and day.orders.fare.max() <= MAX_FARE
+    assert day.default_drivers < 200
 
 
 def test_day_by_weekday_with_drops_counted(kdd_files) -> None:

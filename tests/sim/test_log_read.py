@@ -166,3 +166,14 @@ def test_written_tables_have_the_declared_column_types(synthetic_run, tmp_path: 
         schema = pq.read_schema(tmp_path / f"{name}.parquet")
         for column, dtype in types.items():
             assert schema.field(column).type == pa.from_numpy_dtype(np.dtype(dtype)), (name, column)
+
+
+def test_column_name_that_is_not_utf8(run_folder, tmp_path) -> None:
+    """A damaged byte in a column name ended in a UnicodeDecodeError traceback."""
+    folder = _copy(run_folder, tmp_path)
+    path = folder / "orders.parquet"
+    data = path.read_bytes()
+    at = data.index(b"t_request_s")  # the name in the file's schema (thrift, not base64)
+    path.write_bytes(data[:at] + b"\x80" + data[at + 1 :])
+    with pytest.raises(DataError, match=r"orders\.parquet: not a readable parquet file"):
+        RunLog.read(folder)

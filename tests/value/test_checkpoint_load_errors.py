@@ -53,3 +53,57 @@ def test_cli_simulate_with_corrupt_model_is_one_line(tmp_path, monkeypatch, caps
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err
     assert f"{name}.pt: not a readable v1d3 checkpoint (" in err and "Traceback" not in err
+
+
+class _Payload:
+    """What a tampered model file holds: loading it with pickle would create ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (open, (str(self.marker), "w"))
+
+
+def _tampered(path: Path, marker: Path) -> Path:
+    torch.save({"meta": {"method": "cvnet"}, "state": {"w": _Payload(marker)}}, path)
+    return path
+
+
+def test_tampered_checkpoint_says_what_it_holds(tmp_path: Path) -> None:
+    """torch's refusal advised re-running with weights_only=False (which runs the file) or
+    allowlisting the global; the message now names the file and what is wrong with it."""
+    path = _tampered(tmp_path / "cvnet.pt", tmp_path / "pwned")
+    with pytest.raises(ModelError) as exc:
+        load_checkpoint(path, expect_method="cvnet")
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}: holds objects a model file must not hold (it refers to ")
+    assert "\n" not in msg
+    assert not any(w in msg for w in ("weights_only", "safe_globals", "allowlist", "trust"))
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_cli_simulate_with_tampered_model_is_one_line(tmp_path, monkeypatch, capsys) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    _tampered(models / "cvnet.pt", tmp_path / "pwned")
+    args = ["simulate", "--scenario", "synthetic", "--orders", "300", "--hours", "0.5"]
+    args += ["--dispatch", "cvnet", "--models", str(models), "--out", str(tmp_path / "run")]
+    code, _, err = run_v1d3(monkeypatch, capsys, *args)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "cvnet.pt: holds objects a model file must not hold" in err and "weights_only" not in err
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused(tmp_path: Path, value: float) -> None:
+    """A model with a NaN in its table loaded and drove dispatch with NaN values."""
+    path = tmp_path / "tabular-td.pt"
+    table = torch.zeros(2, 3, dtype=torch.float64)
+    table[1, 2] = value
+    save_checkpoint(path, {"table": table, "bucket_s": 600.0}, {"method": "tabular-td"})
+    with pytest.raises(ModelError, match=r"tabular-td\.pt: state\.table holds NaN or infinite"):
+        load_checkpoint(path)
+    save_checkpoint(path, {"table": torch.zeros(2)}, {"method": "tabular-td", "gamma": value})
+    with pytest.raises(ModelError, match=r"meta\.gamma holds NaN or infinite"):
+        load_checkpoint(path)

@@ -19,8 +19,7 @@ from v1d3.kddcup.adapter import AGENT_POLICY
 from v1d3.kddcup.submission import AGENT_BUDGET_S
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.policy_spec import parse_name
-from v1d3.sim.checker import check_run
-from v1d3.sim.log import RunLog
+from v1d3.sim.checker import check_folder
 
 
 @c.scenario_options()
@@ -116,13 +115,13 @@ def policies() -> None:
 
 
 def check(run: Annotated[Path, typer.Argument(help="A run folder written by simulate.")]) -> None:
-    """Check a finished run's invariants from its log files alone."""
-    report = check_run(RunLog.read(run))
+    """Check a finished run's invariants from its log files, and its metrics.json against them."""
+    report = check_folder(run)
     if report.ok:
         c.console.print(f"{run}: all invariants hold")
         return
     for v in report.violations:
-        c.err_console.print(f"{run}: {v}", highlight=False)
+        c.err_console.print(f"{run}: {v}", highlight=False, soft_wrap=True)  # one line each
     raise typer.Exit(1)
 
 

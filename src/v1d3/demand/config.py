@@ -115,7 +115,7 @@ class SyntheticConfig:
     speed_mps: float = 7.0
     """Driving speed, metres per second."""
     detour: float = 1.3
-    """Road distance / straight-line distance."""
+    """Road distance / straight-line distance (1 to 10; real cities' are 1.2 to 1.6)."""
     default_orders: int = 20_000
     """Daily orders when the scenario does not set a volume."""
     commute: float = 0.0
@@ -143,8 +143,8 @@ class SyntheticConfig:
             raise ConfigError("synthetic.hotspot_share must be in [0, 1]")
         if not 0 <= self.commute <= 1:
             raise ConfigError("synthetic.commute must be in [0, 1]")
-        if self.speed_mps <= 0 or self.detour < 1:
-            raise ConfigError("synthetic.speed_mps must be > 0 and detour >= 1")
+        if self.speed_mps <= 0 or not 1 <= self.detour <= 10:
+            raise ConfigError("synthetic.speed_mps must be > 0 and detour in [1, 10]")
 
 
 MAX_ORDERS = 50_000_000

@@ -88,7 +88,10 @@ def _read_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     col = next((c for c in _PICKUP_COLUMNS if c in names), None)
     if col is None or "PULocationID" not in names:
         raise DataError(f"{path}: expected columns lpep_/tpep_pickup_datetime and PULocationID")
-    t = pq.read_table(path, columns=[col, "PULocationID"])
+    try:
+        t = pq.read_table(path, columns=[col, "PULocationID"])
+    except (OSError, ValueError) as e:  # damaged data pages (ArrowInvalid, ArrowIOError)
+        raise DataError(f"{path}: not a readable parquet file ({e})") from None
     when = t.column(0).to_numpy().astype("datetime64[s]")
     zone = t.column(1).fill_null(-1).to_numpy().astype(np.int64)
     return when, zone

@@ -14,6 +14,8 @@ __all__ = [
     "KDD_CANCEL_DISTANCES_M",
     "KDD_CANCEL_CURVE",
     "MIN_TRIP_S",
+    "MAX_TRIP_S",
+    "MAX_FARE",
     "cancel_probability",
 ]
 
@@ -23,6 +25,16 @@ KDD_CANCEL_CURVE = (0.035, 0.039, 0.042, 0.050, 0.059, 0.075, 0.086, 0.099, 0.11
 """Mean cancellation probability at 200, 400, ... 2000 m over the Chengdu data (KDD Cup 2020)."""
 MIN_TRIP_S = 60.0
 """Shortest trip a drawn order may have (a drawn day's or one a shock adds), seconds."""
+MAX_TRIP_S = 4 * 3600.0
+"""Longest trip a source row may have, seconds: real records beyond it are almost always meters
+left running (TLC) or bad timestamps, and one of them would size the fleet (KDD) or keep a
+driver busy for days. Longer rows are dropped and counted (``too_long``)."""
+MAX_FARE = 10_000.0
+"""Highest fare a source row may have, in the city's currency (dollars, yuan): far above any
+taxi trip of at most :data:`MAX_TRIP_S` in either city (the shipped TLC month's highest is
+$600), so a row above it is a meter or data error, which would swamp a day's income (a KDD
+reward of ``1e308`` made the income infinite and ``metrics.json`` invalid). Higher rows are
+dropped and counted (TLC: ``fare_too_high``; KDD: ``reward``)."""
 
 
 @dataclass(eq=False)

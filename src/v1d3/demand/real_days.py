@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -29,6 +28,7 @@ import numpy as np
 
 from v1d3.errors import ConfigError, DataError
 from v1d3.sim.seeds import real_day_rng, scenario_streams
+from v1d3.text_files import json_text, read_json
 
 __all__ = [
     "TABLE_PATH",
@@ -111,11 +111,7 @@ class RealDays:
 @lru_cache(maxsize=1)
 def load_real_days() -> RealDays:
     """The shipped departure table."""
-    try:
-        table = json.loads(TABLE_PATH.read_text())
-    except (OSError, ValueError) as e:
-        raise DataError(f"{TABLE_PATH}: unreadable departure table ({e})") from None
-    return RealDays(table)
+    return RealDays(read_json(TABLE_PATH, "departure table"))
 
 
 def check_like_date(value: str) -> DayDeparture:
@@ -160,6 +156,9 @@ def drawn_date(seed: int, weekday: int) -> str:
 
 def table_text(table: dict[str, Any]) -> str:
     """The table file's text: its header fields, then one line per date."""
-    head = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in table.items() if k != "dates"]
-    rows = ",\n".join(f"  {json.dumps(r)}" for r in table["dates"])
+    where = "departure table"
+    head = [
+        f" {json_text(k, where)}: {json_text(v, where)}," for k, v in table.items() if k != "dates"
+    ]
+    rows = ",\n".join(f"  {json_text(r, where)}" for r in table["dates"])
     return "{\n" + "\n".join(head) + '\n "dates": [\n' + rows + "\n ]\n}\n"

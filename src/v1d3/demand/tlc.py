@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from v1d3.demand.config import ScenarioConfig
-from v1d3.demand.orders import Orders
+from v1d3.demand.orders import MAX_FARE, MAX_TRIP_S, Orders
 from v1d3.demand.source import DemandDay, day_label, subsample
 from v1d3.errors import ConfigError, DataError, first_line
 from v1d3.files import check_output_path
@@ -74,6 +74,7 @@ DROP_REASONS = (
     "pickup_after_dropoff",
     "too_long",
     "nonpositive_fare",
+    "fare_too_high",
 )
 """Why a trip record is dropped, in the order the checks apply (the first that applies counts):
 
@@ -82,11 +83,10 @@ DROP_REASONS = (
 - ``unknown_zone``: a zone id without a polygon (264/265 "Unknown", ids outside 1..263);
 - ``zero_duration``: drop-off at the pick-up time;
 - ``pickup_after_dropoff``: drop-off before the pick-up;
-- ``too_long``: trip longer than :data:`MAX_TRIP_S`;
-- ``nonpositive_fare``: ``fare_amount`` <= 0 (refunds, disputes, voids).
+- ``too_long``: trip longer than :data:`~v1d3.demand.orders.MAX_TRIP_S`;
+- ``nonpositive_fare``: ``fare_amount`` <= 0 (refunds, disputes, voids);
+- ``fare_too_high``: ``fare_amount`` above :data:`~v1d3.demand.orders.MAX_FARE`.
 """
-MAX_TRIP_S = 4 * 3600.0
-"""Longest trip kept, seconds; longer records are almost always meters left running."""
 DETOUR = 1.3
 """Road distance / straight-line distance of the replayed trips and of the city's travel model."""
 SPEED_MPS = 5.0
@@ -102,7 +102,7 @@ _PICKUP = ("tpep_pickup_datetime", "lpep_pickup_datetime")
 _DROPOFF = ("tpep_dropoff_datetime", "lpep_dropoff_datetime")
 _EXPECTED = "expected a TLC trip-record parquet file"
 _DAY_S = 86400
-_NULL, _MONTH, _ZONE, _ZERO, _AFTER, _LONG, _FARE = range(len(DROP_REASONS))
+_NULL, _MONTH, _ZONE, _ZERO, _AFTER, _LONG, _FARE, _HIGH_FARE = range(len(DROP_REASONS))
 
 
 def _data_dir() -> Path:
@@ -211,9 +211,10 @@ def _seconds(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _numbers(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """A numeric column as float64 and its null mask."""
+    """A numeric column as float64 and its null mask (integers beyond 2**53 rounded: such a zone
+    id is unknown and such a fare too high, either way a dropped row)."""
     null = col.is_null().to_numpy(zero_copy_only=False)
-    vals = pc.cast(col, pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
+    vals = pc.cast(col, pa.float64(), safe=False).fill_null(0.0).to_numpy(zero_copy_only=False)
     return np.where(null, np.nan, vals), null
 
 
@@ -226,6 +227,7 @@ def _read_records(path: str | os.PathLike[str]) -> _Records:
     path = Path(path)
     try:
         schema = pq.read_schema(path)
+        schema.names  # noqa: B018 - decoded here: a damaged file's may not be UTF-8
     except (OSError, pa.ArrowException, ValueError) as e:
         raise DataError(f"{path}: unreadable ({first_line(e)}; {_EXPECTED})") from None
     pu_t = _pick_column(path, _PICKUP, schema)
@@ -275,6 +277,7 @@ def _read_records(path: str | os.PathLike[str]) -> _Records:
             dur < 0,
             dur > MAX_TRIP_S,
             fare <= 0,
+            fare > MAX_FARE,
         ]
     reason = np.select(conditions, list(range(len(DROP_REASONS))), default=-1).astype(np.int8)
     return _Records(path, pickup, dropoff, pu_id, do_id, pu_zone, do_zone, fare, reason)

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +14,12 @@ from typing import Any
 
 from v1d3 import __version__
 from v1d3.demand.config import ScenarioConfig
-from v1d3.errors import ConfigError, DataError
+from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 from v1d3.options import config_options
 from v1d3.policy_spec import policy_label
 from v1d3.sim.config import SimConfig
+from v1d3.text_files import json_text, read_json
 
 __all__ = ["RUN_CONFIG", "RunConfig", "save_config", "load_config"]
 
@@ -127,13 +127,9 @@ def _mapping(v: Any, key: str) -> dict[str, Any]:
 
 
 def save_config(cfg: RunConfig, path: Path) -> None:
-    Path(path).write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    text = json_text(cfg.to_dict(), Path(path).name, indent=2)
+    Path(path).write_text(text + "\n", encoding="utf-8")
 
 
 def load_config(path: Path) -> RunConfig:
-    path = Path(path)
-    try:
-        d = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise DataError(f"{path}: not a readable JSON run config ({e})") from None
-    return RunConfig.from_dict(d)
+    return RunConfig.from_dict(read_json(path, "JSON run config"))

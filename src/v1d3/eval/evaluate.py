@@ -66,6 +66,7 @@ from v1d3.policies import (
 from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import build_scenario, check_scenario_shocks
 from v1d3.sim.seeds import pickup_sample_rng
+from v1d3.text_files import json_text, read_json
 from v1d3.value.corrections import CORRECTIONS_TABLE, correction_matrix
 
 __all__ = [
@@ -196,7 +197,7 @@ def run_record(cfg: RunConfig) -> RunRecord:
 
 
 def _config_json(cfg: RunConfig) -> dict[str, Any]:
-    d = json.loads(json.dumps(cfg.to_dict()))
+    d = json.loads(json_text(cfg.to_dict(), "run config"))
     d.pop("v1d3_version", None)
     return d
 
@@ -216,7 +217,8 @@ def write_record(record: RunRecord, folder: Path) -> None:
             "policies": record.policies,
             "shocks": record.shocks,
         }
-        (tmp / "record.json").write_text(json.dumps(doc, indent=1) + "\n")
+        text = json_text(doc, f"{folder}/record.json", indent=1)
+        (tmp / "record.json").write_text(text + "\n", encoding="utf-8")
         arrays: dict[str, Any] = dict(
             cell_orders=record.cell_orders,
             cell_unserved=record.cell_unserved,
@@ -245,11 +247,13 @@ def _correction_arrays(record: RunRecord) -> dict[str, np.ndarray]:
 def read_record(folder: Path) -> RunRecord:
     """Read a run record folder back (DataError when it is incomplete or unreadable)."""
     folder = Path(folder)
+    doc = read_json(folder / "record.json", "run record")
+    if not isinstance(doc, dict):
+        raise DataError(f"{folder / 'record.json'}: expected a JSON object (a run record)")
     try:
-        doc = json.loads((folder / "record.json").read_text())
         with np.load(folder / "aggregates.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:
         raise DataError(f"{folder}: not a readable run record ({e})") from None
     names = ("cell_orders", "cell_unserved", "cell_idle_min", "pickup_km",
              "driver_hourly_income", "cell_lat", "cell_lng", "cell_labels")  # fmt: skip
@@ -382,7 +386,7 @@ def _run_all(
     try:
         out.mkdir(parents=True, exist_ok=True)
         doc = {"kind": STUDY_KIND, "v1d3_version": __version__, "study": study.to_dict()}
-        atomic_write_text(out / STUDY_FILE, json.dumps(doc, indent=2) + "\n")
+        atomic_write_text(out / STUDY_FILE, json_text(doc, str(out / STUDY_FILE), indent=2) + "\n")
         todo = []
         for t in tasks:
             rec = _finished(out / "runs" / t.key, t.arg) if resume else None
@@ -522,7 +526,8 @@ def evaluate(
     _write_parquet(_results_table(rows, metric_keys), out / "results.parquet")
     summary = summarise(rows, metric_keys, study.baseline, study.policies)
     atomic_write_text(out / "summary.csv", summary_csv(summary))
-    atomic_write_text(out / "failures.json", json.dumps(failures, indent=2) + "\n")
+    text = json_text(failures, str(out / "failures.json"), indent=2)
+    atomic_write_text(out / "failures.json", text + "\n")
     ordered = [records[t.key] for t in tasks if t.key in records]
     ev = Evaluation(
         study=study,

@@ -14,7 +14,6 @@ report.
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 import warnings
@@ -32,6 +31,7 @@ from v1d3.eval.metrics import pooled_by_hour
 from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
 from v1d3.files import atomic_write_text
 from v1d3.policy_spec import parse_policy, policy_label
+from v1d3.text_files import json_text
 
 __all__ = [
     "TABLE_METRICS",
@@ -270,7 +270,7 @@ def _study_shocks(records: Sequence[RecordLike]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for rec in records:
         for shock in getattr(rec, "shocks", []):
-            key = json.dumps({k: v for k, v in shock.items() if k not in _SHOCK_EFFECTS})
+            key = json_text({k: v for k, v in shock.items() if k not in _SHOCK_EFFECTS}, "shock")
             if key not in seen:
                 seen[key] = {**shock, "runs": 0}
             seen[key]["runs"] += 1
@@ -713,7 +713,7 @@ def _map_section(
             "hours": hours, "panels": js_panels}  # fmt: skip
     script = (
         "<script type='text/javascript'>\n"
-        f"const MAP_DATA = {json.dumps(data, separators=(',', ':'), allow_nan=False)};\n"
+        f"const MAP_DATA = {json_text(data, 'report map', separators=(',', ':'))};\n"
         f"{_MAP_JS}\n</script>"
     )
     return _map_controls(policies, start, hours, hour) + _fig_html(fig, "map") + script, hour
@@ -966,7 +966,7 @@ def render_report(
     config = re.sub(
         r"\[\s+([^\[\]{}]*?)\s+\]",
         lambda m: "[" + " ".join(m.group(1).split()) + "]",
-        json.dumps(study.to_dict(), indent=2),
+        json_text(study.to_dict(), "report configuration", indent=2),
     )
     parts += [
         "<h2>Configuration</h2>",
@@ -990,7 +990,7 @@ def _constants_html(by_policy: dict[str, list[RecordLike]]) -> str:
     for policy, recs in by_policy.items():
         if not recs[0].policies:
             continue  # a record written before the constants were saved
-        text = json.dumps(recs[0].policies, indent=2)
+        text = json_text(recs[0].policies, "report policies", indent=2)
         blocks.append(
             f"<details><summary>{html.escape(policy)}</summary>"
             f"<pre>{html.escape(text)}</pre></details>"

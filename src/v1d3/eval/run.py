@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from v1d3.sim.checker import check_run
 from v1d3.sim.engine import Simulator
 from v1d3.sim.log import RunLog
 from v1d3.sim.scenario import Scenario, build_scenario
+from v1d3.text_files import json_text
 
 __all__ = [
     "RunResult",
@@ -152,8 +152,9 @@ def write_run(result: RunResult, out: Path) -> Path:
     folder is replaced only when it is empty or a run folder (it holds :data:`RUN_CONFIG`)."""
     with atomic_dir(Path(out), marker=RUN_CONFIG) as tmp:
         save_config(result.config, tmp / RUN_CONFIG)
-        (tmp / "policies.json").write_text(json.dumps(result.policies, indent=2) + "\n")
-        (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+        for name, doc in (("policies", result.policies), ("metrics", result.metrics)):
+            text = json_text(doc, f"{name}.json", indent=2)
+            (tmp / f"{name}.json").write_text(text + "\n", encoding="utf-8")
         (tmp / "metrics_by_hour.csv").write_text(_hourly_csv(result.log))
         result.log.write(tmp)
         for name, cols in result.tables.items():

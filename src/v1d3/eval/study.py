@@ -23,12 +23,14 @@ from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.config import RunConfig
 from v1d3.eval.report import CorrectionMapConfig
+from v1d3.fields import check_fields
 from v1d3.files import check_output_path
-from v1d3.kddcup.submission import AGENT_BUDGET_S
+from v1d3.kddcup.submission import AGENT_BUDGET_S, AgentConfig
 from v1d3.options import first_difference, option_args
 from v1d3.policies import DISPATCH, REPOSITION, agent_label
 from v1d3.policy_spec import format_name, parse_policy, policy_label
 from v1d3.sim.config import SimConfig
+from v1d3.text_files import json_text, read_json
 
 __all__ = [
     "STUDY_FILE",
@@ -79,6 +81,8 @@ class StudyConfig:
         object.__setattr__(self, "baseline", _normalise(self.baseline))
         object.__setattr__(self, "weekdays", tuple(int(w) for w in self.weekdays))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        check_fields(self, "study")
+        AgentConfig(self.agent_budget_s)  # the budget every agent of the study gets
         for p in pol:
             d, dp, r, rp = parse_policy(p)
             agent = agent_label(d)
@@ -154,7 +158,7 @@ class StudyConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        return json.loads(json.dumps(d))
+        return json.loads(json_text(d, "study config"))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StudyConfig:
@@ -215,7 +219,7 @@ def check_study_folder(out: Path, study: StudyConfig, resume: bool) -> None:
         return
     marker = out / STUDY_FILE
     try:
-        doc = json.loads(marker.read_text())
+        doc = read_json(marker, "study file")
         if doc.get("kind") != STUDY_KIND:
             raise ValueError("not a study file")
         old = StudyConfig.from_dict(doc["study"])

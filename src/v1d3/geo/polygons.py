@@ -13,7 +13,6 @@ The zone file read by :func:`load_zones` is JSON::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from v1d3.geo.projection import EARTH_RADIUS_M
+from v1d3.text_files import read_json
 
 __all__ = [
     "Zones",
@@ -387,8 +387,7 @@ def sample_points_in_zones(
 
 def load_zones(path: str | os.PathLike[str]) -> Zones:
     """Read a zone JSON file (``{"crs": "EPSG:4326", "zones": [...]}``) into :class:`Zones`."""
-    with open(path, encoding="utf-8") as fh:
-        doc = json.load(fh)
+    doc = read_json(path, "zone file")
     crs = doc.get("crs", "EPSG:4326")
     if crs != "EPSG:4326":
         raise ValueError(f"{path}: expected EPSG:4326 coordinates, got {crs}")

@@ -29,7 +29,6 @@ dispatch; ``stay`` repositioning) decide the same either way.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import pickle
 import re
@@ -62,6 +61,7 @@ from v1d3.policies import make_dispatch, make_reposition
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.sim.config import SimConfig
 from v1d3.sim.seeds import kdd_day_streams
+from v1d3.text_files import json_text, read_json
 
 __all__ = [
     "export_agent",
@@ -203,7 +203,8 @@ def export_agent(
             "utc_offset_s": scenario_utc_offset(cfg.scenario),
             "run": cfg.to_dict(),
         }
-        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        text = json_text(meta, METADATA_FILE, indent=2)
+        (tmp / METADATA_FILE).write_text(text + "\n", encoding="utf-8")
         with (tmp / CITY_FILE).open("wb") as fh:
             pickle.dump(city, fh, protocol=pickle.HIGHEST_PROTOCOL)
         if cfg.scenario.name == "kdd" and cfg.scenario.kdd.grid:
@@ -224,8 +225,8 @@ class ExportedAgent:
 
     def __init__(self, folder: str | Path) -> None:
         folder = Path(folder)
+        meta = read_json(folder / METADATA_FILE, "exported-agent record", ConfigError)
         try:
-            meta = json.loads((folder / METADATA_FILE).read_text())
             cfg = RunConfig.from_dict(meta["run"])
             with (folder / CITY_FILE).open("rb") as fh:
                 city = pickle.load(fh)

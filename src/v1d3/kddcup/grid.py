@@ -27,6 +27,7 @@ from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City, hex_grid_city
 from v1d3.geo.projection import haversine_m
 from v1d3.geo.travel import ConstantSpeed, TravelModel
+from v1d3.text_files import not_utf8
 
 __all__ = [
     "KDD_SPEED_MPS",
@@ -119,7 +120,7 @@ def read_grid(path: str | Path, max_km: float | None = None) -> HexGrid:
     verts: list[list[float]] = []
     seen: set[str] = set()
     try:
-        with path.open(newline="") as fh:
+        with path.open(newline="", encoding="utf-8") as fh:
             for _, gid, v in numeric_rows(fh, (_N_FIELDS,), drops):
                 lng, lat = v[0::2], v[1::2]
                 if max(map(abs, lng)) > 180 or max(map(abs, lat)) > 90:
@@ -131,8 +132,10 @@ def read_grid(path: str | Path, max_km: float | None = None) -> HexGrid:
                 seen.add(gid)
                 ids.append(gid)
                 verts.append(v)
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read the grid table ({e})") from None
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e, "KDD hexagon grid table") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the grid table ({e.strerror or e})") from None
     if not ids:
         raise DataError(
             f"{path}: no usable grid rows; expected grid_id and 6 lng,lat vertices (13 fields)"
@@ -189,7 +192,7 @@ def write_grid(city: City, path: str | Path, decimals: int = 7) -> int:
     with atomic_file(path) as tmp:
         verts = grid_table(city)
         fmt = f"{{:.{decimals}f}}"
-        with tmp.open("w", newline="") as fh:
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
             for label, v in zip(city.labels, verts, strict=True):
                 w.writerow([label, *(fmt.format(x) for x in v.ravel().tolist())])

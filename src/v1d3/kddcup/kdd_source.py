@@ -11,9 +11,13 @@ competition's: ``epoch_s`` of a day is the Unix time of its local midnight, so a
 real timestamps. Travel is straight-line at 3 m/s as in the competition; a trip lasts
 ``ride_stop_ts - ride_start_ts``.
 
-Rows that cannot be read at all (field count, numbers) are dropped and counted wherever they
-are; rows of the chosen day that are unusable (times, coordinates outside the grid, reward,
-probabilities, a repeated id) are dropped and counted by reason.
+Rows that cannot be read at all (field count, numbers, a start time before 1970 or from
+:data:`MAX_TIMESTAMP_S` on) are dropped and counted wherever they are; rows of the chosen day
+that are unusable are dropped and counted by reason: ``time`` (stop not after start),
+``too_long`` (a ride longer than :data:`~v1d3.demand.orders.MAX_TRIP_S`), ``range``
+(coordinates that are no latitude/longitude), ``reward`` (negative or above
+:data:`~v1d3.demand.orders.MAX_FARE`), ``cancel_prob`` (a probability outside 0..1),
+``outside_grid``, ``duplicate_id``.
 """
 
 from __future__ import annotations
@@ -29,17 +33,19 @@ from pathlib import Path
 import numpy as np
 
 from v1d3.demand.config import ScenarioConfig
-from v1d3.demand.orders import KDD_CANCEL_CURVE, Orders
+from v1d3.demand.orders import KDD_CANCEL_CURVE, MAX_FARE, MAX_TRIP_S, Orders
 from v1d3.demand.source import DemandDay, day_label, subsample
 from v1d3.demand.synthetic import synthetic_orders
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
 from v1d3.kddcup.grid import KDD_SPEED_MPS, STRAY_KM, HexGrid, numeric_rows, read_grid
 from v1d3.sim.config import SimConfig
+from v1d3.text_files import not_utf8
 
 __all__ = [
     "KddSource",
     "KDD_UTC_OFFSET_S",
+    "MAX_TIMESTAMP_S",
     "REFERENCE_MONDAY",
     "KddOrderTable",
     "kdd_city",
@@ -55,6 +61,9 @@ KDD_UTC_OFFSET_S = 8 * 3600
 """Offset of the competition's local time (China Standard Time) from UTC, seconds."""
 REFERENCE_MONDAY = dt.date(2016, 11, 7)
 """A Monday of the Chengdu data month: days without a calendar date are dated from this week."""
+MAX_TIMESTAMP_S = 4_102_444_800.0
+"""2100-01-01 in Unix seconds: a ride starting then or later (or before 1970) is a bad
+timestamp, which belongs to no day to simulate."""
 _DAY_S = 86400
 _FIELDS_PLAIN = 8
 _FIELDS_CANCEL = 18
@@ -110,7 +119,7 @@ class KddOrderTable:
     line: np.ndarray = field(repr=False)
     """0-based line number of each row in the file."""
     drop_reasons: dict[str, int] = field(default_factory=dict)
-    """Unreadable rows by reason (``fields``, ``number``)."""
+    """Unreadable rows by reason (``fields``, ``number``, ``time``)."""
 
     def __len__(self) -> int:
         return len(self.order_id)
@@ -125,15 +134,20 @@ def read_kdd_orders(path: str | Path) -> KddOrderTable:
     drops: Counter[str] = Counter()
     nan10 = [math.nan] * 10
     try:
-        with path.open(newline="") as fh:
+        with path.open(newline="", encoding="utf-8") as fh:
             for i, oid, v in numeric_rows(fh, (_FIELDS_PLAIN, _FIELDS_CANCEL), drops):
+                if not 0 <= v[0] < MAX_TIMESTAMP_S:
+                    drops["time"] += 1
+                    continue
                 if len(v) == _FIELDS_PLAIN - 1:
                     v.extend(nan10)
                 ids.append(oid)
                 nums.append(v)
                 lines.append(i)
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read the orders file ({e})") from None
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e, "KDD orders file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the orders file ({e.strerror or e})") from None
     a = np.asarray(nums, dtype=np.float64).reshape(-1, _FIELDS_CANCEL - 1)
     return KddOrderTable(
         order_id=tuple(ids),
@@ -162,7 +176,7 @@ def write_kdd_orders(
     """
     from v1d3.files import atomic_file
 
-    with atomic_file(path) as tmp, tmp.open("w", newline="") as fh:
+    with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         with_cp = orders.cancel_prob is not None if cancel_prob is None else cancel_prob
         start = epoch_s + orders.t_request
         stop = start + orders.trip_s
@@ -230,10 +244,11 @@ def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> De
             ok[bad] = False
 
     drop("time", table.stop_ts <= table.start_ts)
+    drop("too_long", table.stop_ts - table.start_ts > MAX_TRIP_S)
     lat = np.column_stack([table.pickup_lat, table.dropoff_lat])
     lng = np.column_stack([table.pickup_lng, table.dropoff_lng])
     drop("range", ((np.abs(lat) > 90) | (np.abs(lng) > 180)).any(axis=1))
-    drop("reward", table.reward < 0)
+    drop("reward", (table.reward < 0) | (table.reward > MAX_FARE))
     cp = table.cancel_prob
     has_cp = ~np.isnan(cp).any(axis=1)
     drop("cancel_prob", has_cp & ((cp < 0) | (cp > 1)).any(axis=1))

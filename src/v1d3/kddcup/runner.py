@@ -36,7 +36,9 @@ def agent_run_config(
     label: str | None = None,
 ) -> RunConfig:
     """The run config that records an agent run: both policies ``kdd-agent[:label]``, the
-    folder and budget as dispatch parameters."""
+    folder and budget as dispatch parameters. A budget that is not a finite number of seconds
+    > 0 is a ConfigError (:class:`AgentConfig`'s checks), before anything runs."""
+    AgentConfig(time_budget_s)
     name = agent_policy_name(label)
     return dataclasses.replace(
         cfg,

@@ -13,7 +13,6 @@ to run it on another scenario. How an agent is run (its time budget) is an :clas
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -21,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from v1d3.errors import ConfigError, PolicyError, first_line
+from v1d3.fields import check_fields
 from v1d3.kddcup.grid import read_grid
 from v1d3.options import field_doc
+from v1d3.text_files import read_json
 
 __all__ = [
     "METADATA_FILE",
@@ -66,6 +67,7 @@ class AgentConfig:
     exported V1D3 agents do) so they decide exactly as natively; others never see it."""
 
     def __post_init__(self) -> None:
+        check_fields(self, "agent config")  # types, and a finite budget (inf is no budget)
         if not self.time_budget_s > 0:
             raise ConfigError(f"agent time_budget_s must be > 0 seconds, got {self.time_budget_s}")
         if self.max_records < 0:
@@ -157,8 +159,9 @@ def check_agent_scenario(path: str | Path, scenario: Any) -> None:
     record = folder / METADATA_FILE
     if scenario is None or not record.is_file():
         return
+    doc = read_json(record, "exported-agent record", ConfigError)
     try:
-        exported = json.loads(record.read_text())["run"]["scenario"]
+        exported = doc["run"]["scenario"]
         name = exported["name"]
         res = exported.get("h3_resolution")
     except (OSError, ValueError, KeyError, TypeError) as e:

@@ -49,6 +49,7 @@ class OfflineTrainConfig:
     """``cpu``, ``cuda`` or ``auto`` (CUDA when available)."""
 
     def __post_init__(self) -> None:
+        check_fields(self, "train config")  # types, finite numbers
         checks = [
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),

@@ -8,7 +8,6 @@ cycling Monday–Friday) or read from event (trajectory) files in the schema of
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.config import SimConfig
 from v1d3.sim.log import read_events
 from v1d3.sim.scenario import build_scenario
+from v1d3.text_files import read_json
 from v1d3.value.base import Discount
 from v1d3.value.checkpoint import TABULAR_FILE, city_digest
 from v1d3.value.tabular import TabularValue
@@ -54,8 +54,8 @@ def trajectory_day(f: Path, weekday: int, end_s: float) -> tuple[int, float, Any
     log_meta = f.with_name("log_meta.json")
     if f.name != "events.parquet" or not log_meta.is_file():
         return weekday, end_s, None
+    m = read_json(log_meta, "run folder's log_meta.json")
     try:
-        m = json.loads(log_meta.read_text())
         return int(m.get("weekday", weekday)), float(m.get("end_s", end_s)), m.get("seed")
     except (ValueError, TypeError, AttributeError):
         raise DataError(

@@ -1,23 +1,57 @@
 """The simulation's invariants, checked on a finished run from its logs alone.
 
-Use it on runs of your own policies: ``check_run(RunLog.read(folder)).raise_if_failed()``.
+Use it on runs of your own policies: ``check_run(RunLog.read(folder)).raise_if_failed()``, or
+:func:`check_folder` on a run folder, which also checks its ``metrics.json`` against the logs.
+
+Every number the checks read must be finite where the schema (``docs/log-schema.md``) says so
+(:data:`FINITE_COLUMNS`, :data:`MATCHED_FINITE_COLUMNS`): a comparison with NaN is false, so a NaN
+would otherwise pass every check it takes part in.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from v1d3.errors import CheckError
-from v1d3.sim.log import EVENT_KINDS, ORDER_STATUS, RunLog
+from v1d3.errors import CheckError, DataError
+from v1d3.sim.log import EVENT_COLUMNS, EVENT_KINDS, ORDER_STATUS, RunLog
+from v1d3.text_files import read_json
 
-__all__ = ["CheckReport", "check_run"]
+__all__ = [
+    "CheckReport",
+    "check_run",
+    "check_metrics",
+    "check_folder",
+    "FINITE_COLUMNS",
+    "MATCHED_FINITE_COLUMNS",
+    "CHECKED_METRICS",
+]
 
 _K = {k: i for i, k in enumerate(EVENT_KINDS)}
 _S = {k: i for i, k in enumerate(ORDER_STATUS)}
 POSITION_TOL_DEG = 1e-7
 MONEY_TOL = 1e-6
+INCOME_DECIMALS = 2
+"""``metrics.json`` gives ``total_income`` rounded to this many decimals."""
+
+FINITE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": tuple(c for c, t in EVENT_COLUMNS.items() if np.dtype(t).kind == "f"),
+    "orders": ("t_request_s", "fare", "trip_s", "trip_m")
+    + ("origin_lat", "origin_lng", "dest_lat", "dest_lng"),
+    "drivers": ("t_on_s", "t_off_s"),
+    "rounds": ("t_s", "ms"),
+}
+"""The float columns that must be finite on every row, by table."""
+MATCHED_FINITE_COLUMNS = ("t_assign_s", "pickup_m", "pickup_s")
+"""Order columns that must be finite on every order a driver was assigned to (completed or
+cancelled); NaN on the others. ``t_end_s`` must be finite on every order no longer open."""
+CHECKED_METRICS = ("orders", "matched", "completed", "cancelled", "total_income")
+"""The ``metrics.json`` figures :func:`check_metrics` recomputes from the logs."""
 
 
 @dataclass
@@ -25,6 +59,12 @@ class CheckReport:
     """The outcome of :func:`check_run`: a list of violated invariants (empty when all hold)."""
 
     violations: list[str] = field(default_factory=list)
+
+    def fail(self, msg: str, bad: np.ndarray) -> None:
+        """Add ``msg`` with a count and the first row when ``bad`` marks any row."""
+        idx = np.flatnonzero(bad)
+        if idx.size:
+            self.violations.append(f"{msg} ({idx.size} cases, first at row {int(idx[0])})")
 
     @property
     def ok(self) -> bool:
@@ -35,9 +75,32 @@ class CheckReport:
             raise CheckError("run violates invariants: " + "; ".join(self.violations[:10]))
 
 
-def check_run(log: RunLog) -> CheckReport:
-    """Check every invariant; each violated one adds a message with a count and an example."""
+def _check_finite(log: RunLog, rep: CheckReport) -> None:
+    for table, columns in FINITE_COLUMNS.items():
+        cols = getattr(log, table)
+        for c in columns:
+            rep.fail(f"{table}: {c} is not a finite number", ~np.isfinite(cols[c]))
+    o = log.orders
+    matched = (o["status"] == _S["completed"]) | (o["status"] == _S["cancelled"])
+    for c in MATCHED_FINITE_COLUMNS:
+        rep.fail(
+            f"orders: {c} of an assigned order is not a finite number", matched & ~np.isfinite(o[c])
+        )
+    rep.fail(
+        "orders: t_end_s of an order no longer open is not a finite number",
+        (o["status"] != _S["open"]) & ~np.isfinite(o["t_end_s"]),
+    )
+
+
+def check_run(log: RunLog, metrics: Mapping[str, Any] | None = None) -> CheckReport:
+    """Check every invariant; each violated one adds a message with a count and an example.
+
+    ``metrics``: the run's ``metrics.json`` as read, checked too (:func:`check_metrics`).
+    """
     rep = CheckReport()
+    _check_finite(log, rep)
+    if metrics is not None:
+        rep.violations += check_metrics(log, metrics)
     ev = log.events
     kind = ev["kind"]
     drv = ev["driver_id"]
@@ -47,10 +110,7 @@ def check_run(log: RunLog) -> CheckReport:
     n_drivers = log.drivers["driver_id"].size
     n_orders = o["status"].size
 
-    def fail(msg: str, bad: np.ndarray) -> None:
-        idx = np.flatnonzero(bad)
-        if idx.size:
-            rep.violations.append(f"{msg} ({idx.size} cases, first at row {int(idx[0])})")
+    fail = rep.fail
 
     # clock monotone: no event ends before it starts; events ordered by start time
     fail("event ends before it starts", t1 < t0 - 1e-9)
@@ -123,3 +183,44 @@ def check_run(log: RunLog) -> CheckReport:
     )
     fail("driver position jumps between events", jump)
     return rep
+
+
+def check_metrics(log: RunLog, metrics: Mapping[str, Any]) -> list[str]:
+    """The figures of :data:`CHECKED_METRICS` in ``metrics`` that the logs contradict (an edited
+    or foreign ``metrics.json``), each as a message with both values."""
+    status = log.orders["status"]
+    completed = int(np.sum(status == _S["completed"]))
+    cancelled = int(np.sum(status == _S["cancelled"]))
+    trip = log.events["kind"] == _K["trip"]
+    income = float(log.events["reward"][trip].sum())
+    want = {
+        "orders": int(status.size),
+        "matched": completed + cancelled,
+        "completed": completed,
+        "cancelled": cancelled,
+        "total_income": income,
+    }
+    out = []
+    for key in CHECKED_METRICS:
+        got = metrics.get(key)
+        if isinstance(got, bool) or not isinstance(got, int | float):
+            out.append(f"metrics.json: {key} is {got!r}, not a number")
+            continue
+        tol = 0.5 * 10.0**-INCOME_DECIMALS + MONEY_TOL * abs(income) if key == "total_income" else 0
+        if not abs(got - want[key]) <= tol:  # NaN: a violation too
+            out.append(f"metrics.json: {key} is {got}, the logs give {want[key]:g}")
+    return out
+
+
+def check_folder(folder: str | os.PathLike[str]) -> CheckReport:
+    """Check a run folder: :func:`check_run` on its logs and, when the folder has one, its
+    ``metrics.json`` against them. An unreadable file is a DataError naming it."""
+    folder = Path(folder)
+    log = RunLog.read(folder)
+    path = folder / "metrics.json"
+    metrics = None
+    if os.path.lexists(path):
+        metrics = read_json(path, "run folder's metrics.json")
+        if not isinstance(metrics, dict):
+            raise DataError(f"{path}: expected a JSON object (the run's metrics)")
+    return check_run(log, metrics)

@@ -19,7 +19,7 @@ class SimConfig:
     """How the simulated platform behaves. Every field is saved with each run."""
 
     round_s: float = 2.0
-    """Time between two dispatch rounds, seconds."""
+    """Time between two dispatch rounds, seconds (0.1 to 3600)."""
     patience_s: float = 60.0
     """How long an order waits for a match before it is lost, seconds (unless the data set one)."""
     pickup_radius_m: float = field(default=2000.0, metadata={"flag": "--radius-m"})
@@ -58,7 +58,7 @@ class SimConfig:
     def __post_init__(self) -> None:
         check_fields(self, "sim config")
         checks = [
-            (0 < self.round_s <= 3600, "round_s must be in (0, 3600] seconds"),
+            (0.1 <= self.round_s <= 3600, "round_s must be in [0.1, 3600] seconds"),
             (0 <= self.patience_s <= DAY_S, "patience_s must be in [0, 1 day] seconds"),
             (0 < self.pickup_radius_m <= 100_000, "pickup_radius_m must be in (0, 100 km]"),
             (self.k_nearest >= 0, "k_nearest must be >= 0"),

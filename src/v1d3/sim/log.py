@@ -14,7 +14,6 @@ Four tables, written as parquet files in the run folder (schema in ``docs/log-sc
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ import pyarrow.parquet as pq
 
 from v1d3.errors import DataError, first_line
 from v1d3.files import atomic_file
+from v1d3.text_files import json_text, read_json
 
 __all__ = [
     "EVENT_KINDS",
@@ -132,7 +132,9 @@ class RunLog:
                 }
             )
             pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
-        (folder / "log_meta.json").write_text(json.dumps(self.meta, indent=2, default=float))
+        (folder / "log_meta.json").write_text(
+            json_text(self.meta, "log_meta.json", indent=2), encoding="utf-8"
+        )
 
     @classmethod
     def read(cls, folder: Path) -> RunLog:
@@ -209,11 +211,11 @@ def _read_columns(
     """
     try:
         t = pq.read_table(path)
+        names = t.column_names  # decoded here: a damaged file's may not be UTF-8
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except (OSError, pa.ArrowException) as e:
+    except (OSError, ValueError, pa.ArrowException) as e:
         raise DataError(f"{path}: not a readable parquet file ({first_line(e)})") from None
-    names = t.column_names
     if len(set(names)) < len(names):
         dup = sorted({c for c in names if names.count(c) > 1})
         raise DataError(f"{path}: duplicate column(s) {', '.join(dup)}")
@@ -243,14 +245,7 @@ def _read_columns(
 
 def _read_meta(path: Path) -> dict[str, Any]:
     """Read a run's ``log_meta.json``: a JSON object with the numeric fields readers need."""
-    try:
-        meta = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-    except ValueError as e:
-        raise DataError(f"{path}: not valid JSON ({first_line(e)})") from None
+    meta = read_json(path, "run folder's log_meta.json")
     if not isinstance(meta, dict):
         kind = "an array" if isinstance(meta, list) else f"a {type(meta).__name__}"
         raise DataError(f"{path}: expected a JSON object, got {kind}")

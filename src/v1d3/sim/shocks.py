@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +31,7 @@ from v1d3.geo.travel import ScaledTravel, TravelFactor
 from v1d3.sim.config import SimConfig
 from v1d3.sim.fleet import Fleet, near_origins
 from v1d3.sim.seeds import ShockBranch, shock_rng
+from v1d3.text_files import json_text
 
 __all__ = ["ShockedDay", "stage_shocks", "check_shock_places", "shock_place"]
 
@@ -273,7 +273,7 @@ def _identity(shock: Shock, city: City, where: str) -> str:
         d["zone"] = zone_index(city, d["zone"], f"{where}.zone")
     if d.get("zones"):
         d["zones"] = sorted({zone_index(city, z, f"{where}.zones") for z in d["zones"]})
-    return json.dumps(d, sort_keys=True)
+    return json_text(d, where, sort_keys=True)
 
 
 def _zone_at(city: City) -> Any:

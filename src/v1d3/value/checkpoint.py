@@ -16,6 +16,8 @@ not fit the method or scenario asked for. Keys written by every V1D3 model:
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,54 @@ def save_checkpoint(path: Path, state: dict[str, Any], meta: dict[str, Any]) -> 
         torch.save(payload, tmp)
 
 
+_WEIGHTS_ONLY = "WeightsUnpickler error:"
+"""Where torch's weights-only loader puts what it met, below a paragraph of advice."""
+_GLOBAL = re.compile(r"\bGLOBAL ([\w.]+)")
+
+
+def _refusal(path: Path, e: Exception) -> str:
+    """The one line for a file torch's weights-only loader refused. A file that names code
+    (a pickled global: a class, a function) holds objects a model file must not hold: say so,
+    and never relay torch's advice, which is to allow that code or to load the file with
+    ``weights_only=False``, either of which runs whatever the file was made to run."""
+    text = str(e)
+    if _WEIGHTS_ONLY in text:
+        met = text.split(_WEIGHTS_ONLY, 1)[1]
+        name = _GLOBAL.search(met)
+        if name is not None or "global" in met.lower():
+            what = f" (it refers to {name.group(1)})" if name is not None else ""
+            return (
+                f"{path}: holds objects a model file must not hold{what}, only tensors and plain "
+                "values; refused unread. Use a model file written by v1d3 train"
+            )
+        # an operand the loader does not know: damaged bytes; the sentence before any advice
+        cause = first_line(e, after=_WEIGHTS_ONLY).split(". ")[0].rstrip(".")
+    else:
+        cause = first_line(e)
+    if "weights_only" in cause or "safe_globals" in cause:  # advice, not a cause
+        cause = type(e).__name__
+    return f"{path}: not a readable v1d3 checkpoint ({cause})"
+
+
+def _non_finite(obj: Any, key: str = "") -> str:
+    """The key path of the first tensor or float in ``obj`` that is not all finite ("": none)."""
+    if isinstance(obj, torch.Tensor):
+        finite = not obj.is_floating_point() or bool(torch.isfinite(obj).all())
+        return "" if finite else key
+    if isinstance(obj, float):
+        return "" if math.isfinite(obj) else key
+    items: Any = ()
+    if isinstance(obj, dict):
+        items = ((f"{key}.{k}" if key else str(k), v) for k, v in obj.items())
+    elif isinstance(obj, list | tuple):
+        items = ((f"{key}[{i}]", v) for i, v in enumerate(obj))
+    for k, v in items:
+        found = _non_finite(v, k)
+        if found:
+            return found
+    return ""
+
+
 def load_checkpoint(
     path: Path, expect_method: str | None = None, scenario: Any = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -69,14 +119,17 @@ def load_checkpoint(
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # junk bytes trip torch's loader in many ways (OSError, EOFError, ...)
-        # torch's weights-only error puts what the unpickler met below a paragraph of advice
-        cause = first_line(e, after="WeightsUnpickler error:")
-        raise ModelError(f"{path}: not a readable v1d3 checkpoint ({cause})") from None
+        raise ModelError(_refusal(path, e)) from None
     if not isinstance(payload, dict) or not {"meta", "state"} <= set(payload):
         raise ModelError(f"{path}: not a V1D3 model file (no meta/state)")
     meta, state = payload["meta"], payload["state"]
     if not isinstance(meta, dict) or not isinstance(state, dict):
         raise ModelError(f"{path}: not a V1D3 model file (meta/state are not dictionaries)")
+    bad = _non_finite(payload)
+    if bad:
+        raise ModelError(
+            f"{path}: {bad} holds NaN or infinite numbers; a model file holds finite ones only"
+        )
     if expect_method is not None and meta.get("method") != expect_method:
         raise ModelError(
             f"{path}: holds a {meta.get('method')!r} model, expected {expect_method!r}"

@@ -33,6 +33,7 @@ from torch import nn
 
 from v1d3 import __version__
 from v1d3.errors import ConfigError, ModelError, first_line
+from v1d3.fields import check_fields
 from v1d3.geo.city import City
 from v1d3.sim.config import DAY_S
 from v1d3.value.base import Discount, ValueFunction
@@ -102,6 +103,7 @@ class CVNetConfig:
     ``inf`` is exact and cheap; ``spectral`` is the largest singular value."""
 
     def __post_init__(self) -> None:
+        check_fields(self, "cvnet config")  # types, finite numbers
         checks = [
             (len(self.coarse_levels) > 0, "coarse_levels needs at least one level"),
             (all(lv >= 0 for lv in self.coarse_levels), "coarse_levels must be >= 0"),
