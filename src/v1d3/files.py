@@ -223,8 +223,8 @@ def _signals_held() -> Iterator[None]:
     finally:
         for s, handler in before.items():
             signal.signal(s, handler)
-        for s in got:
-            signal.raise_signal(s)
+        for signum in got:
+            signal.raise_signal(signum)
 
 
 _WRITE_ERRNOS = frozenset(

@@ -98,7 +98,8 @@ def absolute_fields(config: Any) -> Any:
     """``config`` with every field marked as a path (``metadata={"path": True}``) that is set
     made absolute (for a config read from a file, whose paths the options did not see)."""
     given = {}
-    for o in config_options(type(config)):
+    cls: type = type(config)
+    for o in config_options(cls):
         value = functools.reduce(getattr, o.path, config)
         if o.is_path and value:
             given[o.name] = absolute(value)
