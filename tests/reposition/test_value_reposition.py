@@ -191,6 +191,20 @@ def test_batch_drivers_queue_behind_each_other(city):
     assert (dest == b).sum() >= 8 and (dest == a).sum() >= 8  # split by the queues
 
 
+def test_a_driver_is_not_counted_twice_near_its_own_cell(city):
+    """A driver alone at c: a neighbour's catchment already holds it, so moving there makes no
+    longer queue than staying (one driver, a wait of 15 minutes each): the neighbours differ
+    from staying only by the drive, and most draws move."""
+    c = _centre(city)
+    table = np.full(city.n_cells, 10.0)
+    supply = np.zeros(city.n_cells, dtype=np.int64)
+    supply[c] = 1
+    kw = {"k_ring": 1, "beta": 3.0, "catchment_ring": 1}
+    p = _policy(city, table, seed=8, forecast=_flat_forecast(city, 1 / 7), **kw)
+    dest = np.array([p.reposition(_batch(city, [c], supply=supply))[0] for _ in range(600)])
+    assert (dest != c).mean() > 0.4  # counted twice, a neighbour would lose ~e^3.6 : 1
+
+
 def test_wait_model_resolved_by_the_forecast(city):
     table = np.zeros(city.n_cells)
     assert _policy(city, table).wait_model == "off"  # the default: the paper's rule

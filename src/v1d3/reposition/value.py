@@ -42,7 +42,6 @@ from v1d3.value.base import ValueFunction
 __all__ = ["WaitModel", "ValueRepositionConfig", "ValueReposition"]
 
 WaitModel = Literal["auto", "forecast", "off"]
-_WAIT_MODELS = ("auto", "forecast", "off")
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,8 @@ class ValueRepositionConfig:
     neighbour steps of it (2 at H3 resolution 8: about 1.5 km, a usual pickup;
     docs/results/tuning.md §9)."""
     max_wait_s: float = 1800.0
-    """Longest expected wait counted, seconds (a catchment without forecast demand waits this
-    long)."""
+    """Longest expected wait counted, seconds (a catchment with drivers ahead and no forecast
+    demand waits this long)."""
     forecast_days: int = DEFAULT_FORECAST_DAYS
     """Historical days averaged for the forecast (1 .. ``v1d3.demand.forecast.HISTORY_DAYS``)."""
 
@@ -84,8 +83,6 @@ class ValueRepositionConfig:
             raise ConfigError(f"beta must be >= 0, got {self.beta}")
         if self.cap is not None and self.cap < 1:
             raise ConfigError(f"cap must be >= 1 or None, got {self.cap}")
-        if self.wait not in _WAIT_MODELS:
-            raise ConfigError(f"wait must be one of {', '.join(_WAIT_MODELS)}, got {self.wait!r}")
         if self.catchment_ring < 0:
             raise ConfigError(f"catchment_ring must be >= 0, got {self.catchment_ring}")
         if not 0 < self.max_wait_s < np.inf:
@@ -235,7 +232,9 @@ class ValueReposition(RepositionPolicy):
             ok = cand[i] >= 0
             c = cand[i][ok]
             own = c == dest[i]
-            queue = ahead[c] + (~own)  # the driver itself joins a cell it moves to
+            # the driver joins a catchment it is not in yet (its own cell's, and its
+            # neighbours' within the catchment ring, count it already)
+            queue = ahead[c] + ~np.isin(c, self._catch[dest[i]])
             w = np.clip(queue / np.maximum(rate[c], 1e-12), 0.0, cfg.max_wait_s)
             si = s[i][ok]
             si = si - (1.0 - discount.factor(w)) * np.maximum(si, 0.0)
