@@ -387,6 +387,27 @@ def test_stale_temporaries_of_ours_are_removed_and_nothing_else(tmp_path: Path) 
     assert remove_stale(tmp_path) == 0
 
 
+@pytest.mark.skipif(os.name != "posix", reason="process ids are checked on POSIX")
+def test_a_run_folder_moved_aside_by_a_killed_run_is_put_back(tmp_path: Path) -> None:
+    """Killed between moving the previous run folder aside and putting the new one in place:
+    the next run puts the previous one back; killed after, the aside copy is removed."""
+    dead = _dead_pid()
+    for name, landed in (("a", False), ("b", True)):
+        aside = tmp_path / (
+            temp_prefix(f"{name}.old").replace(f"{os.getpid()}.", f"{dead}.", 1) + "x1"
+        )
+        (aside / name).mkdir(parents=True)
+        (aside / name / "config.json").write_text("old")
+        if landed:
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "config.json").write_text("new")
+        os.utime(aside, (1, 1))
+    assert remove_stale(tmp_path) == 2
+    assert sorted(os.listdir(tmp_path)) == ["a", "b"]
+    assert (tmp_path / "a" / "config.json").read_text() == "old"
+    assert (tmp_path / "b" / "config.json").read_text() == "new"
+
+
 def test_a_signal_during_the_swap_waits_for_its_end() -> None:
     import signal
     import threading

@@ -45,8 +45,20 @@ __all__ = [
 TMP_PREFIX = ".v1d3-tmp-"
 """How the name of every temporary file and folder the writers make starts."""
 
-_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
-"""This machine, in temporary names: a folder shared between machines keeps the others' ones."""
+
+def _host_id() -> str:
+    """This machine and process-id space: the host name and, where the system tells it, the
+    pid namespace (two containers may share a host name, never a pid namespace)."""
+    try:
+        ns = str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        ns = ""
+    return hashlib.sha1(f"{socket.gethostname()}/{ns}".encode()).hexdigest()[:8]
+
+
+_HOST = _host_id()
+"""This machine, in temporary names: a folder shared between machines (or containers) keeps
+the others' ones."""
 _STALE = re.compile(re.escape(TMP_PREFIX) + r"(\d+)\.([0-9a-f]{8})-")
 _STARTED = time.time()
 """When this process started writing (this module's import): older temporaries are stale."""
@@ -165,7 +177,8 @@ def remove_stale(folder: str | os.PathLike[str]) -> int:
     """Remove the temporary files and folders in ``folder`` that runs killed before they could
     clean up left behind; returns how many. Only names of ours (:data:`TMP_PREFIX`) are
     touched, and only those made on this machine, by a process that is no longer running,
-    before this one started: another run's temporaries in the same folder stay."""
+    before this one started: another run's temporaries in the same folder stay. A previous run
+    folder a killed run had moved aside to replace it is put back if nothing took its place."""
     removed = 0
     try:
         entries = list(os.scandir(folder))
@@ -178,6 +191,9 @@ def remove_stale(folder: str | os.PathLike[str]) -> int:
         try:
             if entry.stat(follow_symlinks=False).st_mtime >= _STARTED:
                 continue
+            if _restore_aside(Path(entry.path), m.end()):
+                removed += 1
+                continue
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
             else:
@@ -186,6 +202,23 @@ def remove_stale(folder: str | os.PathLike[str]) -> int:
         except OSError:
             continue
     return removed
+
+
+def _restore_aside(aside: Path, name_at: int) -> bool:
+    """A previous run folder that :func:`_swap` moved aside (``<prefix>NAME.old…/NAME``) before
+    its process was killed: put it back when nothing took its place (True), else leave it to be
+    removed (False: the replacement is in place)."""
+    rest = aside.name[name_at:]
+    name, sep, _ = rest.rpartition(".old")
+    held = aside / name
+    if not sep or not name or not aside.is_dir() or not os.path.lexists(held):
+        return False
+    target = aside.parent / name
+    if os.path.lexists(target):
+        return False
+    os.replace(held, target)
+    aside.rmdir()
+    return True
 
 
 def _running(pid: int) -> bool:

@@ -54,17 +54,17 @@ def test_absurd_rows_are_dropped_and_counted(kdd_files, tmp_path: Path) -> None:
     bad = {
         "reward": [[*f[:7], "1e308"], [*f[:7], str(MAX_FARE * 1.01)]],
         "too_long": [[*f[:2], str(start + MAX_TRIP_S + 1), *f[3:]]],
-        "time": [[f[0], "1e308", "1e308", *f[3:]], [f[0], "-5", *f[2:]]],
+        "timestamp": [[f[0], "1e308", "1e308", *f[3:]], [f[0], "-5", *f[2:]]],
     }
     rows = [",".join([f"9{k}{i}", *r[1:]]) for k, rs in bad.items() for i, r in enumerate(rs)]
     path = tmp_path / "orders.csv"
     path.write_text("\n".join(good + rows) + "\n")
-    assert read_kdd_orders(path).drop_reasons == {"time": 2}
+    assert read_kdd_orders(path).drop_reasons == {"timestamp": 2}
     day = kdd_day(
         _cfg(kdd_files, kdd_orders=str(path), date="2016-11-08"), np.random.default_rng(0)
     )
     reasons = day.orders.drop_reasons
-    assert reasons["reward"] == 2 and reasons["too_long"] == 1 and reasons["time"] == 2
+    assert reasons["reward"] == 2 and reasons["too_long"] == 1 and reasons["timestamp"] == 2
     assert len(day.orders) == 200 and day.orders.fare.max() <= MAX_FARE
     assert day.default_drivers < 200
 

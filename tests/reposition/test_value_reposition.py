@@ -226,3 +226,10 @@ def test_config_errors():
     for bad in bad_cfgs:
         with pytest.raises(ConfigError):
             ValueRepositionConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_wait_forecast_without_a_scenario_says_so():
+    from v1d3.policies.table_values import make_value_reposition
+
+    with pytest.raises(ConfigError, match="needs the scenario config"):
+        make_value_reposition(None, None, None, wait="forecast")

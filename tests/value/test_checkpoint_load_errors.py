@@ -97,13 +97,23 @@ def test_cli_simulate_with_tampered_model_is_one_line(tmp_path, monkeypatch, cap
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_non_finite_weights_are_refused(tmp_path: Path, value: float) -> None:
-    """A model with a NaN in its table loaded and drove dispatch with NaN values."""
+    """A model with a NaN in its table loaded and drove dispatch with NaN values; such a file
+    is refused when read, and not written in the first place."""
     path = tmp_path / "tabular-td.pt"
     table = torch.zeros(2, 3, dtype=torch.float64)
     table[1, 2] = value
-    save_checkpoint(path, {"table": table, "bucket_s": 600.0}, {"method": "tabular-td"})
-    with pytest.raises(ModelError, match=r"tabular-td\.pt: state\.table holds NaN or infinite"):
-        load_checkpoint(path)
-    save_checkpoint(path, {"table": torch.zeros(2)}, {"method": "tabular-td", "gamma": value})
-    with pytest.raises(ModelError, match=r"meta\.gamma holds NaN or infinite"):
-        load_checkpoint(path)
+    for state, meta, where in (
+        ({"table": table, "bucket_s": 600.0}, {"method": "tabular-td"}, r"state\.table"),
+        ({"table": torch.zeros(2)}, {"method": "tabular-td", "gamma": value}, r"meta\.gamma"),
+    ):
+        with pytest.raises(ModelError, match=rf"not written: {where} holds NaN or infinite"):
+            save_checkpoint(path, state, meta)
+        assert not path.exists()
+        torch.save({"meta": meta, "state": state}, path)  # written by something else
+        with pytest.raises(ModelError, match=rf"tabular-td\.pt: {where} holds NaN or infinite"):
+            load_checkpoint(path)
+        path.unlink()
+    # an epoch's NaN loss in the training history is a record, not a number the model uses
+    history = [{"epoch": 1, "train_loss": value}]
+    save_checkpoint(path, {"table": torch.zeros(2)}, {"method": "tabular-td", "history": history})
+    assert load_checkpoint(path)[1]["history"][0]["epoch"] == 1

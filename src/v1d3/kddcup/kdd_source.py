@@ -137,7 +137,7 @@ def read_kdd_orders(path: str | Path) -> KddOrderTable:
         with path.open(newline="", encoding="utf-8") as fh:
             for i, oid, v in numeric_rows(fh, (_FIELDS_PLAIN, _FIELDS_CANCEL), drops):
                 if not 0 <= v[0] < MAX_TIMESTAMP_S:
-                    drops["time"] += 1
+                    drops["timestamp"] += 1
                     continue
                 if len(v) == _FIELDS_PLAIN - 1:
                     v.extend(nan10)

@@ -116,7 +116,14 @@ def _wait_forecast(
 ) -> Callable[[], DepartureForecast] | None:
     """The departures forecast ``value`` repositioning waits by (None: ``wait=off``, or
     ``auto`` on a scenario without historical days)."""
-    if cfg.wait == "off" or not isinstance(scenario, ScenarioConfig):
+    if cfg.wait == "off":
+        return None
+    if not isinstance(scenario, ScenarioConfig):
+        if cfg.wait == "forecast":
+            raise ConfigError(
+                "reposition 'value': wait=forecast needs the scenario config to forecast from "
+                "its historical days"
+            )
         return None
     try:
         check_forecastable(scenario)

@@ -48,6 +48,9 @@ def save_checkpoint(path: Path, state: dict[str, Any], meta: dict[str, Any]) -> 
     :class:`~v1d3.errors.ConfigError` before anything is written.
     """
     payload = {"meta": {**meta, "version": __version__}, "state": state}
+    bad = _unusable(payload)
+    if bad:  # a file every later load would refuse: fail here, before writing it
+        raise ModelError(f"{path}: not written: {bad} holds NaN or infinite numbers")
     with atomic_file(path) as tmp:
         torch.save(payload, tmp)
 
@@ -100,6 +103,14 @@ def _non_finite(obj: Any, key: str = "") -> str:
     return ""
 
 
+def _unusable(payload: dict[str, Any]) -> str:
+    """The key path of the first non-finite number a model uses: the weights and the metadata,
+    apart from the training history (a record of the epochs, where an epoch's NaN loss may stand
+    beside a finite best net)."""
+    meta = {k: v for k, v in payload["meta"].items() if k != "history"}
+    return _non_finite({"meta": meta, "state": payload["state"]})
+
+
 def load_checkpoint(
     path: Path, expect_method: str | None = None, scenario: Any = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -125,7 +136,7 @@ def load_checkpoint(
     meta, state = payload["meta"], payload["state"]
     if not isinstance(meta, dict) or not isinstance(state, dict):
         raise ModelError(f"{path}: not a V1D3 model file (meta/state are not dictionaries)")
-    bad = _non_finite(payload)
+    bad = _unusable(payload)
     if bad:
         raise ModelError(
             f"{path}: {bad} holds NaN or infinite numbers; a model file holds finite ones only"
