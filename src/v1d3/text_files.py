@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from v1d3.errors import DataError, V1D3Error, first_line
 
-__all__ = ["json_text", "read_text", "read_json", "not_utf8"]
+__all__ = ["json_text", "read_text", "read_json", "not_utf8", "non_finite"]
 
 
 def json_text(obj: Any, where: str = "JSON output", **kw: Any) -> str:
@@ -33,7 +34,7 @@ def json_text(obj: Any, where: str = "JSON output", **kw: Any) -> str:
     try:
         return json.dumps(obj, allow_nan=False, default=_plain, **kw)
     except ValueError:  # allow_nan=False: an out-of-range float somewhere in obj
-        key, value = _non_finite(obj)
+        key, value = non_finite(obj)
         raise DataError(
             f"{where}: {key or 'the value'} is {value}, not a finite number (JSON has no NaN "
             "or infinity)"
@@ -46,8 +47,16 @@ def _plain(v: Any) -> Any:
     raise TypeError(f"Object of type {type(v).__name__} is not JSON serializable")
 
 
-def _non_finite(obj: Any, key: str = "") -> tuple[str, Any]:
-    """The first non-finite float in ``obj`` and the key path to it (``("", None)``: none)."""
+def non_finite(
+    obj: Any, leaf: Callable[[Any], bool | None] | None = None, key: str = ""
+) -> tuple[str, Any]:
+    """The first non-finite number in ``obj`` (dicts, lists and tuples walked) and the key path
+    to it (``("", None)``: none). ``leaf(x)`` tells for values of other kinds whether they are
+    all finite (None: not one of its kind), e.g. a tensor."""
+    if leaf is not None:
+        finite = leaf(obj)
+        if finite is not None:
+            return ("", None) if finite else (key, obj)
     if isinstance(obj, np.generic | np.ndarray):
         obj = obj.tolist()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -58,7 +67,7 @@ def _non_finite(obj: Any, key: str = "") -> tuple[str, Any]:
     elif isinstance(obj, list | tuple):
         items = ((f"{key}[{i}]", v) for i, v in enumerate(obj))
     for k, v in items:
-        found = _non_finite(v, k)
+        found = non_finite(v, leaf, k)
         if found[0]:
             return found
     return "", None

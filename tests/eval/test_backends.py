@@ -137,13 +137,18 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     )
     assert parent.stdout is not None
     worker = int(parent.stdout.readline())
-    parent.kill()  # SIGKILL: the parent cleans up nothing
+    _kill_expecting_the_end_of(parent, worker, "the worker outlived its parent")
+
+
+def _kill_expecting_the_end_of(parent: subprocess.Popen[str], pid: int, why: str) -> None:
+    """SIGKILL ``parent`` (it cleans up nothing), then ``pid`` must end within 10 s."""
+    parent.kill()
     parent.wait()
     try:
-        assert wait_for(lambda: ended(worker), 10), "the worker outlived its parent"
+        assert wait_for(lambda: ended(pid), 10), why
     finally:
-        if not ended(worker):
-            os.kill(worker, signal.SIGKILL)
+        if not ended(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -166,13 +171,7 @@ def test_the_watchdog_ends_a_process_whose_parent_died(tmp_path: Path) -> None:
     assert proc.stdout is not None
     watcher = int(proc.stdout.readline())
     assert not ended(watcher)
-    proc.kill()
-    proc.wait()
-    try:
-        assert wait_for(lambda: ended(watcher), 10), "the watchdog did not end its process"
-    finally:
-        if not ended(watcher):
-            os.kill(watcher, signal.SIGKILL)
+    _kill_expecting_the_end_of(proc, watcher, "the watchdog did not end its process")
 
 
 def test_bad_backend_arguments() -> None:

@@ -16,7 +16,6 @@ not fit the method or scenario asked for. Keys written by every V1D3 model:
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from v1d3 import __version__
 from v1d3.errors import ModelError, first_line
 from v1d3.files import atomic_file
 from v1d3.geo.city import City
+from v1d3.text_files import non_finite
 
 __all__ = ["save_checkpoint", "load_checkpoint", "city_digest", "TABULAR_FILE", "CVNET_FILE"]
 
@@ -84,23 +84,11 @@ def _refusal(path: Path, e: Exception) -> str:
     return f"{path}: not a readable v1d3 checkpoint ({cause})"
 
 
-def _non_finite(obj: Any, key: str = "") -> str:
-    """The key path of the first tensor or float in ``obj`` that is not all finite ("": none)."""
-    if isinstance(obj, torch.Tensor):
-        finite = not obj.is_floating_point() or bool(torch.isfinite(obj).all())
-        return "" if finite else key
-    if isinstance(obj, float):
-        return "" if math.isfinite(obj) else key
-    items: Any = ()
-    if isinstance(obj, dict):
-        items = ((f"{key}.{k}" if key else str(k), v) for k, v in obj.items())
-    elif isinstance(obj, list | tuple):
-        items = ((f"{key}[{i}]", v) for i, v in enumerate(obj))
-    for k, v in items:
-        found = _non_finite(v, k)
-        if found:
-            return found
-    return ""
+def _finite_tensor(obj: Any) -> bool | None:
+    """Whether a tensor is all finite (None: not a tensor)."""
+    if not isinstance(obj, torch.Tensor):
+        return None
+    return not obj.is_floating_point() or bool(torch.isfinite(obj).all())
 
 
 def _unusable(payload: dict[str, Any]) -> str:
@@ -108,7 +96,7 @@ def _unusable(payload: dict[str, Any]) -> str:
     apart from the training history (a record of the epochs, where an epoch's NaN loss may stand
     beside a finite best net)."""
     meta = {k: v for k, v in payload["meta"].items() if k != "history"}
-    return _non_finite({"meta": meta, "state": payload["state"]})
+    return non_finite({"meta": meta, "state": payload["state"]}, _finite_tensor)[0]
 
 
 def load_checkpoint(
