@@ -47,6 +47,9 @@ reposition() {  # value against the baselines, 10 % of the fleet managed and all
       --reposition "stay,random,demand,value,$WAIT,$REBALANCERS" \
       --managed-share "$share" --baseline v1d3/stay --out "$OUT/reposition-$share" --resume
   done
+  # the wait model against the field's rebalancers, day by day, the whole fleet managed
+  "$PY" scripts/paired_differences.py "$OUT/reposition-1.0" "v1d3/$WAIT" \
+    v1d3/min-cost-flow v1d3/zhang-pavone | tee "$OUT/reposition-1.0/paired.json"
   # what repositioning could add at most with 10 % managed: their idle time beyond the 5
   # minutes after which a driver is offered to the policy, on the same days with all staying
   "$PY" scripts/reposition_headroom.py "${HEADROOM[@]}" --managed-share 0.1 \
