@@ -7,16 +7,30 @@ import pytest
 from cli_inprocess import run_v1d3
 
 
-def test_a_missing_file_is_one_line_exit_2(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            FileNotFoundError(2, "No such file or directory", "/data/[old]/trips.parquet"),
+            "error: /data/[old]/trips.parquet: file not found\n",
+        ),
+        (
+            PermissionError(13, "Permission denied", "/data/out/metrics.json"),
+            "error: /data/out/metrics.json: Permission denied\n",
+        ),
+    ],
+    ids=["missing-file", "os-error"],
+)
+def test_a_file_error_is_one_line_exit_2(
+    error: OSError, line: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def app(**_: object) -> None:
-        raise FileNotFoundError(2, "No such file or directory", "/data/[old]/trips.parquet")
+        raise error
 
     monkeypatch.setattr("v1d3.cli.main.app", app)
     code, out, err = run_v1d3(monkeypatch, capsys, "simulate")
     assert code == 2 and out == ""
-    assert err == "error: /data/[old]/trips.parquet: file not found\n"
+    assert err == line
 
 
 @pytest.mark.parametrize("how", ["exit-code", "exception"])
@@ -31,15 +45,3 @@ def test_ctrl_c_says_so_and_exits_130(
     monkeypatch.setattr("v1d3.cli.main.app", app)
     code, _, err = run_v1d3(monkeypatch, capsys, "simulate")
     assert code == 130 and err == "interrupted; nothing half-written was kept\n"
-
-
-def test_an_os_error_is_one_line_exit_2(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    def app(**_: object) -> None:
-        raise PermissionError(13, "Permission denied", "/data/out/metrics.json")
-
-    monkeypatch.setattr("v1d3.cli.main.app", app)
-    code, out, err = run_v1d3(monkeypatch, capsys, "simulate")
-    assert code == 2 and out == ""
-    assert err == "error: /data/out/metrics.json: Permission denied\n"
