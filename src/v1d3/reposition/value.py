@@ -208,16 +208,13 @@ class ValueReposition(RepositionPolicy):
         """Per cell: drivers ahead in its catchment now (available, or heading there) less the
         orders waiting there, and the forecast departures from it per second."""
         assert self._forecast is not None
-        n_cells = self.context.city.n_cells
         supply = batch.idle_by_cell if batch.supply_by_cell is None else batch.supply_by_cell
         ahead = np.asarray(supply, np.float64).copy()
         if batch.waiting_by_cell is not None:
             ahead -= batch.waiting_by_cell
         t0 = batch.t
         rate = self._forecast.departures(t0, t0 + FORECAST_SLOT_S) / FORECAST_SLOT_S
-        return _catchment_sum(self._catch, ahead, n_cells), _catchment_sum(
-            self._catch, rate, n_cells
-        )
+        return _catchment_sum(self._catch, ahead), _catchment_sum(self._catch, rate)
 
     def _one_by_one(self, batch: RepositionBatch, cand: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Each driver in a random order samples from its scores less the expected wait at each
@@ -262,7 +259,7 @@ def _disk_table(city: City, k: int) -> np.ndarray:
     return table
 
 
-def _catchment_sum(table: np.ndarray, x: np.ndarray, n_cells: int) -> np.ndarray:
+def _catchment_sum(table: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``out[j] = Σ x[i]`` over the cells ``i`` of row ``j`` of a disk table."""
     ok = table >= 0
     return np.where(ok, np.asarray(x, np.float64)[np.where(ok, table, 0)], 0.0).sum(axis=1)
