@@ -176,3 +176,8 @@ class RunReport:
         a name already taken is refused (``v1d3 simulate`` writes what :meth:`run_tables` gives,
         ``v1d3 evaluate`` keeps in its records those the report reads: ``corrections``)."""
         return {}
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the policy holds beyond its day (a KDD agent's process); called once
+        the run is over, failed runs included, after the hooks above. Must be safe to call
+        twice (a policy pair sharing one resource gets it once from each half)."""

@@ -170,5 +170,5 @@ def test_an_infinite_agent_budget_is_one_line_before_any_run(
         monkeypatch, capsys, "evaluate", *SMALL_RUN, "--policies", "distance",
         "--agent-budget-s", budget, "--out", str(out),
     )  # fmt: skip
-    assert_one_line_error(code, err, f"study: agent_budget_s must be a finite number, got {budget}")
+    assert_one_line_error(code, err, f"time_budget_s must be a finite number, got {budget}")
     assert not out.exists()

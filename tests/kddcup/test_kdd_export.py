@@ -31,13 +31,19 @@ def _synthetic(hours: float = 1.0) -> ScenarioConfig:
     return ScenarioConfig(name="synthetic", orders=12000, start_hour=7.0, hours=hours)
 
 
-@pytest.mark.parametrize("extras", [True, False], ids=["in-v1d3", "official-keys-only"])
-def test_distance_stay_round_trip_is_identical(tmp_path: Path, extras: bool) -> None:
+HOW = {
+    "in-v1d3": AgentConfig(isolation="none"),  # trusted: in this process, with the extras
+    "own-process": AgentConfig(),  # official keys only, as anywhere else
+}
+
+
+@pytest.mark.parametrize("how", list(HOW))
+def test_distance_stay_round_trip_is_identical(tmp_path: Path, how: str) -> None:
     sc, sim = _synthetic(), SimConfig()
     cfg = RunConfig(scenario=sc, sim=sim, dispatch="distance", reposition="stay", seed=3)
     folder = export_agent("distance", "stay", None, tmp_path / "sub", scenario=sc, sim=sim)
     native = run_simulation(cfg)
-    agent = run_agent(cfg, folder, config=AgentConfig(extras=extras))
+    agent = run_agent(cfg, folder, config=HOW[how])
     assert native.metrics["completed"] > 500
     assert _same(native.metrics, agent.metrics) == []
     assert agent.metrics["agent_faults"]["total"] == 0
@@ -54,7 +60,7 @@ def test_learning_and_random_policies_round_trip_inside_v1d3(
     cfg = RunConfig(scenario=sc, dispatch=dispatch, reposition=reposition, seed=5)
     folder = export_agent(dispatch, reposition, None, tmp_path / "sub", scenario=sc)
     native = run_simulation(cfg)
-    agent = run_agent(cfg, folder)
+    agent = run_agent(cfg, folder, config=HOW["in-v1d3"])
     assert _same(native.metrics, agent.metrics) == []
 
 
@@ -71,8 +77,8 @@ def test_round_trip_on_a_kdd_city(kdd_files, tmp_path: Path) -> None:
     assert (folder / GRID_FILE).read_bytes() == kdd_files.grid.read_bytes()
     cfg = RunConfig(scenario=sc, dispatch="nearest", seed=1)
     native = run_simulation(cfg)
-    for extras in (True, False):
-        agent = run_agent(cfg, folder, config=AgentConfig(extras=extras))
+    for how in HOW.values():
+        agent = run_agent(cfg, folder, config=how)
         assert _same(native.metrics, agent.metrics) == []
 
 

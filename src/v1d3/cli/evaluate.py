@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -11,13 +12,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from v1d3.cli import common as c
-from v1d3.cli.kdd import AgentBudget, AgentSpecs
+from v1d3.cli.kdd import AgentPythons, AgentSpecs, agent_config
 from v1d3.errors import ConfigError, V1D3Error
 from v1d3.eval.backends import Task
 from v1d3.eval.evaluate import Evaluation, default_policies, evaluate
 from v1d3.eval.report import CorrectionMapConfig
 from v1d3.eval.study import StudyConfig
-from v1d3.kddcup.submission import AGENT_BUDGET_S
+from v1d3.kddcup.submission import AgentConfig, resolve_python
 from v1d3.policies.models import packaged_models
 from v1d3.policy_spec import split_top
 
@@ -105,6 +106,7 @@ class _Bar:
         self._show()
 
 
+@c.options_of("agent_options", AgentConfig, skip=("agent_python",))  # per agent: --agent-python
 @c.options_of("correction", CorrectionMapConfig)
 @c.scenario_options(skip=("weekday",))
 def evaluate_command(
@@ -162,10 +164,11 @@ def evaluate_command(
     ] = None,
     models: c.Models = None,
     agent: AgentSpecs = None,
-    agent_budget_s: AgentBudget = AGENT_BUDGET_S,
+    agent_python: AgentPythons = None,
     *,
     configs: c.Configs,
     correction: c.GivenOptions,
+    agent_options: c.GivenOptions,
 ) -> None:
     """Run policies side by side on identical demand (every weekday × seed) and write
     results.parquet, summary.csv and report.html. Exit code 1 when some runs failed."""
@@ -173,7 +176,8 @@ def evaluate_command(
         report_map = correction.build(CorrectionMapConfig)
         study = _study(
             configs, dispatch, reposition, policies, weekdays, seeds, first_seed, seed_list,
-            baseline, models, agent or [], agent_budget_s,
+            baseline, models, agent or [], agent_config(agent_options, bool(agent)),
+            agent_python or [],
         )  # fmt: skip
         n_runs = len(study.policies) * len(study.weekdays) * len(study.seeds)
         n_workers = workers if workers is not None else max(1, min(os.cpu_count() or 1, n_runs))
@@ -207,7 +211,8 @@ def _study(
     baseline: str,
     models: str | None,
     agent: list[str],
-    agent_budget_s: float,
+    agent_cfg: AgentConfig,
+    agent_python: list[str],
 ) -> StudyConfig:
     """The study the evaluate options describe (ConfigError when they do not make one)."""
     days = parse_int_list(weekdays, "weekdays")
@@ -234,6 +239,7 @@ def _study(
     from v1d3.kddcup.runner import agent_policy_name, parse_agent_option
 
     agents = dict(parse_agent_option(a) for a in agent)
+    shared, pythons = _agent_pythons(agent_python, agents)
     for name in agents:
         p = f"{agent_policy_name(name)}/{agent_policy_name(name)}"
         if p not in pairs:
@@ -247,8 +253,27 @@ def _study(
         sim=sim,
         models=models_dir,
         agents=agents,
-        agent_budget_s=agent_budget_s,
+        agent=dataclasses.replace(agent_cfg, python=shared),
+        agent_python=pythons,
     )
+
+
+def _agent_pythons(given: list[str], agents: dict[str, str]) -> tuple[str | None, dict[str, str]]:
+    """``--agent-python`` values: the interpreter of every agent (a bare PYTHON) and those of
+    single agents (NAME=PYTHON), each resolved to an absolute path."""
+    shared: str | None = None
+    pythons: dict[str, str] = {}
+    for spec in given:
+        name, sep, python = spec.partition("=")
+        if not sep:
+            shared = resolve_python(spec)
+            continue
+        if name not in agents:
+            raise ConfigError(f"--agent-python {spec}: {name!r} is not one of the --agent names")
+        pythons[name] = str(resolve_python(python))
+    if (shared or pythons) and not agents:
+        raise ConfigError("--agent-python: an option of agent runs; give --agent too")
+    return shared, pythons
 
 
 def _print_outcome(ev: Evaluation, out: Path) -> None:

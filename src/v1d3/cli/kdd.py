@@ -7,6 +7,7 @@ orders as a KDD orders file), so KDD tools and agents see our cities in their ow
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +16,11 @@ import typer
 from v1d3.cli import common as c
 from v1d3.cli.paths import PathValue
 from v1d3.demand.config import ScenarioConfig
-from v1d3.kddcup.submission import AGENT_BUDGET_HELP
-from v1d3.options import config_options
+from v1d3.errors import ConfigError
+from v1d3.kddcup.submission import AgentConfig, resolve_python
+from v1d3.options import config_options, field_doc
 
-__all__ = ["register", "AgentPath", "AgentSpecs", "AgentBudget"]
+__all__ = ["register", "AgentPath", "AgentSpecs", "AgentPythons", "agent_config"]
 
 AgentPath = Annotated[
     Path | None,
@@ -36,13 +38,25 @@ AgentSpecs = Annotated[
     ),
     PathValue(after="="),
 ]
-AgentBudget = Annotated[
-    float,
+AgentPythons = Annotated[
+    list[str] | None,
     typer.Option(
-        "--agent-budget-s",
-        help=AGENT_BUDGET_HELP,
+        "--agent-python",
+        help=f"{field_doc(AgentConfig, 'python')} As PYTHON for every agent, or NAME=PYTHON for "
+        "one (repeatable).",
     ),
 ]
+
+
+def agent_config(options: c.GivenOptions, agent_given: bool) -> AgentConfig:
+    """The agent config the ``--agent-*`` options set (its interpreter resolved to an absolute
+    path). ConfigError when it is set but there is no ``--agent`` to run with it."""
+    cfg = options.build(AgentConfig)
+    if not agent_given:
+        for o in config_options(AgentConfig):
+            if getattr(cfg, o.field) != o.default:
+                raise ConfigError(f"{o.flag}: an option of agent runs; give --agent too")
+    return dataclasses.replace(cfg, python=resolve_python(cfg.python))
 
 
 @c.scenario_options(

@@ -9,19 +9,20 @@ from typing import Annotated, Any
 import typer
 
 from v1d3.cli import common as c
-from v1d3.cli.kdd import AgentBudget, AgentPath
+from v1d3.cli.kdd import AgentPath, agent_config
 from v1d3.cli.paths import absolute_fields
 from v1d3.demand.registry import SCENARIOS
 from v1d3.eval.config import RUN_CONFIG, RunConfig, load_config
 from v1d3.eval.run import run_simulation, write_run
 from v1d3.files import absolute, check_output_path
 from v1d3.kddcup.adapter import AGENT_POLICY
-from v1d3.kddcup.submission import AGENT_BUDGET_S
+from v1d3.kddcup.submission import AgentConfig
 from v1d3.policies import DISPATCH, REPOSITION
 from v1d3.policy_spec import parse_name
 from v1d3.sim.checker import check_folder
 
 
+@c.options_of("agent_options", AgentConfig)
 @c.scenario_options()
 def simulate(
     out: Annotated[
@@ -38,9 +39,9 @@ def simulate(
     seed: c.Seed = 0,
     models: c.Models = None,
     agent: AgentPath = None,
-    agent_budget_s: AgentBudget = AGENT_BUDGET_S,
     *,
     configs: c.Configs,
+    agent_options: c.GivenOptions,
 ) -> None:
     """Simulate one day with one dispatch and one repositioning policy; write the run folder."""
     check_output_path(out, "folder", marker=RUN_CONFIG)  # before any work
@@ -60,10 +61,11 @@ def simulate(
             dispatch_params=dp,
             reposition_params=rp,
         )
+    how = agent_config(agent_options, agent is not None)
     if agent is not None:
         from v1d3.kddcup.runner import agent_run_config
 
-        cfg = agent_run_config(cfg, agent, agent_budget_s)
+        cfg = agent_run_config(cfg, agent, config=how)
     cfg = _absolute(cfg)
     label = f"{cfg.scenario.name} {cfg.policy} seed {cfg.seed}"
     with c.sim_progress(label, *cfg.scenario.window_s) as progress:

@@ -68,7 +68,8 @@ def run_simulation(
 
     The finished run's metrics and log meta also get the entries the policies add
     (:meth:`~v1d3.dispatch.base.DispatchPolicy.run_metrics`, ``run_meta``), and its
-    ``tables`` the tables they add (``run_tables``).
+    ``tables`` the tables they add (``run_tables``); then both are closed (``close``: a KDD
+    agent's process ends), also when the run fails.
 
     ``scenario`` may be given to reuse one built for the same (scenario config, seed).
     ``torch_threads``: torch's intra-op threads while the day runs
@@ -82,21 +83,30 @@ def run_simulation(
     if dispatch is None:
         dispatch = make_dispatch(cfg.dispatch, models, cfg.scenario, **cfg.dispatch_params)
     if reposition is None:
-        reposition = make_reposition(
-            cfg.reposition, models, cfg.scenario, dispatch=dispatch, **cfg.reposition_params
-        )
-    policies = describe(dispatch=dispatch, reposition=reposition)
-    with limit_torch_threads(torch_threads):
-        log = Simulator(scenario, cfg.seed).run(dispatch, reposition, progress)
-    if check:
-        check_run(log).raise_if_failed()
-    metrics = compute_metrics(log)
-    for policy in (dispatch, reposition):  # what the policies add; the dispatch policy first
-        for key, value in policy.run_metrics().items():
-            metrics.setdefault(key, value)
-        for key, value in policy.run_meta().items():
-            log.meta.setdefault(key, value)
-    return RunResult(cfg, log, metrics, policies, _policy_tables(dispatch, reposition))
+        try:
+            reposition = make_reposition(
+                cfg.reposition, models, cfg.scenario, dispatch=dispatch, **cfg.reposition_params
+            )
+        except BaseException:
+            dispatch.close()
+            raise
+    try:
+        policies = describe(dispatch=dispatch, reposition=reposition)
+        with limit_torch_threads(torch_threads):
+            log = Simulator(scenario, cfg.seed).run(dispatch, reposition, progress)
+        if check:
+            check_run(log).raise_if_failed()
+        metrics = compute_metrics(log)
+        for policy in (dispatch, reposition):  # what the policies add; the dispatch policy first
+            for key, value in policy.run_metrics().items():
+                metrics.setdefault(key, value)
+            for key, value in policy.run_meta().items():
+                log.meta.setdefault(key, value)
+        tables = _policy_tables(dispatch, reposition)
+    finally:
+        dispatch.close()
+        reposition.close()
+    return RunResult(cfg, log, metrics, policies, tables)
 
 
 _TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")

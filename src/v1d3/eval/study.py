@@ -25,7 +25,7 @@ from v1d3.eval.config import RunConfig
 from v1d3.eval.report import CorrectionMapConfig
 from v1d3.fields import check_fields
 from v1d3.files import check_output_path
-from v1d3.kddcup.submission import AGENT_BUDGET_S, AgentConfig
+from v1d3.kddcup.submission import AgentConfig
 from v1d3.options import first_difference, option_args
 from v1d3.policies import DISPATCH, REPOSITION, agent_label
 from v1d3.policy_spec import format_name, parse_policy, policy_label
@@ -70,8 +70,11 @@ class StudyConfig:
     agents: dict[str, str] = field(default_factory=dict)
     """KDD Cup 2020 agents by name → submission folder; each is the policy
     ``kdd-agent:NAME/kdd-agent:NAME``."""
-    agent_budget_s: float = AGENT_BUDGET_S
-    """Each agent's ``time_budget_s`` (:class:`~v1d3.kddcup.submission.AgentConfig`), seconds."""
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    """How every agent of the study is run (budget, isolation, interpreter, limits)."""
+    agent_python: dict[str, str] = field(default_factory=dict)
+    """Interpreters by agent name, for agents that need one of their own (the others run under
+    ``agent.python``)."""
 
     def __post_init__(self) -> None:
         pol = tuple(_normalise(p) for p in self.policies)
@@ -82,7 +85,11 @@ class StudyConfig:
         object.__setattr__(self, "weekdays", tuple(int(w) for w in self.weekdays))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         check_fields(self, "study")
-        AgentConfig(self.agent_budget_s)  # the budget every agent of the study gets
+        stray = [n for n in self.agent_python if n not in self.agents]
+        if stray:
+            raise ConfigError(f"agent_python: {stray[0]!r} is not one of the study's --agent names")
+        for name in self.agent_python:
+            self.agent_config(name)  # checks: isolation none takes no interpreter of its own
         for p in pol:
             d, dp, r, rp = parse_policy(p)
             agent = agent_label(d)
@@ -138,7 +145,7 @@ class StudyConfig:
             d, params, r, r_params = parse_policy(p)
             agent = agent_label(d)
             if agent is not None:
-                params = {"path": self.agents[agent], "time_budget_s": self.agent_budget_s}
+                params = self.agent_config(agent).policy_params(self.agents[agent])
             for w in self.weekdays:
                 sc = dataclasses.replace(self.scenario, weekday=w)
                 for s in self.seeds:
@@ -160,10 +167,20 @@ class StudyConfig:
         d = dataclasses.asdict(self)
         return json.loads(json_text(d, "study config"))
 
+    def agent_config(self, name: str) -> AgentConfig:
+        """How the study's agent ``name`` is run: :attr:`agent`, with its own interpreter when
+        :attr:`agent_python` gives one."""
+        python = self.agent_python.get(name)
+        return self.agent if python is None else dataclasses.replace(self.agent, python=python)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StudyConfig:
         d = dict(d)
         try:
+            if "agent_budget_s" in d:  # a study recorded before the agent config
+                d["agent"] = {"time_budget_s": d.pop("agent_budget_s")}
+            if "agent" in d:
+                d["agent"] = AgentConfig(**d["agent"])
             rc = RunConfig.from_dict({"scenario": d.pop("scenario"), "sim": d.pop("sim")})
             return cls(
                 policies=tuple(d.pop("policies")),
@@ -307,8 +324,9 @@ def study_command(
         args += ["--models", study.models]
     for name, path in study.agents.items():
         args += ["--agent", f"{name}={path}"]
-    if study.agent_budget_s != AGENT_BUDGET_S:
-        args += ["--agent-budget-s", str(study.agent_budget_s)]
+    args += option_args(study.agent)
+    for name, python in study.agent_python.items():
+        args += ["--agent-python", f"{name}={python}"]
     if report_hour is not None:
         args += ["--report-hour", str(report_hour)]
     if correction is not None:

@@ -27,11 +27,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from v1d3.geo.city import City
+from v1d3.kddcup import host
 from v1d3.reposition.base import RepositionBatch
 from v1d3.rounds import CandidateBatch
 
@@ -41,6 +42,9 @@ __all__ = [
     "DISPATCH_ANSWER_KEYS",
     "REPOSITION_ANSWER_KEYS",
     "Parsed",
+    "AgentRequest",
+    "dispatch_request",
+    "reposition_request",
     "DispatchObservation",
     "RepositionObservation",
     "dispatch_extras",
@@ -80,10 +84,7 @@ REPOSITION_ANSWER_KEYS = ("driver_id", "destination")
 _DAY_S = 86400
 
 
-def _num(x: float) -> int | float:
-    """An integral value as ``int`` (official timestamps are ints), else the float."""
-    x = float(x)
-    return int(x) if x.is_integer() else x
+_num = host.as_number
 
 
 def unix_time(epoch_s: float, t: float) -> int | float:
@@ -147,54 +148,88 @@ def reposition_extras(batch: RepositionBatch) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class AgentRequest:
+    """One call of an agent: its method, the observation's scalars and columns."""
+
+    method: str
+    """``dispatch`` or ``reposition``."""
+    scalars: dict[str, Any]
+    """``timestamp`` (Unix seconds) and ``day_of_week`` (Monday = 0)."""
+    columns: dict[str, np.ndarray]
+    """Equal-length int64 or float64 columns (see :mod:`v1d3.kddcup.host`)."""
+    labels: list[str] | None = None
+    """Repositioning: each driver's grid id."""
+
+    def lists(self) -> dict[str, list[Any]]:
+        """The columns as lists of Python numbers (what the agent's side builds dicts from)."""
+        return {k: v.tolist() for k, v in self.columns.items()}
+
+    def observation(self) -> Any:
+        """The official observation (:func:`v1d3.kddcup.host.dispatch_observation` or
+        :func:`~v1d3.kddcup.host.reposition_observation`)."""
+        if self.method == "dispatch":
+            return host.dispatch_observation(self.scalars, self.lists())
+        return host.reposition_observation(self.scalars, self.lists(), self.labels or [])
+
+    def encode(self, seq: int) -> bytes:
+        """The request's payload on the wire."""
+        header: dict[str, Any] = {"seq": seq, "method": self.method, "scalars": self.scalars}
+        if self.labels is not None:
+            header["labels"] = self.labels
+        cols = [
+            (name, _TYPECODES[col.dtype], np.ascontiguousarray(col).tobytes())
+            for name, col in self.columns.items()
+        ]
+        return host.encode_request(header, cols)
+
+
+_TYPECODES = {np.dtype(np.int64): "q", np.dtype(np.float64): "d"}
+"""The wire's typecodes (the :mod:`array` module's) of the columns' dtypes."""
+
+
+def _f64(x: Any) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def dispatch_request(batch: CandidateBatch, epoch_s: float) -> AgentRequest:
+    """One round's candidate pairs as a request: the columns the official dicts are made of."""
+    ts = unix_time(epoch_s, batch.t)
+    cols = {
+        "order": np.asarray(batch.order, dtype=np.int64),
+        "driver": np.asarray(batch.driver, dtype=np.int64),
+        "pickup_m": _f64(batch.pickup_m),
+        "origin_lng": _f64(batch.origin_lng),
+        "origin_lat": _f64(batch.origin_lat),
+        "dest_lng": _f64(batch.dest_lng),
+        "dest_lat": _f64(batch.dest_lat),
+        "driver_lng": _f64(batch.driver_lng),
+        "driver_lat": _f64(batch.driver_lat),
+        "finish": ts + _f64(batch.trip_s),
+        "fare": _f64(batch.fare),
+        "pickup_s": _f64(batch.pickup_s),
+    }
+    return AgentRequest("dispatch", {"timestamp": ts, "day_of_week": int(batch.weekday)}, cols)
+
+
+def reposition_request(batch: RepositionBatch, city: City, epoch_s: float) -> AgentRequest:
+    """Drivers due for repositioning as a request (their cells as the city's grid ids)."""
+    labels = city.labels
+    scalars = {"timestamp": unix_time(epoch_s, batch.t), "day_of_week": int(batch.weekday)}
+    cols = {"driver": np.asarray(batch.driver, dtype=np.int64)}
+    return AgentRequest(
+        "reposition", scalars, cols, [labels[c] for c in np.asarray(batch.cell).tolist()]
+    )
+
+
 def dispatch_observation(batch: CandidateBatch, epoch_s: float) -> list[dict[str, Any]]:
     """One round's candidate pairs as the official list of dicts (plain Python numbers)."""
-    ts = unix_time(epoch_s, batch.t)
-    finish = (ts + batch.trip_s).tolist()
-    wd = int(batch.weekday)
-    return [
-        {
-            "order_id": o,
-            "driver_id": d,
-            "order_driver_distance": m,
-            "order_start_location": [olng, olat],
-            "order_finish_location": [dlng, dlat],
-            "driver_location": [lng, lat],
-            "timestamp": ts,
-            "order_finish_timestamp": _num(f),
-            "day_of_week": wd,
-            "reward_units": r,
-            "pick_up_eta": s,
-        }
-        for o, d, m, olng, olat, dlng, dlat, lng, lat, f, r, s in zip(
-            batch.order.tolist(),
-            batch.driver.tolist(),
-            np.asarray(batch.pickup_m, dtype=np.float64).tolist(),
-            batch.origin_lng.tolist(),
-            batch.origin_lat.tolist(),
-            batch.dest_lng.tolist(),
-            batch.dest_lat.tolist(),
-            batch.driver_lng.tolist(),
-            batch.driver_lat.tolist(),
-            finish,
-            np.asarray(batch.fare, dtype=np.float64).tolist(),
-            np.asarray(batch.pickup_s, dtype=np.float64).tolist(),
-            strict=True,
-        )
-    ]
+    return cast(list[dict[str, Any]], dispatch_request(batch, epoch_s).observation())
 
 
 def reposition_observation(batch: RepositionBatch, city: City, epoch_s: float) -> dict[str, Any]:
     """Drivers due for repositioning as the official dict (cells as the city's grid ids)."""
-    labels = city.labels
-    return {
-        "timestamp": unix_time(epoch_s, batch.t),
-        "day_of_week": int(batch.weekday),
-        "driver_info": [
-            {"driver_id": d, "grid_id": labels[c]}
-            for d, c in zip(batch.driver.tolist(), batch.cell.tolist(), strict=True)
-        ],
-    }
+    return cast(dict[str, Any], reposition_request(batch, city, epoch_s).observation())
 
 
 def with_extras(

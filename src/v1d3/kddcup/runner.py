@@ -1,7 +1,7 @@
 """Running a KDD Cup 2020 agent for a day: the run config that records it, and ``--agent``.
 
-:func:`run_agent` loads a submission folder fresh and runs one day with it deciding both
-dispatch and repositioning; :func:`agent_run_config` is how such a run is recorded (both
+:func:`run_agent` starts a submission folder's agent fresh and runs one day with it deciding
+both dispatch and repositioning; :func:`agent_run_config` is how such a run is recorded (both
 policies ``kdd-agent[:label]``, the folder and budget as parameters), so that the run folder's
 ``config.json`` reproduces it by name. :func:`parse_agent_option` reads the CLI's
 ``--agent NAME=PATH``.
@@ -17,8 +17,8 @@ from pathlib import Path
 from v1d3.errors import ConfigError
 from v1d3.eval.config import RunConfig
 from v1d3.eval.run import RunResult, run_simulation
-from v1d3.kddcup.adapter import AGENT_POLICY, KddAgentPolicy
-from v1d3.kddcup.submission import AGENT_BUDGET_S, AgentConfig, check_agent_scenario, load_agent
+from v1d3.kddcup.adapter import AGENT_POLICY, open_agent
+from v1d3.kddcup.submission import AGENT_BUDGET_S, AgentConfig, check_agent_scenario
 from v1d3.sim.scenario import Scenario
 
 __all__ = ["agent_policy_name", "agent_run_config", "run_agent", "parse_agent_option"]
@@ -34,17 +34,20 @@ def agent_run_config(
     path: str | Path,
     time_budget_s: float = AGENT_BUDGET_S,
     label: str | None = None,
+    config: AgentConfig | None = None,
 ) -> RunConfig:
     """The run config that records an agent run: both policies ``kdd-agent[:label]``, the
-    folder and budget as dispatch parameters. A budget that is not a finite number of seconds
-    > 0 is a ConfigError (:class:`AgentConfig`'s checks), before anything runs."""
-    AgentConfig(time_budget_s)
+    folder, the budget and the other fields of ``config`` that differ from their defaults as
+    dispatch parameters (``config`` overrides ``time_budget_s``). A config that does not check
+    (a budget that is not a finite number of seconds > 0, say) is a ConfigError
+    (:class:`AgentConfig`'s checks), before anything runs."""
+    config = config if config is not None else AgentConfig(time_budget_s)
     name = agent_policy_name(label)
     return dataclasses.replace(
         cfg,
         dispatch=name,
         reposition=name,
-        dispatch_params={"path": str(path), "time_budget_s": float(time_budget_s)},
+        dispatch_params=config.policy_params(path),
         reposition_params={},
     )
 
@@ -61,15 +64,16 @@ def run_agent(
 ) -> RunResult:
     """Run one day with the KDD agent at ``path`` deciding both dispatch and repositioning.
 
-    The agent is loaded fresh (a new import and a new ``Agent()``), so runs do not share state.
-    ``config`` overrides ``time_budget_s`` with a full :class:`AgentConfig`. The run's metrics
-    and log meta get the agent's faults (:meth:`KddAgentPolicy.run_metrics`).
+    The agent starts fresh (a new process, or with isolation ``none`` a new import and a new
+    ``Agent()``), so runs do not share state. ``config`` overrides ``time_budget_s`` with a
+    full :class:`AgentConfig`. The run's metrics and log meta get the agent's faults
+    (:meth:`KddAgentPolicy.run_metrics`); its process ends with the run.
     """
     config = config or AgentConfig(time_budget_s)
     check_agent_scenario(path, cfg.scenario)  # the policies are given, not made by name
-    policy = KddAgentPolicy(load_agent(path), str(path), config)
+    policy = open_agent(path, config)
     return run_simulation(
-        agent_run_config(cfg, path, config.time_budget_s, label),
+        agent_run_config(cfg, path, label=label, config=config),
         scenario=scenario,
         dispatch=policy.dispatch_policy,
         reposition=policy.reposition_policy,

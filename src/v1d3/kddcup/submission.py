@@ -12,10 +12,12 @@ to run it on another scenario. How an agent is run (its time budget) is an :clas
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
+import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,9 @@ __all__ = [
     "GRID_FILE",
     "MODELS_DIR",
     "AGENT_METHODS",
+    "ISOLATIONS",
     "AgentConfig",
+    "resolve_python",
     "AGENT_BUDGET_S",
     "AGENT_BUDGET_HELP",
     "load_agent",
@@ -53,25 +57,96 @@ AGENT_METHODS = ("dispatch", "reposition")
 _MODULE = "agent"
 
 
+ISOLATIONS = ("process", "none")
+"""Where an agent runs: ``process``, its own process (:mod:`v1d3.kddcup.process`); ``none``,
+inside the simulator's (trusted agents only, such as V1D3's own exported ones)."""
+
+
 @dataclass(frozen=True)
 class AgentConfig:
-    """How a KDD agent is run."""
+    """How a KDD agent is run (the ``--agent-*`` options; recorded with the run's policy)."""
 
-    time_budget_s: float = 2.0
-    """Wall-clock budget of one ``dispatch`` or ``reposition`` call, seconds; over it the
-    round's answer is void."""
-    max_records: int = 100
+    time_budget_s: float = field(default=2.0, metadata={"flag": "--agent-budget-s"})
+    """Wall-clock budget of one ``dispatch`` or ``reposition`` call, seconds (the agent's own
+    time on it); over it the round's answer is void."""
+    isolation: str = field(default="process", metadata={"flag": "--agent-isolation"})
+    """process: the agent runs in a process of its own, from a clean interpreter, so nothing it
+    does can crash or change the run; none: in the simulator's process (trusted agents only, such
+    as V1D3's exported ones, which then also get V1D3's extras and decide exactly as natively)."""
+    python: str | None = field(default=None, metadata={"flag": "--agent-python"})
+    """Interpreter of the agent's process: a virtualenv's or conda env's python with the packages
+    the agent was written for (it needs only the standard library to speak to V1D3); default: the
+    one running V1D3."""
+    memory_mb: int = field(default=8192, metadata={"flag": "--agent-memory-mb"})
+    """Address-space limit of the agent's process, MiB (RLIMIT_AS); past it its allocations fail
+    and the process is restarted; 0: no limit."""
+    grace_factor: float = field(default=10.0, metadata={"flag": "--agent-grace-factor"})
+    """A call still unanswered after this many budgets gets the agent's process killed and
+    restarted (its in-memory state is lost)."""
+    max_restarts: int = field(default=5, metadata={"flag": "--agent-max-restarts"})
+    """Restarts of the agent's process a run allows (after crashes, kills, running out of
+    memory); one more stops the run with exit code 2."""
+    start_timeout_s: float = field(default=120.0, metadata={"flag": "--agent-start-timeout-s"})
+    """How long the agent's import and ``Agent()`` may take, seconds."""
+    max_records: int = field(default=100, metadata={"flag": "--agent-max-records"})
     """Faults kept with their message and traceback (all faults are counted)."""
-    extras: bool = True
+    extras: bool = field(default=True, metadata={"flag": "--no-agent-extras"})
     """Offer V1D3's extra information to agents that ask for it (``v1d3_extras = True``, as
-    exported V1D3 agents do) so they decide exactly as natively; others never see it."""
+    exported V1D3 agents do) so they decide exactly as natively; others never see it. Only an
+    agent run with isolation none can get it."""
 
     def __post_init__(self) -> None:
-        check_fields(self, "agent config")  # types, and a finite budget (inf is no budget)
+        check_fields(self, "agent config")  # types, and finite numbers (inf is no budget)
         if not self.time_budget_s > 0:
             raise ConfigError(f"agent time_budget_s must be > 0 seconds, got {self.time_budget_s}")
-        if self.max_records < 0:
-            raise ConfigError(f"agent max_records must be >= 0, got {self.max_records}")
+        if self.isolation not in ISOLATIONS:
+            raise ConfigError(
+                f"agent isolation: expected one of {', '.join(ISOLATIONS)}, got {self.isolation!r}"
+            )
+        for name in ("max_records", "memory_mb", "max_restarts"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"agent {name} must be >= 0, got {getattr(self, name)}")
+        if not self.grace_factor >= 1:
+            raise ConfigError(f"agent grace_factor must be >= 1, got {self.grace_factor}")
+        if not self.start_timeout_s > 0:
+            raise ConfigError(f"agent start_timeout_s must be > 0, got {self.start_timeout_s}")
+        if self.python is not None and self.isolation == "none":
+            raise ConfigError("agent python: an agent run with isolation none uses this Python")
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], label: str) -> AgentConfig:
+        """The config of a run's recorded policy parameters (``label`` names the policy in
+        the one-line ConfigError an unknown parameter gets)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"{label}: unknown parameter {unknown[0]!r}; expected path and {', '.join(names)}"
+            )
+        return cls(**params)
+
+    def policy_params(self, path: str | Path) -> dict[str, Any]:
+        """The parameters of the ``kdd-agent`` policy that runs the agent at ``path`` so: the
+        folder, the budget, and the fields that differ from their defaults (a run recorded
+        before a field existed reads the same)."""
+        default = AgentConfig()
+        changed = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        }
+        return {"path": str(path), "time_budget_s": float(self.time_budget_s), **changed}
+
+
+def resolve_python(python: str | None) -> str | None:
+    """``python`` as an absolute path to an executable (a bare name is looked up on ``PATH``,
+    a relative path taken from the current folder); ConfigError when there is none."""
+    if python is None:
+        return None
+    found = shutil.which(python) if os.sep not in python else python
+    if found is None or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        raise ConfigError(f"--agent-python {python}: no such interpreter (expected an executable)")
+    return os.path.abspath(found)
 
 
 AGENT_BUDGET_S: float = AgentConfig().time_budget_s
