@@ -6,8 +6,7 @@ python examples/gym_scorers.py
 import gymnasium as gym
 import numpy as np
 
-import v1d3.gym  # noqa: F401  registers v1d3/Dispatch-v0
-from v1d3.gym import PAIR_FEATURES
+from v1d3.gym import PAIR_FEATURES  # importing v1d3 registers v1d3/Dispatch-v0
 
 env = gym.make("v1d3/Dispatch-v0", scenario="synthetic", start_hour=7.0, hours=1.0)
 km = PAIR_FEATURES.index("pickup_km")

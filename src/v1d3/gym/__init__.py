@@ -4,27 +4,19 @@
 pairs as a padded feature array with a mask plus global features, the action one score per pair,
 the reward the round's completed income.
 
->>> import gymnasium, v1d3.gym
+>>> import gymnasium, v1d3
 >>> env = gymnasium.make("v1d3/Dispatch-v0", scenario="synthetic", hours=1.0)
 
+``import v1d3`` registers it, as importing any environment package does, in either order with
+``import gymnasium`` (:mod:`v1d3.gym_registry`); so does importing this package, and
 ``gymnasium.make("v1d3.gym:v1d3/Dispatch-v0")`` imports and registers in one go.
 """
 
 from __future__ import annotations
 
-import gymnasium
-
 from v1d3.gym.env import GLOBAL_FEATURES, PAIR_FEATURES, DispatchEnv
+from v1d3.gym_registry import ENV_ID, register_envs
 
 __all__ = ["ENV_ID", "DispatchEnv", "PAIR_FEATURES", "GLOBAL_FEATURES", "register_envs"]
-
-ENV_ID = "v1d3/Dispatch-v0"
-
-
-def register_envs() -> None:
-    """Register V1D3's environments with Gymnasium (idempotent; also the plugin entry point)."""
-    if ENV_ID not in gymnasium.registry:
-        gymnasium.register(id=ENV_ID, entry_point="v1d3.gym.env:DispatchEnv")
-
 
 register_envs()
