@@ -28,6 +28,8 @@ import json, os, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = json.load(open(os.path.join(HERE, "script.json")))
+with open(os.path.join(HERE, "python.txt"), "w") as fh:
+    fh.write(sys.executable)
 
 
 def calls():
@@ -312,3 +314,69 @@ def test_describe_exit() -> None:
     assert describe_exit(-11) == "killed by SIGSEGV"
     assert describe_exit(3) == "exit code 3"
     assert describe_exit(None) == "still running"
+
+
+def test_in_a_study_one_agents_tampering_never_reaches_the_next_run(tmp_path: Path) -> None:
+    """``evaluate`` with one worker: the tampering agent's runs come first, then the clean
+    agent's, in the same worker; both decide alike, so every number is equal, and so are the
+    days (common random numbers intact); a crashing agent's study still writes its results."""
+    from v1d3.eval.evaluate import evaluate
+    from v1d3.eval.study import StudyConfig
+
+    tamper = _agent(tmp_path, "tamper", {}, TAMPER)
+    (tamper / "helper.py").write_text(SCRIPTED)
+    clean = _agent(tmp_path, "clean", {})
+    dying = _agent(tmp_path, "dying", {str(i): "sys_exit" for i in range(1, 999)})
+    cfg = _cfg()
+    study = StudyConfig(
+        policies=tuple(f"kdd-agent:{n}/kdd-agent:{n}" for n in ("tamper", "clean", "dying")),
+        baseline="kdd-agent:clean/kdd-agent:clean",
+        weekdays=(2,),
+        seeds=(3, 4),
+        scenario=cfg.scenario,
+        agents={"tamper": str(tamper), "clean": str(clean), "dying": str(dying)},
+        agent=_config(max_restarts=1),
+    )
+    ev = evaluate(study, tmp_path / "study", workers=1, report=False)
+    rows = {(r["policy"], r["seed"]): r for r in ev.results}
+    for seed in (3, 4):
+        a = rows[("kdd-agent:tamper/kdd-agent:tamper", seed)]
+        b = rows[("kdd-agent:clean/kdd-agent:clean", seed)]
+        for k in _NUMBERS:
+            assert a[k] == b[k], (seed, k)
+    assert {f["policy"] for f in ev.failures} == {"kdd-agent:dying/kdd-agent:dying"}
+    assert "stopped after 1 restarts" in ev.failures[0]["error"]
+    assert (tmp_path / "study" / "results.parquet").is_file()
+
+
+def test_evaluate_takes_an_interpreter_per_agent_and_records_it(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from cli_inprocess import SMALL_RUN, assert_one_line_error, run_v1d3
+
+    a, b = _agent(tmp_path, "a", {}), _agent(tmp_path, "b", {})
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    bare = str(venv / "bin" / "python")
+    out = tmp_path / "study"
+    code, _, err = run_v1d3(
+        monkeypatch, capsys, "evaluate", *SMALL_RUN, "--hours", "0.1", "--policies",
+        "nearest/stay", "--baseline", "nearest/stay", "--agent", f"a={a}", "--agent", f"b={b}",
+        "--agent-python", f"b={bare}",
+        "--agent-budget-s", "1.5", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    study = json.loads((out / "study.json").read_text())["study"]
+    assert study["agent_python"] == {"b": bare} and study["agent"]["time_budget_s"] == 1.5
+    assert (a / "python.txt").read_text() == sys.executable  # each ran under its own Python
+    assert (b / "python.txt").read_text() == bare
+    for bad, needle in [
+        (["--agent-python", "c=/usr/bin/python3", "--agent", f"a={a}"], "not one of the --agent"),
+        (["--agent-python", sys.executable], "give --agent too"),
+        (["--agent-memory-mb", "10"], "give --agent too"),
+    ]:
+        code, _, err = run_v1d3(
+            monkeypatch, capsys, "evaluate", *SMALL_RUN, "--policies", "nearest/stay", *bad,
+            "--out", str(tmp_path / "bad"),
+        )  # fmt: skip
+        assert_one_line_error(code, err, needle)
