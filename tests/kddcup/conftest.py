@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ CENTRE = (30.66, 104.06)
 """A Chengdu-like centre (lat, lng)."""
 DAYS = ("2016-11-08", "2016-11-09")
 """A Tuesday and a Wednesday."""
+CHINA = dt.timezone(dt.timedelta(hours=8))
+"""The competition's local time, in which a file's date is its rides' start date."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,22 @@ def kdd_files(tmp_path_factory: pytest.TempPathFactory) -> KddFiles:
     gbad = _grid_file(grid)
     obad = _orders_file(orders, grid, per_day)
     return KddFiles(grid, orders, gbad, obad, per_day)
+
+
+@pytest.fixture(scope="session")
+def kdd_dated(kdd_files: KddFiles, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The orders of ``kdd_files`` as the competition shipped them, one file per date:
+    ``total_ride_request/order_20161108`` (with the six unusable rows) and ``order_20161109``."""
+    folder = tmp_path_factory.mktemp("kdd_dated") / "total_ride_request"
+    folder.mkdir()
+    by_date: dict[str, list[str]] = {}
+    for line in kdd_files.orders.read_text().splitlines():
+        start = dt.datetime.fromtimestamp(float(line.split(",")[1]), CHINA)
+        by_date.setdefault(start.strftime("%Y%m%d"), []).append(line)
+    assert sorted(by_date) == [d.replace("-", "") for d in DAYS]
+    for date, lines in by_date.items():
+        (folder / f"order_{date}").write_text("\n".join(lines) + "\n")
+    return folder
 
 
 @pytest.fixture(autouse=True)

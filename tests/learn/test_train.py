@@ -28,7 +28,9 @@ def test_train_on_simulated_days(tmp_path):
     )  # fmt: skip
     assert path == tmp_path / TABULAR_FILE and path.is_file()
     _, meta = load_checkpoint(path, expect_method="tabular-td", scenario=SC)
-    assert meta["days"] == 2 and meta["seed"] == 10 and meta["behaviour"] == "distance"
+    assert meta["seed"] == 10 and meta["behaviour"] == "distance"
+    assert meta["days"] == [{"seed": 10, "weekday": 0, "date": None},
+                            {"seed": 11, "weekday": 1, "date": None}]  # fmt: skip
     assert meta["bucket_s"] == 900.0 and meta["gamma"] == 0.95 and meta["end_s"] == 8 * 3600.0
     assert meta["n_transitions"] > 100
     v = TabularValue.load(path, scenario=SC)

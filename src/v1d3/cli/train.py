@@ -3,7 +3,9 @@
 ``--method cvnet`` writes ``<out>/cvnet.pt`` (used by the ``cvnet`` and ``v1d3`` dispatch
 policies and by ``value`` repositioning); ``--method tabular-td`` writes ``<out>/tabular-td.pt``.
 Historical days are simulated with the ``--behaviour`` dispatch policy on seeds ``seed, seed+1,
-…`` (weekdays cycling Monday–Friday), unless ``--trajectories`` gives event logs to learn from.
+…`` (weekdays cycling Monday–Friday; ``--scenario kdd --kdd-orders`` files or a folder: their
+dates in turn), unless ``--trajectories`` gives event logs to learn from (run folders on their
+own scenario). The days learned from are printed and kept in the model's ``days``.
 The learner's options are the fields of :class:`OfflineTrainConfig` and :class:`CVNetConfig`
 (:func:`v1d3.cli.common.options_of`); ``--seed`` also seeds the weights and minibatch order.
 """
@@ -14,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -110,6 +112,16 @@ def train(
     c.console.print(f"wrote {path}")
 
 
+def _print_days(meta: dict[str, Any], sc: ScenarioConfig, trajectories: Path | None) -> None:
+    """What the model learned from: its scenario and days (the checkpoint's metadata)."""
+    from v1d3.learn.train import days_summary
+
+    name = meta.get("scenario")
+    mine = trajectories is not None and name != sc.name
+    whose = " (the run folders' scenario, from their config.json)" if mine else ""
+    c.console.print(f"learned on {name}{whose}, {days_summary(meta['days'])}", soft_wrap=True)
+
+
 def _train_cvnet(
     sc: ScenarioConfig,
     sim: SimConfig,
@@ -139,6 +151,7 @@ def _train_cvnet(
             day_progress=lambda done, total: bar("simulate", done, total, None),
         )
     _, meta = load_checkpoint(path)
+    _print_days(meta, sc, trajectories)
     hist = meta.get("history", [])
     if hist:
         best = min(hist, key=lambda h: h["held_out_td_error"])
@@ -164,9 +177,10 @@ def _train_tabular(
 ) -> Path:
     from v1d3.learn.train import train_tabular
     from v1d3.value.base import Discount
+    from v1d3.value.checkpoint import load_checkpoint
 
     with _progress() as bar:
-        return train_tabular(
+        path = train_tabular(
             sc,
             sim,
             days,
@@ -178,6 +192,8 @@ def _train_tabular(
             bucket_s=bucket_s,
             discount=Discount(gamma, time_unit_s),
         )
+    _print_days(load_checkpoint(path)[1], sc, trajectories)
+    return path
 
 
 def register(app: typer.Typer) -> None:

@@ -84,7 +84,10 @@ class KddConfig:
     grid: str | None = field(default=None, metadata={"path": True})
     """kdd: KDD Cup 2020 hexagon grid table (CSV, no header)."""
     orders: str | None = field(default=None, metadata={"flag": "--kdd-orders", "path": True})
-    """kdd: KDD Cup 2020 orders file (CSV, no header); None = synthetic demand on the grid."""
+    """kdd: KDD Cup 2020 orders: a file (CSV, no header), a folder of them (its ``order_*``
+    files, one per date as the competition shipped them: order_20161101, ...; else its
+    ``*.csv``) or a glob pattern in quotes ('orders/order_201611*'); a simulated day replays one
+    date, ``v1d3 train`` each in turn. None = synthetic demand on the grid."""
 
     def __post_init__(self) -> None:
         check_fields(self, "scenario config")

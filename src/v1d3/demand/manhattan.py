@@ -23,7 +23,7 @@ from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.fares import NYCMeter2018
 from v1d3.demand.orders import MIN_TRIP_S, Orders
 from v1d3.demand.real_days import DayDeparture, check_like_date, draw_real_day
-from v1d3.demand.source import DemandDay
+from v1d3.demand.source import DemandDay, weekday_cycle
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City, h3_city
 from v1d3.geo.polygons import Zones, load_zones, sample_points_in_zones
@@ -211,3 +211,6 @@ class ManhattanSource:
 
     def day(self, cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
         return manhattan_day(cfg, rng)
+
+    def history(self, cfg: ScenarioConfig, days: int) -> list[ScenarioConfig]:
+        return weekday_cycle(cfg, days)

@@ -7,6 +7,7 @@ the simulator (:func:`v1d3.sim.scenario.build_scenario`) adds the fleet and the 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,7 +18,7 @@ from v1d3.demand.orders import Orders
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City
 
-__all__ = ["DemandDay", "DemandSource", "subsample", "day_label"]
+__all__ = ["DemandDay", "DemandSource", "subsample", "day_label", "weekday_cycle"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class DemandDay:
     """Unix time of the day's midnight (0 when the day has no calendar date)."""
     weekday: int | None = None
     """The day's real weekday when the source has a calendar date (overrides the config's)."""
+    date: str | None = None
+    """The calendar date, YYYY-MM-DD, whose records the day replays (``kdd`` orders,
+    ``nyc-tlc`` trips); None for drawn demand. Written to the run's log_meta.json."""
     like_date: str | None = None
     """The real date, YYYY-MM-DD, whose measured departure the day carries (``manhattan`` with
     ``real_days`` or ``like_date``); written to the run's log_meta.json."""
@@ -56,6 +60,16 @@ class DemandSource(Protocol):
     def day(self, cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
         """The city and one day of orders (``rng`` draws whatever the source draws)."""
         ...
+
+    def history(self, cfg: ScenarioConfig, days: int) -> list[ScenarioConfig]:
+        """The configs of ``days`` historical days to learn from (``v1d3 train``), one per
+        day: :func:`weekday_cycle`, or the source's own dates when it replays several."""
+        ...
+
+
+def weekday_cycle(cfg: ScenarioConfig, days: int) -> list[ScenarioConfig]:
+    """``days`` copies of ``cfg`` on weekdays cycling Monday–Friday (0, 1, …, 4, 0, …)."""
+    return [dataclasses.replace(cfg, weekday=d % 5) for d in range(days)]
 
 
 def subsample(idx: np.ndarray, n: int | None, rng: np.random.Generator, what: str) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 from v1d3.demand.config import ScenarioConfig, SyntheticConfig
 from v1d3.demand.fares import DistanceTimeFare
 from v1d3.demand.orders import Orders
-from v1d3.demand.source import DemandDay
+from v1d3.demand.source import DemandDay, weekday_cycle
 from v1d3.errors import ConfigError
 from v1d3.geo.city import City, h3_city
 from v1d3.geo.travel import ConstantSpeed
@@ -136,3 +136,6 @@ class SyntheticSource:
 
     def day(self, cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
         return synthetic_day(cfg, rng)
+
+    def history(self, cfg: ScenarioConfig, days: int) -> list[ScenarioConfig]:
+        return weekday_cycle(cfg, days)

@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import MAX_FARE, MAX_TRIP_S, Orders
-from v1d3.demand.source import DemandDay, day_label, subsample
+from v1d3.demand.source import DemandDay, day_label, subsample, weekday_cycle
 from v1d3.errors import ConfigError, DataError, first_line
 from v1d3.files import check_output_path
 from v1d3.geo.city import City, h3_city
@@ -411,6 +411,7 @@ def tlc_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
         default_drivers=drivers,
         epoch_s=epoch_s,
         weekday=_weekday(day),
+        date=day_label(day),
     )
 
 
@@ -425,6 +426,9 @@ class TlcSource:
 
     def day(self, cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
         return tlc_day(cfg, rng)
+
+    def history(self, cfg: ScenarioConfig, days: int) -> list[ScenarioConfig]:
+        return weekday_cycle(cfg, days)
 
 
 def trips_to_events(

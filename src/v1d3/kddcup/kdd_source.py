@@ -11,21 +11,32 @@ competition's: ``epoch_s`` of a day is the Unix time of its local midnight, so a
 real timestamps. Travel is straight-line at 3 m/s as in the competition; a trip lasts
 ``ride_stop_ts - ride_start_ts``.
 
+The orders (``KddConfig.orders``) are one file, a folder or a glob pattern (:func:`order_files`):
+the competition shipped one file per date, ``total_ride_request/order_20161101`` and so on. A
+file named with its date (eight digits, ``YYYYMMDD``) holds that date's orders; any other file
+holds the dates its rides start on (:func:`order_days`). One day is simulated from one date;
+``v1d3 train`` simulates the dates in turn (:meth:`KddSource.history`).
+
 Rows that cannot be read at all (field count, numbers, a start time before 1970 or from
 :data:`MAX_TIMESTAMP_S` on) are dropped and counted wherever they are; rows of the chosen day
 that are unusable are dropped and counted by reason: ``time`` (stop not after start),
 ``too_long`` (a ride longer than :data:`~v1d3.demand.orders.MAX_TRIP_S`), ``range``
 (coordinates that are no latitude/longitude), ``reward`` (negative or above
 :data:`~v1d3.demand.orders.MAX_FARE`), ``cancel_prob`` (a probability outside 0..1),
-``outside_grid``, ``duplicate_id``.
+``outside_grid``, ``duplicate_id``, and, in a file named with its date, ``other_date`` (a ride
+starting on another day).
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
 import dataclasses
 import datetime as dt
+import functools
+import glob
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +45,7 @@ import numpy as np
 
 from v1d3.demand.config import ScenarioConfig
 from v1d3.demand.orders import KDD_CANCEL_CURVE, MAX_FARE, MAX_TRIP_S, Orders
-from v1d3.demand.source import DemandDay, day_label, subsample
+from v1d3.demand.source import DemandDay, day_label, subsample, weekday_cycle
 from v1d3.demand.synthetic import synthetic_orders
 from v1d3.errors import ConfigError, DataError
 from v1d3.geo.city import City
@@ -48,7 +59,11 @@ __all__ = [
     "MAX_TIMESTAMP_S",
     "REFERENCE_MONDAY",
     "KddOrderTable",
+    "ORDER_FILE_PREFIX",
+    "OrderDay",
     "kdd_city",
+    "order_files",
+    "order_days",
     "read_kdd_orders",
     "write_kdd_orders",
     "kdd_day",
@@ -64,6 +79,12 @@ REFERENCE_MONDAY = dt.date(2016, 11, 7)
 MAX_TIMESTAMP_S = 4_102_444_800.0
 """2100-01-01 in Unix seconds: a ride starting then or later (or before 1970) is a bad
 timestamp, which belongs to no day to simulate."""
+ORDER_FILE_PREFIX = "order_"
+"""How the competition named its order files, one per date: ``order_20161101``. In a folder,
+the files named so are the order files (else its ``*.csv`` files)."""
+_NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
+"""A date in a file name: eight digits, ``YYYYMMDD``, not part of a longer number."""
+_GLOB = re.compile(r"[*?[]")
 _DAY_S = 86400
 _FIELDS_PLAIN = 8
 _FIELDS_CANCEL = 18
@@ -77,12 +98,8 @@ _PICKUP_S = 300.0
 
 def day_epoch(date: dt.date | str) -> int:
     """Unix time of local (UTC+8) midnight of a date (``YYYY-MM-DD`` or a ``date``)."""
-    if not isinstance(date, dt.date):
-        try:
-            date = dt.date.fromisoformat(str(date))
-        except ValueError:
-            raise ConfigError(f"date must be YYYY-MM-DD, got {date!r}") from None
-    return (date - dt.date(1970, 1, 1)).days * _DAY_S - KDD_UTC_OFFSET_S
+    day = dt.date.fromisoformat(_iso(date))
+    return (day - dt.date(1970, 1, 1)).days * _DAY_S - KDD_UTC_OFFSET_S
 
 
 def reference_epoch(weekday: int) -> int:
@@ -203,22 +220,151 @@ def _local_day(ts: np.ndarray) -> np.ndarray:
     return np.floor((ts + KDD_UTC_OFFSET_S) / _DAY_S).astype(np.int64)
 
 
-def _select_day(table: KddOrderTable, path: Path, cfg: ScenarioConfig) -> int:
+@functools.lru_cache(maxsize=2)
+def _cached_table(path: str, mtime_ns: int, size: int) -> KddOrderTable:
+    return read_kdd_orders(path)
+
+
+def _table(path: Path) -> KddOrderTable:
+    """``read_kdd_orders(path)``, read once per version of the file: listing a file's dates and
+    simulating its days (training cycles through them) share one read."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the orders file ({e.strerror or e})") from None
+    return _cached_table(str(path), st.st_mtime_ns, st.st_size)
+
+
+@dataclass(frozen=True)
+class OrderDay:
+    """One date of KDD orders and the file that holds it."""
+
+    path: Path
+    date: str
+    """YYYY-MM-DD, a day of China Standard Time."""
+    by_name: bool = False
+    """The date is the file's name's (the file holds that date only: rows of other dates are
+    dropped and counted as ``other_date``)."""
+
+    @property
+    def weekday(self) -> int:
+        """Day of week, Monday = 0."""
+        return dt.date.fromisoformat(self.date).weekday()
+
+    def label(self) -> str:
+        """``2016-11-08 (Tue)``."""
+        return f"{self.date} ({calendar.day_abbr[self.weekday]})"
+
+
+def order_files(spec: str | Path) -> list[Path]:
+    """The orders files ``spec`` names: a file; a folder's files named ``order_*`` (as the
+    competition shipped them), else its ``*.csv`` files; or a glob pattern (``*``, ``?``,
+    ``[...]``; ``**`` for any depth) of files. Sorted by name; none is a ConfigError."""
+    text = str(spec)
+    if _GLOB.search(text):
+        files = sorted(Path(f) for f in glob.glob(text, recursive=True) if Path(f).is_file())
+        if not files:
+            raise ConfigError(f"kdd_orders: no file matches {text}")
+        return files
+    path = Path(text)
+    if not path.is_dir():
+        return [path]
+    files = sorted(f for f in path.iterdir() if f.name.startswith(ORDER_FILE_PREFIX))
+    files = [f for f in files if f.is_file()] or sorted(path.glob("*.csv"))
+    if not files:
+        raise ConfigError(
+            f"kdd_orders: {path} holds no orders files (named {ORDER_FILE_PREFIX}YYYYMMDD as the "
+            "competition shipped them, or *.csv)"
+        )
+    return files
+
+
+def _name_date(path: Path) -> str | None:
+    """The date a file's name carries (``order_20161101`` → 2016-11-01), or None."""
+    m = _NAME_DATE.search(path.name)
+    if m is None or not 1970 <= int(m.group(1)) < 2100:
+        return None
+    try:
+        return dt.date(*(int(g) for g in m.groups())).isoformat()
+    except ValueError:
+        return None
+
+
+def order_days(spec: str | Path) -> list[OrderDay]:
+    """Every date the orders ``spec`` (:func:`order_files`) hold, in date order: a file named
+    with a date holds that date; any other file is read for the dates its rides start on. A
+    date in two files is a ConfigError (which would the day be?)."""
+    days: list[OrderDay] = []
+    for f in order_files(spec):
+        date = _name_date(f)
+        if date is not None:
+            days.append(OrderDay(f, date, by_name=True))
+            continue
+        table = _table(f)
+        local = np.unique(_local_day(table.start_ts))
+        if local.size == 0:
+            raise DataError(f"{f}: no readable orders (rows dropped: {table.drop_reasons})")
+        days.extend(OrderDay(f, day_label(int(d))) for d in local)
+    days.sort(key=lambda d: (d.date, str(d.path)))
+    for a, b in zip(days, days[1:], strict=False):
+        if a.date == b.date:
+            raise ConfigError(
+                f"kdd_orders: {a.path} and {b.path} both hold orders of {a.date}; give one file "
+                "per date"
+            )
+    return days
+
+
+def _covers(days: list[OrderDay]) -> str:
+    """What dates some orders cover, for an error message."""
+    what = "the file covers" if len({d.path for d in days}) == 1 else "the files cover"
+    if len(days) <= 7:
+        return f"{what} {', '.join(d.label() for d in days)}"
+    weekdays = ", ".join(str(w) for w in sorted({d.weekday for d in days}))
+    return f"{what} {days[0].date}..{days[-1].date}: {len(days)} dates, weekdays {weekdays}"
+
+
+def _chosen_day(cfg: ScenarioConfig) -> OrderDay:
+    """The date a one-day kdd scenario replays: ``cfg.date``, else the first date of the orders
+    on ``cfg.weekday``."""
+    assert cfg.kdd.orders is not None
+    days = order_days(cfg.kdd.orders)
+    spec = cfg.kdd.orders
+    if cfg.date is not None:
+        date = _iso(cfg.date)
+        match = [d for d in days if d.date == date]
+        if not match:
+            raise ConfigError(f"{spec}: no orders on date {cfg.date} ({_covers(days)})")
+        return match[0]
+    match = [d for d in days if d.weekday == cfg.weekday]
+    if not match:
+        raise ConfigError(
+            f"{spec}: no orders on weekday {cfg.weekday} (Monday = 0; {_covers(days)}); "
+            "choose --date or --weekday among them"
+        )
+    return match[0]
+
+
+def _iso(date: dt.date | str) -> str:
+    """A date as YYYY-MM-DD (ConfigError naming ``date`` when it is none)."""
+    if isinstance(date, dt.date):
+        return date.isoformat()
+    try:
+        return dt.date.fromisoformat(str(date)).isoformat()
+    except ValueError:
+        raise ConfigError(f"date must be YYYY-MM-DD, got {date!r}") from None
+
+
+def _select_day(table: KddOrderTable, path: Path, date: str) -> int:
+    """The local day number of ``date``; ConfigError when the file has no rides on it."""
     days = np.unique(_local_day(table.start_ts))
     if days.size == 0:
         raise DataError(f"{path}: no readable orders (rows dropped: {table.drop_reasons})")
-    span = f"{day_label(days[0])}..{day_label(days[-1])}"
-    if cfg.date is not None:
-        day = (day_epoch(cfg.date) + KDD_UTC_OFFSET_S) // _DAY_S
-        if day not in days:
-            raise ConfigError(f"{path}: no orders on date {cfg.date} (file covers {span})")
-        return int(day)
-    match = [int(d) for d in days if (int(d) + 3) % 7 == cfg.weekday]
-    if not match:
-        raise ConfigError(
-            f"{path}: no orders on weekday {cfg.weekday} (Monday = 0; file covers {span})"
-        )
-    return match[0]
+    day = (day_epoch(date) + KDD_UTC_OFFSET_S) // _DAY_S
+    if day not in days:
+        span = f"{day_label(days[0])}..{day_label(days[-1])}"
+        raise ConfigError(f"{path}: no orders on date {date} (file covers {span})")
+    return int(day)
 
 
 def _default_drivers(trip_s: np.ndarray) -> int:
@@ -227,14 +373,11 @@ def _default_drivers(trip_s: np.ndarray) -> int:
     return max(1, int(math.ceil(work / (_SHIFT_S * _UTILISATION))))
 
 
-def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> DemandDay:
-    assert cfg.kdd.orders is not None
-    path = Path(cfg.kdd.orders)
-    table = read_kdd_orders(path)
-    day = _select_day(table, path, cfg)
-    epoch = day * _DAY_S - KDD_UTC_OFFSET_S
-    on_day = _local_day(table.start_ts) == day
-    drops: Counter[str] = Counter(table.drop_reasons)
+def _usable(
+    table: KddOrderTable, on_day: np.ndarray, city: City, drops: Counter[str]
+) -> np.ndarray:
+    """Which rows of the day (``on_day``) are usable; the others are counted in ``drops`` by
+    reason (the module's docstring lists them)."""
     ok = on_day.copy()
 
     def drop(reason: str, bad: np.ndarray) -> None:
@@ -270,10 +413,26 @@ def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> De
             dup[i] = True
         seen.add(oid)
     drop("duplicate_id", dup)
+    return ok
 
-    idx = np.flatnonzero(ok)
+
+def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> DemandDay:
+    chosen = _chosen_day(cfg)
+    path = chosen.path
+    table = _table(path)
+    day = _select_day(table, path, chosen.date)
+    epoch = day * _DAY_S - KDD_UTC_OFFSET_S
+    on_day = _local_day(table.start_ts) == day
+    drops: Counter[str] = Counter(table.drop_reasons)
+    if chosen.by_name and not on_day.all():  # a file of one date: other dates are bad rows
+        drops["other_date"] += int((~on_day).sum())
+    idx = np.flatnonzero(_usable(table, on_day, city, drops))
     if idx.size == 0:
-        raise DataError(f"{path}: no usable orders on {day_label(day)} (dropped: {dict(drops)})")
+        outside = drops.get("outside_grid", 0)
+        hint = f"; orders for another grid than {cfg.kdd.grid}?" if outside else ""
+        raise DataError(
+            f"{path}: no usable orders on {day_label(day)} (dropped: {dict(drops)}){hint}"
+        )
     idx = subsample(idx, cfg.orders, rng, f"orders on {day_label(day)} in {path}")
     try:
         source = np.array([int(table.order_id[i]) for i in idx.tolist()], dtype=np.int64)
@@ -297,6 +456,8 @@ def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> De
         "d_zone": np.full(n, -1, dtype=np.int32),
         "source_id": source,
     }
+    cp = table.cancel_prob
+    has_cp = ~np.isnan(cp).any(axis=1)
     if has_cp[idx].any():  # rows without probabilities get the mean curve
         curve = np.asarray(KDD_CANCEL_CURVE)[None, :]
         columns["cancel_prob"] = np.where(has_cp[idx, None], cp[idx], curve)
@@ -308,6 +469,7 @@ def _orders_day(cfg: ScenarioConfig, city: City, rng: np.random.Generator) -> De
         default_drivers=_default_drivers(orders.trip_s),
         epoch_s=float(epoch),
         weekday=(day + 3) % 7,
+        date=day_label(day),
     )
 
 
@@ -320,12 +482,13 @@ def _grid_path(cfg: ScenarioConfig) -> str:
 def kdd_day(cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
     """The ``kdd`` scenario's source: the city of ``cfg.kdd.grid`` and one day of demand on it.
 
-    With ``cfg.kdd.orders`` the day is ``cfg.date`` (its weekday then overrides ``cfg.weekday``)
-    or else the first date in the file on ``cfg.weekday``; ``cfg.orders`` keeps a random subset
-    of that many orders. Without an orders file, synthetic demand (``cfg.synthetic``, driven at
-    3 m/s in straight lines) is drawn over the grid, dated ``cfg.date`` or the reference week's
-    ``cfg.weekday`` (see :data:`REFERENCE_MONDAY`). Grid cells farther than
-    :data:`~v1d3.kddcup.grid.STRAY_KM` from the grid's median centre are dropped as strays.
+    With ``cfg.kdd.orders`` (files: :func:`order_files`) the day is ``cfg.date`` (its weekday
+    then overrides ``cfg.weekday``) or else the first date of the orders on ``cfg.weekday``;
+    ``cfg.orders`` keeps a random subset of that many orders. Without an orders file,
+    synthetic demand (``cfg.synthetic``, driven at 3 m/s in straight lines) is drawn over the
+    grid, dated ``cfg.date`` or the reference week's ``cfg.weekday`` (see
+    :data:`REFERENCE_MONDAY`). Grid cells farther than :data:`~v1d3.kddcup.grid.STRAY_KM` from
+    the grid's median centre are dropped as strays.
     """
     city, grid = kdd_city(_grid_path(cfg))
     if cfg.kdd.orders is not None:
@@ -365,3 +528,20 @@ class KddSource:
 
     def day(self, cfg: ScenarioConfig, rng: np.random.Generator) -> DemandDay:
         return kdd_day(cfg, rng)
+
+    def history(self, cfg: ScenarioConfig, days: int) -> list[ScenarioConfig]:
+        """With orders, the days replay their dates in turn (``cfg.date``: that date only),
+        each on its own weekday and file; without, :func:`~v1d3.demand.source.weekday_cycle`
+        over the reference week."""
+        if cfg.kdd.orders is None:
+            return weekday_cycle(cfg, days)
+        dated = [_chosen_day(cfg)] if cfg.date is not None else order_days(cfg.kdd.orders)
+        return [
+            dataclasses.replace(
+                cfg,
+                date=d.date,
+                weekday=d.weekday,
+                kdd=dataclasses.replace(cfg.kdd, orders=str(d.path)),
+            )
+            for d in (dated[k % len(dated)] for k in range(days))
+        ]

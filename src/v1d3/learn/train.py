@@ -1,19 +1,23 @@
 """``v1d3 train --method tabular-td``: historical days → transitions → tabular values → checkpoint.
 
-The history is either simulated with a behaviour policy (seeds ``seed, seed+1, …``, weekdays
-cycling Monday–Friday) or read from event (trajectory) files in the schema of
-:mod:`v1d3.sim.log`.
+The history is either simulated with a behaviour policy (seeds ``seed, seed+1, …``, on the days
+the scenario's source gives: weekdays cycling Monday–Friday, or a ``kdd`` scenario's order
+dates in turn) or read from event (trajectory) files in the schema of :mod:`v1d3.sim.log`. Run
+folders carry their scenario (``config.json``): their events are learned on that city, whatever
+the scenario options say; loose event files on the scenario the options give.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import calendar
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from v1d3.demand.config import ScenarioConfig
-from v1d3.errors import ConfigError, DataError
+from v1d3.demand.registry import source_of
+from v1d3.errors import ConfigError, DataError, V1D3Error
 from v1d3.files import check_output_path
 from v1d3.geo.city import City
 from v1d3.learn.td import fit_tabular_offline
@@ -26,7 +30,15 @@ from v1d3.value.base import Discount
 from v1d3.value.checkpoint import TABULAR_FILE, city_digest
 from v1d3.value.tabular import TabularValue
 
-__all__ = ["train_tabular", "trajectory_files", "ProgressFn"]
+__all__ = [
+    "train_tabular",
+    "trajectory_files",
+    "trajectory_city",
+    "trajectory_day",
+    "RunDay",
+    "days_summary",
+    "ProgressFn",
+]
 
 ProgressFn = Callable[[str, int, int, float | None], None]
 """``progress(stage, done, total, loss)``: stage ``"simulate"`` (days done) or ``"fit"`` (time
@@ -47,20 +59,87 @@ def trajectory_files(path: Path) -> list[Path]:
     return files
 
 
-def trajectory_day(f: Path, weekday: int, end_s: float) -> tuple[int, float, Any]:
-    """Weekday, end of day (seconds after midnight) and seed of trajectory file ``f``: from the
-    ``log_meta.json`` beside a run folder's ``events.parquet``, else ``weekday``, ``end_s`` and
-    None."""
+class RunDay(NamedTuple):
+    """What a trajectory file says of its day (:func:`trajectory_day`)."""
+
+    weekday: int
+    end_s: float
+    """End of the day, seconds after midnight."""
+    seed: Any
+    date: str | None
+    """The calendar date the day replayed (``kdd`` orders, ``nyc-tlc`` trips), or None."""
+
+
+def trajectory_day(f: Path, weekday: int, end_s: float) -> RunDay:
+    """Weekday, end of day (seconds after midnight), seed and date of trajectory file ``f``: from
+    the ``log_meta.json`` beside a run folder's ``events.parquet``, else ``weekday``, ``end_s``,
+    None and None."""
     log_meta = f.with_name("log_meta.json")
     if f.name != "events.parquet" or not log_meta.is_file():
-        return weekday, end_s, None
+        return RunDay(weekday, end_s, None, None)
     m = read_json(log_meta, "run folder's log_meta.json")
     try:
-        return int(m.get("weekday", weekday)), float(m.get("end_s", end_s)), m.get("seed")
+        date = m.get("date")
+        return RunDay(
+            int(m.get("weekday", weekday)),
+            float(m.get("end_s", end_s)),
+            m.get("seed"),
+            None if date is None else str(date),
+        )
     except (ValueError, TypeError, AttributeError):
         raise DataError(
             f"{log_meta}: expected a JSON object with a numeric weekday and end_s"
         ) from None
+
+
+def trajectory_city(files: list[Path], scenario_cfg: ScenarioConfig) -> tuple[ScenarioConfig, City]:
+    """The scenario and city the event ``files`` were logged in: the run folders' (the
+    ``config.json`` beside each ``events.parquet``; all of one city, else a DataError), else
+    ``scenario_cfg``'s. Only the city is built: no day is drawn, no orders read."""
+    from v1d3.eval.config import RUN_CONFIG, load_config  # the evaluation layer sits above
+
+    runs = [f.with_name(RUN_CONFIG) for f in files if f.name == "events.parquet"]
+    runs = [r for r in runs if r.is_file()]
+    if not runs:
+        return scenario_cfg, source_of(scenario_cfg).city(scenario_cfg)
+    first: tuple[Path, ScenarioConfig, City] | None = None
+    seen: set[tuple[Any, ...]] = set()
+    for path in runs:
+        try:
+            sc = load_config(path).scenario
+            key = (sc.name, sc.h3_resolution, getattr(sc, sc.name.replace("-", "_")))
+            if key in seen:
+                continue
+            seen.add(key)
+            city = source_of(sc).city(sc)
+        except V1D3Error as e:
+            raise type(e)(f"{path}: the run's city: {e}") from None
+        if first is None:
+            first = (path, sc, city)
+        elif city_digest(city) != city_digest(first[2]):
+            raise DataError(
+                f"{path}: a run in another city ({sc.name}, {city.n_cells} cells) than "
+                f"{first[0]} ({first[1].name}, {first[2].n_cells} cells); train on one city's "
+                "runs at a time"
+            )
+    assert first is not None
+    return first[1], first[2]
+
+
+def _day_label(d: dict[str, Any]) -> str:
+    wd = calendar.day_abbr[int(d["weekday"])]
+    return f"{d['date']} ({wd})" if d.get("date") else wd
+
+
+def days_summary(days: list[dict[str, Any]]) -> str:
+    """One line on the days a model learned from (each ``{"weekday", "date"?, "held_out"?}``):
+    ``2 days: 2016-11-08 (Tue), 2016-11-09 (Wed); held out 2016-11-09 (Wed)``; a day seen
+    several times is counted (``Mon ×4``)."""
+    counts = Counter(_day_label(d) for d in days)
+    listed = ", ".join(f"{k} ×{n}" if n > 1 else k for k, n in counts.items())
+    text = f"{len(days)} day{'s' if len(days) != 1 else ''}: {listed}"
+    held = [_day_label(d) for d in days if d.get("held_out")]
+    return f"{text}; held out {', '.join(held)}" if held else text
 
 
 def simulate_history(
@@ -73,20 +152,22 @@ def simulate_history(
     on_day: Callable[[int, int], None] | None = None,
 ) -> tuple[City, list[Transitions], list[dict[str, Any]]]:
     """Historical days to learn from: ``days`` simulated days under the ``behaviour`` dispatch
-    policy on seeds ``seed, seed + 1, …``, weekdays cycling Monday–Friday.
+    policy on seeds ``seed, seed + 1, …``, on the days the scenario's source gives
+    (:meth:`~v1d3.demand.source.DemandSource.history`: weekdays cycling Monday–Friday, or the
+    dates of a ``kdd`` scenario's orders in turn).
 
-    Returns the city, one :class:`Transitions` per day and each day's ``{"seed", "weekday"}``;
-    ``on_day(done, days)`` is called after each day.
+    Returns the city, one :class:`Transitions` per day and each day's ``{"seed", "weekday",
+    "date"}`` (date None for a day without one); ``on_day(done, days)`` is called after each day.
     """
     from v1d3.eval.config import RunConfig
     from v1d3.eval.run import run_simulation  # the evaluation layer sits above
 
+    if days < 1:
+        raise ConfigError(f"days must be >= 1, got {days}")
     parts: list[Transitions] = []
     meta: list[dict[str, Any]] = []
     city: City | None = None
-    for d in range(days):
-        weekday = d % 5
-        sc = dataclasses.replace(scenario_cfg, weekday=weekday)
+    for d, sc in enumerate(source_of(scenario_cfg).history(scenario_cfg, days)):
         scenario = build_scenario(sc, sim_cfg, seed + d)
         res = run_simulation(
             RunConfig(scenario=sc, sim=sim_cfg, dispatch=behaviour, seed=seed + d),
@@ -95,13 +176,14 @@ def simulate_history(
         )
         city = scenario.city
         parts.append(
-            transitions_from_events(res.log.events, city, weekday, scenario.end_s, idle_step_s)
+            transitions_from_events(
+                res.log.events, city, scenario.weekday, scenario.end_s, idle_step_s
+            )
         )
-        meta.append({"seed": seed + d, "weekday": weekday})
+        meta.append({"seed": seed + d, "weekday": scenario.weekday, "date": scenario.date})
         if on_day is not None:
             on_day(d + 1, days)
-    if city is None:
-        raise ConfigError(f"days must be >= 1, got {days}")
+    assert city is not None
     return city, parts, meta
 
 
@@ -124,8 +206,9 @@ def train_tabular(
 
     ``days`` simulated days with the ``behaviour`` dispatch policy, unless ``trajectories``
     (an event parquet file, or a folder of run folders / event files) is given; a run folder's
-    ``log_meta.json`` supplies each file's weekday and end of day, else the scenario's are used.
-    Returns the checkpoint path.
+    ``log_meta.json`` supplies each file's weekday and end of day, else the scenario's are used,
+    and its ``config.json`` the scenario (:func:`trajectory_city`). The checkpoint's ``days``
+    lists each day's weekday and date. Returns the checkpoint path.
     """
 
     check_output_path(Path(out) / TABULAR_FILE, "file")  # before any day is simulated
@@ -133,29 +216,33 @@ def train_tabular(
     parts: list[Transitions] = []
     meta_src: dict[str, Any]
     if trajectories is not None:
-        scenario = build_scenario(scenario_cfg, sim_cfg, seed)
-        city, end_s = scenario.city, scenario.end_s
         files = trajectory_files(Path(trajectories))
+        scenario_cfg, city = trajectory_city(files, scenario_cfg)
+        end_s = scenario_cfg.window_s[1]
+        days_meta: list[dict[str, Any]] = []
         for i, f in enumerate(files):
-            weekday, f_end, _ = trajectory_day(f, scenario_cfg.weekday, end_s)
+            day = trajectory_day(f, scenario_cfg.weekday, end_s)
             tr = transitions_from_events(
-                read_events(f), city, weekday, f_end, idle_step_s, source=str(f)
+                read_events(f), city, day.weekday, day.end_s, idle_step_s, source=str(f)
             )
             parts.append(tr)
+            days_meta.append(
+                {"file": str(f), "weekday": day.weekday, "date": day.date, "seed": day.seed}
+            )
             if progress is not None:
                 progress("simulate", i + 1, len(files), None)
-        meta_src = {"trajectories": [str(f) for f in files]}
+        meta_src = {"trajectories": [str(f) for f in files], "days": days_meta}
     else:
 
         def on_day(done: int, total: int) -> None:
             if progress is not None:
                 progress("simulate", done, total, None)
 
-        city, parts, _ = simulate_history(
+        city, parts, days_meta = simulate_history(
             scenario_cfg, sim_cfg, days, seed, behaviour, idle_step_s, on_day
         )
         end_s = scenario_cfg.window_s[1]
-        meta_src = {"days": days, "seed": seed, "behaviour": behaviour}
+        meta_src = {"days": days_meta, "seed": seed, "behaviour": behaviour}
 
     # fit
     value = TabularValue(

@@ -34,11 +34,10 @@ from v1d3.errors import ConfigError, DataError
 from v1d3.files import check_output_path
 from v1d3.geo.city import City
 from v1d3.learn.config import OfflineTrainConfig
-from v1d3.learn.train import simulate_history, trajectory_day, trajectory_files
+from v1d3.learn.train import simulate_history, trajectory_city, trajectory_day, trajectory_files
 from v1d3.learn.transitions import Transitions, concat, transitions_from_events
 from v1d3.sim.config import DAY_S, SimConfig
 from v1d3.sim.log import read_events
-from v1d3.sim.scenario import build_scenario
 from v1d3.value.base import discounted_reward
 from v1d3.value.checkpoint import CVNET_FILE
 from v1d3.value.cvnet import (
@@ -270,16 +269,18 @@ def train_cvnet_from_scenario(
     """Train a CVNet for a scenario and write ``<out>/cvnet.pt``.
 
     Historical days are simulated with the ``behaviour`` dispatch policy on seeds ``seed``,
-    ``seed + 1``, … with weekdays cycling Monday–Friday (the scenario's weekday is ignored), or
-    read from ``trajectories`` (an event parquet, one day per 24 h of its clock). The last day
-    is held out for early stopping. ``day_progress(done, days)`` is called per generated day.
+    ``seed + 1``, … on the days the scenario's source gives (weekdays cycling Monday–Friday, the
+    scenario's weekday ignored; a ``kdd`` scenario's order dates in turn), or read from
+    ``trajectories`` (run folders, on their own scenario; an event parquet, one day per 24 h of
+    its clock). The last day is held out for early stopping. ``day_progress(done, days)`` is
+    called per generated day. The checkpoint's ``days`` lists each day (seed, weekday, date).
     Returns the checkpoint's path.
     """
     check_output_path(Path(out) / CVNET_FILE, "file")  # before any day is simulated
     train_cfg = train_cfg if train_cfg is not None else OfflineTrainConfig(seed=seed)
     net_cfg = net_cfg if net_cfg is not None else CVNetConfig()
     if trajectories is not None:
-        city, parts, days_meta = _read_days(scenario_cfg, sim_cfg, seed, Path(trajectories))
+        scenario_cfg, city, parts, days_meta = _read_days(scenario_cfg, Path(trajectories))
     else:
         city, parts, days_meta = _simulate_days(
             scenario_cfg, sim_cfg, days, seed, behaviour, day_progress
@@ -327,21 +328,23 @@ def _simulate_days(
 
 
 def _read_days(
-    scenario_cfg: ScenarioConfig, sim_cfg: SimConfig, seed: int, path: Path
-) -> tuple[City, list[Transitions], list[dict[str, Any]]]:
-    """Days from event files (see :func:`~v1d3.learn.train.trajectory_files`).
+    scenario_cfg: ScenarioConfig, path: Path
+) -> tuple[ScenarioConfig, City, list[Transitions], list[dict[str, Any]]]:
+    """The scenario, its city and the days of event files (see
+    :func:`~v1d3.learn.train.trajectory_files` and :func:`~v1d3.learn.train.trajectory_city`).
 
-    A run folder's events are one day (its ``log_meta.json`` gives weekday, end of day and
-    seed; events past midnight, such as late shift ends, stay in it). Any other file spanning
-    several days of its clock (``t = 86400 k + seconds``, as the TLC converter writes) is cut
-    into days ``k``, day ``k`` falling on the scenario's ``weekday + k``. Days without a single
-    transition are skipped.
+    A run folder's events are one day (its ``log_meta.json`` gives weekday, end of day, seed
+    and date; events past midnight, such as late shift ends, stay in it). Any other file
+    spanning several days of its clock (``t = 86400 k + seconds``, as the TLC converter writes)
+    is cut into days ``k``, day ``k`` falling on the scenario's ``weekday + k``. Days without a
+    single transition are skipped.
     """
-    city = build_scenario(scenario_cfg, sim_cfg, seed).city
+    files = trajectory_files(path)
+    scenario_cfg, city = trajectory_city(files, scenario_cfg)
     parts: list[Transitions] = []
     meta: list[dict[str, Any]] = []
-    for f in trajectory_files(path):
-        weekday, end_s, run_seed = trajectory_day(f, scenario_cfg.weekday, DAY_S)
+    for f in files:
+        weekday, end_s, run_seed, date = trajectory_day(f, scenario_cfg.weekday, DAY_S)
         ev = read_events(f)
         if run_seed is not None or not len(ev["t_start_s"]):
             day = np.zeros(len(ev["t_start_s"]), dtype=np.int64)  # one simulated day
@@ -356,7 +359,9 @@ def _read_days(
             tr = transitions_from_events(one, city, wd, end_s, source=str(f))
             if len(tr):
                 parts.append(tr)
-                meta.append({"file": str(f), "day": int(k), "weekday": wd, "seed": run_seed})
+                meta.append(
+                    {"file": str(f), "day": int(k), "weekday": wd, "seed": run_seed, "date": date}
+                )
     if meta:
         meta[-1]["held_out"] = True
-    return city, parts, meta
+    return scenario_cfg, city, parts, meta

@@ -229,8 +229,9 @@ def _cells(
         off = np.mean(city.cell_of(lat[sample], lng[sample]) != cell[sample])
         if off > 0.01:
             raise DataError(
-                f"{source}: {off:.0%} of the events' cells disagree with their coordinates "
-                "(events of another city or H3 resolution?)"
+                f"{source}: {off:.0%} of the events' cells disagree with their coordinates in "
+                f"the {city.name} city ({city.n_cells} cells): events of another city or H3 "
+                "resolution? Give the scenario options they were logged with"
             )
     bad = (cell < 0) | (cell >= city.n_cells)
     if bad.any():

@@ -697,6 +697,7 @@ class Simulator:
                 "wall_s": wall_s,
                 "seed": self.seed,
                 "n_cells": sc.city.n_cells,
+                **({} if sc.date is None else {"date": sc.date}),
                 **({} if sc.like_date is None else {"like_date": sc.like_date}),
                 **({} if sc.shocked is None else {"shocks": sc.shocked.meta()}),
             },

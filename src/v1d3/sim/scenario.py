@@ -45,6 +45,8 @@ class Scenario:
     """Dense cell of each order's destination."""
     epoch_s: float = 0.0
     """Unix time of the simulated day's midnight (0 when the day has no calendar date)."""
+    date: str | None = None
+    """The calendar date the day replays (:class:`~v1d3.demand.source.DemandDay`), or None."""
     like_date: str | None = None
     """The real date whose measured departure the day carries (:class:`DemandDay`), or None."""
     shocked: ShockedDay | None = None
@@ -92,6 +94,7 @@ def build_scenario(cfg: ScenarioConfig, sim: SimConfig, seed: int) -> Scenario:
         o_cell=o_cell,
         d_cell=d_cell,
         epoch_s=day.epoch_s,
+        date=day.date,
         like_date=day.like_date,
         shocked=shocked,
     )
