@@ -27,8 +27,9 @@ The wire (lengths are unsigned 32-bit little-endian):
   :data:`MAX_REPLY_BYTES`.
 
 The first reply is the handshake (``{"ready": true, ...}``, or why the agent could not start);
-then each request gets one reply with its ``seq`` and a ``status``: ``ok`` (with ``answer`` and
-``took_s``, the agent's own call time), ``exception`` (the agent raised), ``malformed`` (its
+then each request gets one reply with its ``seq``, ``prep_s`` (the time its decoding and the
+observation took) and a ``status``: ``ok`` (with ``answer`` and ``took_s``, the agent's own call
+time), ``exception`` (the agent raised), ``malformed`` (its
 answer could not be read), ``memory`` (it ran out of memory) or ``crash`` (it raised a
 ``BaseException`` such as ``SystemExit``); after the last two the process ends and the parent
 starts a new one.
@@ -297,11 +298,12 @@ def _observation(header, cols):
     return reposition_observation(header["scalars"], cols, header["labels"])
 
 
-def _answer(agent, header, cols, clock):
-    """The reply to one request, and whether the process must end after it."""
+def _answer(agent, header, cols, clock, tic):
+    """The reply to one request, and whether the process must end after it (``tic``: when the
+    request arrived; ``prep_s`` is the time spent decoding it and building the observation)."""
     method = header["method"]
-    base = {"seq": header["seq"]}
     observ = _observation(header, cols)
+    base = {"seq": header["seq"], "prep_s": clock() - tic}
     tic = clock()
     try:
         answer = getattr(agent, method)(observ)
@@ -341,10 +343,11 @@ def _serve(agent, fd_in, fd_out, clock):
         payload = _read_frame(fd_in)
         if payload is None:
             return  # the parent is gone
+        tic = clock()
         header, cols = decode_request(payload)
         if header["method"] == "close":
             return
-        reply, rest = _answer(agent, header, cols, clock)
+        reply, rest = _answer(agent, header, cols, clock, tic)
         _flush_output()
         if isinstance(rest, str):  # the answer, already JSON: spliced in, not encoded twice
             head = json.dumps(reply)[:-1]

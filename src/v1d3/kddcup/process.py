@@ -73,6 +73,8 @@ class Reply:
     """The answer made plain (:func:`v1d3.kddcup.host.plain_answer`), when ``ok``."""
     took_s: float = 0.0
     """The agent's own time on the call, seconds (measured in its process)."""
+    prep_s: float = 0.0
+    """The time its process spent decoding the request and building the observation, seconds."""
     message: str = ""
     traceback: str | None = None
     """The agent's traceback, or its process's last stderr after a crash."""
@@ -398,14 +400,16 @@ def _reply(doc: Mapping[str, Any]) -> Reply:
     status = doc.get("status")
     if status not in _STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    took = doc.get("took_s", 0.0)
-    if not isinstance(took, (int, float)) or not took >= 0:
-        raise ValueError("bad took_s")
+    took, prep = doc.get("took_s", 0.0), doc.get("prep_s", 0.0)
+    for x in (took, prep):
+        if not isinstance(x, (int, float)) or not x >= 0:
+            raise ValueError("bad took_s or prep_s")
     tb = doc.get("traceback")
     return Reply(
         str(status),
         answer=doc.get("answer"),
         took_s=float(took),
+        prep_s=float(prep),
         message=str(doc.get("message", ""))[:500],
         traceback=str(tb)[-host.TRACEBACK_CHARS :] if tb is not None else None,
     )
