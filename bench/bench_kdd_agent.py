@@ -10,6 +10,8 @@ costs. Prints one JSON object.
   observation there (decoding the columns, making the dicts) and the protocol itself (encoding,
   the pipes, the reply: the rest); against building the same observation in this process (what
   isolation ``none`` pays instead).
+- ``h3_3_agent``: an agent written for h3 3.x run under its own interpreter (a throwaway venv
+  with ``h3<4``; needs PyPI), as docs/method.md §12 tells users to.
 - ``serialisation``: how the round's observation travels, measured before choosing: the wire's
   raw columns (both sides' work: encoding, decoding and building the dicts) against JSON and
   pickle of the finished list of dicts (dumps and loads; building the dicts first, which those
@@ -58,6 +60,28 @@ class Agent:
 
     def reposition(self, observ):
         return []
+"""
+
+H3_AGENT = """
+import h3  # 3.x: geo_to_h3, h3_to_geo, k_ring (renamed in 4.0)
+
+
+class Agent:
+    def __init__(self):
+        self.cells = set()  # the city's cells, as drivers were seen in them
+
+    def dispatch(self, observ):
+        return []
+
+    def reposition(self, observ):
+        out = []
+        for d in observ["driver_info"]:
+            self.cells.add(d["grid_id"])
+            lat, lng = h3.h3_to_geo(d["grid_id"])
+            here = h3.geo_to_h3(lat, lng, h3.h3_get_resolution(d["grid_id"]))
+            known = sorted((h3.k_ring(here, 1) - {here}) & self.cells)
+            out.append({"driver_id": d["driver_id"], "destination": (known or [here])[0]})
+        return out
 """
 
 PAIRS = 20_000
@@ -195,10 +219,50 @@ def serialisation(calls: int) -> dict[str, Any]:
     return out
 
 
+def h3_3(root: Path) -> dict[str, Any]:
+    """An agent written for h3 3.x, under its own interpreter: a throwaway venv with ``h3<4``
+    (needs PyPI), on two Manhattan hours; every driver it repositions goes to a ring neighbour."""
+    import subprocess
+
+    from v1d3.demand.config import ScenarioConfig
+    from v1d3.eval.config import RunConfig
+    from v1d3.kddcup.runner import run_agent
+    from v1d3.kddcup.submission import AgentConfig
+    from v1d3.sim.log import REPOSITION
+
+    venv = root / "h3-3"
+    tic = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    pip = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "h3<4"], capture_output=True, text=True
+    )
+    if pip.returncode != 0:
+        return {"error": f"pip install 'h3<4' failed: {pip.stderr.strip()[-300:]}"}
+    setup_s = time.perf_counter() - tic
+    version = subprocess.run(
+        [python, "-c", "import h3; print(h3.__version__)"], capture_output=True, text=True
+    ).stdout.strip()
+    sc = ScenarioConfig(name="manhattan", weekday=2, start_hour=8.0, hours=2.0)
+    cfg = RunConfig(scenario=sc, seed=0)
+    folder = _folder(root, "h3agent", H3_AGENT)
+    result = run_agent(cfg, folder, config=AgentConfig(python=python))
+    faults = result.metrics["agent_faults"]
+    return {
+        "h3": version,
+        "python": result.log.meta["agent_output"]["python_version"],
+        "venv_setup_s": round(setup_s, 1),
+        "repositioned": int(np.sum(result.log.events["kind"] == REPOSITION)),
+        "agent_faults": faults["total"],
+        "reposition_faults": {k: v for k, v in faults["reposition"].items() if v},
+    }
+
+
 def main() -> None:
     p = ArgumentParser(description=__doc__)
     p.add_argument("--hours", type=float, default=None, help="A shorter day from 17:00 (quick).")
     p.add_argument("--skip-day", action="store_true", help="Only the per-round figures.")
+    p.add_argument("--skip-h3", action="store_true", help="No h3 3.x agent (it needs PyPI).")
     p.add_argument("--calls", type=int, default=200, help="Calls per per-round figure.")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
@@ -207,6 +271,8 @@ def main() -> None:
         root = Path(tmp)
         out["serialisation"] = serialisation(max(20, a.calls // 4))
         out["round"] = one_round(root, a.calls)
+        if not a.skip_h3:
+            out["h3_3_agent"] = h3_3(root)
         if not a.skip_day:
             out["day"] = day(root, a.hours, a.seed)
     sys.stdout.write(json_text(out, "bench") + "\n")
