@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import select
 import signal
@@ -164,7 +165,7 @@ class _Child:
         view = memoryview(host.LENGTH.pack(len(payload)) + payload)
         while view:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([], [self.req_w], [], left)[1]:
+            if left <= 0 or not _ready(self.req_w, select.POLLOUT, left):
                 return False
             try:
                 view = view[os.write(self.req_w, view) :]
@@ -188,7 +189,7 @@ class _Child:
                     del self.buf[:end]
                     return frame
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.rep_r], [], [], left)[0]:
+            if left <= 0 or not _ready(self.rep_r, select.POLLIN, left):
                 return "hung"
             chunk = os.read(self.rep_r, 1 << 20)
             if not chunk:
@@ -213,6 +214,14 @@ class _Child:
         for t in self.drains:
             t.join(timeout=1.0)  # the last output, unless a grandchild still holds the pipe
         return code
+
+
+def _ready(fd: int, event: int, timeout_s: float) -> bool:
+    """Whether ``fd`` is ready (or closed at the other end) within ``timeout_s``; poll, not
+    select, which fails on descriptors past 1024 (a busy process, a Ray worker)."""
+    poller = select.poll()
+    poller.register(fd, event)
+    return bool(poller.poll(max(1, math.ceil(timeout_s * 1000))))
 
 
 def _kill(proc: subprocess.Popen[bytes], fds: Sequence[int]) -> None:
