@@ -132,8 +132,8 @@ def test_discount_is_checked(gamma: float, unit: float, needle: str) -> None:
             "cvnet config: time_periods_h must be finite numbers",
         ),
         (
-            lambda: StudyConfig(policies=("distance",), agent_budget_s=math.inf),
-            "study: agent_budget_s must be a finite number",
+            lambda: StudyConfig(policies=("distance",), agent=AgentConfig(grace_factor=math.inf)),
+            "agent config: grace_factor must be a finite number",
         ),
         (
             lambda: agent_run_config(RunConfig(), "agent", math.inf),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from v1d3.demand.config import (
 from v1d3.demand.shocks import ClosureShock, EventShock, SupplyShock, WeatherShock
 from v1d3.eval.evaluate import Evaluation
 from v1d3.eval.study import StudyConfig, study_command
+from v1d3.kddcup.submission import AgentConfig
 from v1d3.sim.config import SimConfig
 
 SCENARIO = ScenarioConfig(
@@ -135,7 +137,12 @@ def _study(
         "    def reposition(self, observ):\n        return []\n"
     )
     return StudyConfig(
-        policies=("distance/stay", "fare/stay", "kdd-agent:mine/kdd-agent:mine"),
+        policies=(
+            "distance/stay",
+            "fare/stay",
+            "kdd-agent:mine/kdd-agent:mine",
+            "kdd-agent:theirs/kdd-agent:theirs",
+        ),  # fmt: skip
         # like a date: its weekday only
         weekdays=(0,) if scenario.manhattan.like_date else (5, 6),
         seeds=(3, 4),
@@ -143,8 +150,18 @@ def _study(
         scenario=scenario,
         sim=sim,
         models=str(tmp_path / "models"),
-        agents={"mine": str(agent)},
-        agent_budget_s=0.75,
+        agents={"mine": str(agent), "theirs": str(agent)},
+        agent=AgentConfig(
+            time_budget_s=0.75,
+            grace_factor=3.0,
+            memory_mb=4096,
+            max_restarts=2,
+            start_timeout_s=30.0,
+            max_records=7,
+            extras=False,
+            python=sys.executable,
+        ),  # fmt: skip
+        agent_python={"theirs": sys.executable},
     )
 
 
@@ -197,4 +214,5 @@ def test_study_command_round_trips_every_field_through_the_cli(
     assert parsed.scenario == dataclasses.replace(scenario, weekday=parsed.scenario.weekday)
     assert parsed.runs() == study.runs()
     assert dataclasses.replace(parsed, scenario=scenario) == study
-    assert parsed.agents == study.agents and parsed.agent_budget_s == study.agent_budget_s
+    assert parsed.agents == study.agents and parsed.agent == study.agent
+    assert parsed.agent_python == study.agent_python

@@ -3,6 +3,7 @@ and the simulation's numbers those of a clean agent with the same answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -380,3 +381,149 @@ def test_evaluate_takes_an_interpreter_per_agent_and_records_it(
             "--out", str(tmp_path / "bad"),
         )  # fmt: skip
         assert_one_line_error(code, err, needle)
+
+
+FORGER = r"""
+import os, struct, sys, time
+
+from helper import SCRIPT, calls, greedy
+
+
+class Agent:
+    def reposition(self, observ):
+        return []
+
+    def dispatch(self, observ):
+        n = calls()
+        mode = SCRIPT.get(str(n), "greedy")
+        fd = int(sys.argv[2])  # the reply pipe, as the host was started
+        if mode == "deep":  # a frame no JSON decoder survives: 200,000 nested lists
+            body = b"[" * 200000 + b"]" * 200000
+            os.write(fd, struct.pack("<I", len(body)) + body)
+        if mode == "many":  # a small frame that would decode into millions of entries
+            body = b'{"seq": %d, "status": "ok", "answer": [' % n + b"{}," * 400000 + b"{}]}"
+            os.write(fd, struct.pack("<I", len(body)) + body)
+        if mode == "lie":  # the host's own reply, patched to report no time at all
+            main = sys.modules["__main__"]
+            real = main._answer
+
+            def fake(*a, **k):
+                reply, rest = real(*a, **k)
+                reply["took_s"] = 0.0
+                return reply, rest
+
+            main._answer = fake
+            time.sleep(SCRIPT["sleep_s"])
+        return greedy(observ)
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind"), [("deep", "crash"), ("many", "crash"), ("lie", "timeout")]
+)
+def test_forged_replies_and_times_are_caught(tmp_path: Path, twin, mode: str, kind: str) -> None:
+    """An agent writing its own frames, or lying about its time, gets the round voided (and
+    for a forged frame its process replaced); the run goes on as the clean twin's."""
+    folder = _agent(tmp_path, mode, {str(CALL): mode, "sleep_s": 1.0}, FORGER)
+    (folder / "helper.py").write_text(SCRIPTED)
+    result = run_agent(_cfg(), folder, config=_config())
+    faults = result.metrics["agent_faults"]
+    assert faults["dispatch"][kind] == 1 and faults["total"] == 1, faults
+    for k in _NUMBERS:
+        assert result.metrics[k] == twin[k], (mode, k)
+
+
+LAZY = r"""
+import time
+
+
+class Slow(list):
+    def __iter__(self):
+        time.sleep(1.0)
+        return super().__iter__()
+
+
+class Agent:
+    def dispatch(self, observ):
+        return Slow()
+
+    def reposition(self, observ):
+        return []
+"""
+
+
+@pytest.mark.parametrize("isolation", ["process", "none"])
+def test_an_answer_read_lazily_is_timed_too(tmp_path: Path, isolation: str) -> None:
+    folder = _agent(tmp_path, "lazy", {}, LAZY)
+    cfg = dataclasses.replace(_cfg(), scenario=ScenarioConfig(name="synthetic", hours=0.01))
+    result = run_agent(cfg, folder, config=_config(isolation=isolation))
+    faults = result.metrics["agent_faults"]["dispatch"]
+    assert faults["timeout"] >= 1 and faults["timeout"] == sum(faults.values())
+
+
+SPAWNER = r"""
+import os, subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+child = subprocess.Popen(["sleep", "600"])
+with open(os.path.join(HERE, "grandchild.pid"), "w") as fh:
+    fh.write(str(child.pid))
+
+
+class Agent:
+    def dispatch(self, observ):
+        return []
+
+    def reposition(self, observ):
+        return []
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_the_agents_own_subprocesses_die_with_a_killed_simulator(tmp_path: Path) -> None:
+    folder = _agent(tmp_path, "spawner", {}, SPAWNER)
+    code = (
+        "import sys, time\n"
+        "from v1d3.kddcup.process import AgentProcess\n"
+        f"p = AgentProcess({str(folder)!r})\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    sim = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert sim.stdout is not None and sim.stdout.readline().strip() == "ready"
+    grandchild = int((folder / "grandchild.pid").read_text())
+    assert _alive(grandchild)
+    sim.kill()  # SIGKILL: no cleanup of ours runs
+    sim.wait()
+    deadline = time.monotonic() + 10
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild)
+
+
+def test_a_relative_interpreter_is_taken_from_where_the_run_started(
+    tmp_path: Path, monkeypatch
+) -> None:
+    folder = _agent(tmp_path, "rel", {})
+    monkeypatch.chdir(Path(sys.executable).parent.parent)
+    proc = AgentProcess(folder, AgentConfig(python=os.path.join("bin", Path(sys.executable).name)))
+    try:
+        assert os.path.isabs(proc.python)
+    finally:
+        proc.close()
+
+
+OLDEST = [p for p in ("/root/.pyenv/versions/2.7.18/bin/python",) if os.path.exists(p)]
+
+
+@pytest.mark.skipif(not OLDEST, reason="no Python 2.7 on this machine")
+def test_an_interpreter_too_old_is_one_line() -> None:
+    with pytest.raises(ConfigError, match="not a Python interpreter that runs here|3.6 or newer"):
+        resolve_python(OLDEST[0])

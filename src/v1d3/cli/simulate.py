@@ -61,7 +61,8 @@ def simulate(
             dispatch_params=dp,
             reposition_params=rp,
         )
-    how = agent_config(agent_options, agent is not None)
+    how = agent_config(agent_options, agent is not None or config is not None)  # --config:
+    # other options are ignored, these too
     if agent is not None:
         from v1d3.kddcup.runner import agent_run_config
 

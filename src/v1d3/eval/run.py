@@ -77,20 +77,19 @@ def run_simulation(
     With one thread a learned policy's sums run in one order on every machine, whatever its
     number of cores.
     """
-    if scenario is None:
-        scenario = build_scenario(cfg.scenario, cfg.sim, cfg.seed)
-    models = Path(cfg.models) if cfg.models else None
-    if dispatch is None:
-        dispatch = make_dispatch(cfg.dispatch, models, cfg.scenario, **cfg.dispatch_params)
-    if reposition is None:
-        try:
+    made: list[DispatchPolicy | RepositionPolicy] = [p for p in (dispatch, reposition) if p]
+    try:  # the policies are closed however this ends (a scenario that fails to build too)
+        if scenario is None:
+            scenario = build_scenario(cfg.scenario, cfg.sim, cfg.seed)
+        models = Path(cfg.models) if cfg.models else None
+        if dispatch is None:
+            dispatch = make_dispatch(cfg.dispatch, models, cfg.scenario, **cfg.dispatch_params)
+            made.append(dispatch)
+        if reposition is None:
             reposition = make_reposition(
                 cfg.reposition, models, cfg.scenario, dispatch=dispatch, **cfg.reposition_params
             )
-        except BaseException:
-            dispatch.close()
-            raise
-    try:
+            made.append(reposition)
         policies = describe(dispatch=dispatch, reposition=reposition)
         with limit_torch_threads(torch_threads):
             log = Simulator(scenario, cfg.seed).run(dispatch, reposition, progress)
@@ -104,8 +103,8 @@ def run_simulation(
                 log.meta.setdefault(key, value)
         tables = _policy_tables(dispatch, reposition)
     finally:
-        dispatch.close()
-        reposition.close()
+        for policy in made:
+            policy.close()
     return RunResult(cfg, log, metrics, policies, tables)
 
 

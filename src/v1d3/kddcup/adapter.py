@@ -27,9 +27,11 @@ factories of ``kdd-agent`` (:mod:`v1d3.policies`).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import time
 import traceback
+import typing
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -181,16 +183,17 @@ class InProcessAgent:
         tic = time.perf_counter()
         try:
             answer = fn(observ)
+        except MemoryError:
+            return Reply("memory", message="MemoryError")
         except Exception as e:
             return Reply("exception", message=first_line(e, typed=True), traceback=_tb())
-        took = time.perf_counter() - tic
-        try:
+        try:  # timed too: reading an answer may run the agent's code (a lazy __iter__)
             plain = host.plain_answer(answer, request.method)
         except host.AnswerError as e:
-            return Reply("malformed", message=str(e), took_s=took)
+            return Reply("malformed", message=str(e))
         except Exception as e:  # the answer's own methods raised
             return Reply("malformed", message=f"answer unreadable: {first_line(e, typed=True)}")
-        return Reply("ok", answer=plain, took_s=took)
+        return Reply("ok", answer=plain, took_s=time.perf_counter() - tic)
 
     def output(self) -> dict[str, Any]:
         return {}
@@ -398,6 +401,23 @@ def open_agent(path: str | Path, config: AgentConfig | None = None) -> KddAgentP
 # -- the registry's factories
 
 
+def _with_config_params(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` announcing a keyword parameter for every :class:`AgentConfig` field in place of
+    its ``**config``, so that the registry checks a policy's parameters by name and type against
+    the config itself (an unknown one is a ConfigError naming the policy)."""
+    sig = inspect.signature(fn)
+    hints = typing.get_type_hints(AgentConfig)
+    fields = [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+        for f in dataclasses.fields(AgentConfig)
+    ]
+    own = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    fn.__signature__ = sig.replace(parameters=[*own, *fields])  # type: ignore[attr-defined]
+    fn.__annotations__ = {**fn.__annotations__, **{f.name: hints[f.name] for f in fields}}
+    return fn
+
+
+@_with_config_params
 def make_agent_dispatch(
     models: Path | None = None,
     scenario: Any = None,
@@ -414,6 +434,7 @@ def make_agent_dispatch(
     return open_agent(path, cfg).dispatch_policy
 
 
+@_with_config_params
 def make_agent_reposition(
     models: Path | None = None,
     scenario: Any = None,

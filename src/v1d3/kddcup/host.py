@@ -2,7 +2,7 @@
 
 :mod:`v1d3.kddcup.process` runs this file as a script under the agent's own interpreter::
 
-    python -I host.py FD_IN FD_OUT AGENT_DIR PARENT_PID MEMORY_MB
+    python -I host.py FD_IN FD_OUT FD_LIFELINE AGENT_DIR PARENT_PID MEMORY_MB
 
 It imports the submission's ``agent.py`` (its folder first on ``sys.path`` and as the working
 directory), builds the official observations from the columns the parent sends, calls the agent
@@ -69,11 +69,15 @@ __all__ = [
 
 LENGTH = struct.Struct("<I")
 """A frame's length prefix (and a request header's)."""
-MAX_REPLY_BYTES = 64 * 2**20
-"""The longest reply the parent reads; a longer one is a protocol fault (the process is
-restarted)."""
-MAX_ANSWER_ENTRIES = 1000000
-"""An answer with more entries than this is void as a whole (malformed), in either process."""
+MAX_ANSWER_ENTRIES = 100000
+"""An answer with more entries than this is void as a whole (malformed), in either process
+(more than any round has drivers)."""
+MAX_STRING = 64
+"""A string in an answer longer than this, or holding a comma, is no id and no grid id: it
+travels as a stand-in (so that an answer's JSON stays within :data:`MAX_REPLY_BYTES`)."""
+MAX_REPLY_BYTES = 32 * 2**20
+"""The longest reply the parent reads (a bounded answer takes well under half of it); a longer
+one is a protocol fault (the process is restarted)."""
 ANSWER_KEYS = {"dispatch": ("order_id", "driver_id"), "reposition": ("driver_id", "destination")}
 """The keys of one answer entry, by method (the only ones an answer keeps)."""
 TRACEBACK_CHARS = 8000
@@ -206,8 +210,11 @@ class _Object(dict):
 
 
 def _plain_value(x):
-    if isinstance(x, (bool, str)) or x is None:
-        return str(x) if isinstance(x, str) else x
+    if isinstance(x, str):
+        x = str(x)
+        return x if len(x) <= MAX_STRING and "," not in x else _Object(object="str")
+    if isinstance(x, bool) or x is None:
+        return x
     if isinstance(x, Integral):
         v = int(x)
         return v if -_BIG_ID < v < _BIG_ID else _BIG_ID
@@ -300,10 +307,16 @@ def _observation(header, cols):
 
 def _answer(agent, header, cols, clock, tic):
     """The reply to one request, and whether the process must end after it (``tic``: when the
-    request arrived; ``prep_s`` is the time spent decoding it and building the observation)."""
+    request arrived; ``prep_s`` is the time spent decoding it and building the observation;
+    ``took_s`` the agent's call and the reading of its answer, which may run its code too)."""
     method = header["method"]
-    observ = _observation(header, cols)
-    base = {"seq": header["seq"], "prep_s": clock() - tic}
+    base = {"seq": header["seq"]}
+    try:
+        observ = _observation(header, cols)
+    except MemoryError:
+        base.update(status="memory", message="MemoryError while building the observation")
+        return base, True
+    base["prep_s"] = clock() - tic
     tic = clock()
     try:
         answer = getattr(agent, method)(observ)
@@ -317,24 +330,22 @@ def _answer(agent, header, cols, clock, tic):
     except BaseException as e:  # SystemExit, KeyboardInterrupt, GeneratorExit...
         base.update(status="crash", message=_one_line(e), traceback=_tb())
         return base, True
-    took = clock() - tic
     try:
-        plain = plain_answer(answer, method)
-        body = json.dumps(plain)  # NaN and inf travel as JSON's extensions; the parent reads them
+        body = json.dumps(plain_answer(answer, method))  # NaN, inf: JSON's extensions
     except MemoryError:
-        base.update(status="memory", message="MemoryError", took_s=took)
+        base.update(status="memory", message="MemoryError", took_s=clock() - tic)
         return base, True
     except AnswerError as e:
-        base.update(status="malformed", message=str(e), took_s=took)
+        base.update(status="malformed", message=str(e), took_s=clock() - tic)
         return base, False
     except Exception as e:
         base.update(status="malformed", message="answer unreadable: " + _one_line(e))
-        base["took_s"] = took
+        base["took_s"] = clock() - tic
         return base, False
     except BaseException as e:
         base.update(status="crash", message=_one_line(e), traceback=_tb())
         return base, True
-    base.update(status="ok", took_s=took)
+    base.update(status="ok", took_s=clock() - tic)
     return base, body
 
 
@@ -381,14 +392,36 @@ def _die_with_parent(parent):
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _guard_group(fd_life, keep_out):
+    """Fork a small process of this process group that waits on the lifeline (a pipe whose
+    other end only the parent holds) and, when it closes because the parent ended however it
+    ended, kills the whole group: the agent's own subprocesses too, which no parent-death signal
+    reaches. It holds nothing else (``keep_out``: the pipes it must not keep open)."""
+    if os.fork():
+        os.close(fd_life)
+        return
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        for fd in keep_out:
+            os.close(fd)
+        while os.read(fd_life, 1):
+            pass
+        os.killpg(0, signal.SIGKILL)
+    finally:
+        os._exit(0)
+
+
 def main(argv):
-    """The agent's process: ``argv`` is ``[script, FD_IN, FD_OUT, AGENT_DIR, PARENT_PID,
-    MEMORY_MB]``."""
-    fd_in, fd_out = int(argv[1]), int(argv[2])
-    folder, parent, memory_mb = argv[3], int(argv[4]), int(argv[5])
+    """The agent's process: ``argv`` is ``[script, FD_IN, FD_OUT, FD_LIFELINE, AGENT_DIR,
+    PARENT_PID, MEMORY_MB]``."""
+    fd_in, fd_out, fd_life = int(argv[1]), int(argv[2]), int(argv[3])
+    folder, parent, memory_mb = argv[4], int(argv[5]), int(argv[6])
     for fd in (fd_in, fd_out):  # the agent's own subprocesses do not get the pipes
         os.set_inheritable(fd, False)
     _die_with_parent(parent)
+    _guard_group(fd_life, (fd_in, fd_out))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when this process ends
     try:
         import faulthandler  # noqa: PLC0415 - a segfault's Python stack lands on stderr

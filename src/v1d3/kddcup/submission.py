@@ -16,6 +16,7 @@ import dataclasses
 import importlib
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ __all__ = [
     "AGENT_METHODS",
     "ISOLATIONS",
     "AgentConfig",
+    "MIN_AGENT_PYTHON",
     "resolve_python",
     "AGENT_BUDGET_S",
     "AGENT_BUDGET_HELP",
@@ -138,15 +140,34 @@ class AgentConfig:
         return {"path": str(path), "time_budget_s": float(self.time_budget_s), **changed}
 
 
+MIN_AGENT_PYTHON = (3, 6)
+"""The oldest Python the agent's side of the pipes runs on (:mod:`v1d3.kddcup.host`)."""
+
+
 def resolve_python(python: str | None) -> str | None:
-    """``python`` as an absolute path to an executable (a bare name is looked up on ``PATH``,
-    a relative path taken from the current folder); ConfigError when there is none."""
+    """The interpreter ``python`` names (a path, relative to the current folder, or a command on
+    ``PATH``), as the absolute path it reports itself (``sys.executable``: a pyenv shim or a
+    wrapper script resolves to the real interpreter, which then runs anywhere). ConfigError when
+    there is none or it is older than :data:`MIN_AGENT_PYTHON`."""
     if python is None:
         return None
-    found = shutil.which(python) if os.sep not in python else python
+    found = shutil.which(python) if os.sep not in python else os.path.abspath(python)
+    flag = f"--agent-python {python}"
     if found is None or not os.path.isfile(found) or not os.access(found, os.X_OK):
-        raise ConfigError(f"--agent-python {python}: no such interpreter (expected an executable)")
-    return os.path.abspath(found)
+        raise ConfigError(f"{flag}: no such interpreter (expected an executable)")
+    probe = "import sys; print(sys.executable); print(sys.version_info[0], sys.version_info[1])"
+    try:
+        out = subprocess.run(
+            [found, "-I", "-c", probe], capture_output=True, text=True, timeout=60, check=True
+        ).stdout.split("\n")
+        executable, version = out[0].strip(), tuple(int(v) for v in out[1].split())
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        raise ConfigError(f"{flag}: not a Python interpreter that runs here") from None
+    if version < MIN_AGENT_PYTHON:
+        need = ".".join(map(str, MIN_AGENT_PYTHON))
+        got = ".".join(map(str, version))
+        raise ConfigError(f"{flag}: Python {got}; the agent's side needs {need} or newer")
+    return executable if os.path.isabs(executable) else os.path.abspath(found)
 
 
 AGENT_BUDGET_S: float = AgentConfig().time_budget_s
