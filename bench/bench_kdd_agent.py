@@ -122,6 +122,7 @@ def day(root: Path, hours: float | None, seed: int) -> dict[str, Any]:
 
 
 def _request(seed: int) -> Any:
+    from v1d3.kddcup import host
     from v1d3.kddcup.observation import AgentRequest
 
     rng = np.random.default_rng(seed)
@@ -129,20 +130,7 @@ def _request(seed: int) -> Any:
     cols = {
         "order": rng.integers(0, 2000, n).astype(np.int64),
         "driver": rng.integers(0, 4000, n).astype(np.int64),
-        **{
-            k: rng.uniform(0, 1, n)
-            for k in (
-                "pickup_m",
-                "origin_lng",
-                "origin_lat",
-                "dest_lng",
-                "dest_lat",
-                "driver_lng",
-                "driver_lat",
-                "fare",
-                "pickup_s",
-            )
-        },
+        **{k: rng.uniform(0, 1, n) for k in host.DISPATCH_FLOATS},
         "finish": 1.5e9 + rng.uniform(0, 3600, n),
     }
     return AgentRequest("dispatch", {"timestamp": 1500000000, "day_of_week": 2}, cols)

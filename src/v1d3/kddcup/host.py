@@ -55,6 +55,7 @@ __all__ = [
     "MAX_REPLY_BYTES",
     "MAX_ANSWER_ENTRIES",
     "ANSWER_KEYS",
+    "DISPATCH_FLOATS",
     "TRACEBACK_CHARS",
     "as_number",
     "write_frame",
@@ -85,7 +86,7 @@ TRACEBACK_CHARS = 8000
 _BIG_ID = 2**63
 """Integers this large are no id of a round; they travel as this value (still no id)."""
 
-_DISPATCH_FLOATS = (
+DISPATCH_FLOATS = (
     "pickup_m",
     "origin_lng",
     "origin_lat",
@@ -97,6 +98,9 @@ _DISPATCH_FLOATS = (
     "fare",
     "pickup_s",
 )
+"""The float64 columns of a dispatch request, in the order the official dicts use them (besides
+the int64 ``order`` and ``driver``): the candidate batch's fields of those names, and
+``finish``, the Unix time the ride would end."""
 
 
 def as_number(x):
@@ -184,7 +188,7 @@ def dispatch_observation(scalars, cols):
             "pick_up_eta": s,
         }
         for o, d, m, olng, olat, dlng, dlat, lng, lat, f, r, s in zip(
-            cols["order"], cols["driver"], *[cols[k] for k in _DISPATCH_FLOATS]
+            cols["order"], cols["driver"], *[cols[k] for k in DISPATCH_FLOATS]
         )
     ]
 

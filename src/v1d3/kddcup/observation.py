@@ -198,16 +198,10 @@ def dispatch_request(batch: CandidateBatch, epoch_s: float) -> AgentRequest:
     cols = {
         "order": np.asarray(batch.order, dtype=np.int64),
         "driver": np.asarray(batch.driver, dtype=np.int64),
-        "pickup_m": _f64(batch.pickup_m),
-        "origin_lng": _f64(batch.origin_lng),
-        "origin_lat": _f64(batch.origin_lat),
-        "dest_lng": _f64(batch.dest_lng),
-        "dest_lat": _f64(batch.dest_lat),
-        "driver_lng": _f64(batch.driver_lng),
-        "driver_lat": _f64(batch.driver_lat),
-        "finish": ts + _f64(batch.trip_s),
-        "fare": _f64(batch.fare),
-        "pickup_s": _f64(batch.pickup_s),
+        **{
+            k: ts + _f64(batch.trip_s) if k == "finish" else _f64(getattr(batch, k))
+            for k in host.DISPATCH_FLOATS
+        },
     }
     return AgentRequest("dispatch", {"timestamp": ts, "day_of_week": int(batch.weekday)}, cols)
 
