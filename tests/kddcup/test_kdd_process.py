@@ -100,7 +100,7 @@ class Agent:
 """
 
 TAMPER = r"""
-import os, random, signal, sys, threading
+import os, random, signal, sys, threading, time
 import numpy as np
 
 from helper import Agent as Clean
@@ -114,7 +114,7 @@ class Agent(Clean):
         random.seed(7)
         np.argsort = lambda *a, **k: [0]
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        threading.Thread(target=lambda: [None for _ in iter(int, 1)], daemon=False).start()
+        threading.Thread(target=lambda: time.sleep(10**6), daemon=False).start()
 
     def dispatch(self, observ):
         os.chdir("/")
