@@ -29,7 +29,7 @@ def _register() -> None:
     from v1d3.cli import simulate
 
     simulate.register(app)
-    for module in ("evaluate", "train", "kdd"):
+    for module in ("evaluate", "train", "kdd", "serve"):
         try:
             mod = __import__(f"v1d3.cli.{module}", fromlist=["register"])
         except ModuleNotFoundError as e:

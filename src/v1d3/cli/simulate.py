@@ -39,6 +39,16 @@ def simulate(
     seed: c.Seed = 0,
     models: c.Models = None,
     agent: AgentPath = None,
+    dispatch_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Dispatch by a running `v1d3 serve` at http://HOST:PORT (the policy remote, "
+            "instead of --dispatch): the service decides and learns."
+        ),
+    ] = None,
+    dispatch_token_file: Annotated[
+        Path | None, typer.Option(help="The service's bearer token, for --dispatch-url.")
+    ] = None,
     *,
     configs: c.Configs,
     agent_options: c.GivenOptions,
@@ -61,6 +71,11 @@ def simulate(
             dispatch_params=dp,
             reposition_params=rp,
         )
+    if dispatch_url is not None:
+        remote: dict[str, Any] = {"url": dispatch_url}
+        if dispatch_token_file is not None:
+            remote["token_file"] = str(dispatch_token_file)
+        cfg = dataclasses.replace(cfg, dispatch="remote", dispatch_params=remote)
     how = agent_config(agent_options, agent is not None or config is not None)  # --config:
     # other options are ignored, these too
     if agent is not None:

@@ -83,6 +83,8 @@ class ResidualOnline(OnlineLearner):
         self.centred = bool(centred)
         self.forget_s = None if forget_s is None else float(forget_s)
         self.round_s = 2.0
+        self.last_td_mae: float | None = None
+        """The last update's mean absolute TD error, before centring (what a service reports)."""
 
     @classmethod
     def from_config(cls, config: OnlineTrainConfig) -> ResidualOnline:
@@ -123,6 +125,7 @@ class ResidualOnline(OnlineLearner):
         # learn
         if cell0.size:
             td = reward + g * v1 - v0
+            self.last_td_mae = float(np.abs(td).mean())
             if self.centred:
                 td -= td.mean()
             value.add(cell0, np.full(cell0.size, t), self.lr * td)

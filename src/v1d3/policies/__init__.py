@@ -134,6 +134,11 @@ DISPATCH: dict[str, DispatchFactory] = {
         "make_v1d3",
         "V1D3: offline CVNet + online updates every round + hourly ensemble (Tang et al. 2021).",
     ),
+    "remote": _Lazy(
+        "remote",
+        "make_remote",
+        "Decisions from a running `v1d3 serve` (url=http://HOST:PORT): its policy, learning there.",
+    ),
     AGENT_POLICY: make_agent_dispatch,
 }
 """Dispatch policy factories by name: ``factory(models=folder, scenario=cfg, **params)``."""

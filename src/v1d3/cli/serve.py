@@ -1,0 +1,68 @@
+"""``v1d3 serve``: V1D3 as a live dispatch service (:mod:`v1d3.service`), on uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from v1d3.cli import common as c
+from v1d3.errors import ConfigError
+
+__all__ = ["register"]
+
+
+def _token(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the token file ({e})") from None
+    if len(token) < 16 or any(ch.isspace() for ch in token):
+        raise ConfigError(f"{path}: a token is one word of at least 16 characters")
+    return token
+
+
+def _imports() -> None:
+    missing = []
+    for name in ("fastapi", "uvicorn", "prometheus_client"):
+        try:
+            __import__(name)
+        except ModuleNotFoundError:
+            missing.append(name)
+    if missing:
+        raise ConfigError(f"v1d3 serve needs {', '.join(missing)}: pip install 'v1d3[service]'")
+
+
+def serve(*, options: c.GivenOptions) -> None:
+    """Serve one city's dispatch (and repositioning) decisions over HTTP, learning online from
+    the rounds it serves; every change is journaled before it is acknowledged."""
+    from v1d3.service.core import DispatchService, ServeConfig
+
+    config = options.build(ServeConfig)
+    _imports()
+    token = _token(config.token_file)
+    import uvicorn
+
+    from v1d3.service.app import create_app
+
+    service = DispatchService.open(config)
+    try:
+        c.err_console.print(
+            f"v1d3 serve: {config.city}, {config.dispatch} on http://{config.host}:{config.port} "
+            f"(state {config.state}: {service.replayed} journal rows replayed"
+            f"{', token required' if token else ''})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        app = create_app(service, token)
+        uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+    finally:
+        service.close()
+
+
+def register(app: typer.Typer) -> None:
+    from v1d3.service.core import ServeConfig
+
+    app.command("serve")(c.options_of("options", ServeConfig)(serve))

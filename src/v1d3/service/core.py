@@ -1,0 +1,147 @@
+"""The dispatch service without its web layer: a state, its journal, its metrics.
+
+:class:`DispatchService` reads a request (:meth:`ServiceState.prepare`), applies it, commits it
+to the journal and only then answers: a request whose row is not committed was never
+acknowledged. A failure to commit makes the service refuse every later change (its state would
+run ahead of what a restart can rebuild) until it is restarted. :meth:`DispatchService.open`
+restores a state folder: the newest snapshot, then the journal's rows after it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from v1d3.demand.config import ScenarioConfig
+from v1d3.errors import ConfigError
+from v1d3.fields import check_fields
+from v1d3.service.journal import Journal
+from v1d3.service.state import KINDS, ServiceState
+from v1d3.service.wire import RequestError
+
+__all__ = ["ServeConfig", "DispatchService", "Unavailable"]
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """How ``v1d3 serve`` runs (its options)."""
+
+    city: str = "manhattan"
+    """The scenario whose city the service decides on (see `v1d3 scenarios`)."""
+    models: str | None = field(default=None, metadata={"path": True})
+    """Folder with the trained models (default: the packaged ones for the city)."""
+    state: str = field(default="state", metadata={"path": True})
+    """State folder: the journal, the snapshots and the lock (created with mode 0700)."""
+    host: str = "127.0.0.1"
+    """Address to listen on (loopback unless told otherwise)."""
+    port: int = 8080
+    """TCP port to listen on."""
+    token_file: str | None = field(default=None, metadata={"path": True})
+    """File holding the bearer token every endpoint but /healthz requires (none: no token)."""
+    dispatch: str = "v1d3"
+    """Dispatch policy the service runs (see `v1d3 policies`)."""
+    reposition: str = "value"
+    """Repositioning policy of /v1/reposition (over the dispatch policy's values)."""
+    journal: bool = True
+    """Commit every request that changes the state before answering it, and keep snapshots
+    (off: faster, and a restart starts afresh)."""
+    snapshot_every: int = 2000
+    """Requests between snapshots (a restart replays at most this many)."""
+    max_body_mb: float = 64.0
+    """Largest request body accepted, MiB."""
+
+    def __post_init__(self) -> None:
+        check_fields(self, "serve config")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port: expected 1..65535, got {self.port}")
+        if self.snapshot_every < 1 or not self.max_body_mb > 0:
+            raise ConfigError("snapshot_every must be >= 1 and max_body_mb > 0")
+
+
+class Unavailable(RuntimeError):
+    """The service cannot take changes any more (its journal failed): restart it."""
+
+
+class DispatchService:
+    """One city's learned dispatch state behind a lock, journaled."""
+
+    def __init__(self, config: ServeConfig, state: ServiceState, journal: Journal | None) -> None:
+        self.config = config
+        self.state = state
+        self.journal = journal
+        self.lock = threading.Lock()
+        self.broken: str | None = None
+        self.since_snapshot = 0
+        self.replayed = 0
+        """Journal rows replayed at the last restore."""
+        self.append_s = 0.0
+        """The last journal commit's time, seconds."""
+
+    @classmethod
+    def open(cls, config: ServeConfig) -> DispatchService:
+        """Build the state, take the state folder, restore what it holds."""
+        models = Path(config.models) if config.models else None
+        if models is None:
+            from v1d3.policies.models import packaged_models
+
+            models = packaged_models()
+        scenario = ScenarioConfig(name=config.city)
+        journal = Journal(Path(config.state), durable=True) if config.journal else None
+        state = ServiceState(scenario, models, config.dispatch, config.reposition)
+        service = cls(config, state, journal)
+        if journal is not None:
+            service._restore(journal)
+        return service
+
+    def _restore(self, journal: Journal) -> None:
+        start = 0
+        snap = journal.latest_snapshot()
+        if snap is not None:
+            start, data = snap
+            self.state = pickle.loads(data)
+        for _, kind, ctype, body in journal.rows_after(start):
+            self.state.prepare(kind, ctype, body)()
+            self.replayed += 1
+        self.since_snapshot = journal.seq - start
+
+    def handle(self, kind: str, ctype: str, body: bytes) -> Any:
+        """Apply one request and commit it; its answer. RequestError: refused, nothing
+        changed; Unavailable: the service must be restarted."""
+        if kind not in KINDS:
+            raise RequestError(f"unknown request {kind!r}", 404)
+        with self.lock:
+            if self.broken is not None:
+                raise Unavailable(self.broken)
+            apply = self.state.prepare(kind, ctype, body)
+            answer = apply()
+            if self.journal is not None:
+                tic = time.perf_counter()
+                try:
+                    self.journal.append(kind, ctype, body)
+                except Exception as e:  # disk full, I/O error: the state ran ahead of the log
+                    self.broken = f"the journal failed ({type(e).__name__}: {e}); restart"
+                    raise Unavailable(self.broken) from None
+                self.append_s = time.perf_counter() - tic
+                self.since_snapshot += 1
+                if self.since_snapshot >= self.config.snapshot_every:
+                    self.snapshot()
+            return answer
+
+    def snapshot(self) -> None:
+        """Keep the state now (the journal's rows it covers are dropped)."""
+        if self.journal is None:
+            return
+        self.journal.save_snapshot(self.journal.seq, pickle.dumps(self.state, protocol=5))
+        self.since_snapshot = 0
+
+    def values(self, labels: list[str], t_s: list[float]) -> list[float]:
+        with self.lock:
+            return self.state.values(labels, t_s)
+
+    def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()

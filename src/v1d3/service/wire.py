@@ -1,0 +1,237 @@
+"""What the dispatch service reads and answers: request bodies checked in full before anything
+is learned from them.
+
+A body is one of:
+
+- **columnar** (``application/json``): one round's candidate pairs as arrays per field, every
+  array one entry per pair (the fields of :class:`~v1d3.rounds.CandidateBatch`)::
+
+      {"t": 28800.0, "weekday": 2,
+       "pairs": {"order": [...], "driver": [...], "pickup_m": [...], "pickup_s": [...],
+                 "driver_lat": [...], "driver_lng": [...], "driver_cell": ["8a2a1072b59ffff", ...]},
+       "orders": {"fare": [...], "trip_s": [...], "trip_m": [...], "t_request": [...],
+                  "origin_lat": [...], "origin_lng": [...], "dest_lat": [...], "dest_lng": [...],
+                  "origin_cell": [...], "dest_cell": [...], "cancel_prob": [[10 floats], ...]}}
+
+  ``cancel_prob`` may be left out (the simulation's curve applies); cells are the city's grid ids;
+- the same as an **Arrow IPC stream** (``application/vnd.apache.arrow.stream``): one record
+  batch whose columns are the fields above (``cancel_prob`` a fixed-size list of 10), ``t`` and
+  ``weekday`` in the schema's metadata;
+- **KDD** (a JSON list): the KDD Cup 2020 ``dispatch_observ``, one dict per pair with the official
+  keys (:data:`~v1d3.kddcup.observation.DISPATCH_KEYS`).
+
+Anything else is a :class:`RequestError` with a one-line reason (a 4xx answer): a field missing
+or of another length, a number that is not finite, an id that is not an integer, a grid id the
+city does not have.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from v1d3.geo.city import City
+from v1d3.kddcup.observation import DISPATCH_KEYS, ObservedBatch, batch_from_dispatch_observation
+from v1d3.rounds import CandidateBatch
+
+__all__ = [
+    "RequestError",
+    "ARROW",
+    "PAIR_FIELDS",
+    "ORDER_FIELDS",
+    "CELL_FIELDS",
+    "parse_json",
+    "float_field",
+    "id_field",
+    "cell_field",
+    "columnar_batch",
+    "arrow_batch",
+    "kdd_batch",
+    "batch_columns",
+]
+
+ARROW = "application/vnd.apache.arrow.stream"
+"""The content type of an Arrow IPC stream body."""
+PAIR_FIELDS = ("order", "driver", "pickup_m", "pickup_s", "driver_lat", "driver_lng", "driver_cell")
+ORDER_FIELDS = (
+    "fare",
+    "trip_s",
+    "trip_m",
+    "t_request",
+    "origin_lat",
+    "origin_lng",
+    "dest_lat",
+    "dest_lng",
+    "origin_cell",
+    "dest_cell",
+)
+CELL_FIELDS = ("driver_cell", "origin_cell", "dest_cell")
+"""Fields holding grid ids (the city's cell labels)."""
+_IDS = ("order", "driver")
+_MAX_ID = 2**63 - 1
+MAX_PAIRS = 1_000_000
+"""A round with more candidate pairs than this is refused."""
+
+
+class RequestError(ValueError):
+    """A request the service refuses (its body, a field, the state it asks of): one line."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_json(body: bytes) -> Any:
+    """A body's JSON (strict: no NaN or infinities, no duplicate-free guarantee needed)."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise RequestError(f"body: not JSON ({str(e).splitlines()[0][:120]})", 400) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def float_field(name: str, x: Any, n: int | None) -> np.ndarray:
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise RequestError(f"{name}: expected an array of numbers") from None
+    if a.ndim != 1 or (n is not None and a.size != n):
+        raise RequestError(f"{name}: expected {n} numbers, one per pair, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise RequestError(f"{name}: every number must be finite")
+    return a
+
+
+def id_field(name: str, x: Any, n: int | None) -> np.ndarray:
+    if isinstance(x, list) and any(isinstance(v, bool) or not isinstance(v, int) for v in x):
+        raise RequestError(f"{name}: expected integer ids")
+    try:
+        a = np.asarray(x, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise RequestError(f"{name}: expected integer ids below 2**63") from None
+    if a.ndim != 1 or (n is not None and a.size != n):
+        raise RequestError(f"{name}: expected {n} ids, one per pair, got shape {a.shape}")
+    return a
+
+
+def cell_field(name: str, x: Any, n: int, city: City) -> np.ndarray:
+    if not isinstance(x, list) or len(x) != n or not all(isinstance(s, str) for s in x):
+        raise RequestError(f"{name}: expected {n} grid ids (strings), one per pair")
+    labels, inverse = np.unique(np.asarray(x, dtype=object), return_inverse=True)
+    index = city.index_of_labels(labels.tolist()).astype(np.int64)
+    if (index < 0).any():
+        bad = labels[int(np.flatnonzero(index < 0)[0])]
+        raise RequestError(f"{name}: {str(bad)[:40]!r} is not a grid id of the city")
+    return index[inverse]
+
+
+def _check_pairs(order: np.ndarray, driver: np.ndarray) -> None:
+    if order.size > MAX_PAIRS:
+        raise RequestError(f"pairs: {order.size} candidate pairs, more than {MAX_PAIRS}", 413)
+    if order.size and (order.min() < 0 or driver.min() < 0):
+        raise RequestError("order/driver: ids must be >= 0")
+    key = order.astype(np.uint64) << np.uint64(32) | driver.astype(np.uint64)
+    if order.size and (order.max() >= 2**32 or driver.max() >= 2**32):
+        key = np.array([f"{o}:{d}" for o, d in zip(order, driver, strict=True)])
+    if np.unique(key).size != order.size:
+        raise RequestError("pairs: an (order, driver) pair is given twice")
+
+
+def columnar_batch(doc: Any, city: City) -> ObservedBatch:
+    """The batch of a columnar JSON body (see the module's docstring)."""
+    if not isinstance(doc, Mapping):
+        raise RequestError("body: expected a JSON object (columnar) or a list (KDD)")
+    pairs, orders = doc.get("pairs"), doc.get("orders")
+    if not isinstance(pairs, Mapping) or not isinstance(orders, Mapping):
+        raise RequestError("body: expected objects 'pairs' and 'orders' of arrays")
+    return _build(doc.get("t"), doc.get("weekday"), {**orders, **pairs}, city)
+
+
+def _build(t: Any, weekday: Any, cols: Mapping[str, Any], city: City) -> ObservedBatch:
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        raise RequestError("t: expected the round's clock, seconds after midnight")
+    if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+        raise RequestError("weekday: expected 0 (Monday) .. 6")
+    missing = [f for f in (*PAIR_FIELDS, *ORDER_FIELDS) if f not in cols]
+    if missing:
+        raise RequestError(f"{missing[0]}: missing")
+    order = id_field("order", cols["order"], None)
+    n = order.size
+    driver = id_field("driver", cols["driver"], n)
+    _check_pairs(order, driver)
+    got: dict[str, Any] = {"order": order, "driver": driver}
+    for f in (*PAIR_FIELDS, *ORDER_FIELDS):
+        if f in got:
+            continue
+        got[f] = cell_field(f, cols[f], n, city) if f in CELL_FIELDS else float_field(f, cols[f], n)
+    cp = cols.get("cancel_prob")
+    if cp is not None:
+        cp = float_field("cancel_prob", np.asarray(cp, dtype=object).ravel().tolist(), 10 * n)
+        if ((cp < 0) | (cp > 1)).any():
+            raise RequestError("cancel_prob: probabilities must be in [0, 1]")
+        cp = cp.reshape(n, 10)
+    pair_cols = {f: got[f] for f in PAIR_FIELDS}
+    order_cols: dict[str, np.ndarray | None] = {f: got[f] for f in ORDER_FIELDS}
+    order_cols["cancel_prob"] = cp
+    return ObservedBatch(float(t), weekday, pair_cols, order_cols)
+
+
+def arrow_batch(body: bytes, city: City) -> ObservedBatch:
+    """The batch of an Arrow IPC stream body (one record batch; see the module's docstring)."""
+    import pyarrow as pa
+
+    try:
+        table = pa.ipc.open_stream(pa.py_buffer(body)).read_all()
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise RequestError(f"body: not an Arrow IPC stream ({str(e)[:120]})", 400) from None
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    try:
+        t, weekday = float(meta["t"]), int(meta["weekday"])
+    except (KeyError, ValueError):
+        raise RequestError("schema metadata: expected 't' and 'weekday'") from None
+    cols: dict[str, Any] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if name == "cancel_prob":
+            cols[name] = col.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        elif name in CELL_FIELDS:
+            cols[name] = col.to_pylist()
+        else:
+            cols[name] = col.to_numpy()
+    return _build(t, weekday, cols, city)
+
+
+def kdd_batch(doc: Any, city: City, utc_offset_s: float) -> ObservedBatch:
+    """The batch of a KDD Cup 2020 ``dispatch_observ`` list."""
+    if not isinstance(doc, list) or not doc:
+        raise RequestError("body: expected a non-empty list of candidate pairs")
+    for i, p in enumerate(doc):
+        if not isinstance(p, Mapping) or any(k not in p for k in DISPATCH_KEYS):
+            keys = ", ".join(DISPATCH_KEYS)
+            raise RequestError(f"pair {i}: expected a dict with the keys {keys}")
+    try:
+        batch = batch_from_dispatch_observation(doc, city, utc_offset_s)
+    except (TypeError, ValueError, OverflowError, IndexError) as e:
+        raise RequestError(f"body: not a KDD dispatch observation ({str(e)[:120]})") from None
+    cols = batch_columns(batch, city)
+    return _build(batch.t, int(doc[0]["day_of_week"]), cols, city)
+
+
+def batch_columns(batch: CandidateBatch, city: City) -> dict[str, Any]:
+    """A batch's fields as the columnar body's lists (cells as grid ids): what a client sends."""
+    labels = np.asarray(city.labels, dtype=object)
+    out: dict[str, Any] = {}
+    for f in (*PAIR_FIELDS, *ORDER_FIELDS):
+        v = np.asarray(getattr(batch, f))
+        out[f] = labels[v].tolist() if f in CELL_FIELDS else v.tolist()
+    cp = batch.cancel_prob
+    if cp is not None:
+        out["cancel_prob"] = np.asarray(cp, dtype=np.float64).tolist()
+    return out
