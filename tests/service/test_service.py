@@ -184,3 +184,38 @@ def test_kill_9_at_random_points_loses_nothing_acknowledged(serve, port, tmp_pat
         proc.kill()
         proc.wait()
     assert not os.path.exists(state / "snapshots" / ".tmp")
+
+
+def test_a_kdd_client_values_repositioning_and_metrics(serve) -> None:
+    """A platform speaking the KDD format: its first round begins the day, rounds without an
+    outcome are learned from as served; /v1/values, /v1/reposition and /metrics answer."""
+    from v1d3.kddcup.export import scenario_utc_offset
+    from v1d3.kddcup.observation import dispatch_observation, split_timestamp
+    from v1d3.service.app import METRIC_NAMES
+    from v1d3.service.wire import arrow_batch
+
+    url, service = serve()
+    recorder = Recorder(url)
+    _remote_run(url, recorder)
+    city = service.state.city
+    epoch, _ = split_timestamp(1_700_000_000, scenario_utc_offset(DAY.scenario))
+    rounds = [s for s in recorder.sent if s[0] == "/v1/dispatch"][:5]
+    for _, body, _, _ in rounds:
+        observ = dispatch_observation(arrow_batch(body, city), epoch)
+        status, answer = _post(url, "/v1/dispatch", json.dumps(observ).encode())
+        assert status == 200 and isinstance(answer, list)
+        assert all(set(a) == {"order_id", "driver_id"} for a in answer)
+    assert service.state.day is not None and service.state.day.epoch_s == epoch
+    label = city.labels[0]
+    status, values = _get(url, f"/v1/values?cell={label}&cell={city.labels[1]}&t=30000")
+    assert status == 200 and len(values["value"]) == 2
+    repo = {"timestamp": int(epoch + 30000), "day_of_week": service.state.day.weekday,
+            "driver_info": [{"driver_id": 1, "grid_id": label}]}  # fmt: skip
+    status, moves = _post(url, "/v1/reposition", json.dumps(repo).encode())
+    assert status == 200 and moves[0]["driver_id"] == 1 and moves[0]["destination"] in city.labels
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    for name in METRIC_NAMES:
+        assert name in text, name
