@@ -213,6 +213,12 @@ def test_a_kdd_client_values_repositioning_and_metrics(serve) -> None:
             "driver_info": [{"driver_id": 1, "grid_id": label}]}  # fmt: skip
     status, moves = _post(url, "/v1/reposition", json.dumps(repo).encode())
     assert status == 200 and moves[0]["driver_id"] == 1 and moves[0]["destination"] in city.labels
+    cols = {"t": 30000.0, "weekday": service.state.day.weekday, "driver": [4, 5],
+            "cell": [label, label]}  # fmt: skip
+    status, moves = _post(url, "/v1/reposition", json.dumps(cols).encode())
+    assert status == 200 and moves["driver"] == [4, 5] and len(moves["destination"]) == 2
+    bad = dict(cols, driver=[4, 4])
+    assert _post(url, "/v1/reposition", json.dumps(bad).encode())[0] == 422
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     conn.request("GET", "/metrics")

@@ -8,7 +8,9 @@ metrics.
                            list) → the matching
 ``POST /v1/outcome``       the last round's outcome: ``{"cancelled", "idle_driver",
                            "idle_cell", "idle_lat", "idle_lng", "dt_s"}``
-``POST /v1/reposition``    the KDD ``repo_observ`` → ``[{"driver_id", "destination"}]``
+``POST /v1/reposition``    idle drivers ``{"t", "weekday", "driver", "cell", "idle_s"}`` →
+                           ``{"driver", "destination"}``, or the KDD ``repo_observ`` →
+                           ``[{"driver_id", "destination"}]``
 ``GET /v1/values``         ``?cell=ID&cell=ID&t=SECONDS`` → the current values
 ``GET /v1/state``          what the service has learned: day, rounds, journal, digest
 ``GET /healthz``           liveness (no token needed)

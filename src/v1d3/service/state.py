@@ -38,6 +38,7 @@ from v1d3.kddcup.observation import (
     split_timestamp,
 )
 from v1d3.policies import make_dispatch, make_reposition
+from v1d3.reposition.base import RepositionBatch
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.service.wire import (
     ARROW,
@@ -215,14 +216,46 @@ class ServiceState:
         return lambda: self._observe(outcome)
 
     def _prepare_reposition(self, doc: Any) -> Callable[[], Any]:
-        if not isinstance(doc, Mapping) or not isinstance(doc.get("driver_info"), list):
-            raise RequestError("body: expected {timestamp, day_of_week, driver_info: [...]}")
+        """The KDD ``repo_observ`` (answered in kind) or the columnar ``{"t", "weekday",
+        "driver", "cell", "idle_s"}`` (answered ``{"driver", "destination"}``)."""
+        if not isinstance(doc, Mapping):
+            raise RequestError("body: expected a JSON object")
+        if "driver_info" not in doc:
+            batch = self._reposition_columns(doc)
+            self._check_day(batch.weekday)
+
+            def columnar() -> dict[str, Any]:
+                dest = np.asarray(self.reposition.reposition(batch), dtype=np.int64)
+                labels = np.asarray(self.city.labels, dtype=object)
+                return {"driver": batch.driver.tolist(), "destination": labels[dest].tolist()}
+
+            return columnar
+        if not isinstance(doc.get("driver_info"), list):
+            raise RequestError("driver_info: expected a list of {driver_id, grid_id}")
         try:
             batch = batch_from_reposition_observation(doc, self.city, self.utc_offset_s)
         except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise RequestError(f"body: {str(e).splitlines()[0][:160]}") from None
         self._check_day(batch.weekday)
         return lambda: reposition_answer(batch, self.reposition.reposition(batch), self.city)
+
+    def _reposition_columns(self, doc: Mapping[str, Any]) -> RepositionBatch:
+        t, weekday = doc.get("t"), doc.get("weekday")
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t):
+            raise RequestError("t: expected the clock, seconds after midnight")
+        if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise RequestError("weekday: expected 0 (Monday) .. 6")
+        driver = id_field("driver", doc.get("driver"), None)
+        if np.unique(driver).size != driver.size:
+            raise RequestError("driver: each driver once")
+        n, city = driver.size, self.city
+        cell = cell_field("cell", doc.get("cell"), n, city)
+        idle = float_field("idle_s", doc.get("idle_s", [0.0] * n), n)
+        zeros = np.zeros(city.n_cells, dtype=np.int64)
+        return RepositionBatch(
+            float(t), weekday, driver, city.cell_lat[cell].copy(), city.cell_lng[cell].copy(),
+            cell, idle, zeros, np.bincount(cell, minlength=city.n_cells),
+        )  # fmt: skip
 
     # -- changing the state
 
