@@ -117,7 +117,11 @@ class DispatchService:
             if self.broken is not None:
                 raise Unavailable(self.broken)
             apply = self.state.prepare(kind, ctype, body)
-            answer = apply()
+            try:
+                answer = apply()
+            except Exception as e:  # a bug: the state may be half changed, the journal is not
+                self.broken = f"a request failed mid-change ({type(e).__name__}: {e}); restart"
+                raise Unavailable(self.broken) from e
             if self.journal is not None:
                 tic = time.perf_counter()
                 try:
