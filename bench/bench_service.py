@@ -343,12 +343,12 @@ def one_case(
 ) -> dict[str, Any]:
     """``rounds`` timed rounds (after ``warmup`` untimed ones) on a fresh service."""
     state = root / f"{fmt}-{'journal' if journal else 'nojournal'}"
-    svc = Service(state, journal, 10**6, root / "serve.log")
-    start_s = svc.start()
     total = warmup + rounds
     # bodies first, so the timed loop does nothing but send them (and build the outcomes)
     rounds_made = [make_round(city, 1, i) for i in range(total)]
     bodies = [body(city, r, fmt) for r in rounds_made]
+    svc = Service(state, journal, 10**6, root / "serve.log")
+    start_s = svc.start()
     dispatch_s: list[float] = []
     outcome_s: list[float] = []
     loop_s = 0.0

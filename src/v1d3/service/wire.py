@@ -28,7 +28,6 @@ city does not have.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,6 +75,27 @@ _KDD_KEYS = frozenset(DISPATCH_KEYS)
 _MAX_ID = 2**63 - 1
 MAX_PAIRS = 1_000_000
 """A round with more candidate pairs than this is refused."""
+MAX_CLOCK_S = 2 * 86400.0
+"""Latest clock of a round, seconds after midnight (a day's horizon ends by then)."""
+MAX_DISTANCE_M = 1e6
+"""Longest pick-up or trip accepted, metres."""
+MAX_DURATION_S = 1e6
+"""Longest pick-up or trip accepted, seconds."""
+MAX_FARE = 1e6
+"""Largest fare accepted, currency units."""
+_LAT, _LNG = (-90.0, 90.0), (-180.0, 180.0)
+RANGES: dict[str, tuple[float, float]] = {
+    "pickup_m": (0.0, MAX_DISTANCE_M),
+    "trip_m": (0.0, MAX_DISTANCE_M),
+    "pickup_s": (0.0, MAX_DURATION_S),
+    "trip_s": (0.0, MAX_DURATION_S),
+    "fare": (0.0, MAX_FARE),
+    "t_request": (-MAX_CLOCK_S, MAX_CLOCK_S),
+    **{f"{w}_lat": _LAT for w in ("driver", "origin", "dest", "idle")},
+    **{f"{w}_lng": _LNG for w in ("driver", "origin", "dest", "idle")},
+}
+"""Bounds of the number fields, inclusive: finite numbers beyond them (a trip of -1e9 s, a fare
+of 1e308) would overflow the matching's weights."""
 
 
 class RequestError(ValueError):
@@ -99,6 +119,11 @@ def _no_constant(name: str) -> Any:
 
 
 def float_field(name: str, x: Any, n: int | None) -> np.ndarray:
+    # numpy would read "1.5" and true as numbers: a body's numbers are JSON's or Arrow's
+    if isinstance(x, list) and not set(map(type, x)) <= {int, float}:
+        raise RequestError(f"{name}: expected an array of numbers")
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "iuf":
+        raise RequestError(f"{name}: expected an array of numbers, got {x.dtype}")
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
@@ -107,18 +132,28 @@ def float_field(name: str, x: Any, n: int | None) -> np.ndarray:
         raise RequestError(f"{name}: expected {n} numbers, one per pair, got shape {a.shape}")
     if not np.isfinite(a).all():
         raise RequestError(f"{name}: every number must be finite")
+    lo, hi = RANGES.get(name, (-np.inf, np.inf))
+    if a.size and not lo <= a.min() <= a.max() <= hi:
+        raise RequestError(f"{name}: expected numbers in [{lo:g}, {hi:g}]")
     return a
 
 
 def id_field(name: str, x: Any, n: int | None) -> np.ndarray:
-    if isinstance(x, list) and not set(map(type, x)) <= {int}:  # JSON's ints (not bools)
+    """Ids: integers in 0 .. 2**63 - 1 (JSON's ints, not bools; an array of an integer type)."""
+    if isinstance(x, list) and not set(map(type, x)) <= {int}:
         raise RequestError(f"{name}: expected integer ids")
+    if isinstance(x, np.ndarray) and (
+        x.dtype.kind not in "iu" or (x.dtype.kind == "u" and x.size and x.max() > _MAX_ID)
+    ):  # numpy would cut 1.5 to 1 and wrap 2**64 - 1 to -1
+        raise RequestError(f"{name}: expected integer ids below 2**63, got {x.dtype}")
     try:
         a = np.asarray(x, dtype=np.int64)
     except (TypeError, ValueError, OverflowError):
         raise RequestError(f"{name}: expected integer ids below 2**63") from None
     if a.ndim != 1 or (n is not None and a.size != n):
         raise RequestError(f"{name}: expected {n} ids, one per pair, got shape {a.shape}")
+    if a.size and a.min() < 0:
+        raise RequestError(f"{name}: ids must be >= 0")
     return a
 
 
@@ -150,8 +185,6 @@ def _cells(name: str, x: Any, n: int, city: City) -> np.ndarray:
 def _check_pairs(order: np.ndarray, driver: np.ndarray) -> None:
     if order.size > MAX_PAIRS:
         raise RequestError(f"pairs: {order.size} candidate pairs, more than {MAX_PAIRS}", 413)
-    if order.size and (order.min() < 0 or driver.min() < 0):
-        raise RequestError("order/driver: ids must be >= 0")
     key = order.astype(np.uint64) << np.uint64(32) | driver.astype(np.uint64)
     if order.size and (order.max() >= 2**32 or driver.max() >= 2**32):
         key = np.array([f"{o}:{d}" for o, d in zip(order, driver, strict=True)])
@@ -169,9 +202,19 @@ def columnar_batch(doc: Any, city: City) -> ObservedBatch:
     return _build(doc.get("t"), doc.get("weekday"), {**orders, **pairs}, city)
 
 
+def _clock(t: Any) -> float:
+    """A round's clock: a number of seconds after midnight within a day's horizon."""
+    if not isinstance(t, bool) and isinstance(t, (int, float)):
+        try:
+            if 0 <= float(t) <= MAX_CLOCK_S:
+                return float(t)
+        except OverflowError:  # an integer beyond any float
+            pass
+    raise RequestError(f"t: expected the round's clock, 0 .. {MAX_CLOCK_S:g} s after midnight")
+
+
 def _build(t: Any, weekday: Any, cols: Mapping[str, Any], city: City) -> ObservedBatch:
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
-        raise RequestError("t: expected the round's clock, seconds after midnight")
+    t = _clock(t)
     if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
         raise RequestError("weekday: expected 0 (Monday) .. 6")
     missing = [f for f in (*PAIR_FIELDS, *ORDER_FIELDS) if f not in cols]
@@ -195,7 +238,7 @@ def _build(t: Any, weekday: Any, cols: Mapping[str, Any], city: City) -> Observe
     pair_cols = {f: got[f] for f in PAIR_FIELDS}
     order_cols: dict[str, np.ndarray | None] = {f: got[f] for f in ORDER_FIELDS}
     order_cols["cancel_prob"] = cp
-    return ObservedBatch(float(t), weekday, pair_cols, order_cols)
+    return ObservedBatch(t, weekday, pair_cols, order_cols)
 
 
 def arrow_batch(body: bytes, city: City) -> ObservedBatch:
@@ -204,23 +247,44 @@ def arrow_batch(body: bytes, city: City) -> ObservedBatch:
 
     try:
         table = pa.ipc.open_stream(pa.py_buffer(body)).read_all()
+        table.validate(full=True)  # offsets and UTF-8: reading a damaged one can crash
     except (pa.ArrowException, OSError, ValueError) as e:
         raise RequestError(f"body: not an Arrow IPC stream ({str(e)[:120]})", 400) from None
-    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     try:
+        names = table.column_names
+    except UnicodeDecodeError:
+        raise RequestError("schema: column names must be UTF-8 text") from None
+    try:
+        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
         t, weekday = float(meta["t"]), int(meta["weekday"])
-    except (KeyError, ValueError):
-        raise RequestError("schema metadata: expected 't' and 'weekday'") from None
-    cols: dict[str, Any] = {}
-    for name in table.column_names:
-        col = table.column(name)
-        if name == "cancel_prob":
-            cols[name] = col.combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        elif name in CELL_FIELDS:
-            cols[name] = col.to_pylist()
-        else:
-            cols[name] = col.to_numpy()
+    except (KeyError, ValueError):  # UnicodeDecodeError is a ValueError
+        raise RequestError("schema metadata: expected 't' and 'weekday' as text") from None
+    twice = [name for name in names if names.count(name) > 1]
+    if twice:
+        raise RequestError(f"{twice[0]}: column given twice")
+    known = (*PAIR_FIELDS, *ORDER_FIELDS, "cancel_prob")
+    cols = {name: _arrow_column(name, table.column(name)) for name in names if name in known}
     return _build(t, weekday, cols, city)
+
+
+def _arrow_column(name: str, col: Any) -> Any:
+    """A column's values as :func:`_build` checks them, once its Arrow type is the field's."""
+    import pyarrow as pa
+
+    kind = col.type
+    if col.null_count:
+        raise RequestError(f"{name}: {col.null_count} missing values (nulls)")
+    if name == "cancel_prob":
+        if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)
+                or pa.types.is_fixed_size_list(kind)):  # fmt: skip
+            raise RequestError(f"cancel_prob: expected a list of 10 probabilities, got {kind}")
+        return col.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    if name in CELL_FIELDS:
+        return col.to_pylist()  # checked as grid ids (strings) by cell_field
+    if not (pa.types.is_integer(kind) or (name not in _IDS and pa.types.is_floating(kind))):
+        what = "integer ids" if name in _IDS else "numbers"
+        raise RequestError(f"{name}: expected a column of {what}, got {kind}")
+    return col.to_numpy()
 
 
 def _kdd_pair(p: Any) -> bool:
