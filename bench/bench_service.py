@@ -34,7 +34,7 @@ made by the project's own encoders (:func:`v1d3.service.client.arrow_body`,
   with the same state digest and the same answers, and no acknowledged request may be missing
   after a restart.
 
-    python bench/bench_service.py                    # everything (several minutes)
+    python bench/bench_service.py                    # everything (about 13 minutes on 2 cores)
     python bench/bench_service.py --rounds 30 --crash-rounds 40 --kills 3   # a quicker look
 """
 

@@ -25,14 +25,13 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from v1d3.kddcup.kdd_source import reference_epoch
 from v1d3.kddcup.observation import ObservedBatch, dispatch_observation
 from v1d3.service.client import arrow_body
 from v1d3.service.core import DispatchService, ServeConfig
 from v1d3.service.wire import ARROW, CELL_FIELDS, ORDER_FIELDS, PAIR_FIELDS, batch_columns
-
-testclient = pytest.importorskip("starlette.testclient")
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("V1D3_BAD_INPUT_EXAMPLES", "40")),
@@ -143,7 +142,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     state = tmp_path_factory.mktemp("serve") / "state"
     service = DispatchService.open(ServeConfig(state=str(state), max_body_mb=LIMIT_MB))
     try:
-        with testclient.TestClient(create_app(service)) as client:
+        with TestClient(create_app(service)) as client:
             yield Served(service, client)
     finally:
         service.close()

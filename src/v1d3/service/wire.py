@@ -21,8 +21,10 @@ A body is one of:
   keys (:data:`~v1d3.kddcup.observation.DISPATCH_KEYS`).
 
 Anything else is a :class:`RequestError` with a one-line reason (a 4xx answer): a field missing
-or of another length, a number that is not finite, an id that is not an integer, a grid id the
-city does not have.
+or of another length or type (text is not a number, nor ``true``), a number that is not finite or
+outside its field's bounds (:data:`RANGES`: a trip of -5 s, a latitude of 100), an id that is not
+an integer in 0 .. 2**63 - 1, a grid id the city does not have, an Arrow column given twice or
+holding nulls.
 """
 
 from __future__ import annotations
