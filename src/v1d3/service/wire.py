@@ -21,14 +21,15 @@ A body is one of:
   keys (:data:`~v1d3.kddcup.observation.DISPATCH_KEYS`).
 
 Anything else is a :class:`RequestError` with a one-line reason (a 4xx answer): a field missing
-or of another length, a number that is not finite, an id that is not an integer, a grid id the
-city does not have.
+or of another length or type (text is not a number, nor ``true``), a number that is not finite or
+outside its field's bounds (:data:`RANGES`: a trip of -5 s, a latitude of 100), an id that is not
+an integer in 0 .. 2**63 - 1, a grid id the city does not have, an Arrow column given twice or
+holding nulls.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,9 +73,31 @@ ORDER_FIELDS = (
 CELL_FIELDS = ("driver_cell", "origin_cell", "dest_cell")
 """Fields holding grid ids (the city's cell labels)."""
 _IDS = ("order", "driver")
+_KDD_KEYS = frozenset(DISPATCH_KEYS)
 _MAX_ID = 2**63 - 1
 MAX_PAIRS = 1_000_000
 """A round with more candidate pairs than this is refused."""
+MAX_CLOCK_S = 2 * 86400.0
+"""Latest clock of a round, seconds after midnight (a day's horizon ends by then)."""
+MAX_DISTANCE_M = 1e6
+"""Longest pick-up or trip accepted, metres."""
+MAX_DURATION_S = 1e6
+"""Longest pick-up or trip accepted, seconds."""
+MAX_FARE = 1e6
+"""Largest fare accepted, currency units."""
+_LAT, _LNG = (-90.0, 90.0), (-180.0, 180.0)
+RANGES: dict[str, tuple[float, float]] = {
+    "pickup_m": (0.0, MAX_DISTANCE_M),
+    "trip_m": (0.0, MAX_DISTANCE_M),
+    "pickup_s": (0.0, MAX_DURATION_S),
+    "trip_s": (0.0, MAX_DURATION_S),
+    "fare": (0.0, MAX_FARE),
+    "t_request": (-MAX_CLOCK_S, MAX_CLOCK_S),
+    **{f"{w}_lat": _LAT for w in ("driver", "origin", "dest", "idle")},
+    **{f"{w}_lng": _LNG for w in ("driver", "origin", "dest", "idle")},
+}
+"""Bounds of the number fields, inclusive: finite numbers beyond them (a trip of -1e9 s, a fare
+of 1e308) would overflow the matching's weights."""
 
 
 class RequestError(ValueError):
@@ -98,6 +121,11 @@ def _no_constant(name: str) -> Any:
 
 
 def float_field(name: str, x: Any, n: int | None) -> np.ndarray:
+    # numpy would read "1.5" and true as numbers: a body's numbers are JSON's or Arrow's
+    if isinstance(x, list) and not set(map(type, x)) <= {int, float}:
+        raise RequestError(f"{name}: expected an array of numbers")
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "iuf":
+        raise RequestError(f"{name}: expected an array of numbers, got {x.dtype}")
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
@@ -106,37 +134,59 @@ def float_field(name: str, x: Any, n: int | None) -> np.ndarray:
         raise RequestError(f"{name}: expected {n} numbers, one per pair, got shape {a.shape}")
     if not np.isfinite(a).all():
         raise RequestError(f"{name}: every number must be finite")
+    lo, hi = RANGES.get(name, (-np.inf, np.inf))
+    if a.size and not lo <= a.min() <= a.max() <= hi:
+        raise RequestError(f"{name}: expected numbers in [{lo:g}, {hi:g}]")
     return a
 
 
 def id_field(name: str, x: Any, n: int | None) -> np.ndarray:
-    if isinstance(x, list) and any(isinstance(v, bool) or not isinstance(v, int) for v in x):
+    """Ids: integers in 0 .. 2**63 - 1 (JSON's ints, not bools; an array of an integer type)."""
+    if isinstance(x, list) and not set(map(type, x)) <= {int}:
         raise RequestError(f"{name}: expected integer ids")
+    if isinstance(x, np.ndarray) and (
+        x.dtype.kind not in "iu" or (x.dtype.kind == "u" and x.size and x.max() > _MAX_ID)
+    ):  # numpy would cut 1.5 to 1 and wrap 2**64 - 1 to -1
+        raise RequestError(f"{name}: expected integer ids below 2**63, got {x.dtype}")
     try:
         a = np.asarray(x, dtype=np.int64)
     except (TypeError, ValueError, OverflowError):
         raise RequestError(f"{name}: expected integer ids below 2**63") from None
     if a.ndim != 1 or (n is not None and a.size != n):
         raise RequestError(f"{name}: expected {n} ids, one per pair, got shape {a.shape}")
+    if a.size and a.min() < 0:
+        raise RequestError(f"{name}: ids must be >= 0")
     return a
 
 
 def cell_field(name: str, x: Any, n: int, city: City) -> np.ndarray:
-    if not isinstance(x, list) or len(x) != n or not all(isinstance(s, str) for s in x):
+    if not isinstance(x, list) or len(x) != n or not set(map(type, x)) <= {str}:
         raise RequestError(f"{name}: expected {n} grid ids (strings), one per pair")
-    labels, inverse = np.unique(np.asarray(x, dtype=object), return_inverse=True)
-    index = city.index_of_labels(labels.tolist()).astype(np.int64)
-    if (index < 0).any():
-        bad = labels[int(np.flatnonzero(index < 0)[0])]
-        raise RequestError(f"{name}: {str(bad)[:40]!r} is not a grid id of the city")
-    return index[inverse]
+    # one dict look-up per entry: a few times faster than np.unique on the strings first
+    index = city.index_of_labels(x).astype(np.int64)
+    if n and index.min() < 0:
+        bad = x[int(np.argmax(index < 0))]
+        raise RequestError(f"{name}: {bad[:40]!r} is not a grid id of the city")
+    return index
+
+
+def _cells(name: str, x: Any, n: int, city: City) -> np.ndarray:
+    """A cell column: grid ids (a body's strings), or the city's cell indices already (an
+    array: what :func:`kdd_batch` finds from the coordinates)."""
+    if not isinstance(x, np.ndarray):
+        return cell_field(name, x, n, city)
+    if (
+        x.shape != (n,)
+        or x.dtype.kind not in "iu"
+        or (n and not 0 <= x.min() <= x.max() < city.n_cells)
+    ):
+        raise RequestError(f"{name}: expected {n} cells of the city, one per pair")
+    return x.astype(np.int64)
 
 
 def _check_pairs(order: np.ndarray, driver: np.ndarray) -> None:
     if order.size > MAX_PAIRS:
         raise RequestError(f"pairs: {order.size} candidate pairs, more than {MAX_PAIRS}", 413)
-    if order.size and (order.min() < 0 or driver.min() < 0):
-        raise RequestError("order/driver: ids must be >= 0")
     key = order.astype(np.uint64) << np.uint64(32) | driver.astype(np.uint64)
     if order.size and (order.max() >= 2**32 or driver.max() >= 2**32):
         key = np.array([f"{o}:{d}" for o, d in zip(order, driver, strict=True)])
@@ -154,9 +204,19 @@ def columnar_batch(doc: Any, city: City) -> ObservedBatch:
     return _build(doc.get("t"), doc.get("weekday"), {**orders, **pairs}, city)
 
 
+def _clock(t: Any) -> float:
+    """A round's clock: a number of seconds after midnight within a day's horizon."""
+    if not isinstance(t, bool) and isinstance(t, (int, float)):
+        try:
+            if 0 <= float(t) <= MAX_CLOCK_S:
+                return float(t)
+        except OverflowError:  # an integer beyond any float
+            pass
+    raise RequestError(f"t: expected the round's clock, 0 .. {MAX_CLOCK_S:g} s after midnight")
+
+
 def _build(t: Any, weekday: Any, cols: Mapping[str, Any], city: City) -> ObservedBatch:
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
-        raise RequestError("t: expected the round's clock, seconds after midnight")
+    t = _clock(t)
     if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
         raise RequestError("weekday: expected 0 (Monday) .. 6")
     missing = [f for f in (*PAIR_FIELDS, *ORDER_FIELDS) if f not in cols]
@@ -170,7 +230,7 @@ def _build(t: Any, weekday: Any, cols: Mapping[str, Any], city: City) -> Observe
     for f in (*PAIR_FIELDS, *ORDER_FIELDS):
         if f in got:
             continue
-        got[f] = cell_field(f, cols[f], n, city) if f in CELL_FIELDS else float_field(f, cols[f], n)
+        got[f] = _cells(f, cols[f], n, city) if f in CELL_FIELDS else float_field(f, cols[f], n)
     cp = cols.get("cancel_prob")
     if cp is not None:
         cp = float_field("cancel_prob", np.asarray(cp, dtype=object).ravel().tolist(), 10 * n)
@@ -180,7 +240,7 @@ def _build(t: Any, weekday: Any, cols: Mapping[str, Any], city: City) -> Observe
     pair_cols = {f: got[f] for f in PAIR_FIELDS}
     order_cols: dict[str, np.ndarray | None] = {f: got[f] for f in ORDER_FIELDS}
     order_cols["cancel_prob"] = cp
-    return ObservedBatch(float(t), weekday, pair_cols, order_cols)
+    return ObservedBatch(t, weekday, pair_cols, order_cols)
 
 
 def arrow_batch(body: bytes, city: City) -> ObservedBatch:
@@ -189,39 +249,64 @@ def arrow_batch(body: bytes, city: City) -> ObservedBatch:
 
     try:
         table = pa.ipc.open_stream(pa.py_buffer(body)).read_all()
+        table.validate(full=True)  # offsets and UTF-8: reading a damaged one can crash
     except (pa.ArrowException, OSError, ValueError) as e:
         raise RequestError(f"body: not an Arrow IPC stream ({str(e)[:120]})", 400) from None
-    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     try:
+        names = table.column_names
+    except UnicodeDecodeError:
+        raise RequestError("schema: column names must be UTF-8 text") from None
+    try:
+        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
         t, weekday = float(meta["t"]), int(meta["weekday"])
-    except (KeyError, ValueError):
-        raise RequestError("schema metadata: expected 't' and 'weekday'") from None
-    cols: dict[str, Any] = {}
-    for name in table.column_names:
-        col = table.column(name)
-        if name == "cancel_prob":
-            cols[name] = col.combine_chunks().flatten().to_numpy(zero_copy_only=False)
-        elif name in CELL_FIELDS:
-            cols[name] = col.to_pylist()
-        else:
-            cols[name] = col.to_numpy()
+    except (KeyError, ValueError):  # UnicodeDecodeError is a ValueError
+        raise RequestError("schema metadata: expected 't' and 'weekday' as text") from None
+    twice = [name for name in names if names.count(name) > 1]
+    if twice:
+        raise RequestError(f"{twice[0]}: column given twice")
+    known = (*PAIR_FIELDS, *ORDER_FIELDS, "cancel_prob")
+    cols = {name: _arrow_column(name, table.column(name)) for name in names if name in known}
     return _build(t, weekday, cols, city)
+
+
+def _arrow_column(name: str, col: Any) -> Any:
+    """A column's values as :func:`_build` checks them, once its Arrow type is the field's."""
+    import pyarrow as pa
+
+    kind = col.type
+    if col.null_count:
+        raise RequestError(f"{name}: {col.null_count} missing values (nulls)")
+    if name == "cancel_prob":
+        if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)
+                or pa.types.is_fixed_size_list(kind)):  # fmt: skip
+            raise RequestError(f"cancel_prob: expected a list of 10 probabilities, got {kind}")
+        return col.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    if name in CELL_FIELDS:
+        return col.to_pylist()  # checked as grid ids (strings) by cell_field
+    if not (pa.types.is_integer(kind) or (name not in _IDS and pa.types.is_floating(kind))):
+        what = "integer ids" if name in _IDS else "numbers"
+        raise RequestError(f"{name}: expected a column of {what}, got {kind}")
+    return col.to_numpy()
+
+
+def _kdd_pair(p: Any) -> bool:
+    return isinstance(p, Mapping) and p.keys() >= _KDD_KEYS
 
 
 def kdd_batch(doc: Any, city: City, utc_offset_s: float) -> ObservedBatch:
     """The batch of a KDD Cup 2020 ``dispatch_observ`` list."""
     if not isinstance(doc, list) or not doc:
         raise RequestError("body: expected a non-empty list of candidate pairs")
-    for i, p in enumerate(doc):
-        if not isinstance(p, Mapping) or any(k not in p for k in DISPATCH_KEYS):
-            keys = ", ".join(DISPATCH_KEYS)
-            raise RequestError(f"pair {i}: expected a dict with the keys {keys}")
+    if not all(map(_kdd_pair, doc)):
+        i = next(i for i, p in enumerate(doc) if not _kdd_pair(p))
+        raise RequestError(f"pair {i}: expected a dict with the keys {', '.join(DISPATCH_KEYS)}")
     try:
         batch = batch_from_dispatch_observation(doc, city, utc_offset_s)
     except (TypeError, ValueError, OverflowError, IndexError) as e:
         raise RequestError(f"body: not a KDD dispatch observation ({str(e)[:120]})") from None
-    cols = batch_columns(batch, city)
-    return _build(batch.t, int(doc[0]["day_of_week"]), cols, city)
+    # checked as a columnar body's arrays are (cells: the indices found from the coordinates)
+    cols = {f: getattr(batch, f) for f in (*PAIR_FIELDS, *ORDER_FIELDS)}
+    return _build(batch.t, batch.weekday, cols, city)
 
 
 def batch_columns(batch: CandidateBatch, city: City) -> dict[str, Any]:
