@@ -109,7 +109,7 @@ def create_app(service: DispatchService, token: str | None = None) -> Any:
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
                 return error(401, "a bearer token is required (Authorization: Bearer ...)")
         size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > limit):
+        if size is not None and (not (size.isascii() and size.isdigit()) or int(size) > limit):
             return error(413, f"body over {service.config.max_body_mb:g} MiB")
         return await call_next(request)
 

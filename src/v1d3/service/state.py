@@ -42,6 +42,7 @@ from v1d3.reposition.base import RepositionBatch
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
 from v1d3.service.wire import (
     ARROW,
+    MAX_CLOCK_S,
     RequestError,
     arrow_batch,
     cell_field,
@@ -84,6 +85,14 @@ class Day:
 def _day(doc: Any) -> Day:
     if not isinstance(doc, Mapping):
         raise RequestError("body: expected a JSON object with weekday, start_s, end_s")
+    for key in ("weekday", "seed"):
+        v = doc.get(key, 0)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise RequestError(f"{key}: expected an integer")
+    for key in ("start_s", "end_s", "epoch_s"):
+        v = doc.get(key, 0.0)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise RequestError(f"{key}: expected a number")
     try:
         given = doc.get("sim", {})
         if not isinstance(given, Mapping):
@@ -105,11 +114,22 @@ def _day(doc: Any) -> Day:
         raise RequestError(f"{e.args[0]}: missing") from None
     except (TypeError, ValueError, OverflowError, V1D3Error) as e:
         raise RequestError(f"day: {str(e).splitlines()[0][:160]}") from None
-    if not 0 <= day.weekday <= 6 or not 0 <= day.start_s < day.end_s <= 2 * 86400:
-        raise RequestError("day: expected weekday 0..6 and 0 <= start_s < end_s <= 172800")
+    if not 0 <= day.weekday <= 6 or not 0 <= day.start_s < day.end_s <= MAX_CLOCK_S:
+        top = f"{MAX_CLOCK_S:g}"
+        raise RequestError(f"day: expected weekday 0..6 and 0 <= start_s < end_s <= {top}")
     if day.seed < 0 or not np.isfinite(day.epoch_s):
         raise RequestError("day: seed must be >= 0 and epoch_s finite")
     return day
+
+
+def _number_in(x: Any, low: float, high: float) -> bool:
+    """Whether ``x`` is a JSON number (not a boolean) within ``[low, high]``."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        return low <= float(x) <= high
+    except OverflowError:  # an integer beyond any float
+        return False
 
 
 def _rng_state(state: Any) -> dict[str, Any] | None:
@@ -210,8 +230,8 @@ class ServiceState:
         lat = float_field("idle_lat", doc.get("idle_lat", []), n)
         lng = float_field("idle_lng", doc.get("idle_lng", []), n)
         dt = doc.get("dt_s")
-        if dt is not None and (isinstance(dt, bool) or not isinstance(dt, (int, float)) or dt < 0):
-            raise RequestError("dt_s: expected seconds >= 0 since the previous round")
+        if dt is not None and not _number_in(dt, 0.0, MAX_CLOCK_S):
+            raise RequestError(f"dt_s: expected 0 .. {MAX_CLOCK_S:g} seconds since the last round")
         outcome = RoundOutcome(batch, sel, cancelled, idle, cells, lat, lng, dt)
         return lambda: self._observe(outcome)
 
@@ -241,8 +261,8 @@ class ServiceState:
 
     def _reposition_columns(self, doc: Mapping[str, Any]) -> RepositionBatch:
         t, weekday = doc.get("t"), doc.get("weekday")
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t):
-            raise RequestError("t: expected the clock, seconds after midnight")
+        if not _number_in(t, 0.0, MAX_CLOCK_S):
+            raise RequestError(f"t: expected the clock, 0 .. {MAX_CLOCK_S:g} s after midnight")
         if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
             raise RequestError("weekday: expected 0 (Monday) .. 6")
         driver = id_field("driver", doc.get("driver"), None)
@@ -253,7 +273,7 @@ class ServiceState:
         idle = float_field("idle_s", doc.get("idle_s", [0.0] * n), n)
         zeros = np.zeros(city.n_cells, dtype=np.int64)
         return RepositionBatch(
-            float(t), weekday, driver, city.cell_lat[cell].copy(), city.cell_lng[cell].copy(),
+            float(t), weekday, driver,  # type: ignore[arg-type]  # t checked above city.cell_lat[cell].copy(), city.cell_lng[cell].copy(),
             cell, idle, zeros, np.bincount(cell, minlength=city.n_cells),
         )  # fmt: skip
 

@@ -42,6 +42,7 @@ from v1d3.rounds import CandidateBatch
 __all__ = [
     "RequestError",
     "ARROW",
+    "MAX_CLOCK_S",
     "PAIR_FIELDS",
     "ORDER_FIELDS",
     "CELL_FIELDS",
