@@ -272,8 +272,9 @@ class ServiceState:
         cell = cell_field("cell", doc.get("cell"), n, city)
         idle = float_field("idle_s", doc.get("idle_s", [0.0] * n), n)
         zeros = np.zeros(city.n_cells, dtype=np.int64)
+        assert isinstance(t, (int, float))  # checked above
         return RepositionBatch(
-            float(t), weekday, driver,  # type: ignore[arg-type]  # t checked above city.cell_lat[cell].copy(), city.cell_lng[cell].copy(),
+            float(t), weekday, driver, city.cell_lat[cell].copy(), city.cell_lng[cell].copy(),
             cell, idle, zeros, np.bincount(cell, minlength=city.n_cells),
         )  # fmt: skip
 
