@@ -152,6 +152,27 @@ class RoundOutcome:
     no available driver are not dispatched nor observed); None means one round."""
 
 
+def served_outcome(
+    batch: CandidateBatch, selected: np.ndarray, dt_s: float | None = None
+) -> RoundOutcome:
+    """The outcome a caller that is told only the matching assumes (a KDD Cup agent outside
+    V1D3, the dispatch service without an outcome): every assignment served, the other drivers
+    of the round's pairs idle where they are; ``dt_s`` as :attr:`RoundOutcome.dt_s`."""
+    taken = set(batch.driver[selected].tolist())
+    _, first = np.unique(batch.driver, return_index=True)
+    idle = np.array([i for i in first.tolist() if int(batch.driver[i]) not in taken], np.int64)
+    return RoundOutcome(
+        batch,
+        selected,
+        np.zeros(len(selected), dtype=bool),
+        batch.driver[idle],
+        batch.driver_cell[idle],
+        batch.driver_lat[idle],
+        batch.driver_lng[idle],
+        dt_s,
+    )
+
+
 class RunReport:
     """What a policy may add to a finished run: the generic hook both decision contracts
     (:class:`~v1d3.dispatch.base.DispatchPolicy`, :class:`~v1d3.reposition.base.RepositionPolicy`)

@@ -28,7 +28,6 @@ dispatch; ``stay`` repositioning) decide the same either way.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pickle
 import re
@@ -58,7 +57,7 @@ from v1d3.kddcup.observation import (
 )
 from v1d3.kddcup.submission import CITY_FILE, GRID_FILE, METADATA_FILE, MODELS_DIR
 from v1d3.policies import make_dispatch, make_reposition
-from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome, served_outcome
 from v1d3.sim.config import SimConfig
 from v1d3.sim.seeds import kdd_day_streams
 from v1d3.text_files import json_text, read_json
@@ -71,7 +70,6 @@ __all__ = [
     "ExportedAgent",
 ]
 
-_OUTCOME_FIELDS = frozenset(f.name for f in dataclasses.fields(RoundOutcome))
 
 _AGENT_PY = '''"""KDD Cup 2020 agent exported by V1D3 {version}: dispatch {dispatch!r}, \
 repositioning {reposition!r}.
@@ -311,27 +309,9 @@ class ExportedAgent:
 
     def _observe_estimate(self, batch: CandidateBatch, sel: np.ndarray) -> None:
         """Outside V1D3: every assignment served, the pairs' other drivers idle."""
-        taken = set(batch.driver[sel].tolist())
-        _, first_of = np.unique(batch.driver, return_index=True)
-        idle = np.array(
-            [i for i in first_of.tolist() if int(batch.driver[i]) not in taken], dtype=np.int64
-        )
-        more: dict[str, Any] = {}
-        if "dt_s" in _OUTCOME_FIELDS:  # time since the previous round this policy saw
-            more["dt_s"] = batch.t - self._t_observed
+        dt = batch.t - self._t_observed  # time since the previous round this policy saw
         self._t_observed = batch.t
-        self.dispatch_policy.observe(
-            RoundOutcome(
-                batch,
-                sel,
-                np.zeros(sel.size, dtype=bool),
-                batch.driver[idle],
-                batch.driver_cell[idle],
-                batch.driver_lat[idle],
-                batch.driver_lng[idle],
-                **more,
-            )
-        )
+        self.dispatch_policy.observe(served_outcome(batch, sel, dt))
 
     def reposition(self, repo_observ: dict[str, Any]) -> list[dict[str, Any]]:
         """The official repositioning call: due drivers in, ``[{"driver_id", "destination"}]``."""

@@ -39,7 +39,7 @@ from v1d3.kddcup.observation import (
 )
 from v1d3.policies import make_dispatch, make_reposition
 from v1d3.reposition.base import RepositionBatch
-from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
+from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome, served_outcome
 from v1d3.service.wire import (
     ARROW,
     MAX_CLOCK_S,
@@ -311,21 +311,9 @@ class ServiceState:
         return {"selected": sel.tolist(), "order_id": order, "driver_id": driver}
 
     def _estimate(self, batch: CandidateBatch, sel: np.ndarray) -> RoundOutcome:
-        """Every assignment served, the pairs' other drivers idle, one round since the last."""
-        taken = set(batch.driver[sel].tolist())
-        _, first = np.unique(batch.driver, return_index=True)
-        idle = np.array([i for i in first.tolist() if int(batch.driver[i]) not in taken], int)
+        """Every assignment served, the pairs' other drivers idle (:func:`served_outcome`)."""
         dt = None if self.t_observed is None else batch.t - self.t_observed
-        return RoundOutcome(
-            batch,
-            sel,
-            np.zeros(sel.size, dtype=bool),
-            batch.driver[idle],
-            batch.driver_cell[idle],
-            batch.driver_lat[idle],
-            batch.driver_lng[idle],
-            dt,
-        )
+        return served_outcome(batch, sel, dt)
 
     def _observe(self, outcome: RoundOutcome) -> dict[str, Any]:
         before = getattr(self.dispatch, "_next_ensemble", None)
