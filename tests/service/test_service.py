@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import json
-import os
 import random
 import signal
 import subprocess
@@ -183,7 +182,7 @@ def test_kill_9_at_random_points_loses_nothing_acknowledged(serve, port, tmp_pat
     finally:
         proc.kill()
         proc.wait()
-    assert not os.path.exists(state / "snapshots" / ".tmp")
+    assert list((state / "snapshots").glob(".*.tmp")) == []  # no temporary left behind
 
 
 def test_a_kdd_client_values_repositioning_and_metrics(serve) -> None:
@@ -225,3 +224,38 @@ def test_a_kdd_client_values_repositioning_and_metrics(serve) -> None:
     text = conn.getresponse().read().decode()
     for name in METRIC_NAMES:
         assert name in text, name
+
+
+def test_a_state_folder_that_cannot_be_restored_is_refused(serve, tmp_path: Path) -> None:
+    """Missing snapshots, another policy or city than the folder's, a damaged journal: one
+    line, never a state rebuilt half or from the wrong model; a failed snapshot never fails
+    the request it follows (that one is durable already)."""
+    folder = tmp_path / "s"
+    url, service = serve(state=str(folder), snapshot_every=3)
+    _remote_run(url)
+    service.close()
+    with pytest.raises(ConfigError, match="dispatch 'v1d3', not 'distance'"):
+        DispatchService.open(ServeConfig(state=str(folder), dispatch="distance"))
+    for snap in (folder / "snapshots").glob("*.pkl"):
+        snap.unlink()
+    with pytest.raises(ConfigError, match="snapshot files are missing or damaged"):
+        DispatchService.open(ServeConfig(state=str(folder)))
+    (folder / "journal.sqlite3").write_bytes(b"not a database at all" * 100)
+    for side in folder.glob("journal.sqlite3-*"):
+        side.unlink()
+    with pytest.raises(ConfigError, match="not a readable journal"):
+        DispatchService.open(ServeConfig(state=str(folder)))
+
+
+def test_a_failed_snapshot_still_answers(serve, tmp_path: Path, monkeypatch) -> None:
+    url, service = serve(state=str(tmp_path / "s"), snapshot_every=1)
+
+    def full(*_: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(service.journal, "save_snapshot", full)
+    day = {"weekday": 2, "start_s": 28800.0, "end_s": 30000.0}
+    for _ in range(2):
+        status, _doc = _post(url, "/v1/day", json.dumps(day).encode())
+        assert status == 200
+    assert service.journal.seq == 2 and "No space" in (service.snapshot_error or "")

@@ -8,6 +8,7 @@ import typer
 
 from v1d3.cli import common as c
 from v1d3.errors import ConfigError
+from v1d3.service.wire import is_token
 
 __all__ = ["register"]
 
@@ -19,8 +20,8 @@ def _token(path: str | None) -> str | None:
         token = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read the token file ({e})") from None
-    if len(token) < 16 or any(ch.isspace() for ch in token):
-        raise ConfigError(f"{path}: a token is one word of at least 16 characters")
+    if not is_token(token):
+        raise ConfigError(f"{path}: a token is one word of at least 16 printable ASCII characters")
     return token
 
 

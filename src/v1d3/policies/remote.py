@@ -8,6 +8,7 @@ from typing import Any
 
 from v1d3.errors import ConfigError
 from v1d3.service.client import RemoteDispatch
+from v1d3.service.wire import is_token
 
 __all__ = ["make_remote"]
 
@@ -29,4 +30,6 @@ def make_remote(
             token = Path(token_file).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"{token_file}: cannot read the token file ({e})") from None
+        if not is_token(token):
+            raise ConfigError(f"{token_file}: a token is one word of printable ASCII")
     return RemoteDispatch(url, token)

@@ -94,6 +94,7 @@ def create_app(service: DispatchService, token: str | None = None) -> Any:
     """The ASGI app serving ``service``."""
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.concurrency import run_in_threadpool
 
     app = FastAPI(title="V1D3 dispatch service", docs_url=None, redoc_url=None)
     metrics = _Metrics(service)
@@ -128,7 +129,9 @@ def create_app(service: DispatchService, token: str | None = None) -> Any:
             try:
                 body = await body_of(request)
                 ctype = request.headers.get("content-type", "application/json")
-                answer = service.handle(kind, ctype, body)
+                # in a worker thread: /healthz and /metrics answer during a long round or a
+                # snapshot; the service's lock keeps the changes one at a time
+                answer = await run_in_threadpool(service.handle, kind, ctype, body)
                 response: Response = JSONResponse(answer)
             except RequestError as e:
                 response = error(e.status, str(e))
@@ -150,7 +153,7 @@ def create_app(service: DispatchService, token: str | None = None) -> Any:
             t = float(request.query_params.get("t", "nan"))
             if not cells or t != t or abs(t) > 1e7:
                 raise RequestError("expected ?cell=ID (repeatable) and t=SECONDS after midnight")
-            out = service.values(cells, [t] * len(cells))
+            out = await run_in_threadpool(service.values, cells, [t] * len(cells))
             response: Response = JSONResponse({"cell": cells, "t": t, "value": out})
         except (RequestError, ValueError) as e:
             response = error(getattr(e, "status", 422), str(e).splitlines()[0])
@@ -158,7 +161,7 @@ def create_app(service: DispatchService, token: str | None = None) -> Any:
         return response
 
     @app.get("/v1/state")
-    async def state() -> Response:
+    def state() -> Response:  # a worker thread: it waits for the lock
         with service.lock:
             st = service.state
             journal = service.journal

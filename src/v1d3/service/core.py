@@ -9,6 +9,7 @@ restores a state folder: the newest snapshot, then the journal's rows after it.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import threading
 import time
@@ -24,6 +25,8 @@ from v1d3.service.state import KINDS, ServiceState
 from v1d3.service.wire import RequestError
 
 __all__ = ["ServeConfig", "DispatchService", "Unavailable"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class DispatchService:
         """Journal rows replayed at the last restore."""
         self.append_s = 0.0
         """The last journal commit's time, seconds."""
+        self.snapshot_error: str | None = None
+        """Why the last snapshot failed (it is tried again at the next request)."""
 
     @classmethod
     def open(cls, config: ServeConfig) -> DispatchService:
@@ -90,21 +95,43 @@ class DispatchService:
 
             models = packaged_models()
         scenario = ScenarioConfig(name=config.city)
-        journal = Journal(Path(config.state), durable=True) if config.journal else None
         state = ServiceState(scenario, models, config.dispatch, config.reposition)
+        journal = Journal(Path(config.state)) if config.journal else None
         service = cls(config, state, journal)
         if journal is not None:
-            service._restore(journal)
+            try:
+                journal.check_identity(
+                    {"city": config.city, "dispatch": config.dispatch,
+                     "reposition": config.reposition, "models": str(models)}
+                )  # fmt: skip
+                service._restore(journal)
+            except BaseException:
+                journal.close()
+                raise
         return service
 
     def _restore(self, journal: Journal) -> None:
+        """The newest snapshot, then the rows after it; a folder whose snapshots are all gone
+        or damaged, or whose rows do not replay, is refused (never rebuilt half)."""
         start = 0
         snap = journal.latest_snapshot()
+        where = journal.folder
+        if snap is None and journal.has_snapshots():
+            raise ConfigError(f"{where}: its snapshot files are missing or damaged; not restored")
         if snap is not None:
             start, data = snap
-            self.state = pickle.loads(data)
-        for _, kind, ctype, body in journal.rows_after(start):
-            self.state.prepare(kind, ctype, body)()
+            try:
+                self.state = pickle.loads(data)
+            except Exception as e:
+                raise ConfigError(f"{where}: snapshot {start} unreadable ({e})") from None
+        for seq, kind, ctype, body in journal.rows_after(start):
+            try:
+                self.state.prepare(kind, ctype, body)()
+            except Exception as e:
+                msg = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+                raise ConfigError(
+                    f"{where}: journal row {seq} ({kind}) does not replay: {msg}"
+                ) from None
             self.replayed += 1
         self.since_snapshot = journal.seq - start
 
@@ -132,7 +159,11 @@ class DispatchService:
                 self.append_s = time.perf_counter() - tic
                 self.since_snapshot += 1
                 if self.since_snapshot >= self.config.snapshot_every:
-                    self.snapshot()
+                    try:
+                        self.snapshot()
+                    except Exception as e:  # the request is durable already: answer it
+                        self.snapshot_error = f"{type(e).__name__}: {e}"
+                        log.warning("snapshot failed (%s); the journal keeps growing", e)
             return answer
 
     def snapshot(self) -> None:

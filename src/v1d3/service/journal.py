@@ -45,21 +45,43 @@ class Journal:
         (folder / SNAPSHOT_DIR).mkdir(mode=0o700, exist_ok=True)
         self._lock = _lock(folder / LOCK_FILE)
         self.durable = durable
-        self.db = sqlite3.connect(folder / DB_FILE, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS events "
-            "(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ctype TEXT NOT NULL, body BLOB NOT NULL)"
-        )
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS snapshots "
-            "(seq INTEGER PRIMARY KEY, file TEXT NOT NULL, sha256 TEXT NOT NULL)"
-        )
-        row = self.db.execute("SELECT MAX(seq) FROM events").fetchone()
-        snap = self.db.execute("SELECT MAX(seq) FROM snapshots").fetchone()
+        try:
+            self.db = sqlite3.connect(
+                folder / DB_FILE, isolation_level=None, check_same_thread=False
+            )
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+            for table in (
+                "events (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ctype TEXT NOT NULL, "
+                "body BLOB NOT NULL)",
+                "snapshots (seq INTEGER PRIMARY KEY, file TEXT NOT NULL, sha256 TEXT NOT NULL)",
+                "meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            ):
+                self.db.execute(f"CREATE TABLE IF NOT EXISTS {table}")
+            row = self.db.execute("SELECT MAX(seq) FROM events").fetchone()
+            snap = self.db.execute("SELECT MAX(seq) FROM snapshots").fetchone()
+        except sqlite3.DatabaseError as e:
+            self._lock.close()
+            raise ConfigError(f"{folder / DB_FILE}: not a readable journal ({e})") from None
         self.seq = max(row[0] or 0, snap[0] or 0)
         """The last row's number (rows covered by a snapshot are gone, their numbers not)."""
+
+    def check_identity(self, identity: dict[str, str]) -> None:
+        """Record what the state folder's state is of (city, policies, models) on first use;
+        later, refuse another (its snapshots and journal would rebuild something else)."""
+        known = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        if not known:
+            self.db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(identity.items()))
+            return
+        for key, value in identity.items():
+            if known.get(key) != value:
+                raise ConfigError(
+                    f"{self.folder}: state of {key} {known.get(key)!r}, not {value!r}; "
+                    "serve it as it was made, or give another --state"
+                )
+
+    def has_snapshots(self) -> bool:
+        return self.db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0] > 0
 
     def append(self, kind: str, ctype: str, body: bytes) -> int:
         """Commit one request's row (durable when this returns); its number."""
@@ -83,11 +105,14 @@ class Journal:
         name = f"{seq:012d}.pkl"
         path = self.folder / SNAPSHOT_DIR / name
         tmp = path.with_name(f".{name}.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         _fsync_dir(path.parent)
         digest = hashlib.sha256(data).hexdigest()
         old = [r[0] for r in self.db.execute("SELECT file FROM snapshots WHERE seq < ?", (seq,))]

@@ -46,6 +46,7 @@ __all__ = [
     "PAIR_FIELDS",
     "ORDER_FIELDS",
     "CELL_FIELDS",
+    "is_token",
     "parse_json",
     "float_field",
     "id_field",
@@ -107,6 +108,12 @@ class RequestError(ValueError):
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)
         self.status = status
+
+
+def is_token(token: str) -> bool:
+    """Whether ``token`` can be a bearer token: one word of at least 16 printable ASCII
+    characters (what an HTTP header carries unchanged)."""
+    return len(token) >= 16 and token.isascii() and token.isprintable() and " " not in token
 
 
 def parse_json(body: bytes) -> Any:
