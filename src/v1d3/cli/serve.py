@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from v1d3.cli import common as c
 from v1d3.errors import ConfigError
-from v1d3.service.wire import is_token
+from v1d3.service.wire import read_token
 
 __all__ = ["register"]
-
-
-def _token(path: str | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        token = Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read the token file ({e})") from None
-    if not is_token(token):
-        raise ConfigError(f"{path}: a token is one word of at least 16 printable ASCII characters")
-    return token
 
 
 def _imports() -> None:
@@ -43,7 +29,7 @@ def serve(*, options: c.GivenOptions) -> None:
 
     config = options.build(ServeConfig)
     _imports()
-    token = _token(config.token_file)
+    token = read_token(config.token_file)
     import uvicorn
 
     from v1d3.service.app import create_app

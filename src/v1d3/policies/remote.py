@@ -8,7 +8,7 @@ from typing import Any
 
 from v1d3.errors import ConfigError
 from v1d3.service.client import RemoteDispatch
-from v1d3.service.wire import is_token
+from v1d3.service.wire import read_token
 
 __all__ = ["make_remote"]
 
@@ -24,12 +24,4 @@ def make_remote(
     wants a token; or: v1d3 simulate --dispatch-url URL)."""
     if url is None:
         raise ConfigError("dispatch policy remote needs url=http://HOST:PORT")
-    token = None
-    if token_file is not None:
-        try:
-            token = Path(token_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{token_file}: cannot read the token file ({e})") from None
-        if not is_token(token):
-            raise ConfigError(f"{token_file}: a token is one word of printable ASCII")
-    return RemoteDispatch(url, token)
+    return RemoteDispatch(url, read_token(token_file))

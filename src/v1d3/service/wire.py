@@ -47,6 +47,7 @@ __all__ = [
     "ORDER_FIELDS",
     "CELL_FIELDS",
     "is_token",
+    "read_token",
     "parse_json",
     "float_field",
     "id_field",
@@ -114,6 +115,24 @@ def is_token(token: str) -> bool:
     """Whether ``token`` can be a bearer token: one word of at least 16 printable ASCII
     characters (what an HTTP header carries unchanged)."""
     return len(token) >= 16 and token.isascii() and token.isprintable() and " " not in token
+
+
+def read_token(path: str | None) -> str | None:
+    """The bearer token in file ``path`` (None: no token); ConfigError, naming the file, when it
+    cannot be read or is no token (:func:`is_token`)."""
+    if path is None:
+        return None
+    from pathlib import Path
+
+    from v1d3.errors import ConfigError
+
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the token file ({e})") from None
+    if not is_token(token):
+        raise ConfigError(f"{path}: a token is one word of at least 16 printable ASCII characters")
+    return token
 
 
 def parse_json(body: bytes) -> Any:
