@@ -461,7 +461,7 @@ def profile(city: Any, root: Path, calls: int) -> dict[str, Any]:
 
     st = ServiceState(city_scenario(), packaged_models())
     st.prepare("day", JSON, day_body(1))()
-    journal = Journal(root / "profile-journal", durable=True)
+    journal = Journal(root / "profile-journal")
     steps: dict[str, dict[str, list[float]]] = {f: {} for f in FORMATS}
 
     def add(fmt: str, step: str, s: float) -> None:

@@ -39,18 +39,17 @@ SNAPSHOT_DIR = "snapshots"
 class Journal:
     """The journal and snapshots of one state folder, locked for this process."""
 
-    def __init__(self, folder: Path, durable: bool = True) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         (folder / SNAPSHOT_DIR).mkdir(mode=0o700, exist_ok=True)
         self._lock = _lock(folder / LOCK_FILE)
-        self.durable = durable
         try:
             self.db = sqlite3.connect(
                 folder / DB_FILE, isolation_level=None, check_same_thread=False
             )
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+            self.db.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns
             for table in (
                 "events (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, ctype TEXT NOT NULL, "
                 "body BLOB NOT NULL)",
