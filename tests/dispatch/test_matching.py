@@ -8,7 +8,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from v1d3.dispatch.matching import greedy_matching, max_weight_matching
+import v1d3.dispatch.matching as matching
+from v1d3.dispatch.matching import (
+    dense_matching,
+    greedy_matching,
+    max_weight_matching,
+    sparse_matching,
+)
+
+SOLVERS = (max_weight_matching, sparse_matching, dense_matching)
 
 
 def brute_force_best(rows, cols, w) -> float:
@@ -43,11 +51,51 @@ def one_to_one(rows, cols, sel) -> bool:
 @given(instances)
 def test_max_weight_matching_is_optimal(inst) -> None:
     rows, cols, w = inst
-    sel = max_weight_matching(np.array(rows), np.array(cols), np.array(w))
-    assert one_to_one(rows, cols, sel.tolist())
-    assert all(w[i] > 0 for i in sel)
-    total = float(sum(w[i] for i in sel))
-    assert abs(total - brute_force_best(rows, cols, w)) < 1e-9
+    best = brute_force_best(rows, cols, w)
+    for solve in SOLVERS:
+        sel = solve(np.array(rows), np.array(cols), np.array(w))
+        assert one_to_one(rows, cols, sel.tolist()), solve.__name__
+        assert all(w[i] > 0 for i in sel), solve.__name__
+        total = float(sum(w[i] for i in sel))
+        assert abs(total - best) < 1e-9, solve.__name__
+
+
+@settings(max_examples=200, deadline=None)
+@given(instances)
+def test_lexicographic_weights_take_the_most_pairs(inst) -> None:
+    """Weights lifted so that one more pair outweighs any other difference (as the value
+    policies lift them): the sparse solver's shortcut without "unmatched" edges, and its
+    fallback when no matching covers the smaller side, both find the brute-force best."""
+    rows, cols, w = inst
+    lifted = [abs(x) + 100.0 for x in w]
+    best = brute_force_best(rows, cols, lifted)
+    for solve in SOLVERS:
+        sel = solve(np.array(rows), np.array(cols), np.array(lifted))
+        assert one_to_one(rows, cols, sel.tolist()), solve.__name__
+        assert abs(sum(lifted[i] for i in sel) - best) < 1e-9, solve.__name__
+
+
+def test_sparse_keeps_the_heavier_of_a_repeated_pair() -> None:
+    # (0, 0) given twice; the heavier copy (index 2) is the one that can be chosen
+    rows, cols, w = np.array([0, 1, 0]), np.array([0, 1, 0]), np.array([1.0, 2.0, 3.0])
+    for solve in SOLVERS:
+        assert solve(rows, cols, w).tolist() == [1, 2], solve.__name__
+
+
+def test_large_rounds_are_solved_on_their_pairs(monkeypatch) -> None:
+    """Above DENSE_MAX_CELLS the sparse solver runs (no rows × columns matrix is built), and it
+    finds the dense solver's total on a round of city shape: sparse rows of nearest drivers."""
+    rng = np.random.default_rng(3)
+    n_o, n_d, k = 300, 600, 8
+    rows = np.repeat(np.arange(n_o), k)
+    cols = np.concatenate([rng.choice(n_d, k, replace=False) for _ in range(n_o)])
+    w = rng.normal(2.0, 3.0, rows.size)
+    assert n_o * n_d > matching.DENSE_MAX_CELLS
+    ref = dense_matching(rows, cols, w)
+    monkeypatch.setattr(matching, "_dense", None)  # calling it would fail
+    sel = max_weight_matching(rows, cols, w)
+    assert one_to_one(rows.tolist(), cols.tolist(), sel.tolist())
+    assert np.isclose(np.maximum(w, 0)[sel].sum(), np.maximum(w, 0)[ref].sum(), rtol=1e-12)
 
 
 @settings(max_examples=200, deadline=None)
@@ -69,5 +117,7 @@ def test_greedy_matching_follows_priority(inst) -> None:
 
 def test_empty_batch() -> None:
     z = np.zeros(0, dtype=np.int64)
-    assert max_weight_matching(z, z, np.zeros(0)).size == 0
+    for solve in SOLVERS:
+        assert solve(z, z, np.zeros(0)).size == 0
+        assert solve(np.array([1]), np.array([2]), np.array([-1.0])).size == 0
     assert greedy_matching(z, z, z).size == 0

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-__all__ = ["max_weight_matching", "greedy_matching"]
+__all__ = [
+    "DENSE_MAX_CELLS",
+    "max_weight_matching",
+    "sparse_matching",
+    "dense_matching",
+    "greedy_matching",
+]
 
 
 def _compact(x: np.ndarray) -> tuple[int, np.ndarray]:
@@ -35,22 +43,106 @@ def _compact(x: np.ndarray) -> tuple[int, np.ndarray]:
     return int(rank[-1]) + 1, inv
 
 
+def _best_of_duplicates(ri: np.ndarray, ci: np.ndarray, n_c: int, w: np.ndarray) -> np.ndarray:
+    """Indices of the pairs with weight > 0, one per (row, column): the heaviest, and of equal
+    weights the last given; sorted by (row, column)."""
+    pos = np.flatnonzero(w > 0)
+    key = ri[pos] * n_c + ci[pos]
+    order = np.lexsort((-pos, -w[pos], key))
+    ks = key[order]
+    first = np.ones(ks.size, dtype=bool)
+    first[1:] = ks[1:] != ks[:-1]
+    return pos[order[first]]
+
+
+DENSE_MAX_CELLS = 50_000
+"""Largest rows × columns solved on the dense matrix; larger rounds are solved on their pairs
+alone. Both are exact; dense is faster below (about 0.1 ms against 0.7 ms for 20 × 40), sparse
+above (1.6 against 3.5 ms at 200 × 400; 35 against 100–200 ms at 2,000 × 4,000)."""
+
+
 def max_weight_matching(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Indices of the pairs of a maximum-weight one-to-one matching.
 
     ``rows``/``cols`` identify the two sides (e.g. order and driver ids) of each candidate pair.
-    Pairs with weight ≤ 0 are never selected (leaving both sides unmatched is worth 0). The
-    problem is solved exactly (Kuhn–Munkres via :func:`scipy.optimize.linear_sum_assignment`) on
-    the dense matrix of only the rows and columns that appear in some pair.
+    Pairs with weight ≤ 0 are never selected (leaving both sides unmatched is worth 0); of a
+    (row, column) given twice only the heavier pair can be. Solved exactly, by
+    :func:`dense_matching` on rounds of at most :data:`DENSE_MAX_CELLS` rows × columns and by
+    :func:`sparse_matching` on larger ones.
     """
     rows = np.asarray(rows)
-    n = rows.size
-    if n == 0:
+    if rows.size == 0:
         return np.zeros(0, dtype=np.int64)
     n_r, ri = _compact(rows)
     n_c, ci = _compact(np.asarray(cols))
-    w = np.maximum(np.asarray(weight, dtype=np.float64), 0.0)
-    # if a (row, col) pair appears twice, keep the heavier one
+    w = np.asarray(weight, dtype=np.float64)
+    if n_r * n_c <= DENSE_MAX_CELLS:
+        return _dense(n_r, ri, n_c, ci, w)
+    return _sparse(n_r, ri, n_c, ci, w)
+
+
+def sparse_matching(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """:func:`max_weight_matching` on the pairs alone, never a matrix of every row against every
+    column: sparse Jonker–Volgenant
+    (:func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching`) on the costs
+    ``C - weight`` with ``C`` above every weight, plus one private edge of cost ``C`` per vertex
+    of the smaller side (being left unmatched), so that a full matching always exists and its
+    minimum cost is the maximum weight."""
+    rows = np.asarray(rows)
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    n_r, ri = _compact(rows)
+    n_c, ci = _compact(np.asarray(cols))
+    return _sparse(n_r, ri, n_c, ci, np.asarray(weight, dtype=np.float64))
+
+
+def dense_matching(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """:func:`max_weight_matching` by the dense Kuhn–Munkres assignment
+    (:func:`scipy.optimize.linear_sum_assignment`) on every row against every column that
+    appears in some pair."""
+    rows = np.asarray(rows)
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    n_r, ri = _compact(rows)
+    n_c, ci = _compact(np.asarray(cols))
+    return _dense(n_r, ri, n_c, ci, np.asarray(weight, dtype=np.float64))
+
+
+def _sparse(n_r: int, ri: np.ndarray, n_c: int, ci: np.ndarray, w: np.ndarray) -> np.ndarray:
+    if n_r > n_c:  # the smaller side as rows: fewer "unmatched" edges
+        n_r, n_c, ri, ci = n_c, n_r, ci, ri
+    pos = _best_of_duplicates(ri, ci, n_c, w)
+    if pos.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    wp = w[pos]
+    top, low = float(wp.max()), float(wp.min())
+    c_max = top + max(1.0, abs(top))  # every cost ≥ 1 in the weights' scale: none is zero
+    mr = mc = None
+    if n_r * low > (n_r - 1) * top:
+        # one more pair outweighs any other difference (the value policies' lexicographic
+        # weights): the best matching has as many pairs as can be, so where every row can be
+        # matched it is the best full one, found without the "unmatched" edges (a third faster)
+        try:
+            mr, mc = min_weight_full_bipartite_matching(
+                csr_array((c_max - wp, (ri[pos], ci[pos])), shape=(n_r, n_c))
+            )
+        except ValueError:  # no matching covers every row
+            pass
+    if mr is None or mc is None:
+        cost = np.concatenate([c_max - wp, np.full(n_r, c_max)])
+        r = np.concatenate([ri[pos], np.arange(n_r)])
+        c = np.concatenate([ci[pos], n_c + np.arange(n_r)])
+        graph = csr_array((cost, (r, c)), shape=(n_r, n_c + n_r))
+        mr, mc = min_weight_full_bipartite_matching(graph)
+    real = mc < n_c
+    key = ri[pos] * n_c + ci[pos]  # sorted (see _best_of_duplicates)
+    sel = pos[np.searchsorted(key, mr[real] * n_c + mc[real])]
+    return np.sort(sel)
+
+
+def _dense(n_r: int, ri: np.ndarray, n_c: int, ci: np.ndarray, w: np.ndarray) -> np.ndarray:
+    w = np.maximum(w, 0.0)
+    # if a (row, col) pair appears twice, keep the heavier one (of equal ones the last given)
     order = np.argsort(w, kind="stable")
     W = np.zeros((n_r, n_c))
     P = np.full((n_r, n_c), -1, dtype=np.int64)
