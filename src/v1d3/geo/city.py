@@ -20,6 +20,9 @@ from v1d3.geo.polygons import Zones, zone_of_points
 from v1d3.geo.projection import LocalProjection
 from v1d3.geo.travel import ConstantSpeed, TravelModel
 
+_DEDUPLICATE_ABOVE = 1000
+"""Points above which :meth:`City.cell_of` looks each distinct point up once."""
+
 __all__ = ["City", "h3_city", "hex_grid_city"]
 
 
@@ -72,6 +75,16 @@ class City:
         """Dense cell index of each point (the nearest cell when a point lies outside the city)."""
         lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
         lng = np.atleast_1d(np.asarray(lng, dtype=np.float64))
+        if lat.size > _DEDUPLICATE_ABOVE and lat.shape == lng.shape:
+            # a round names each place many times (an order once per candidate driver): look
+            # each distinct point up once (60,000 points of 8,000 places: 15 ms against 76 ms)
+            points = np.stack([lat.ravel(), lng.ravel()], axis=1)
+            if np.isfinite(points).all():  # (lat, lng) as one complex number: a fast unique
+                uniq, inv = np.unique(points.view(np.complex128).ravel(), return_inverse=True)
+                return self._cell_of(uniq.real, uniq.imag)[inv].reshape(lat.shape)
+        return self._cell_of(lat, lng)
+
+    def _cell_of(self, lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
         out = np.full(lat.shape, -1, dtype=np.int32)
         if self.h3_resolution is not None and lat.size:
             res = self.h3_resolution
