@@ -26,7 +26,9 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from numbers import Integral, Real
+from operator import itemgetter
 from typing import Any, cast
 
 import numpy as np
@@ -397,7 +399,17 @@ class ObservedBatch(CandidateBatch):
 
 
 def _col(observ: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
-    return np.array([p[key] for p in observ], dtype=np.float64)
+    return np.fromiter(map(itemgetter(key), observ), dtype=np.float64, count=len(observ))
+
+
+def _points(observ: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
+    """The ``[lng, lat]`` of each entry as an n × 2 array (three times faster than
+    ``np.array`` on the list of lists, which decoding a 20,000-pair round spends most on)."""
+    pts = [p[key] for p in observ]
+    if set(map(len, pts)) != {2}:
+        raise ValueError(f"{key}: expected [lng, lat] pairs")
+    flat = np.fromiter(chain.from_iterable(pts), dtype=np.float64, count=2 * len(pts))
+    return flat.reshape(-1, 2)
 
 
 def batch_from_dispatch_observation(
@@ -416,9 +428,9 @@ def batch_from_dispatch_observation(
     epoch, t = split_timestamp(observ[0]["timestamp"], utc_offset_s)
     order = np.array([int(p["order_id"]) for p in observ], dtype=np.int64)
     driver = np.array([int(p["driver_id"]) for p in observ], dtype=np.int64)
-    loc = np.array([p["driver_location"] for p in observ], dtype=np.float64).reshape(-1, 2)
-    o_loc = np.array([p["order_start_location"] for p in observ], dtype=np.float64).reshape(-1, 2)
-    d_loc = np.array([p["order_finish_location"] for p in observ], dtype=np.float64).reshape(-1, 2)
+    loc = _points(observ, "driver_location")
+    o_loc = _points(observ, "order_start_location")
+    d_loc = _points(observ, "order_finish_location")
     ts = _col(observ, "timestamp")
     trip_s = _col(observ, "order_finish_timestamp") - ts
     ox, oy = city.proj.to_xy(o_loc[:, 1], o_loc[:, 0])
