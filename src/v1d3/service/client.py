@@ -21,7 +21,7 @@ from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, PolicyError
 from v1d3.geo.city import City
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome
-from v1d3.service.wire import ARROW, CELL_FIELDS, ORDER_FIELDS, PAIR_FIELDS
+from v1d3.service.wire import ARROW, batch_arrays
 
 __all__ = ["RemoteDispatch", "arrow_body"]
 
@@ -30,15 +30,12 @@ def arrow_body(batch: CandidateBatch, city: City) -> bytes:
     """A round's columnar body as an Arrow IPC stream (cells as grid ids)."""
     import pyarrow as pa
 
-    labels = np.asarray(city.labels, dtype=object)
     cols: dict[str, Any] = {}
-    for f in (*PAIR_FIELDS, *ORDER_FIELDS):
-        v = np.asarray(getattr(batch, f))
-        cols[f] = pa.array(labels[v]) if f in CELL_FIELDS else pa.array(v)
-    cp = batch.cancel_prob
-    if cp is not None:
-        flat = pa.array(np.asarray(cp, dtype=np.float64).ravel())
-        cols["cancel_prob"] = pa.FixedSizeListArray.from_arrays(flat, 10)
+    for f, v in batch_arrays(batch, city).items():
+        if f == "cancel_prob":
+            cols[f] = pa.FixedSizeListArray.from_arrays(pa.array(v.ravel()), v.shape[1])
+        else:
+            cols[f] = pa.array(v)
     meta = {"t": repr(float(batch.t)), "weekday": str(int(batch.weekday))}
     table = pa.table(cols).replace_schema_metadata(meta)
     sink = pa.BufferOutputStream()
@@ -51,6 +48,9 @@ class RemoteDispatch(DispatchPolicy):
     """Dispatch decided by the service at ``url`` (``token``: its bearer token)."""
 
     name = "remote"
+    values_elsewhere = True
+    """Its value function lives in the service: a repositioning policy that would read it here
+    (``value``) is refused rather than given the offline one in its place."""
 
     def __init__(self, url: str, token: str | None = None, timeout_s: float = 60.0):
         parts = urllib.parse.urlsplit(url)
