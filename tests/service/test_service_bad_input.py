@@ -782,11 +782,38 @@ def test_a_round_failing_inside_the_policy_stops_further_changes(
             raise RuntimeError("the policy failed")
 
         monkeypatch.setattr(state.dispatch, "dispatch", boom)
-        before = state.digest()
+        before, seq = state.digest(), service.journal.seq
         with pytest.raises(RuntimeError):  # Unavailable: restart, the journal rebuilds it
             service.handle("dispatch", JSON, dumps(served.columnar))
         assert service.broken is not None or state.digest() == before
+        # its row, committed while it ran, is taken back: a restart rebuilds the state before it
+        assert service.journal.seq == seq and not list(service.journal.rows_after(seq))
         with pytest.raises(RuntimeError, match="restart"):
+            service.handle("dispatch", JSON, dumps(served.columnar))
+    finally:
+        service.close()
+
+
+def test_a_failed_commit_stops_further_changes(served: Served, tmp_path, monkeypatch) -> None:
+    import pickle
+
+    from v1d3.service.core import Unavailable
+    from v1d3.service.journal import Journal
+
+    ready(served, pending=True)
+    state = pickle.loads(pickle.dumps(served.service.state, protocol=5))
+    service = DispatchService(
+        ServeConfig(state=str(tmp_path / "state")), state, Journal(tmp_path / "state")
+    )
+    try:
+
+        def full(*_: Any) -> int:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(service.journal, "append", full)
+        with pytest.raises(Unavailable, match="journal failed"):  # never acknowledged
+            service.handle("dispatch", JSON, dumps(served.columnar))
+        with pytest.raises(Unavailable, match="journal failed"):
             service.handle("dispatch", JSON, dumps(served.columnar))
     finally:
         service.close()
