@@ -40,6 +40,7 @@ made by the project's own encoders (:func:`v1d3.service.client.arrow_body`,
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import os
@@ -462,6 +463,7 @@ def profile(city: Any, root: Path, calls: int) -> dict[str, Any]:
     st = ServiceState(city_scenario(), packaged_models())
     st.prepare("day", JSON, day_body(1))()
     journal = Journal(root / "profile-journal")
+    gc.freeze()  # as `v1d3 serve` does once it has loaded
     steps: dict[str, dict[str, list[float]]] = {f: {} for f in FORMATS}
 
     def add(fmt: str, step: str, s: float) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 
 from v1d3.cli import common as c
@@ -44,6 +46,9 @@ def serve(*, options: c.GivenOptions) -> None:
             soft_wrap=True,
         )
         app = create_app(service, token)
+        # the city, the models and the libraries live as long as the process: kept out of the
+        # collector's scans, which otherwise cost decoding a KDD round 360 ms instead of 80
+        gc.freeze()
         uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
     finally:
         service.close()
