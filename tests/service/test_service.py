@@ -259,3 +259,13 @@ def test_a_failed_snapshot_still_answers(serve, tmp_path: Path, monkeypatch) -> 
         status, _doc = _post(url, "/v1/day", json.dumps(day).encode())
         assert status == 200
     assert service.journal.seq == 2 and "No space" in (service.snapshot_error or "")
+
+
+def test_value_repositioning_beside_a_remote_dispatch_is_refused() -> None:
+    """Its values live in the service: reading the offline ones here in their place would be a
+    silent other policy."""
+    from v1d3.policies import make_reposition
+
+    remote = RemoteDispatch("http://127.0.0.1:9")  # never contacted
+    with pytest.raises(ConfigError, match="the service's, not this process's"):
+        make_reposition("value", dispatch=remote, scenario=DAY.scenario)

@@ -101,6 +101,13 @@ def make_value_reposition(
     value = getattr(dispatch, "value", None)
     if isinstance(value, ValueFunction):
         return ValueReposition(value, cfg, forecast)
+    if getattr(dispatch, "values_elsewhere", False):
+        name = getattr(dispatch, "name", "")
+        raise ConfigError(
+            f"reposition 'value' beside dispatch {name!r}: the values it would read are "
+            "the service's, not this process's; reposition with the service's own /v1/reposition "
+            "or pick another policy (stay, demand, min-cost-flow, zhang-pavone, ...)"
+        )
     try:
         from v1d3.policies.neural import load_offline_cvnet
     except ImportError:
