@@ -736,6 +736,31 @@ FOUND = {
         _arrow_with(s, lambda t, m: _set(t, "cancel_prob", pa.array(np.full(t.num_rows, 0.5)))),
         ARROW,
     ),
+    # Arrow grid ids are looked up once per distinct id: an unknown one, ids as numbers, nulls
+    "arrow unknown grid id": lambda s: (
+        _arrow_with(
+            s,
+            lambda t, m: _set(
+                t,
+                "driver_cell",
+                pa.array(["8a2a1072c3fffff", *t.column("driver_cell")[1:].to_pylist()]),
+            ),
+        ),
+        ARROW,
+    ),
+    "arrow cells as integers": lambda s: (
+        _arrow_with(s, lambda t, m: _set(t, "origin_cell", pa.array(np.zeros(t.num_rows, int)))),
+        ARROW,
+    ),
+    "arrow null grid id": lambda s: (
+        _arrow_with(
+            s,
+            lambda t, m: _set(
+                t, "dest_cell", pa.array([None, *t.column("dest_cell")[1:].to_pylist()])
+            ),
+        ),
+        ARROW,
+    ),
 }
 
 
