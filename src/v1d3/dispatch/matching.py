@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_array
@@ -43,6 +46,10 @@ def _compact(x: np.ndarray) -> tuple[int, np.ndarray]:
     return int(rank[-1]) + 1, inv
 
 
+Solver = Callable[[int, np.ndarray, int, np.ndarray, np.ndarray], np.ndarray]
+"""A solver on compacted sides: ``(n_rows, row_index, n_cols, col_index, weight)`` → pairs."""
+
+
 def _best_of_duplicates(ri: np.ndarray, ci: np.ndarray, n_c: int, w: np.ndarray) -> np.ndarray:
     """Indices of the pairs with weight > 0, one per (row, column): the heaviest, and of equal
     weights the last given; sorted by (row, column)."""
@@ -70,15 +77,19 @@ def max_weight_matching(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) 
     :func:`dense_matching` on rounds of at most :data:`DENSE_MAX_CELLS` rows × columns and by
     :func:`sparse_matching` on larger ones.
     """
+    return _solve(rows, cols, weight, None)
+
+
+def _solve(rows: Any, cols: Any, weight: Any, solver: Solver | None) -> np.ndarray:
+    """Both sides compacted to 0..n-1, then ``solver`` (None: by the round's size)."""
     rows = np.asarray(rows)
     if rows.size == 0:
         return np.zeros(0, dtype=np.int64)
     n_r, ri = _compact(rows)
     n_c, ci = _compact(np.asarray(cols))
-    w = np.asarray(weight, dtype=np.float64)
-    if n_r * n_c <= DENSE_MAX_CELLS:
-        return _dense(n_r, ri, n_c, ci, w)
-    return _sparse(n_r, ri, n_c, ci, w)
+    if solver is None:
+        solver = _dense if n_r * n_c <= DENSE_MAX_CELLS else _sparse
+    return solver(n_r, ri, n_c, ci, np.asarray(weight, dtype=np.float64))
 
 
 def sparse_matching(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -88,24 +99,14 @@ def sparse_matching(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) -> n
     ``C - weight`` with ``C`` above every weight, plus one private edge of cost ``C`` per vertex
     of the smaller side (being left unmatched), so that a full matching always exists and its
     minimum cost is the maximum weight."""
-    rows = np.asarray(rows)
-    if rows.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    n_r, ri = _compact(rows)
-    n_c, ci = _compact(np.asarray(cols))
-    return _sparse(n_r, ri, n_c, ci, np.asarray(weight, dtype=np.float64))
+    return _solve(rows, cols, weight, _sparse)
 
 
 def dense_matching(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """:func:`max_weight_matching` by the dense Kuhn–Munkres assignment
     (:func:`scipy.optimize.linear_sum_assignment`) on every row against every column that
     appears in some pair."""
-    rows = np.asarray(rows)
-    if rows.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    n_r, ri = _compact(rows)
-    n_c, ci = _compact(np.asarray(cols))
-    return _dense(n_r, ri, n_c, ci, np.asarray(weight, dtype=np.float64))
+    return _solve(rows, cols, weight, _dense)
 
 
 def _sparse(n_r: int, ri: np.ndarray, n_c: int, ci: np.ndarray, w: np.ndarray) -> np.ndarray:
