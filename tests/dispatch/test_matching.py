@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -73,6 +74,25 @@ def test_lexicographic_weights_take_the_most_pairs(inst) -> None:
         sel = solve(np.array(rows), np.array(cols), np.array(lifted))
         assert one_to_one(rows, cols, sel.tolist()), solve.__name__
         assert abs(sum(lifted[i] for i in sel) - best) < 1e-9, solve.__name__
+
+
+def test_sparse_keeps_tiny_weights_apart() -> None:
+    """The costs are at the weights' own scale: weights of 1e-17 are matched as well as 1."""
+    rng = np.random.default_rng(5)
+    rows = np.repeat(np.arange(300), 8)
+    cols = np.concatenate([rng.choice(600, 8, replace=False) for _ in range(300)])
+    w = rng.random(rows.size)
+    best = w[dense_matching(rows, cols, w)].sum()
+    for scale in (1.0, 1e-17):
+        sel = sparse_matching(rows, cols, w * scale)
+        assert np.isclose(w[sel].sum(), best, rtol=1e-12), scale
+
+
+def test_nan_weights_are_refused_by_every_solver() -> None:
+    rows, cols, w = np.array([0, 1]), np.array([0, 1]), np.array([1.0, np.nan])
+    for solve in SOLVERS:
+        with pytest.raises(ValueError):
+            solve(rows, cols, w)
 
 
 def test_sparse_keeps_the_heavier_of_a_repeated_pair() -> None:

@@ -752,6 +752,15 @@ FOUND = {
         _arrow_with(s, lambda t, m: _set(t, "origin_cell", pa.array(np.zeros(t.num_rows, int)))),
         ARROW,
     ),
+    # KDD locations of length 2 that are not pairs of numbers were read as their characters/keys
+    "kdd location a string": lambda s: (
+        dumps([{**s.kdd[0], "driver_location": "12"}, *s.kdd[1:]]),
+        JSON,
+    ),
+    "kdd location a dict": lambda s: (
+        dumps([{**s.kdd[0], "order_start_location": {"1": 0, "2": 0}}, *s.kdd[1:]]),
+        JSON,
+    ),
     "arrow null grid id": lambda s: (
         _arrow_with(
             s,
@@ -762,6 +771,18 @@ FOUND = {
         ARROW,
     ),
 }
+
+
+def test_arrow_grid_ids_dictionary_encoded_or_as_views(served: Served) -> None:
+    """A client's own dictionary-encoded grid ids, or string views, read as plain strings."""
+    from v1d3.service.wire import arrow_batch
+
+    plain = arrow_batch(served.arrow, served.city)
+    for recode in (lambda c: c.dictionary_encode(), lambda c: c.cast(pa.string_view())):
+        body = _arrow_with(
+            served, lambda t, m, r=recode: _set(t, "driver_cell", r(t.column("driver_cell")))
+        )
+        assert np.array_equal(arrow_batch(body, served.city).driver_cell, plain.driver_cell)
 
 
 @pytest.mark.parametrize("case", sorted(FOUND))
@@ -811,7 +832,7 @@ def test_a_round_failing_inside_the_policy_stops_further_changes(
         with pytest.raises(RuntimeError):  # Unavailable: restart, the journal rebuilds it
             service.handle("dispatch", JSON, dumps(served.columnar))
         assert service.broken is not None or state.digest() == before
-        # its row, committed while it ran, is taken back: a restart rebuilds the state before it
+        # it left no row in the journal: a restart rebuilds the state from before it
         assert service.journal.seq == seq and not list(service.journal.rows_after(seq))
         with pytest.raises(RuntimeError, match="restart"):
             service.handle("dispatch", JSON, dumps(served.columnar))

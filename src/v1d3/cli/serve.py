@@ -15,7 +15,7 @@ __all__ = ["register"]
 
 def _imports() -> None:
     missing = []
-    for name in ("fastapi", "uvicorn", "prometheus_client"):
+    for name in ("fastapi", "uvicorn", "prometheus_client", "orjson"):
         try:
             __import__(name)
         except ModuleNotFoundError:

@@ -406,8 +406,8 @@ def _points(observ: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
     """The ``[lng, lat]`` of each entry as an n × 2 array (three times faster than
     ``np.array`` on the list of lists, which decoding a 20,000-pair round spends most on)."""
     pts = [p[key] for p in observ]
-    if set(map(len, pts)) != {2}:
-        raise ValueError(f"{key}: expected [lng, lat] pairs")
+    if not set(map(type, pts)) <= {list, tuple} or set(map(len, pts)) != {2}:
+        raise ValueError(f"{key}: expected [lng, lat] pairs")  # not "12" or {"1": 0, "2": 0}
     flat = np.fromiter(chain.from_iterable(pts), dtype=np.float64, count=2 * len(pts))
     return flat.reshape(-1, 2)
 

@@ -13,8 +13,6 @@ import logging
 import pickle
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,7 +85,6 @@ class DispatchService:
         """The last journal commit's time, seconds."""
         self.snapshot_error: str | None = None
         """Why the last snapshot failed (it is tried again at the next request)."""
-        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v1d3-journal")
 
     @classmethod
     def open(cls, config: ServeConfig) -> DispatchService:
@@ -147,55 +144,27 @@ class DispatchService:
             if self.broken is not None:
                 raise Unavailable(self.broken)
             apply = self.state.prepare(kind, ctype, body)
-            if self.journal is None:
-                return self._apply(apply)
-            # the row is committed (its fsync waits on the disk, not on this interpreter) while
-            # the request is applied; it is answered once both are done
-            commit = self._committer.submit(self._commit, kind, ctype, body)
             try:
-                answer = self._apply(apply)
-            except Unavailable:
-                self._withdraw(commit)
-                raise
-            self._await(commit)
-            self.since_snapshot += 1
-            if self.since_snapshot >= self.config.snapshot_every:
+                answer = apply()
+            except Exception as e:  # a bug: the state may be half changed, the journal is not
+                self.broken = f"a request failed mid-change ({type(e).__name__}: {e}); restart"
+                raise Unavailable(self.broken) from e
+            if self.journal is not None:
+                tic = time.perf_counter()
                 try:
-                    self.snapshot()
-                except Exception as e:  # the request is durable already: answer it
-                    self.snapshot_error = f"{type(e).__name__}: {e}"
-                    log.warning("snapshot failed (%s); the journal keeps growing", e)
+                    self.journal.append(kind, ctype, body)
+                except Exception as e:  # disk full, I/O error: the state ran ahead of the log
+                    self.broken = f"the journal failed ({type(e).__name__}: {e}); restart"
+                    raise Unavailable(self.broken) from None
+                self.append_s = time.perf_counter() - tic
+                self.since_snapshot += 1
+                if self.since_snapshot >= self.config.snapshot_every:
+                    try:
+                        self.snapshot()
+                    except Exception as e:  # the request is durable already: answer it
+                        self.snapshot_error = f"{type(e).__name__}: {e}"
+                        log.warning("snapshot failed (%s); the journal keeps growing", e)
             return answer
-
-    def _apply(self, apply: Callable[[], Any]) -> Any:
-        try:
-            return apply()
-        except Exception as e:  # a bug: the state may be half changed, the journal is not
-            self.broken = f"a request failed mid-change ({type(e).__name__}: {e}); restart"
-            raise Unavailable(self.broken) from e
-
-    def _commit(self, kind: str, ctype: str, body: bytes) -> int:
-        assert self.journal is not None
-        tic = time.perf_counter()
-        seq = self.journal.append(kind, ctype, body)
-        self.append_s = time.perf_counter() - tic
-        return seq
-
-    def _await(self, commit: Future[int]) -> int:
-        try:
-            return commit.result()
-        except Exception as e:  # disk full, I/O error: the state ran ahead of the log
-            self.broken = f"the journal failed ({type(e).__name__}: {e}); restart"
-            raise Unavailable(self.broken) from None
-
-    def _withdraw(self, commit: Future[int]) -> None:
-        """Take back the row of a request that failed mid-change, so that a restart rebuilds
-        the state from before it (the service is broken either way)."""
-        assert self.journal is not None
-        try:
-            self.journal.drop_last(commit.result())
-        except Exception as e:
-            log.error("the row of a failed request could not be taken back (%s)", e)
 
     def snapshot(self) -> None:
         """Keep the state now (the journal's rows it covers are dropped)."""
@@ -209,6 +178,5 @@ class DispatchService:
             return self.state.values(labels, t_s)
 
     def close(self) -> None:
-        self._committer.shutdown(wait=True)
         if self.journal is not None:
             self.journal.close()

@@ -92,13 +92,6 @@ class Journal:
         self.seq = seq
         return seq
 
-    def drop_last(self, seq: int) -> None:
-        """Take back row ``seq``, the last one (a request that failed after it was committed)."""
-        if seq != self.seq:
-            raise ValueError(f"row {seq} is not the last ({self.seq})")
-        self.db.execute("DELETE FROM events WHERE seq = ?", (seq,))
-        self.seq = seq - 1
-
     def rows_after(self, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
         """The rows after ``seq``, in order."""
         yield from self.db.execute(
