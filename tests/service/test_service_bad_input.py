@@ -761,6 +761,19 @@ FOUND = {
         dumps([{**s.kdd[0], "order_start_location": {"1": 0, "2": 0}}, *s.kdd[1:]]),
         JSON,
     ),
+    "arrow dictionary with a null entry": lambda s: (
+        _arrow_with(
+            s,
+            lambda t, m: _set(
+                t,
+                "driver_cell",
+                pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(t.num_rows, dtype=np.int32)), pa.array([None, "x"])
+                ),
+            ),
+        ),
+        ARROW,
+    ),
     "arrow null grid id": lambda s: (
         _arrow_with(
             s,

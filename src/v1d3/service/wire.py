@@ -191,9 +191,14 @@ def cell_field(name: str, x: Any, n: int, city: City) -> np.ndarray:
     if not isinstance(x, list) or len(x) != n or not set(map(type, x)) <= {str}:
         raise RequestError(f"{name}: expected {n} grid ids (strings), one per pair")
     # one dict look-up per entry: a few times faster than np.unique on the strings first
-    index = city.index_of_labels(x).astype(np.int64)
-    if n and index.min() < 0:
-        bad = x[int(np.argmax(index < 0))]
+    return _grid_indices(name, x, city)
+
+
+def _grid_indices(name: str, labels: list[Any], city: City) -> np.ndarray:
+    """The city's cell index of each grid id; RequestError naming the first it lacks."""
+    index = city.index_of_labels(labels).astype(np.int64)
+    if index.size and index.min() < 0:
+        bad = str(labels[int(np.argmax(index < 0))])
         raise RequestError(f"{name}: {bad[:40]!r} is not a grid id of the city")
     return index
 
@@ -316,11 +321,7 @@ def _arrow_cells(name: str, col: Any, city: City) -> np.ndarray:
         encoded = pc.dictionary_encode(col.cast(pa.string()).combine_chunks())
     else:
         raise RequestError(f"{name}: expected {len(col)} grid ids (strings), one per pair")
-    labels = encoded.dictionary.to_pylist()
-    index = city.index_of_labels(labels).astype(np.int64)
-    if index.size and index.min() < 0:
-        bad = labels[int(np.argmax(index < 0))]
-        raise RequestError(f"{name}: {bad[:40]!r} is not a grid id of the city")
+    index = _grid_indices(name, encoded.dictionary.to_pylist(), city)
     return index[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
