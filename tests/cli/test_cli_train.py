@@ -193,3 +193,37 @@ def test_tabular_takes_the_discount_options(
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert got[0][-3:] == (900.0, 0.8, 300.0)
+
+
+def test_train_ospo_and_grpo_write_their_models_with_every_setting(tmp_path: Path) -> None:
+    for method in ("ospo", "grpo"):
+        r = v1d3(
+            "train", *SMALL, "--method", method, "--days", "2", "--seed", "11", "--workers", "1",
+            "--hidden", "8,8", "--clip", "0.3", "--horizon-s", "900", "--device", "cpu",
+            "--out", str(tmp_path),
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert f"{method}.pt" in r.stdout and "1 updates on 2 days" in r.stdout
+        _, meta = load_checkpoint(tmp_path / f"{method}.pt", expect_method=method)
+        assert [d["seed"] for d in meta["days"]] == [11, 12]
+        assert meta["scorer"]["hidden"] == [8, 8]
+        assert meta["train"]["clip"] == 0.3 and meta["train"]["horizon_s"] == 900.0
+        assert meta["train"]["seed"] == 11 and meta["train"]["device"] == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--clip", "1.5"], "clip must be in (0, 1)"),
+        (["--hidden", "0"], "hidden must be one or more widths >= 1"),
+        (["--workers", "0"], "workers must be >= 1"),
+        (["--rollout-hours", "30"], "rollout_hours must be in (0, 24]"),
+    ],
+)
+def test_train_ospo_refuses_bad_settings_in_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    r = v1d3("train", *SMALL, "--method", "ospo", "--days", "1", "--out", str(tmp_path), *args)
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "ospo.pt").exists()

@@ -1,7 +1,11 @@
 """Command: ``v1d3 train`` — learn a value function offline and write it into a models folder.
 
 ``--method cvnet`` writes ``<out>/cvnet.pt`` (used by the ``cvnet`` and ``v1d3`` dispatch
-policies and by ``value`` repositioning); ``--method tabular-td`` writes ``<out>/tabular-td.pt``.
+policies and by ``value`` repositioning); ``--method tabular-td`` writes ``<out>/tabular-td.pt``;
+``--method ospo`` / ``grpo`` write ``<out>/ospo.pt`` / ``grpo.pt``, critic-free pair scorers
+learned by rolling out ``--days`` simulated days with the policy as it learns (seeds ``seed,
+seed+1, …``; in local processes or as Ray tasks, ``--backend``), options the fields of
+:class:`PolicyTrainConfig` and :class:`ScorerConfig` (docs/method.md §13).
 Historical days are simulated with the ``--behaviour`` dispatch policy on seeds ``seed, seed+1,
 …`` (weekdays cycling Monday–Friday; ``--scenario kdd --kdd-orders`` files or a folder: their
 dates in turn), unless ``--trajectories`` gives event logs to learn from (run folders on their
@@ -25,17 +29,20 @@ from v1d3.cli import common as c
 from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import V1D3Error
 from v1d3.learn.config import OfflineTrainConfig
+from v1d3.ospo.config import METHODS as POLICY_METHODS
+from v1d3.ospo.config import PolicyTrainConfig, ScorerConfig
 from v1d3.sim.config import SimConfig
 from v1d3.value.cvnet import CVNetConfig
 
-METHODS = ("cvnet", "tabular-td")
+METHODS = ("cvnet", "tabular-td", *POLICY_METHODS)
 
 StageProgress = Callable[[str, int, int, "float | None"], None]
 
 
 @contextmanager
 def _progress(enabled: bool = True) -> Iterator[StageProgress]:
-    """A progress bar per stage (``simulate`` days, ``fit`` steps) showing the latest loss."""
+    """A progress bar per stage (``simulate`` days, ``fit`` steps, ``update``s of ospo/grpo)
+    showing the latest loss (the rolled-out days' mean income for an ``update``)."""
     if not enabled or not sys.stderr.isatty():
         yield lambda stage, done, total, loss: None
         return
@@ -43,7 +50,7 @@ def _progress(enabled: bool = True) -> Iterator[StageProgress]:
         TextColumn("[bold]{task.description:<8}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[loss]}"),
         TimeElapsedColumn(),
         console=c.err_console,
     ) as bar:
@@ -52,7 +59,12 @@ def _progress(enabled: bool = True) -> Iterator[StageProgress]:
         def update(stage: str, done: int, total: int, loss: float | None) -> None:
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=total, loss="-")
-            text = "-" if loss is None else f"{loss:.4g}"
+            if loss is None:
+                text = "-"
+            elif stage == "update":  # ospo/grpo: the mean income of the update's rollout days
+                text = f"income/day {loss:,.0f}"
+            else:
+                text = f"loss {loss:.4g}"
             bar.update(tasks[stage], completed=done, total=total, loss=text)  # type: ignore[arg-type]
 
         yield update
@@ -60,8 +72,11 @@ def _progress(enabled: bool = True) -> Iterator[StageProgress]:
 
 @c.scenario_options(skip=("managed_share", "managed_drivers"))
 @c.options_of("learner", OfflineTrainConfig, CVNetConfig, skip=("seed",))  # seed: --seed's
+@c.options_of("policy", PolicyTrainConfig, ScorerConfig, skip=("seed", "device"))  # the above's
 def train(
-    method: Annotated[str, typer.Option(help="What to learn: cvnet or tabular-td.")] = "cvnet",
+    method: Annotated[
+        str, typer.Option(help="What to learn: cvnet, tabular-td, ospo or grpo.")
+    ] = "cvnet",
     days: Annotated[
         int, typer.Option(help="Historical days to simulate (cvnet holds the last one out).")
     ] = 20,
@@ -81,16 +96,45 @@ def train(
     bucket_s: Annotated[
         float, typer.Option(help="tabular-td: time-bucket length, seconds.")
     ] = 600.0,
+    backend: Annotated[
+        str, typer.Option(help="ospo/grpo: where the rollout days run: local or ray.")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="ospo/grpo: Ray cluster to join (default: start a local Ray)."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="ospo/grpo: rollout days run at once (processes or Ray CPUs).")
+    ] = 2,
     *,
     learner: c.GivenOptions,
+    policy: c.GivenOptions,
     configs: c.Configs,
 ) -> None:
-    """Learn a value function offline (cvnet or tabular-td) and write it into a models folder."""
+    """Learn a value function offline (cvnet, tabular-td) or a critic-free dispatcher (ospo,
+    grpo) and write it into a models folder."""
     try:
         if method not in METHODS:
             c.fail(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
         sc, sim = configs
-        if method == "cvnet":
+        if method in POLICY_METHODS:
+            train_cfg = policy.build(
+                PolicyTrainConfig, seed=seed, device=learner.get("device") or "auto"
+            )
+            path = _train_policy(
+                method,
+                sc,
+                sim,
+                days,
+                seed,
+                out,
+                train_cfg,
+                policy.build(ScorerConfig),
+                backend,
+                address,
+                workers,
+            )
+        elif method == "cvnet":
             path = _train_cvnet(
                 sc,
                 sim,
@@ -193,6 +237,50 @@ def _train_tabular(
             discount=Discount(gamma, time_unit_s),
         )
     _print_days(load_checkpoint(path)[1], sc, trajectories)
+    return path
+
+
+def _train_policy(
+    method: str,
+    sc: ScenarioConfig,
+    sim: SimConfig,
+    days: int,
+    seed: int,
+    out: Path,
+    cfg: PolicyTrainConfig,
+    scorer: ScorerConfig,
+    backend: str,
+    address: str | None,
+    workers: int,
+) -> Path:
+    from v1d3.ospo.train import train_pair_scorer
+    from v1d3.value.checkpoint import load_checkpoint
+
+    if workers < 1:
+        c.fail(f"workers must be >= 1, got {workers}")
+    with _progress() as bar:
+        path = train_pair_scorer(
+            method,
+            sc,
+            sim,
+            days,
+            seed,
+            out,
+            cfg,
+            scorer,
+            backend=backend,
+            workers=workers,
+            address=address,
+            progress=lambda done, total, income: bar("update", done, total, income),
+        )
+    _, meta = load_checkpoint(path)
+    hist = meta["history"]
+    c.console.print(
+        f"{method}: {len(hist)} updates on {len(meta['days'])} days (seeds {seed}.."
+        f"{seed + days - 1}), income per rolled-out day {hist[0]['income']:,.0f} → "
+        f"{hist[-1]['income']:,.0f}, {max(h['pair_scores_per_s'] for h in hist):,.0f} pair "
+        "scores/s learning"
+    )
     return path
 
 

@@ -11,6 +11,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 __all__ = [
+    "compact_ids",
     "DENSE_MAX_CELLS",
     "max_weight_matching",
     "sparse_matching",
@@ -19,9 +20,9 @@ __all__ = [
 ]
 
 
-def _compact(x: np.ndarray) -> tuple[int, np.ndarray]:
+def compact_ids(x: np.ndarray) -> tuple[int, np.ndarray]:
     """Number of distinct values and each entry's rank among them (like ``np.unique``'s inverse,
-    with less overhead on the small arrays of one round)."""
+    with less overhead on the small arrays of one round); ``x`` must not be empty."""
     if (x[1:] >= x[:-1]).all():  # sorted input (the common case for order ids)
         rank = np.empty(x.size, dtype=np.int64)
         rank[0] = 0
@@ -85,8 +86,8 @@ def _solve(rows: Any, cols: Any, weight: Any, solver: Solver | None) -> np.ndarr
     rows = np.asarray(rows)
     if rows.size == 0:
         return np.zeros(0, dtype=np.int64)
-    n_r, ri = _compact(rows)
-    n_c, ci = _compact(np.asarray(cols))
+    n_r, ri = compact_ids(rows)
+    n_c, ci = compact_ids(np.asarray(cols))
     if solver is None:
         solver = _dense if n_r * n_c <= DENSE_MAX_CELLS else _sparse
     return solver(n_r, ri, n_c, ci, np.asarray(weight, dtype=np.float64))

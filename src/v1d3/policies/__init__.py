@@ -2,10 +2,10 @@
 
 The registries :data:`DISPATCH` and :data:`REPOSITION` (name → factory), the factories of the
 value-based policies (``tabular-td``, ``online-td``, ``cvnet``, ``v1d3``, reposition ``value``;
-docs/method.md §6–§9, §11) and of the field's rebalancers (``min-cost-flow``, ``zhang-pavone``;
-§11.1), which load the packaged models when no models folder is given, and
-:func:`~v1d3.policies.describe.describe`, which reads off a policy the constants a run saves in
-``policies.json``.
+docs/method.md §6–§9, §11), of the critic-free ``ospo`` and ``grpo`` (§13) and of the field's
+rebalancers (``min-cost-flow``, ``zhang-pavone``; §11.1), which load the packaged models when
+no models folder is given, and :func:`~v1d3.policies.describe.describe`, which reads off a
+policy the constants a run saves in ``policies.json``.
 
 A combination is written ``dispatch/reposition`` (e.g. ``distance/stay``, ``v1d3/value``).
 Your own policy plugs in by subclassing :class:`~v1d3.dispatch.base.DispatchPolicy` or
@@ -133,6 +133,16 @@ DISPATCH: dict[str, DispatchFactory] = {
         "neural",
         "make_v1d3",
         "V1D3: offline CVNet + online updates every round + hourly ensemble (Tang et al. 2021).",
+    ),
+    "ospo": _Lazy(
+        "ospo",
+        "make_ospo",
+        "OSPO (Zhao & Li 2025): critic-free pair scores from one-step group rewards (ospo.pt).",
+    ),
+    "grpo": _Lazy(
+        "ospo",
+        "make_grpo",
+        "GRPO: critic-free pair scores from group-normalised rewards-to-go (grpo.pt).",
     ),
     "remote": _Lazy(
         "remote",
