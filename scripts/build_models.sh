@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the pre-trained `manhattan` models shipped in src/v1d3/data/models/:
-# cvnet.pt (offline CVNet, used by the `cvnet` and `v1d3` policies) and tabular-td.pt.
+# cvnet.pt (offline CVNet, used by the `cvnet` and `v1d3` policies), tabular-td.pt, and the
+# critic-free scorers ospo.pt and grpo.pt (docs/method.md §13).
 #
-#   scripts/build_models.sh            # about 10-15 minutes on 2 CPU cores
+#   scripts/build_models.sh            # about 10-15 minutes on 2 CPU cores, then ospo and grpo
+#                                      # about 25 minutes each
 #
 # 1. simulate DAYS historical days of the manhattan scenario with `distance` dispatch on seeds
 #    SEED, SEED+1, ... (weekdays cycling Monday-Friday; full 24-hour days, default fleet);
@@ -16,6 +18,8 @@
 # HL-Gauss loss (docs/method.md §8) on the same days, as cvnet-hl-gauss.pt (the ablation of
 # `make quality PART=ablation`); BEHAVIOUR (default distance) is the dispatch policy the history
 # days are simulated with (cvnet: one step of policy iteration, docs/results/tuning.md §8).
+# 3. train ospo and grpo (SCORERS, default "ospo grpo"; "" skips them) on the same SCORER_DAYS
+#    rollouts of ROLLOUT_HOURS hours each (seeds SCORER_SEED, SCORER_SEED+1, ...), two at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +31,10 @@ HISTORY=${HISTORY:-build/model-history}
 OUT=${MODELS_OUT:-src/v1d3/data/models}
 LOSSES=${LOSSES:-mse}
 BEHAVIOUR=${BEHAVIOUR:-distance}
+SCORERS=${SCORERS-ospo grpo}
+SCORER_DAYS=${SCORER_DAYS:-96}
+SCORER_SEED=${SCORER_SEED:-5000}
+ROLLOUT_HOURS=${ROLLOUT_HOURS:-6}
 
 rm -rf "$HISTORY"
 mkdir -p "$HISTORY" "$OUT"
@@ -50,4 +58,8 @@ for loss in $LOSSES; do
 done
 "$V1D3" train --scenario manhattan --method tabular-td --trajectories "$HISTORY" --seed "$SEED" \
   --out "$OUT"
+for method in $SCORERS; do
+  "$V1D3" train --scenario manhattan --method "$method" --days "$SCORER_DAYS" \
+    --rollout-hours "$ROLLOUT_HOURS" --seed "$SCORER_SEED" --workers 2 --device cpu --out "$OUT"
+done
 ls -l "$OUT"

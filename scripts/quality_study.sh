@@ -16,11 +16,12 @@
 #   shocks            dispatch and repositioning on random shock days (--shocks random)
 #   ablation          the paper's ablations of v1d3, and the offline net trained with HL-Gauss
 #   coordination      managed drivers' income per online hour, 5 managed drivers to all
+#   critic-free       ospo and grpo beside distance, cvnet and v1d3, plain and random shock days
 #   all               every part, in this order
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PARTS="dispatch, reposition, reposition-after, supply, supply-1.5, real-days, shocks, ablation,
-coordination, all"
+coordination, critic-free, all"
 PART=${1:?"usage: scripts/quality_study.sh PART [OUT] (PART: $PARTS)"}
 OUT=${2:-reports/quality}
 V1D3=${V1D3:-.venv/bin/v1d3}
@@ -112,6 +113,25 @@ coordination() {  # managed drivers' income per online hour, 5 drivers to the wh
   "$PY" scripts/coordination_study.py "${DAYS[@]}" --out "$OUT/coordination" --resume
 }
 
+critic_free() {  # the critic-free scorers (docs/method.md §13) beside the value-based methods
+  local name
+  for name in plain shocks; do
+    local days=("${DAYS[@]}")
+    [ "$name" = shocks ] && days+=(--shocks random)
+    "$V1D3" evaluate "${days[@]}" --dispatch distance,cvnet,v1d3,ospo,grpo --reposition stay \
+      --baseline distance/stay --out "$OUT/critic-free-$name" --resume
+    # each critic-free scorer against distance, cvnet and v1d3, day by day; and against each other
+    for p in ospo grpo; do
+      "$PY" scripts/paired_differences.py "$OUT/critic-free-$name" "$p/stay" distance/stay \
+        cvnet/stay v1d3/stay | tee "$OUT/critic-free-$name/paired-$p.json"
+    done
+    for metric in answer_rate pickup_km_mean; do
+      "$PY" scripts/paired_differences.py "$OUT/critic-free-$name" distance/stay ospo/stay \
+        grpo/stay --over --metric "$metric" | tee "$OUT/critic-free-$name/paired-$metric.json"
+    done
+  done
+}
+
 case "$PART" in
   dispatch) dispatch ;;
   reposition) reposition ;;
@@ -122,6 +142,7 @@ case "$PART" in
   shocks) varied shocks --shocks random ;;
   ablation) ablation ;;
   coordination) coordination ;;
+  critic-free) critic_free ;;
   all)
     dispatch
     reposition
@@ -132,6 +153,7 @@ case "$PART" in
     varied shocks --shocks random
     ablation
     coordination
+    critic_free
     ;;
   *)
     echo "error: PART must be one of $PARTS; got '$PART'" >&2

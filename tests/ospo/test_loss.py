@@ -28,8 +28,11 @@ def test_group_advantages_normalise_within_each_round() -> None:
 
 
 def test_trip_rewards_charge_the_drivers_time_and_pay_nothing_for_a_cancel() -> None:
-    r = trip_rewards(np.array([12.0, 12.0]), np.array([1800.0, 900.0]), np.array([True, False]), 20)
-    np.testing.assert_allclose(r, [12.0 - 10.0, 0.0])
+    r = trip_rewards(
+        np.array([12.0, 12.0]), np.array([1800.0, 900.0]), np.array([500.0, 300.0]),
+        np.array([True, False]), 20.0, 2.0,
+    )  # fmt: skip
+    np.testing.assert_allclose(r, [12.0 - 10.0 - 1.0, 0.0])
 
 
 def test_rewards_to_go_sum_the_drivers_own_trips_inside_the_horizon() -> None:

@@ -20,7 +20,7 @@ from v1d3.value.checkpoint import city_digest, load_checkpoint, save_checkpoint
 
 def _net(seed: int = 0, hidden: tuple[int, ...] = (8, 4)) -> PairScorer:
     torch.manual_seed(seed)
-    net = PairScorer(ScorerConfig(hidden=hidden))
+    net = PairScorer(ScorerConfig(hidden=hidden, leak=0.1))
     torch.nn.init.normal_(net.mlp[-1].weight)
     x = np.random.default_rng(seed).normal(3.0, 2.0, size=(50, len(FEATURES)))
     net.set_scale(x.astype(np.float32))
@@ -37,7 +37,7 @@ def test_numpy_forward_matches_torch() -> None:
     net = _net()
     x = np.random.default_rng(1).normal(3.0, 2.0, size=(33, len(FEATURES))).astype(np.float32)
     want = net(torch.as_tensor(x)).detach().numpy()
-    got = NumpyScorer(net.numpy_state())(np.ascontiguousarray(x.T))
+    got = NumpyScorer(net.numpy_state(), net.cfg)(np.ascontiguousarray(x.T))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 

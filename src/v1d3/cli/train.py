@@ -39,12 +39,19 @@ METHODS = ("cvnet", "tabular-td", *POLICY_METHODS)
 StageProgress = Callable[[str, int, int, "float | None"], None]
 
 
+def _log_updates(stage: str, done: int, total: int, loss: float | None) -> None:
+    """Without a terminal: one line on stderr per ``update`` of ospo/grpo (they take minutes
+    each, so a log shows how far training is); the other stages stay quiet."""
+    if stage == "update" and loss is not None:
+        print(f"update {done}/{total}: income/day {loss:,.0f}", file=sys.stderr, flush=True)
+
+
 @contextmanager
 def _progress(enabled: bool = True) -> Iterator[StageProgress]:
     """A progress bar per stage (``simulate`` days, ``fit`` steps, ``update``s of ospo/grpo)
     showing the latest loss (the rolled-out days' mean income for an ``update``)."""
     if not enabled or not sys.stderr.isatty():
-        yield lambda stage, done, total, loss: None
+        yield _log_updates
         return
     with Progress(
         TextColumn("[bold]{task.description:<8}"),

@@ -53,11 +53,20 @@ def group_advantages(reward: np.ndarray, group: np.ndarray) -> np.ndarray:
     return dev / (std[g] + GROUP_EPS)  # type: ignore[no-any-return]
 
 
-def trip_rewards(fare: np.ndarray, busy_s: np.ndarray, served: np.ndarray, cost_per_h: float):
+def trip_rewards(
+    fare: np.ndarray,
+    busy_s: np.ndarray,
+    pickup_m: np.ndarray,
+    served: np.ndarray,
+    cost_per_h: float,
+    pickup_per_km: float,
+) -> np.ndarray:
     """One-step reward of an assignment: the fare minus the driver's time the trip takes
-    (``busy_s``: pickup and trip, seconds) at ``cost_per_h``; 0 where it was cancelled."""
+    (``busy_s``: pickup and trip, seconds) at ``cost_per_h`` and minus ``pickup_per_km`` per
+    km of pickup; 0 where it was cancelled."""
     r = np.asarray(fare, dtype=np.float64) - cost_per_h * np.asarray(busy_s) / 3600.0
-    return np.where(served, r, 0.0)
+    r -= pickup_per_km * np.asarray(pickup_m) / 1000.0
+    return np.where(served, r, 0.0)  # type: ignore[no-any-return]
 
 
 def rewards_to_go(

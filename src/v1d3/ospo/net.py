@@ -33,11 +33,7 @@ __all__ = [
     "load_scorer",
     "model_file",
     "check_city",
-    "LEAK",
 ]
-
-LEAK = 0.01
-"""Negative slope of the LeakyReLU between layers."""
 
 
 def model_file(method: str) -> str:
@@ -57,7 +53,7 @@ class PairScorer(nn.Module):
         widths = [n_features, *cfg.hidden]
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:], strict=True):
-            layers += [nn.Linear(a, b), nn.LeakyReLU(LEAK)]
+            layers += [nn.Linear(a, b), nn.LeakyReLU(cfg.leak)]
         last = nn.Linear(widths[-1], 1)
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
@@ -90,7 +86,8 @@ class NumpyScorer:
     """The forward pass of :class:`PairScorer` in numpy (from :meth:`PairScorer.numpy_state`),
     on feature rows (features, pairs); the standardisation is folded into the first layer."""
 
-    def __init__(self, state: dict[str, np.ndarray]) -> None:
+    def __init__(self, state: dict[str, np.ndarray], cfg: ScorerConfig) -> None:
+        self.leak = cfg.leak
         keys = sorted(
             (k for k in state if k.startswith("mlp.") and k.endswith(".weight")),
             key=lambda k: int(k.split(".")[1]),
@@ -114,7 +111,7 @@ class NumpyScorer:
             h = w @ h
             h += b
             if i < last:
-                np.maximum(h, LEAK * h, out=h)
+                np.maximum(h, self.leak * h, out=h)
         return h[0]
 
 

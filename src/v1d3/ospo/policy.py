@@ -73,7 +73,7 @@ class ScorerDispatch(DispatchPolicy):
         windows of ``group_s`` seconds of a day to record, every round in them (0 = none);
         ``model``: the model file's description, kept in ``policies.json``."""
         self.name = name  # type: ignore[misc]
-        self.scorer = NumpyScorer(state)
+        self.scorer = NumpyScorer(state, cfg)
         self.cfg = cfg
         self.explore = float(explore)
         self.group_s = float(group_s)

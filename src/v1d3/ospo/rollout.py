@@ -3,7 +3,8 @@ back with their rewards (a picklable task, so it runs in a local process or as a
 
 A sample is a driver the matching assigned in a recorded round. Its one-step reward is the
 served trip's fare minus the driver's time it took at ``time_cost_per_h`` (by default the
-day's own income per driver online hour; 0 when the rider cancelled); its reward-to-go (GRPO)
+day's own income per driver online hour) and minus ``pickup_penalty_per_km`` per km of pickup
+(0 when the rider cancelled); its reward-to-go (GRPO)
 sums, discounted, the same rewards of the driver's trips that start within ``horizon_s`` of
 the round, read off the day's event log.
 """
@@ -98,7 +99,14 @@ def rollout_day(task: RolloutTask) -> Rollout:
     if cost is None:  # what an hour of a driver's time earned this day
         online_h = float(driver_table(log)["online_s"].sum()) / 3600.0
         cost = float(t_fare.sum()) / online_h if online_h > 0 else 0.0
-    t_reward = trip_rewards(t_fare, t_busy, np.ones(t_fare.size, bool), cost)
+    t_reward = trip_rewards(
+        t_fare,
+        t_busy,
+        ev["pickup_m"][trip],
+        np.ones(t_fare.size, bool),
+        cost,
+        task.train.pickup_penalty_per_km,
+    )
     out = _flatten(policy.records)
     rec = policy.records
     order = np.concatenate(rec.order) if rec.order else np.zeros(0, np.int64)

@@ -237,7 +237,7 @@ def train_pair_scorer(
         raise ConfigError(f"days must be >= 1, got {days}")
     path = Path(out) / model_file(method)
     check_output_path(path, "file")
-    tic = time.perf_counter()
+    started = time.perf_counter()
     city = build_scenario(scenario, sim, seed).city
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -281,7 +281,7 @@ def train_pair_scorer(
         "days": plan,
         "train": cfg.to_dict(),
         "history": history,
-        "wall_s": time.perf_counter() - tic,
+        "wall_s": time.perf_counter() - started,
         "device": str(device),
         "backend": backend,
         "workers": min(workers, cfg.days_per_update),

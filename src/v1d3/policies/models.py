@@ -11,13 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from v1d3.dispatch.advantage import LEARNED_PICKUP_PENALTY_PER_KM
+
 __all__ = ["PACKAGED_MODELS", "VALUE_DISPATCH_DEFAULTS", "find_model", "packaged_models"]
 
 PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
 """The models shipped with the package (``manhattan``; see its README.md), used when no models
 folder is given."""
 
-VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 10.0}
+VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": LEARNED_PICKUP_PENALTY_PER_KM}
 """Dispatch settings of ``tabular-td``, ``cvnet`` and ``v1d3`` that differ from
 :class:`~v1d3.dispatch.advantage.ValueDispatchConfig`'s defaults (a parameter overrides them);
 shared, so that these methods compare value functions, not edge weights.
