@@ -6,7 +6,7 @@ One rollout of ``--hours`` of a Manhattan weekday morning (from 7:00, every wind
 the packaged ``ospo`` model exploring, then one update (``PolicyTrainConfig`` defaults) on what
 it recorded, timed on each device. The packaged model's own training time is read from its file
 (``wall_s``, written by ``make models``). How long a whole ``ospo`` day takes against
-``distance`` is measured by the study (``make quality PART=ospo``, ``wall_s``).
+``distance`` is measured by the study (``make quality PART=critic-free``, ``wall_s``).
 """
 
 from __future__ import annotations

@@ -55,6 +55,8 @@ def test_train_tabular(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     _, meta = load_checkpoint(tmp_path / "tabular-td.pt", expect_method="tabular-td")
     assert meta["scenario"] == "synthetic"
+    # the value learners' own discount (0.9 per 600 s), not ospo/grpo's options beside them
+    assert (meta["gamma"], meta["time_unit_s"]) == (CVNetConfig().gamma, CVNetConfig().time_unit_s)
 
 
 def test_train_cvnet_from_trajectories(tmp_path: Path) -> None:
@@ -199,14 +201,14 @@ def test_train_ospo_and_grpo_write_their_models_with_every_setting(tmp_path: Pat
     for method in ("ospo", "grpo"):
         r = v1d3(
             "train", *SMALL, "--method", method, "--days", "2", "--seed", "11", "--workers", "1",
-            "--hidden", "8,8", "--clip", "0.3", "--horizon-s", "900", "--device", "cpu",
+            "--layers", "8,8", "--clip", "0.3", "--horizon-s", "900", "--device", "cpu",
             "--out", str(tmp_path),
         )  # fmt: skip
         assert r.returncode == 0, r.stderr
         assert f"{method}.pt" in r.stdout and "1 updates on 2 days" in r.stdout
         _, meta = load_checkpoint(tmp_path / f"{method}.pt", expect_method=method)
         assert [d["seed"] for d in meta["days"]] == [11, 12]
-        assert meta["scorer"]["hidden"] == [8, 8]
+        assert meta["scorer"]["layers"] == [8, 8]
         assert meta["train"]["clip"] == 0.3 and meta["train"]["horizon_s"] == 900.0
         assert meta["train"]["seed"] == 11 and meta["train"]["device"] == "cpu"
 
@@ -215,9 +217,11 @@ def test_train_ospo_and_grpo_write_their_models_with_every_setting(tmp_path: Pat
     ("args", "message"),
     [
         (["--clip", "1.5"], "clip must be in (0, 1)"),
-        (["--hidden", "0"], "hidden must be one or more widths >= 1"),
+        (["--layers", "0"], "layers must be one or more widths >= 1"),
         (["--workers", "0"], "workers must be >= 1"),
         (["--rollout-hours", "30"], "rollout_hours must be in (0, 24]"),
+        (["--trajectories", "."], "--trajectories: not used by --method ospo"),
+        (["--bucket-s", "300"], "--bucket-s: not used by --method ospo"),
     ],
 )
 def test_train_ospo_refuses_bad_settings_in_one_line(

@@ -76,7 +76,7 @@ def _parts(logp: list[float], old: list[float], adv: list[float], **kw: float): 
     chosen = torch.tensor([0, 3])
     args = dict(clip=0.2, kl_weight=0.0, entropy_weight=0.0) | kw
     a = torch.tensor(adv, dtype=torch.float64)
-    return ppo_loss(_logp(logp), _logp(old), seg, 2, chosen, a, **args)
+    return ppo_loss(_logp(logp), _logp(old), seg, chosen, a, **args)
 
 
 def test_ppo_clip_takes_the_pessimistic_term() -> None:
@@ -116,7 +116,7 @@ def test_ppo_gradient_moves_probability_towards_a_positive_advantage() -> None:
     seg = torch.tensor([0, 0, 1, 1])
     logp = segment_log_softmax(score, seg, 2)
     parts = ppo_loss(
-        logp, (logp[0].detach(), logp[1].detach()), seg, 2,
+        logp, (logp[0].detach(), logp[1].detach()), seg,
         torch.tensor([0, 2]), torch.tensor([1.0, -1.0]),
         clip=0.2, kl_weight=0.0, entropy_weight=0.0,
     )  # fmt: skip
@@ -124,3 +124,16 @@ def test_ppo_gradient_moves_probability_towards_a_positive_advantage() -> None:
     assert score.grad is not None
     assert score.grad[0] < 0 < score.grad[1]  # descending raises pair 0 (A > 0) over pair 1
     assert score.grad[2] > 0 > score.grad[3]  # and lowers pair 2 (A < 0)
+
+
+def test_rewards_to_go_keep_their_precision_late_in_the_day() -> None:
+    rng = np.random.default_rng(0)
+    trip_driver = rng.integers(0, 50, 3000)
+    trip_t = rng.uniform(0.0, 86_000.0, 3000)
+    trip_r = rng.uniform(-5.0, 40.0, 3000)
+    driver, t = rng.integers(0, 50, 200), rng.uniform(70_000.0, 84_000.0, 200)
+    got = rewards_to_go(driver, t, trip_driver, trip_t, trip_r, 1800.0, 0.9, 60.0)
+    for i in range(200):
+        k = (trip_driver == driver[i]) & (trip_t >= t[i]) & (trip_t < t[i] + 1800.0)
+        want = float((trip_r[k] * 0.9 ** ((trip_t[k] - t[i]) / 60.0)).sum())
+        assert got[i] == pytest.approx(want, rel=1e-9, abs=1e-9)

@@ -18,9 +18,9 @@ from v1d3.sim.scenario import build_scenario
 from v1d3.value.checkpoint import city_digest, load_checkpoint, save_checkpoint
 
 
-def _net(seed: int = 0, hidden: tuple[int, ...] = (8, 4)) -> PairScorer:
+def _net(seed: int = 0, layers: tuple[int, ...] = (8, 4)) -> PairScorer:
     torch.manual_seed(seed)
-    net = PairScorer(ScorerConfig(hidden=hidden, leak=0.1))
+    net = PairScorer(ScorerConfig(layers=layers, leak=0.1))
     torch.nn.init.normal_(net.mlp[-1].weight)
     x = np.random.default_rng(seed).normal(3.0, 2.0, size=(50, len(FEATURES)))
     net.set_scale(x.astype(np.float32))
@@ -46,7 +46,7 @@ def _meta(city_digest_: str = "abc", **kw: object) -> dict[str, object]:
 
 
 def test_model_file_round_trips(tmp_path: Path) -> None:
-    net = _net(hidden=(5, 6, 7))
+    net = _net(layers=(5, 6, 7))
     path = save_scorer(net, tmp_path / "ospo.pt", _meta())
     back, meta = load_scorer(path, "ospo", scenario="synthetic")
     assert back.cfg == net.cfg
@@ -81,7 +81,7 @@ def test_weights_of_the_wrong_shape_are_refused_in_one_line(tmp_path: Path) -> N
     path = tmp_path / "ospo.pt"
     save_scorer(_net(), path, _meta())
     state, meta = load_checkpoint(path)
-    meta["scorer"] = {"hidden": [16, 4]}
+    meta["scorer"] = {"layers": [16, 4]}
     save_checkpoint(path, state, meta)
     with pytest.raises(ModelError, match=r"ospo\.pt: not a usable ospo model") as e:
         load_scorer(path, "ospo")
@@ -93,3 +93,28 @@ def test_a_model_of_another_city_is_refused_naming_the_file() -> None:
     check_city("m/ospo.pt", {"city": city_digest(city)}, city)
     with pytest.raises(ModelError, match=r"m/ospo\.pt: trained on another city's cells"):
         check_city("m/ospo.pt", {"city": "0123456789abcdef"}, city)
+
+
+def test_a_feature_constant_while_learning_gets_no_weight() -> None:
+    net = PairScorer(ScorerConfig(layers=(8,)))
+    x = np.random.default_rng(2).normal(size=(40, len(FEATURES))).astype(np.float32)
+    weekend = FEATURES.index("weekend")
+    x[:, weekend] = 0.0  # every day learned from a weekday
+    net.set_scale(x)
+    assert torch.all(net.mlp[0].weight[:, weekend] == 0)
+    saturday = x.copy()
+    saturday[:, weekend] = 1.0
+    assert torch.equal(net(torch.as_tensor(x)), net(torch.as_tensor(saturday)))
+
+
+@pytest.mark.parametrize("scorer", [{"layers": [0]}, {"layers": [8, 4], "leak": 2.0}, {}])
+def test_a_bad_scorer_config_in_a_model_file_is_refused_naming_it(
+    tmp_path: Path, scorer: dict[str, object]
+) -> None:
+    path = tmp_path / "ospo.pt"
+    save_scorer(_net(), path, _meta())
+    state, meta = load_checkpoint(path)
+    meta["scorer"] = scorer
+    save_checkpoint(path, state, meta)
+    with pytest.raises(ModelError, match=r"ospo\.pt: not a usable ospo model"):
+        load_scorer(path, "ospo")

@@ -31,7 +31,7 @@ def test_segment_softmax_holds_staying_free_per_driver() -> None:
 
 def _model(folder: Path, method: str = "ospo", digest: str | None = None) -> Path:
     torch.manual_seed(0)
-    net = PairScorer(ScorerConfig(hidden=(8,)))
+    net = PairScorer(ScorerConfig(layers=(8,)))
     torch.nn.init.normal_(net.mlp[-1].weight)
     cfg = small_synthetic()
     city = build_scenario(cfg, SimConfig(), 1).city
@@ -52,7 +52,7 @@ def test_a_model_file_dispatches_a_checked_reproducible_day(tmp_path: Path) -> N
 
 def test_exploration_changes_the_matching_and_records_the_rounds() -> None:
     torch.manual_seed(0)
-    net = PairScorer(ScorerConfig(hidden=(8,)))
+    net = PairScorer(ScorerConfig(layers=(8,)))
     torch.nn.init.normal_(net.mlp[-1].weight, std=1e-4)  # unscaled features: keep scores ~1
     scn = build_scenario(small_synthetic(), SimConfig(), 2)
     from v1d3.reposition.baselines import Stay

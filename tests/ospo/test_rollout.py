@@ -16,7 +16,7 @@ COST = 30.0
 
 def _rollout(seed: int, cost: float = COST, pickup: float = 10.0) -> Rollout:
     torch.manual_seed(0)
-    net = PairScorer(ScorerConfig(hidden=(8,)))
+    net = PairScorer(ScorerConfig(layers=(8,)))
     cfg = PolicyTrainConfig(
         groups_per_day=10**6, time_cost_per_h=cost, pickup_penalty_per_km=pickup, horizon_s=900.0
     )

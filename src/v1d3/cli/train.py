@@ -125,6 +125,14 @@ def train(
             c.fail(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
         sc, sim = configs
         if method in POLICY_METHODS:
+            unused = {
+                "trajectories": trajectories is not None,
+                "behaviour": behaviour != "distance",
+                "bucket-s": bucket_s != 600.0,
+            }
+            for name, given in unused.items():
+                if given:
+                    c.fail(f"--{name}: not used by --method {method} (it learns by dispatching)")
             train_cfg = policy.build(
                 PolicyTrainConfig, seed=seed, device=learner.get("device") or "auto"
             )

@@ -33,7 +33,6 @@ from v1d3.value.corrections import CORRECTIONS_TABLE, CorrectionRecorder
 from v1d3.value.tabular import TableValue
 
 __all__ = [
-    "LEARNED_PICKUP_PENALTY_PER_KM",
     "advantage",
     "champion_cancel_prob",
     "curve_cancel_prob",
@@ -42,13 +41,6 @@ __all__ = [
     "ValueDispatch",
 ]
 
-LEARNED_PICKUP_PENALTY_PER_KM = 10.0
-"""The pickup charge every learned dispatcher uses, currency units per km of pickup: the value
-policies' edge-weight penalty (:data:`~v1d3.policies.models.VALUE_DISPATCH_DEFAULTS`) and the
-critic-free scorers' reward (:class:`~v1d3.ospo.config.PolicyTrainConfig`), so that they
-compare how they learn, not how they price a pickup. Without it the value policies bought
-income with pickups 1.6× those of ``distance``; how 10 $/km was chosen: docs/results/tuning.md
-§1."""
 
 EnsembleFn = Callable[[ValueFunction, ValueFunction, float, float], None]
 """``ensemble(online, offline, omega, t_s)``: pull the online function towards the offline one."""

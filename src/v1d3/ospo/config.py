@@ -1,6 +1,6 @@
 """The settings of the critic-free pair scorer and of its two trainers (OSPO, GRPO).
 
-- :class:`ScorerConfig`: what the network is (its hidden layers);
+- :class:`ScorerConfig`: what the network is (its hidden layers, ``layers``);
 - :class:`PolicyTrainConfig`: how ``v1d3 train --method ospo|grpo`` learns it on simulated days
   (rollouts per update, the reward, the group advantage, PPO-clip with its KL and entropy terms).
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from v1d3.dispatch.advantage import LEARNED_PICKUP_PENALTY_PER_KM
+from v1d3.dispatch.base import LEARNED_PICKUP_PENALTY_PER_KM
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 
@@ -27,7 +27,7 @@ METHODS = ("ospo", "grpo")
 class ScorerConfig:
     """The pair-scoring network and its inputs."""
 
-    hidden: tuple[int, ...] = (32, 32)
+    layers: tuple[int, ...] = (32, 32)
     """Widths of the hidden layers of the MLP (LeakyReLU between them, a linear score out);
     32 × 32 scores a 500-pair round in about 0.1 ms in numpy, 64 × 64 in 0.2 ms."""
     leak: float = 0.01
@@ -35,17 +35,17 @@ class ScorerConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "scorer config")
-        if not self.hidden or min(self.hidden) < 1:
-            raise ConfigError("scorer config: hidden must be one or more widths >= 1")
+        if not self.layers or min(self.layers) < 1:
+            raise ConfigError("scorer config: layers must be one or more widths >= 1")
         if not 0 <= self.leak < 1:
             raise ConfigError("scorer config: leak must be in [0, 1)")
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "hidden": list(self.hidden)}
+        return {**asdict(self), "layers": list(self.layers)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ScorerConfig:
-        return cls(**{**d, "hidden": tuple(d["hidden"])})
+        return cls(**{**d, "layers": tuple(d["layers"])})
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ class PolicyTrainConfig:
     authors' one-minute step; a 2-second round alone assigns one or two drivers on a quiet
     day, too few to compare)."""
     groups_per_day: int = 100
-    """Windows of each simulated day recorded for learning, drawn uniformly."""
+    """Windows of each rollout (a day, or its part with ``rollout_hours``) recorded for
+    learning: each window is recorded with the probability that makes this many expected."""
     policy_epochs: int = 4
     """Passes over an update's rounds."""
     minibatch_rounds: int = 64
@@ -79,9 +80,9 @@ class PolicyTrainConfig:
     grad_clip: float = 1.0
     """Largest gradient norm of a step."""
     explore: float = 1.0
-    """Temperature of the Gumbel noise added to the scores while rolling out (1 = each driver
-    draws its order from the policy's own distribution before conflicts are resolved; 0 = no
-    exploration)."""
+    """Temperature of the Gumbel noise added to the pairs' scores while rolling out (1 = a
+    driver's favourite among its orders is a draw from the policy's distribution over them,
+    before conflicts are resolved; 0 = no exploration)."""
     pickup_penalty_per_km: float = LEARNED_PICKUP_PENALTY_PER_KM
     """The reward of a served trip is also charged this much per km of pickup, currency units
     per km: the value policies' pickup penalty (the authors' reward, too, charges the pickup
@@ -94,9 +95,9 @@ class PolicyTrainConfig:
     horizon_s: float = 1800.0
     """GRPO: the rewards of a driver's trips that start within this time after the round are
     summed (discounted), seconds."""
-    gamma: float = 0.99
-    """GRPO: discount per ``gamma_unit_s`` of the rewards-to-go."""
-    gamma_unit_s: float = 60.0
+    to_go_gamma: float = 0.99
+    """GRPO: discount per ``to_go_unit_s`` of the rewards-to-go."""
+    to_go_unit_s: float = 60.0
     """GRPO: the discount's time unit, seconds."""
     seed: int = 0
     """Seed of the initial weights, of the exploration noise and of the minibatch order."""
@@ -128,8 +129,8 @@ class PolicyTrainConfig:
                 "time_cost_per_h must be >= 0 per hour",
             ),
             (self.horizon_s > 0, "horizon_s must be > 0 seconds"),
-            (0 < self.gamma <= 1, "gamma must be in (0, 1]"),
-            (self.gamma_unit_s > 0, "gamma_unit_s must be > 0 seconds"),
+            (0 < self.to_go_gamma <= 1, "to_go_gamma must be in (0, 1]"),
+            (self.to_go_unit_s > 0, "to_go_unit_s must be > 0 seconds"),
             (self.seed >= 0, "seed must be >= 0"),
         ]
         for ok, msg in checks:

@@ -80,21 +80,22 @@ def rewards_to_go(
     unit_s: float,
 ) -> np.ndarray:
     """For each (``driver``, ``t``): ``Σ γ^((t_k − t)/unit) r_k`` over that driver's trips ``k``
-    starting in ``[t, t + horizon_s)`` (``trip_*``: every trip of the day)."""
+    starting in ``[t, t + horizon_s)`` (``trip_*``: every trip of the day). Each query sums its
+    own few trips, discounted from its own time, so no precision is lost late in a day."""
     order = np.lexsort((trip_t, trip_driver))
     td, tt = trip_driver[order].astype(np.int64), trip_t[order].astype(np.float64)
     rr = trip_reward[order].astype(np.float64)
+    t = np.asarray(t, dtype=np.float64)
     # one sorted key per trip: driver, then time (a day is far shorter than the driver stride)
-    stride = 4.0 * (max(float(tt.max(initial=0.0)), float(np.max(t, initial=0.0))) + horizon_s + 1)
-    key = td * stride + tt
-    # discount measured from the day's start, so each query is one difference of a cumsum
-    lg = np.log(gamma) / unit_s
-    t0 = float(tt.min(initial=0.0))
-    cum = np.concatenate(([0.0], np.cumsum(rr * np.exp(lg * (tt - t0)))))
-    q = np.asarray(driver, dtype=np.int64) * stride + np.asarray(t, dtype=np.float64)
-    lo = np.searchsorted(key, q, side="left")
-    hi = np.searchsorted(key, q + horizon_s, side="left")
-    return (cum[hi] - cum[lo]) * np.exp(-lg * (np.asarray(t, np.float64) - t0))  # type: ignore[no-any-return]
+    stride = 4.0 * (max(float(tt.max(initial=0.0)), float(t.max(initial=0.0))) + horizon_s + 1)
+    q = np.asarray(driver, dtype=np.int64) * stride + t
+    lo = np.searchsorted(td * stride + tt, q, side="left")
+    hi = np.searchsorted(td * stride + tt, q + horizon_s, side="left")
+    n = hi - lo
+    query = np.repeat(np.arange(q.size), n)
+    k = np.repeat(lo - np.concatenate(([0], np.cumsum(n)[:-1])), n) + np.arange(int(n.sum()))
+    weight = rr[k] * np.exp(np.log(gamma) / unit_s * (tt[k] - t[query]))
+    return np.bincount(query, weight, minlength=q.size)  # type: ignore[no-any-return]
 
 
 def segment_log_softmax(
@@ -126,7 +127,6 @@ def ppo_loss(
     logp: tuple[torch.Tensor, torch.Tensor],
     old_logp: tuple[torch.Tensor, torch.Tensor],
     seg: torch.Tensor,
-    n_seg: int,
     chosen: torch.Tensor,
     advantage: torch.Tensor,
     clip: float,

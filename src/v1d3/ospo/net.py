@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from v1d3.errors import ModelError
+from v1d3.errors import ConfigError, ModelError
 from v1d3.geo.city import City
 from v1d3.ospo.config import ScorerConfig
 from v1d3.ospo.features import FEATURES
@@ -50,7 +50,7 @@ class PairScorer(nn.Module):
 
     def __init__(self, cfg: ScorerConfig, n_features: int = len(FEATURES)) -> None:
         super().__init__()
-        widths = [n_features, *cfg.hidden]
+        widths = [n_features, *cfg.layers]
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += [nn.Linear(a, b), nn.LeakyReLU(cfg.leak)]
@@ -63,11 +63,18 @@ class PairScorer(nn.Module):
         self.cfg = cfg
 
     def set_scale(self, x: np.ndarray) -> None:
-        """Standardise with the mean and spread of the raw feature rows ``x`` (a column that
-        never varies gets spread 1)."""
+        """Standardise with the mean and spread of the raw feature rows ``x``. A column that
+        never varies there (``weekend`` when every day learned from is a weekday) gets spread 1
+        and no weight: it enters the network as 0 while learning, so it must not shift the
+        scores of a day where it differs."""
         mean = x.mean(axis=0, dtype=np.float64)
         std = x.std(axis=0, dtype=np.float64)
-        std[std < 1e-6] = 1.0
+        constant = std < 1e-6
+        std[constant] = 1.0
+        first = self.mlp[0]
+        assert isinstance(first, nn.Linear)
+        with torch.no_grad():
+            first.weight[:, torch.as_tensor(constant)] = 0.0
         self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.std.copy_(torch.as_tensor(std, dtype=torch.float32))
 
@@ -142,9 +149,11 @@ def load_scorer(path: Path, method: str, scenario: Any = None) -> tuple[PairScor
     try:
         net = PairScorer(ScorerConfig.from_dict(meta["scorer"]))
         net.load_state_dict(state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+    except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(f"{path}: not a usable {method} model ({first})") from None
+    if not bool((net.std > 0).all()):
+        raise ModelError(f"{path}: not a usable {method} model (a feature's spread is not > 0)")
     return net.eval(), meta
 
 

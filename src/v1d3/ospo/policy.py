@@ -18,7 +18,7 @@ import numpy as np
 
 from v1d3.dispatch.base import DispatchPolicy
 from v1d3.dispatch.matching import max_weight_matching
-from v1d3.ospo.config import ScorerConfig
+from v1d3.ospo.config import PolicyTrainConfig, ScorerConfig
 from v1d3.ospo.features import PairFeatures, segments
 from v1d3.ospo.loss import FREE_SCORE
 from v1d3.ospo.net import NumpyScorer
@@ -64,7 +64,7 @@ class ScorerDispatch(DispatchPolicy):
         cfg: ScorerConfig,
         name: str = "ospo",
         explore: float = 0.0,
-        group_s: float = 60.0,
+        group_s: float = PolicyTrainConfig.group_s,
         record_groups: int = 0,
         model: dict[str, Any] | None = None,
     ) -> None:

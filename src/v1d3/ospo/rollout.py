@@ -20,6 +20,7 @@ import numpy as np
 from v1d3.demand.config import ScenarioConfig
 from v1d3.eval.metrics import driver_table
 from v1d3.ospo.config import PolicyTrainConfig, ScorerConfig
+from v1d3.ospo.features import FEATURES
 from v1d3.ospo.loss import rewards_to_go, trip_rewards
 from v1d3.ospo.policy import RoundRecords, ScorerDispatch
 from v1d3.reposition.baselines import Stay
@@ -126,8 +127,8 @@ def rollout_day(task: RolloutTask) -> Rollout:
         ev["t_start_s"][trip],
         t_reward,
         cfg.horizon_s,
-        cfg.gamma,
-        cfg.gamma_unit_s,
+        cfg.to_go_gamma,
+        cfg.to_go_unit_s,
     )
     day = {
         "seed": task.seed,
@@ -169,7 +170,8 @@ def _flatten(rec: RoundRecords) -> dict[str, Any]:
         seg = np.concatenate([s + o for s, o in zip(rec.seg, seg_ptr[:-1], strict=True)])
         chosen = np.concatenate([c + o for c, o in zip(rec.chosen, pair_ptr[:-1], strict=True)])
     else:
-        x, seg, chosen = np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        x = np.zeros((0, len(FEATURES)), np.float32)
+        seg, chosen = np.zeros(0, np.int64), np.zeros(0, np.int64)
     return {
         "x": x,
         "seg": seg.astype(np.int64),
@@ -189,7 +191,7 @@ def concat_rollouts(days: list[Rollout]) -> Rollout:
     seg_off = np.cumsum([0] + [d.n_seg for d in days])
     round_off = np.cumsum([0] + [d.n_rounds for d in days])
     return Rollout(
-        np.concatenate([d.x for d in days if d.x.size] or [np.zeros((0, 0), np.float32)]),
+        np.concatenate([d.x for d in days]),
         np.concatenate([d.seg + o for d, o in zip(days, seg_off, strict=False)]),
         int(seg_off[-1]),
         np.concatenate([[0]] + [d.pair_ptr[1:] + o for d, o in zip(days, pair_off, strict=False)]),

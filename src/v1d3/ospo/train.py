@@ -162,7 +162,6 @@ def update(
                 logp,
                 (old_all[0][idx], old_all[1][_to(mb.segs, device)]),
                 seg,
-                n_seg,
                 _to(mb.chosen, device),
                 _to(adv_all[mb.samples], device, torch.float32),
                 cfg.clip,
@@ -248,6 +247,7 @@ def train_pair_scorer(
     history: list[dict[str, Any]] = []
     plan: list[dict[str, int]] = []
     executor = make_executor(backend, min(workers, cfg.days_per_update), address)
+    scaled = False
     try:
         for u in range(n_updates):
             first = u * cfg.days_per_update
@@ -260,9 +260,15 @@ def train_pair_scorer(
             tic = time.perf_counter()
             data = concat_rollouts(_rollouts(executor, tasks, first))
             roll_s = time.perf_counter() - tic
-            if u == 0:
+            if not scaled and data.x.shape[0]:  # the first pairs seen set the standardisation
                 net.set_scale(data.x)
-            stats = update(net, opt, method, data, cfg, rng, device)
+                scaled = True
+            # rollouts that recorded nothing (a quiet part of a day) teach nothing
+            stats = (
+                update(net, opt, method, data, cfg, rng, device)
+                if data.chosen.size
+                else UpdateStats()
+            )
             income = float(np.mean([d["income"] for d in data.day["days"]]))
             plan += [
                 {k: d[k] for k in ("seed", "weekday", "start_hour", "hours")}

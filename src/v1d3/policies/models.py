@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from v1d3.dispatch.advantage import LEARNED_PICKUP_PENALTY_PER_KM
+from v1d3.dispatch.base import LEARNED_PICKUP_PENALTY_PER_KM
 
 __all__ = ["PACKAGED_MODELS", "VALUE_DISPATCH_DEFAULTS", "find_model", "packaged_models"]
 
