@@ -16,7 +16,9 @@
 #   shocks            dispatch and repositioning on random shock days (--shocks random)
 #   ablation          the paper's ablations of v1d3, and the offline net trained with HL-Gauss
 #   coordination      managed drivers' income per online hour, 5 managed drivers to all
-#   critic-free       ospo and grpo beside distance, cvnet and v1d3, plain and random shock days
+#   critic-free       the critic-free scorers (CRITIC_FREE, default ospo; "ospo grpo" once
+#                     make models has built grpo.pt) beside distance, cvnet and v1d3, on the
+#                     plain days and on random shock days
 #   all               every part, in this order
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,21 +115,24 @@ coordination() {  # managed drivers' income per online hour, 5 drivers to the wh
   "$PY" scripts/coordination_study.py "${DAYS[@]}" --out "$OUT/coordination" --resume
 }
 
-critic_free() {  # the critic-free scorers (docs/method.md §13) beside the value-based methods
-  local name
+CRITIC_FREE=${CRITIC_FREE:-ospo}  # the packaged critic-free scorers (docs/method.md §13)
+
+critic_free() {  # the critic-free scorers beside the value-based methods, plain and shock days
+  local name p metric scorers=()
+  for p in $CRITIC_FREE; do scorers+=("$p/stay"); done
   for name in plain shocks; do
     local days=("${DAYS[@]}")
     [ "$name" = shocks ] && days+=(--shocks random)
-    "$V1D3" evaluate "${days[@]}" --dispatch distance,cvnet,v1d3,ospo,grpo --reposition stay \
-      --baseline distance/stay --out "$OUT/critic-free-$name" --resume
-    # each critic-free scorer against distance, cvnet and v1d3, day by day; and against each other
-    for p in ospo grpo; do
+    "$V1D3" evaluate "${days[@]}" --dispatch "distance,cvnet,v1d3,${CRITIC_FREE// /,}" \
+      --reposition stay --baseline distance/stay --out "$OUT/critic-free-$name" --resume
+    # each scorer against distance, cvnet and v1d3, day by day; their answer rate and pickups
+    for p in $CRITIC_FREE; do
       "$PY" scripts/paired_differences.py "$OUT/critic-free-$name" "$p/stay" distance/stay \
         cvnet/stay v1d3/stay | tee "$OUT/critic-free-$name/paired-$p.json"
     done
     for metric in answer_rate pickup_km_mean; do
-      "$PY" scripts/paired_differences.py "$OUT/critic-free-$name" distance/stay ospo/stay \
-        grpo/stay --over --metric "$metric" | tee "$OUT/critic-free-$name/paired-$metric.json"
+      "$PY" scripts/paired_differences.py "$OUT/critic-free-$name" distance/stay \
+        "${scorers[@]}" --over --metric "$metric" | tee "$OUT/critic-free-$name/paired-$metric.json"
     done
   done
 }
