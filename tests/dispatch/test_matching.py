@@ -11,13 +11,24 @@ from hypothesis import strategies as st
 
 import v1d3.dispatch.matching as matching
 from v1d3.dispatch.matching import (
+    compact_ids,
     dense_matching,
     greedy_matching,
     max_weight_matching,
+    max_weight_matching_compacted,
     sparse_matching,
 )
 
-SOLVERS = (max_weight_matching, sparse_matching, dense_matching)
+
+def compacted_matching(rows, cols, w):
+    """:func:`max_weight_matching_compacted` on sides compacted by the caller."""
+    if len(rows) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return max_weight_matching_compacted(0, z, 0, z, np.asarray(w))
+    return max_weight_matching_compacted(*compact_ids(rows), *compact_ids(cols), np.asarray(w))
+
+
+SOLVERS = (max_weight_matching, sparse_matching, dense_matching, compacted_matching)
 
 
 def brute_force_best(rows, cols, w) -> float:

@@ -62,7 +62,9 @@ def test_missing_models_are_clear_errors(tmp_path):
     # without a models folder the packaged manhattan models are taken, and refused here
     with pytest.raises(ModelError, match="manhattan"):
         make_tabular_td(models=None, scenario=SC)
-    with pytest.raises(ModelError, match="model file not found.*--method tabular-td"):
+    with pytest.raises(
+        ModelError, match=r"tabular-td: model file .*tabular-td\.pt not found.*--method tabular-td"
+    ):
         make_tabular_td(models=tmp_path, scenario=SC)
     with pytest.raises(ModelError, match="manhattan"):
         make_value_reposition(models=None, scenario=SC, dispatch=None)

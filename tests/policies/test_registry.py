@@ -10,9 +10,9 @@ import pytest
 
 from v1d3 import policies
 from v1d3.dispatch.baselines import NearestDriver
-from v1d3.errors import ConfigError
+from v1d3.errors import ConfigError, ModelError
 from v1d3.policies import make_dispatch, make_reposition
-from v1d3.policies.models import PACKAGED_MODELS, find_model, packaged_models
+from v1d3.policies.models import PACKAGED_MODELS, find_model, model_path, packaged_models
 from v1d3.reposition.baselines import Stay
 
 
@@ -105,3 +105,18 @@ def test_numpy_values_are_their_python_numbers() -> None:
     policy = make_dispatch("fare", pickup_cost_per_km=np.float32(2.0))
     assert policy.pickup_cost_per_km == 2.0  # type: ignore[attr-defined]
     assert make_dispatch("v1d3", parents=np.array([7])).value.parents == (7,)  # type: ignore[attr-defined]
+
+
+def test_model_path_refuses_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for bad in ("", ".", "..", "sub/cvnet.pt", "/abs/cvnet.pt"):
+        with pytest.raises(ConfigError, match="must be a file name in the models folder"):
+            model_path(tmp_path, bad, "cvnet", "manhattan")
+    with pytest.raises(ModelError, match=r"ospo: model file .*ospo\.pt not found.*--method ospo"):
+        model_path(tmp_path, "ospo.pt", "ospo", "manhattan")
+    with pytest.raises(ModelError, match=r"v1d3: .*--method cvnet --out DIR \(see\)$"):
+        model_path(tmp_path, "cvnet.pt", "v1d3", None, "cvnet", " (see)")
+    (tmp_path / "ospo.pt").write_bytes(b"")
+    assert model_path(tmp_path, "ospo.pt", "ospo", None) == tmp_path / "ospo.pt"
+    monkeypatch.setattr("v1d3.policies.models.PACKAGED_MODELS", tmp_path / "none")
+    with pytest.raises(ModelError, match=r"^grpo needs grpo\.pt in a models folder"):
+        model_path(None, "grpo.pt", "grpo", "manhattan")

@@ -14,6 +14,7 @@ __all__ = [
     "compact_ids",
     "DENSE_MAX_CELLS",
     "max_weight_matching",
+    "max_weight_matching_compacted",
     "sparse_matching",
     "dense_matching",
     "greedy_matching",
@@ -81,6 +82,17 @@ def max_weight_matching(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) 
     return _solve(rows, cols, weight, None)
 
 
+def max_weight_matching_compacted(
+    n_rows: int, row_index: np.ndarray, n_cols: int, col_index: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """:func:`max_weight_matching` on sides already compacted (:func:`compact_ids`): for a
+    caller that needs the compacted ids itself, so that a round's ids are compacted once."""
+    if row_index.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    solver = _dense if n_rows * n_cols <= DENSE_MAX_CELLS else _sparse
+    return solver(n_rows, row_index, n_cols, col_index, np.asarray(weight, dtype=np.float64))
+
+
 def _solve(rows: Any, cols: Any, weight: Any, solver: Solver | None) -> np.ndarray:
     """Both sides compacted to 0..n-1, then ``solver`` (None: by the round's size)."""
     rows = np.asarray(rows)
@@ -89,7 +101,7 @@ def _solve(rows: Any, cols: Any, weight: Any, solver: Solver | None) -> np.ndarr
     n_r, ri = compact_ids(rows)
     n_c, ci = compact_ids(np.asarray(cols))
     if solver is None:
-        solver = _dense if n_r * n_c <= DENSE_MAX_CELLS else _sparse
+        return max_weight_matching_compacted(n_r, ri, n_c, ci, weight)
     return solver(n_r, ri, n_c, ci, np.asarray(weight, dtype=np.float64))
 
 

@@ -82,10 +82,16 @@ class PairFeatures:
         self._xy = np.stack([cx - cx.mean(), cy - cy.mean()]).astype(np.float32) / 1000.0
         self._weekend = 1.0 if self.weekday >= 5 else 0.0
 
-    def __call__(self, batch: CandidateBatch, n_drv: int, drv: np.ndarray) -> np.ndarray:
+    def __call__(
+        self,
+        batch: CandidateBatch,
+        drivers: tuple[int, np.ndarray],
+        orders: tuple[int, np.ndarray],
+    ) -> np.ndarray:
         """The (features, pairs) float32 matrix — one row per feature, so that each is written
-        in one contiguous run; ``n_drv, drv``: :func:`segments` of the batch's drivers (the
-        caller needs them too)."""
+        in one contiguous run; ``drivers``, ``orders``: :func:`segments` of the batch's drivers
+        and orders (the caller's matching needs them too)."""
+        (n_drv, drv), (n_ord, ordr) = drivers, orders
         n = len(batch)
         out = np.empty((len(FEATURES), n), dtype=np.float32)
         pickup_s, trip_s, fare = batch.pickup_s, batch.trip_s, batch.fare
@@ -100,7 +106,6 @@ class PairFeatures:
         cells = np.concatenate((batch.driver_cell, batch.origin_cell, batch.dest_cell))
         out[7:13] = self._xy[:, cells].reshape(2, 3, n).transpose(1, 0, 2).reshape(6, n)
         phase = 2.0 * math.pi * (batch.t % DAY_S) / DAY_S
-        n_ord, ordr = segments(batch.order)
         out[13:18] = np.array(
             [math.sin(phase), math.cos(phase), math.sin(2 * phase), math.cos(2 * phase),
              self._weekend],

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.dispatch.matching import max_weight_matching
+from v1d3.dispatch.matching import max_weight_matching_compacted
 from v1d3.ospo.config import PolicyTrainConfig, ScorerConfig
 from v1d3.ospo.features import PairFeatures, segments
 from v1d3.ospo.loss import FREE_SCORE
@@ -103,12 +103,13 @@ class ScorerDispatch(DispatchPolicy):
 
     def dispatch(self, batch: CandidateBatch) -> np.ndarray:
         n_drv, drv = segments(batch.driver)
-        x = self._features(batch, n_drv, drv)
+        n_ord, ordr = segments(batch.order)
+        x = self._features(batch, (n_drv, drv), (n_ord, ordr))
         score = self.scorer(x).astype(np.float64)
         if self.explore > 0:
             score = score + self.explore * self._rng.gumbel(size=score.size)
         prob = segment_softmax(score, drv, n_drv)
-        sel = max_weight_matching(batch.order, batch.driver, prob)
+        sel = max_weight_matching_compacted(n_ord, ordr, n_drv, drv, prob)
         window = int(batch.t // self.group_s)
         if window != self._window and self._keep > 0:  # a new window: record it or not
             self._window = window

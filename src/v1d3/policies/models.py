@@ -2,7 +2,8 @@
 
 :func:`find_model` is the one place a policy factory resolves ``<models>/<file>``: the given
 models folder, else the models shipped in the package (:data:`PACKAGED_MODELS`, ``manhattan``;
-see its README.md). :func:`packaged_models` is that folder when it exists (the default of
+see its README.md); :func:`model_path` adds the checks and the one-line refusals every factory
+gives. :func:`packaged_models` is that folder when it exists (the default of
 ``v1d3 evaluate --models``).
 """
 
@@ -12,8 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from v1d3.dispatch.base import LEARNED_PICKUP_PENALTY_PER_KM
+from v1d3.errors import ConfigError, ModelError
 
-__all__ = ["PACKAGED_MODELS", "VALUE_DISPATCH_DEFAULTS", "find_model", "packaged_models"]
+__all__ = [
+    "PACKAGED_MODELS",
+    "VALUE_DISPATCH_DEFAULTS",
+    "find_model",
+    "model_path",
+    "packaged_models",
+]
 
 PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
 """The models shipped with the package (``manhattan``; see its README.md), used when no models
@@ -42,3 +50,23 @@ def find_model(models: Path | str | None, file: str) -> Path | None:
         return Path(models) / file
     packaged = PACKAGED_MODELS / file
     return packaged if packaged.is_file() else None
+
+
+def model_path(
+    models: Path | None, file: str, policy: str, scenario: Any, method: str = "", note: str = ""
+) -> Path:
+    """The existing model file ``file`` of policy ``policy`` (:func:`find_model`), or a one-line
+    refusal: a :class:`ConfigError` when ``file`` is not a bare file name, a
+    :class:`ModelError` naming the missing file and the ``v1d3 train --method METHOD``
+    (default ``policy``) command that writes it, followed by ``note``."""
+    if not file or Path(file).name != file or file in (".", ".."):
+        raise ConfigError(f"{policy}: model must be a file name in the models folder, got {file!r}")
+    name = None if scenario is None else str(getattr(scenario, "name", scenario))
+    train = f"v1d3 train --scenario {name or 'SCENARIO'} --method {method or policy} --out DIR"
+    train += note
+    path = find_model(models, file)
+    if path is None:
+        raise ModelError(f"{policy} needs {file} in a models folder (--models DIR); {train}")
+    if not path.is_file():
+        raise ModelError(f"{policy}: model file {path} not found; train it with: {train}")
+    return path

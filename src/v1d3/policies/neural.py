@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 from v1d3.dispatch.advantage import ValueDispatch, ValueDispatchConfig
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.errors import ConfigError, ModelError
+from v1d3.errors import ConfigError
 from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.online_neural import NeuralOnline, ResidualOnline, residual_ensemble
-from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, find_model
+from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, model_path
 from v1d3.policies.params import config_from_params
 from v1d3.value.base import ZeroValue
 from v1d3.value.checkpoint import CVNET_FILE
@@ -41,17 +41,10 @@ def load_offline_cvnet(
     """``<models>/<file>`` (``cvnet.pt``) as a value function (the packaged model when ``models``
     is None); a :class:`ModelError` naming the missing file and the command that trains it
     otherwise. ``file`` is a file name in the models folder, never a path."""
-    if not file or Path(file).name != file or file in (".", ".."):
-        raise ConfigError(f"{method}: model must be a file name in the models folder, got {file!r}")
-    name = None if scenario is None else str(getattr(scenario, "name", scenario))
-    train = f"v1d3 train --scenario {name or 'SCENARIO'} --method cvnet --out DIR"
+    note = ""
     if file != CVNET_FILE:  # train writes cvnet.pt: name where the other file comes from
-        train += f" (it writes {CVNET_FILE}; copy it as {file}, e.g. after --loss hl-gauss)"
-    path = find_model(models, file)
-    if path is None:
-        raise ModelError(f"{method} needs {file} in a models folder (--models DIR); {train}")
-    if not path.is_file():
-        raise ModelError(f"{method}: model file {path} not found; train it with: {train}")
+        note = f" (it writes {CVNET_FILE}; copy it as {file}, e.g. after --loss hl-gauss)"
+    path = model_path(models, file, method, scenario, "cvnet", note)
     return load_cvnet(path, scenario=scenario)
 
 

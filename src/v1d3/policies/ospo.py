@@ -1,7 +1,7 @@
 """The critic-free dispatch policies ``ospo`` and ``grpo``: a pair scorer's model file, loaded.
 
 ``<models>/ospo.pt`` or ``grpo.pt`` (the packaged ``manhattan`` models when no models folder is
-given; :func:`~v1d3.policies.models.find_model`), written by ``v1d3 train --method ospo|grpo``.
+given; :func:`~v1d3.policies.models.model_path`), written by ``v1d3 train --method ospo|grpo``.
 A file for another method, scenario, feature list or city is refused with one line naming it.
 """
 
@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.errors import ConfigError, ModelError
 from v1d3.ospo.config import ScorerConfig
 from v1d3.ospo.net import check_city, load_scorer, model_file
 from v1d3.ospo.policy import ScorerDispatch
-from v1d3.policies.models import find_model
+from v1d3.policies.models import model_path
 from v1d3.rounds import DayContext
 
 __all__ = ["make_ospo", "make_grpo", "ModelScorerDispatch"]
@@ -35,17 +34,7 @@ class ModelScorerDispatch(ScorerDispatch):
 
 
 def _load(method: str, models: Path | None, scenario: Any, model: str) -> DispatchPolicy:
-    if not model or Path(model).name != model or model in (".", ".."):
-        raise ConfigError(
-            f"{method}: model must be a file name in the models folder, got {model!r}"
-        )
-    name = None if scenario is None else str(getattr(scenario, "name", scenario))
-    train = f"v1d3 train --scenario {name or 'SCENARIO'} --method {method} --out DIR"
-    path = find_model(models, model)
-    if path is None:
-        raise ModelError(f"{method} needs {model} in a models folder (--models DIR); {train}")
-    if not path.is_file():
-        raise ModelError(f"{method}: model file {path} not found; train it with: {train}")
+    path = model_path(models, model, method, scenario)
     net, meta = load_scorer(path, method, scenario)
     about = {
         "file": path.name,

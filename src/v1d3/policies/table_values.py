@@ -30,7 +30,7 @@ from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, ModelError
 from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.td import ChampionOnlineTD
-from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, find_model
+from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, model_path
 from v1d3.policies.params import config_from_params
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.reposition.value import ValueReposition, ValueRepositionConfig
@@ -47,12 +47,7 @@ def make_tabular_td(
 ) -> DispatchPolicy:
     """Offline tabular TD values (``<models>/tabular-td.pt``) with advantage matching and
     :data:`~v1d3.policies.models.VALUE_DISPATCH_DEFAULTS`."""
-    path = find_model(models, TABULAR_FILE)
-    if path is None:
-        raise ModelError(
-            f"tabular-td needs a models folder with {TABULAR_FILE} (--models DIR; train it with: "
-            f"v1d3 train --method tabular-td --out DIR)"
-        )
+    path = model_path(models, TABULAR_FILE, "tabular-td", scenario)
     value = TabularValue.load(path, scenario=scenario)
     online, params = OnlineTrainConfig.split(params)
     params = {**VALUE_DISPATCH_DEFAULTS, **params}
