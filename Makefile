@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-# the main job: the dispatch baselines and the value-based methods, then V1D3's shared values
-# repositioning the fleet (`v1d3/value`) beside the field's two rebalancers
-RUN_POLICIES := fcfs,nearest,distance,fare,tabular-td,online-td,cvnet,v1d3,v1d3/value,$\
-	v1d3/min-cost-flow,v1d3/zhang-pavone
+# the main job: the dispatch baselines, the value-based methods and the critic-free scorers,
+# then V1D3's shared values repositioning the fleet (`v1d3/value`) beside the field's two
+# rebalancers
+RUN_POLICIES := fcfs,nearest,distance,fare,tabular-td,online-td,cvnet,v1d3,ospo,grpo,$\
+	v1d3/value,v1d3/min-cost-flow,v1d3/zhang-pavone
 run: $(STAMP)
 	$(BIN)/v1d3 evaluate --out runs/default --policies $(RUN_POLICIES)
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from scenario_fixtures import small_synthetic
+from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ModelError
 from v1d3.eval.config import RunConfig
 from v1d3.eval.run import run_simulation
@@ -17,6 +18,7 @@ from v1d3.ospo.features import FEATURES
 from v1d3.ospo.net import PairScorer, save_scorer
 from v1d3.ospo.policy import ScorerDispatch, segment_softmax
 from v1d3.policies import make_dispatch
+from v1d3.policies.models import PACKAGED_MODELS
 from v1d3.sim.config import SimConfig
 from v1d3.sim.scenario import build_scenario
 from v1d3.value.checkpoint import city_digest
@@ -83,3 +85,15 @@ def test_a_missing_or_foreign_model_is_one_line_naming_the_file(tmp_path: Path) 
                     models=str(tmp_path))  # fmt: skip
     with pytest.raises(ModelError, match=r"ospo\.pt: trained on another city's cells"):
         run_simulation(cfg)
+
+
+@pytest.mark.parametrize("method", ["ospo", "grpo"])
+def test_the_packaged_scorers_load_for_manhattan(method: str) -> None:
+    # a packaged model made with another feature list or config would be refused here, not
+    # in a user's run; its rollouts are what docs say (48 six-hour ones from seed 5000)
+    if not (PACKAGED_MODELS / f"{method}.pt").is_file():
+        pytest.skip(f"no packaged {method}.pt")
+    policy = make_dispatch(method, None, ScenarioConfig(name="manhattan"))
+    about = policy.model  # type: ignore[attr-defined]
+    assert about["method"] == method and about["scenario"] == "manhattan"
+    assert about["days"] == 48 and about["train"]["rollout_hours"] == 6.0
