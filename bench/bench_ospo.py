@@ -6,9 +6,9 @@ Prints one JSON object. Run: ``.venv/bin/python bench/bench_ospo.py [--hours H] 
 - ``rollout``, ``update``: one rollout of ``--hours`` of a Manhattan weekday morning (from 7:00,
   every window recorded) with the packaged ``ospo`` model exploring, then one update
   (``PolicyTrainConfig`` defaults) on what it recorded, timed on each device.
-- ``day_cost``: ``--days`` full Manhattan weekdays (seeds 900, 901, ...; outside every study's)
-  simulated with ``distance``, then with each packaged scorer (and ``cvnet`` and ``v1d3``
-  beside them), one after another in this process, BLAS on one thread: each policy's wall
+- ``day_cost``: ``--days`` full Manhattan weekdays (seeds 900, 901, ...: no study, tuning run
+  or model training uses them) simulated with ``distance``, then with each packaged scorer
+  (and ``cvnet`` and ``v1d3`` beside them), one after another in this process, BLAS on one thread: each policy's wall
   seconds per day and its ratio to ``distance``'s (the issue's bound: ``ospo`` ≤ 1.5). Run it
   on an otherwise idle machine: a study's ``wall_s`` (two days at a time) is not a clean
   measure of it.
@@ -43,7 +43,8 @@ from v1d3.sim.config import SimConfig  # noqa: E402
 from v1d3.text_files import json_text  # noqa: E402
 
 DAY_SEED = 900
-"""First seed of the day-cost days (no study or tuning uses 900 and up)."""
+"""First seed of the day-cost days (studies use 1 … 3 on each weekday, tuning 11 … 22, model
+training 1000 … 1007 and 5000 … 5047)."""
 
 
 def day_cost(days: int) -> dict[str, object]:
