@@ -8,10 +8,10 @@ Prints one JSON object. Run: ``.venv/bin/python bench/bench_ospo.py [--hours H] 
   (``PolicyTrainConfig`` defaults) on what it recorded, timed on each device.
 - ``day_cost``: ``--days`` full Manhattan weekdays (seeds 900, 901, ...: no study, tuning run
   or model training uses them) simulated with ``distance``, then with each packaged scorer
-  (and ``cvnet`` and ``v1d3`` beside them), one after another in this process, BLAS on one thread: each policy's wall
-  seconds per day and its ratio to ``distance``'s (the issue's bound: ``ospo`` ≤ 1.5). Run it
-  on an otherwise idle machine: a study's ``wall_s`` (two days at a time) is not a clean
-  measure of it.
+  (and ``cvnet`` and ``v1d3`` beside them), one after another in this process, BLAS on one
+  thread: each policy's wall seconds per day and its ratio to ``distance``'s (the issue's
+  bound: ``ospo`` ≤ 1.5). Run it on an otherwise idle machine: a study's ``wall_s`` (two days
+  at a time) is not a clean measure of it.
 - The packaged model's own training time is read from its file (``wall_s``, written by
   ``make models``).
 """
