@@ -125,7 +125,11 @@ def parse_settings(text: str) -> list[Setting]:
 def _study(args: Any, setting: Setting) -> StudyConfig:
     models = args.models if args.models is not None else packaged_models()
     scenario = ScenarioConfig(
-        name=args.scenario, hours=args.hours, start_hour=args.start_hour, orders=args.orders
+        name=args.scenario,
+        hours=args.hours,
+        start_hour=args.start_hour,
+        orders=args.orders,
+        fleet_scale=args.fleet_scale,
     )
     policy = f"{args.dispatch}/{args.reposition}"
     return StudyConfig(
@@ -139,11 +143,15 @@ def _study(args: Any, setting: Setting) -> StudyConfig:
     )
 
 
-def read_days(folder: Path, setting: Setting, policy: str) -> dict[tuple[int, int], dict]:
-    """The finished runs of ``policy`` in a study folder, by (weekday, seed)."""
+def read_days(
+    folder: Path, setting: Setting, policy: str, fleet_scale: float
+) -> dict[tuple[int, int], dict]:
+    """The finished runs of ``policy`` in a study folder, by (weekday, seed); a study of another
+    managed setting or fleet is refused."""
     try:
         doc = read_json(folder / STUDY_FILE, "study file")
-        sim = StudyConfig.from_dict(doc["study"]).sim
+        study = StudyConfig.from_dict(doc["study"])
+        sim = study.sim
         t = pq.read_table(folder / "results.parquet").to_pydict()
     except (OSError, ValueError, KeyError, V1D3Error) as e:
         _fail(f"{folder}: not a finished study ({type(e).__name__}: {e}); run it first")
@@ -154,6 +162,11 @@ def read_days(folder: Path, setting: Setting, policy: str) -> dict[tuple[int, in
         _fail(
             f"{folder}: its study manages managed_drivers={sim.managed_drivers}, "
             f"managed_share={sim.managed_share}, not {setting.label}"
+        )
+    if study.scenario.fleet_scale != fleet_scale:
+        _fail(
+            f"{folder}: its study has fleet_scale={study.scenario.fleet_scale}, "
+            f"not {fleet_scale} (--fleet-scale)"
         )
     keys = ("managed_drivers", *FIGURES)
     if any(k not in t for k in keys):
@@ -322,6 +335,12 @@ def _args() -> Any:
     ap.add_argument("--start-hour", type=float, default=0.0, help="(short test runs)")
     ap.add_argument("--hours", type=float, default=24.0, help="(short test runs)")
     ap.add_argument("--orders", type=int, default=None, help="(short test runs)")
+    ap.add_argument(
+        "--fleet-scale",
+        type=float,
+        default=ScenarioConfig.fleet_scale,
+        help="multiplier of the calibrated fleet (1.3 = 30 %% more drivers)",
+    )
     ap.add_argument("--dispatch", default="v1d3")
     ap.add_argument("--reposition", default="value")
     ap.add_argument("--models", default=None, help="model folder (default: the packaged ones)")
@@ -358,10 +377,11 @@ def main() -> None:
                 )
             except V1D3Error as e:
                 _fail(str(e))
-        days[s.label] = read_days(folder, s, policy)
+        days[s.label] = read_days(folder, s, policy, args.fleet_scale)
     out = {
         "policy": policy,
         "scenario": args.scenario,
+        "fleet_scale": args.fleet_scale,
         "out": str(args.out),
         **summarise(settings, days, args.change_from, args.change_to),
     }

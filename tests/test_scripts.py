@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from v1d3.demand.config import ScenarioConfig
 from v1d3.eval.study import STUDY_FILE, STUDY_KIND, StudyConfig
 from v1d3.sim.config import SimConfig
 
@@ -160,11 +161,14 @@ def test_coordination_study_runs_resumes_and_reads_its_settings(tmp_path: Path) 
     assert json.loads(again.stdout) == json.loads(read.stdout) == got
 
 
-def _coordination_folder(path: Path, sim: SimConfig, kdd: list[float]) -> None:
+def _coordination_folder(
+    path: Path, sim: SimConfig, kdd: list[float], fleet_scale: float = 1.0
+) -> None:
     """A study folder of ``v1d3/value`` on days (2, 1), (2, 2), ... with KDD scores ``kdd``."""
     path.mkdir(parents=True)
     study = StudyConfig(policies=("v1d3/value",), seeds=tuple(range(1, len(kdd) + 1)),
-                        baseline="v1d3/value", sim=sim)  # fmt: skip
+                        baseline="v1d3/value", sim=sim,
+                        scenario=ScenarioConfig(fleet_scale=fleet_scale))  # fmt: skip
     doc = {"kind": STUDY_KIND, "study": study.to_dict()}
     (path / STUDY_FILE).write_text(json.dumps(doc))
     n = len(kdd)
@@ -199,6 +203,23 @@ def test_coordination_study_averages_the_kdd_score_over_days(tmp_path: Path) -> 
     assert "managed-5pct: its study manages managed_drivers=None, managed_share=0.1, not 5%" in (
         res.stderr
     )
+
+
+def test_coordination_study_reads_only_studies_of_its_fleet(tmp_path: Path) -> None:
+    _coordination_folder(tmp_path / "managed-5", SimConfig(managed_drivers=5), [40.0, 20.0], 1.3)
+    _coordination_folder(tmp_path / "managed-10pct", SimConfig(managed_share=0.1), [45.0, 25.0])
+    args = ("--out", str(tmp_path), "--no-run", "--managed", "5,10%", "--change-from", "5",
+            "--change-to", "10%")  # fmt: skip
+    res = _script("coordination_study.py", *args, "--fleet-scale", "1.3")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert "managed-10pct: its study has fleet_scale=1.0, not 1.3 (--fleet-scale)" in res.stderr
+    _coordination_folder(tmp_path / "b" / "managed-10pct", SimConfig(managed_share=0.1),
+                         [45.0, 25.0], 1.3)  # fmt: skip
+    (tmp_path / "managed-5").rename(tmp_path / "b" / "managed-5")
+    args = ("--out", str(tmp_path / "b"), *args[2:])
+    res = _script("coordination_study.py", *args, "--fleet-scale", "1.3")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["fleet_scale"] == 1.3
 
 
 @pytest.mark.parametrize(
