@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -117,6 +118,40 @@ def test_serving_more_orders_comes_first_without_dropping(city):
         p = ValueDispatch(v, ValueDispatchConfig(drop_negative=drop))
         p.reset(_context(city))
         np.testing.assert_array_equal(p.dispatch(b), want)
+
+
+def test_a_pair_bonus_trades_advantage_for_served_orders(city):
+    # the round above: {d0-o0} weighs 100 + b, {d0-o1, d1-o0} 1.5 + 2b, so the larger matching
+    # wins once the bonus exceeds 98.5
+    v = _value(city, [0.0, 99.5])
+    b = _batch([0, 0, 1], [0, 1, 0], [0.0] * 3, [0.0] * 3, [0, 0, 1], [100.0, 1.0], [600.0, 600.0],
+               [0, 0])  # fmt: skip
+    for bonus, want in ((0.0, [0]), (98.0, [0]), (99.0, [1, 2]), (1e6, [1, 2])):
+        p = ValueDispatch(v, ValueDispatchConfig(pair_bonus=bonus))
+        p.reset(_context(city))
+        np.testing.assert_array_equal(p.dispatch(b), want)
+    # a lone pair of negative advantage is served only when the bonus covers it
+    v = _value(city, [20.0, 0.0])
+    b = _batch([0], [0], [100.0], [10.0], [0], [1.0], [600.0], [1])
+    a = float(advantage(b, v)[0])
+    for bonus, want in ((-a - 0.01, []), (-a + 0.01, [0])):
+        p = ValueDispatch(v, ValueDispatchConfig(pair_bonus=bonus))
+        p.reset(_context(city))
+        np.testing.assert_array_equal(p.dispatch(b), want)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"pair_bonus": -1.0}, "pair_bonus must be >= 0, got -1.0"),
+        ({"pair_bonus": float("inf")}, "pair_bonus must be a finite number, got inf"),
+        ({"pair_bonus": float("nan")}, "pair_bonus must be a finite number, got nan"),
+        ({"pair_bonus": 1.0, "drop_negative": True}, "pair_bonus and drop_negative: give one"),
+    ],
+)
+def test_a_bad_pair_bonus_is_refused(params, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ValueDispatchConfig(**params)
 
 
 def test_matching_is_the_best_matching_by_brute_force(city):

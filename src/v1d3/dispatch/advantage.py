@@ -114,7 +114,13 @@ class ValueDispatchConfig:
     drop_negative: bool = False
     """True: pairs with a weight ≤ 0 are never matched. False: serve as many orders as the
     candidates allow (like distance matching) and, among those matchings, take the one with the
-    highest total weight."""
+    highest total weight — unless ``pair_bonus`` is given."""
+    pair_bonus: float | None = None
+    """Currency units added to every pair's weight before matching, instead of the lexicographic
+    lift: the matching may then leave an order unserved when serving it costs more advantage
+    than this (a pair of weight below ``−pair_bonus`` is never worth matching on its own).
+    None = serve as many orders as the candidates allow (``drop_negative`` False), 0 = the same
+    as ``drop_negative`` True."""
     cancel_factor: bool = False
     """Multiply advantages by the probability that the passenger does not cancel."""
     cancel_model: Literal["champion", "sim"] = "champion"
@@ -132,6 +138,11 @@ class ValueDispatchConfig:
             raise ConfigError(f"top_k must be >= 0, got {self.top_k}")
         if self.pickup_penalty_per_km < 0:
             raise ConfigError("pickup_penalty_per_km must be >= 0")
+        if self.pair_bonus is not None:
+            if self.pair_bonus < 0:  # non-finite numbers: check_fields
+                raise ConfigError(f"pair_bonus must be >= 0, got {self.pair_bonus}")
+            if self.drop_negative:
+                raise ConfigError("pair_bonus and drop_negative: give one of them")
 
 
 class ValueDispatch(DispatchPolicy):
@@ -220,7 +231,9 @@ class ValueDispatch(DispatchPolicy):
         if self._filter:
             keep = np.flatnonzero(top_k_mask(order, batch.pickup_m, self.config.top_k))
             order, driver, w = order[keep], driver[keep], w[keep]
-        if w.size and not self.config.drop_negative:
+        if self.config.pair_bonus is not None:
+            w = w + self.config.pair_bonus
+        elif w.size and not self.config.drop_negative:
             # lexicographic: one more pair always outweighs any difference in advantages
             n_max = min(np.unique(order).size, np.unique(driver).size)
             w = w + (2.0 * n_max * float(np.abs(w).max()) + 1.0)
