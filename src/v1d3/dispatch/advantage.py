@@ -22,7 +22,7 @@ import numpy as np
 
 from v1d3.demand.orders import cancel_probability as curve_cancel_prob
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.dispatch.matching import max_weight_matching
+from v1d3.dispatch.matching import compact_ids, max_weight_matching_compacted
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 from v1d3.learn.config import OnlineTrainConfig
@@ -231,13 +231,16 @@ class ValueDispatch(DispatchPolicy):
         if self._filter:
             keep = np.flatnonzero(top_k_mask(order, batch.pickup_m, self.config.top_k))
             order, driver, w = order[keep], driver[keep], w[keep]
+        if w.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        n_o, oi = compact_ids(order)  # once, for the lift and the matching
+        n_d, di = compact_ids(driver)
         if self.config.pair_bonus is not None:
             w = w + self.config.pair_bonus
-        elif w.size and not self.config.drop_negative:
+        elif not self.config.drop_negative:
             # lexicographic: one more pair always outweighs any difference in advantages
-            n_max = min(np.unique(order).size, np.unique(driver).size)
-            w = w + (2.0 * n_max * float(np.abs(w).max()) + 1.0)
-        sel = max_weight_matching(order, driver, w)
+            w = w + (2.0 * min(n_o, n_d) * float(np.abs(w).max()) + 1.0)
+        sel = max_weight_matching_compacted(n_o, oi, n_d, di, w)
         return sel if keep is None else keep[sel]
 
     def observe(self, outcome: RoundOutcome) -> None:

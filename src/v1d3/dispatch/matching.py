@@ -57,9 +57,14 @@ def _best_of_duplicates(ri: np.ndarray, ci: np.ndarray, n_c: int, w: np.ndarray)
     weights the last given; sorted by (row, column)."""
     pos = np.flatnonzero(w > 0)
     key = ri[pos] * n_c + ci[pos]
-    order = np.lexsort((-pos, -w[pos], key))
+    order = np.argsort(key, kind="stable")
     ks = key[order]
     first = np.ones(ks.size, dtype=bool)
+    first[1:] = ks[1:] != ks[:-1]
+    if first.all():  # no pair given twice (the common case): a third of the full sort's time
+        return pos[order]
+    order = np.lexsort((-pos, -w[pos], key))
+    ks = key[order]
     first[1:] = ks[1:] != ks[:-1]
     return pos[order[first]]
 
