@@ -35,11 +35,13 @@ mkdir -p "$OUT"  # the parts' JSON is written beside their study folders
 DAYS=(--scenario manhattan --weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" --workers 2)
 HEADROOM=(--weekdays 0-4 --seeds "$SEEDS" --first-seed "$FIRST" --dispatch v1d3)
 
+CVNET_OWN="cvnet[pickup_penalty_per_km=10.0]"  # cvnet's own best edge weights (tuning.md §10)
+
 dispatch() {  # every value-based method against distance matching, then v1d3 against each
-  "$V1D3" evaluate "${DAYS[@]}" --dispatch distance,online-td,tabular-td,cvnet,v1d3 \
+  "$V1D3" evaluate "${DAYS[@]}" --dispatch "distance,online-td,tabular-td,cvnet,$CVNET_OWN,v1d3" \
     --reposition stay --baseline distance/stay --out "$OUT/dispatch" --resume
-  "$PY" scripts/paired_differences.py "$OUT/dispatch" v1d3/stay cvnet/stay online-td/stay \
-    tabular-td/stay | tee "$OUT/dispatch/paired.json"
+  "$PY" scripts/paired_differences.py "$OUT/dispatch" v1d3/stay cvnet/stay "$CVNET_OWN/stay" \
+    online-td/stay tabular-td/stay | tee "$OUT/dispatch/paired.json"
 }
 
 REBALANCERS=min-cost-flow,zhang-pavone  # the field's rebalancers (docs/method.md §11.1)

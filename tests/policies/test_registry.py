@@ -120,3 +120,20 @@ def test_model_path_refuses_in_one_line(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr("v1d3.policies.models.PACKAGED_MODELS", tmp_path / "none")
     with pytest.raises(ModelError, match=r"^grpo needs grpo\.pt in a models folder"):
         model_path(None, "grpo.pt", "grpo", "manhattan")
+
+
+def test_value_policies_share_their_edge_weights_and_each_can_be_set_apart() -> None:
+    from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS
+
+    for name in ("tabular-td", "cvnet", "v1d3"):
+        cfg = make_dispatch(name).config  # type: ignore[attr-defined]
+        assert cfg.pair_bonus == VALUE_DISPATCH_DEFAULTS["pair_bonus"] > 0
+        assert cfg.pickup_penalty_per_km == VALUE_DISPATCH_DEFAULTS["pickup_penalty_per_km"]
+    # drop_negative is another rule for when a pair is worth serving: the bonus steps aside
+    cfg = make_dispatch("cvnet", drop_negative=True).config  # type: ignore[attr-defined]
+    assert cfg.drop_negative and cfg.pair_bonus is None
+    with pytest.raises(ConfigError, match="pair_bonus and drop_negative"):
+        make_dispatch("cvnet", drop_negative=True, pair_bonus=5.0)
+    # none: every order served that can be (the lexicographic lift)
+    cfg = make_dispatch("v1d3", pair_bonus=None).config  # type: ignore[attr-defined]
+    assert cfg.pair_bonus is None and not cfg.drop_negative

@@ -16,16 +16,7 @@ import numpy as np
 
 from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome, RunReport
 
-__all__ = ["DispatchPolicy", "LEARNED_PICKUP_PENALTY_PER_KM"]
-
-LEARNED_PICKUP_PENALTY_PER_KM = 10.0
-"""The pickup charge every learned dispatcher uses, currency units per km of pickup: the value
-policies' edge-weight penalty (:data:`~v1d3.policies.models.VALUE_DISPATCH_DEFAULTS`) and the
-critic-free scorers' reward (:class:`~v1d3.ospo.config.PolicyTrainConfig`), so that they
-compare how they learn, not how they price a pickup. Without it the value policies bought
-income with pickups 1.6× those of ``distance``; how 10 $/km was chosen: docs/results/tuning.md
-§1."""
-
+__all__ = ["DispatchPolicy"]
 
 class DispatchPolicy(RunReport, ABC):
     """Maps one round's candidate pairs to a one-to-one matching."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from v1d3.dispatch.base import LEARNED_PICKUP_PENALTY_PER_KM
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
 
@@ -83,10 +82,12 @@ class PolicyTrainConfig:
     """Temperature of the Gumbel noise added to the pairs' scores while rolling out (1 = a
     driver's favourite among its orders is a draw from the policy's distribution over them,
     before conflicts are resolved; 0 = no exploration)."""
-    pickup_penalty_per_km: float = LEARNED_PICKUP_PENALTY_PER_KM
+    pickup_penalty_per_km: float = 10.0
     """The reward of a served trip is also charged this much per km of pickup, currency units
-    per km: the value policies' pickup penalty (the authors' reward, too, charges the pickup
-    apart from the trip); without it the scorer learned pickups 1.8× those of ``distance``."""
+    per km (the authors' reward, too, charges the pickup apart from the trip); without it the
+    scorer learned pickups 1.8× those of ``distance``. 10 $/km was the value policies' edge
+    penalty when the packaged scorers were trained (theirs is tuned apart since:
+    docs/results/tuning.md §10)."""
     time_cost_per_h: float | None = None
     """The reward of a served trip is its fare minus the driver's time it takes (pickup and
     trip) priced at this rate, currency units per hour; a cancelled assignment earns 0. None:

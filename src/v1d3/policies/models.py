@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from v1d3.dispatch.base import LEARNED_PICKUP_PENALTY_PER_KM
 from v1d3.errors import ConfigError, ModelError
 
 __all__ = [
     "PACKAGED_MODELS",
     "VALUE_DISPATCH_DEFAULTS",
+    "value_dispatch_params",
     "find_model",
     "model_path",
     "packaged_models",
@@ -27,14 +27,27 @@ PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
 """The models shipped with the package (``manhattan``; see its README.md), used when no models
 folder is given."""
 
-VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": LEARNED_PICKUP_PENALTY_PER_KM}
+VALUE_DISPATCH_DEFAULTS: dict[str, Any] = {"pickup_penalty_per_km": 15.0, "pair_bonus": 20.0}
 """Dispatch settings of ``tabular-td``, ``cvnet`` and ``v1d3`` that differ from
 :class:`~v1d3.dispatch.advantage.ValueDispatchConfig`'s defaults (a parameter overrides them);
 shared, so that these methods compare value functions, not edge weights.
 
 ``pickup_penalty_per_km`` (currency units per km of pickup, docs/method.md §3): the advantage
 already charges a pickup its discounting, but with that alone value-based matching buys income
-with pickups 1.6× those of ``distance``; how 10 $/km was chosen: docs/results/tuning.md §1."""
+with pickups 1.6× those of ``distance``. ``pair_bonus`` (currency units per served order): the
+matching serves an order only where that is worth more than its advantage costs, instead of
+always serving as many as it can. How 15 $/km and $20 were chosen (together, on days outside
+every study): docs/results/tuning.md §1 and §10."""
+
+
+def value_dispatch_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A value policy's dispatch settings: :data:`VALUE_DISPATCH_DEFAULTS` under the given
+    ones. Asking for ``drop_negative`` (another rule for when a pair is worth serving) sets the
+    default ``pair_bonus`` aside; ``pair_bonus=none`` brings back the lexicographic lift."""
+    merged = {**VALUE_DISPATCH_DEFAULTS, **params}
+    if params.get("drop_negative") and "pair_bonus" not in params:
+        merged.pop("pair_bonus")
+    return merged
 
 
 def packaged_models() -> Path | None:

@@ -25,7 +25,7 @@ from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError
 from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.online_neural import NeuralOnline, ResidualOnline, residual_ensemble
-from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, model_path
+from v1d3.policies.models import model_path, value_dispatch_params
 from v1d3.policies.params import config_from_params
 from v1d3.value.base import ZeroValue
 from v1d3.value.checkpoint import CVNET_FILE
@@ -59,7 +59,7 @@ def make_cvnet(
     matching."""
     value = load_offline_cvnet(models, scenario, "cvnet", model)
     online, params = OnlineTrainConfig.split(params)
-    params = {**VALUE_DISPATCH_DEFAULTS, **params}
+    params = value_dispatch_params(params)
     cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'cvnet'", params)
     return ValueDispatch(value, cfg, online=OnlineTrainConfig(**online))
 
@@ -106,7 +106,7 @@ def make_v1d3(
     offline = load_offline_cvnet(models, scenario, "v1d3", model)
     schedule, params = OnlineTrainConfig.split(params)
     learning = OnlineTrainConfig(**schedule, lr=lr, centred=centred, forget_s=forget_s)
-    params = {**VALUE_DISPATCH_DEFAULTS, **params}
+    params = value_dispatch_params(params)
     cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'v1d3'", params)
     if start not in ("offline", "zero"):
         raise ConfigError(f"v1d3: start must be 'offline' or 'zero', got {start!r}")

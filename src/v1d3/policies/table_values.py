@@ -30,7 +30,7 @@ from v1d3.dispatch.base import DispatchPolicy
 from v1d3.errors import ConfigError, ModelError
 from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.td import ChampionOnlineTD
-from v1d3.policies.models import VALUE_DISPATCH_DEFAULTS, model_path
+from v1d3.policies.models import model_path, value_dispatch_params
 from v1d3.policies.params import config_from_params
 from v1d3.reposition.base import RepositionPolicy
 from v1d3.reposition.value import ValueReposition, ValueRepositionConfig
@@ -50,7 +50,7 @@ def make_tabular_td(
     path = model_path(models, TABULAR_FILE, "tabular-td", scenario)
     value = TabularValue.load(path, scenario=scenario)
     online, params = OnlineTrainConfig.split(params)
-    params = {**VALUE_DISPATCH_DEFAULTS, **params}
+    params = value_dispatch_params(params)
     cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'tabular-td'", params)
     return ValueDispatch(value, cfg, online=OnlineTrainConfig(**online))
 
