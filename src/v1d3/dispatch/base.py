@@ -18,6 +18,7 @@ from v1d3.rounds import CandidateBatch, DayContext, RoundOutcome, RunReport
 
 __all__ = ["DispatchPolicy"]
 
+
 class DispatchPolicy(RunReport, ABC):
     """Maps one round's candidate pairs to a one-to-one matching."""
 
