@@ -34,7 +34,7 @@ made by the project's own encoders (:func:`v1d3.service.client.arrow_body`,
   with the same state digest and the same answers, and no acknowledged request may be missing
   after a restart.
 
-    python bench/bench_service.py                    # everything (about 13 minutes on 2 cores)
+    python bench/bench_service.py                    # everything (about 5 minutes on 2 cores)
     python bench/bench_service.py --rounds 30 --crash-rounds 40 --kills 3   # a quicker look
 """
 
@@ -421,18 +421,22 @@ def cases(
 
 
 def targets(c: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The issue's targets against the journaled (production) figures."""
-    col = c["columnar"]["journal"]["dispatch"]["p99_ms"]
-    kdd = c["kdd"]["journal"]["dispatch"]["p99_ms"]
-    rate = min(c[f]["journal"]["rounds_per_s"] for f in FORMATS)
+    """The issue's targets against the journaled (production) figures. A columnar body is an
+    array per field, as JSON or as Arrow IPC: both are held to the columnar target."""
+
+    def held(got: float, target: float, at_most: bool = True) -> dict[str, Any]:
+        return {"target": target, "got": got, "met": got <= target if at_most else got >= target}
+
+    p99 = {f: c[f]["journal"]["dispatch"]["p99_ms"] for f in FORMATS}
+    rate = {f: c[f]["journal"]["rounds_per_s"] for f in FORMATS}
+    fastest = max(FORMATS, key=lambda f: rate[f])
     return {
-        "columnar_p99_ms": {"target": TARGETS["columnar_p99_ms"], "got": col,
-                            "met": col <= TARGETS["columnar_p99_ms"]},
-        "kdd_p99_ms": {"target": TARGETS["kdd_p99_ms"], "got": kdd,
-                       "met": kdd <= TARGETS["kdd_p99_ms"]},
-        "rounds_per_s_slowest_format": {"target": TARGETS["rounds_per_s"], "got": rate,
-                                        "met": rate >= TARGETS["rounds_per_s"]},
-    }  # fmt: skip
+        "columnar_arrow_p99_ms": held(p99["arrow"], TARGETS["columnar_p99_ms"]),
+        "columnar_json_p99_ms": held(p99["columnar"], TARGETS["columnar_p99_ms"]),
+        "kdd_p99_ms": held(p99["kdd"], TARGETS["kdd_p99_ms"]),
+        "rounds_per_s_slowest_format": held(min(rate.values()), TARGETS["rounds_per_s"], False),
+        f"rounds_per_s_{fastest}": held(rate[fastest], TARGETS["rounds_per_s"], False),
+    }
 
 
 # -- where the time goes ---------------------------------------------------------------------

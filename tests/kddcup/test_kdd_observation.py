@@ -83,6 +83,19 @@ def test_sample_dispatch_observation_round_trips() -> None:
     np.testing.assert_array_equal(batch.trip_s, [5000, 5000, 1800, 1800])
 
 
+def test_a_pair_lacking_a_key_or_of_another_day_is_refused() -> None:
+    """Every pair's keys are read, not only the first pair's (``day_of_week`` too)."""
+    for broken in ("day_of_week", "pick_up_eta"):
+        sample = _sample()
+        del sample[2][broken]
+        with pytest.raises(KeyError, match=broken):
+            batch_from_dispatch_observation(sample, _city(), KDD_UTC_OFFSET_S)
+    sample = _sample()
+    sample[3]["day_of_week"] = 3
+    with pytest.raises(ValueError, match="one day"):
+        batch_from_dispatch_observation(sample, _city(), KDD_UTC_OFFSET_S)
+
+
 def test_sample_reposition_observation_round_trips() -> None:
     sample = {
         "timestamp": TS,

@@ -426,8 +426,11 @@ def batch_from_dispatch_observation(
     if len(observ) == 0:
         raise ValueError("an empty dispatch observation has no clock")
     epoch, t = split_timestamp(observ[0]["timestamp"], utc_offset_s)
-    order = np.array([int(p["order_id"]) for p in observ], dtype=np.int64)
-    driver = np.array([int(p["driver_id"]) for p in observ], dtype=np.int64)
+    n = len(observ)
+    # a pair without one of the keys, or not a dict, raises here (KeyError, TypeError)
+    order = np.fromiter(map(itemgetter("order_id"), observ), dtype=np.int64, count=n)
+    driver = np.fromiter(map(itemgetter("driver_id"), observ), dtype=np.int64, count=n)
+    weekdays = _col(observ, "day_of_week")
     loc = _points(observ, "driver_location")
     o_loc = _points(observ, "order_start_location")
     d_loc = _points(observ, "order_finish_location")
@@ -449,7 +452,11 @@ def batch_from_dispatch_observation(
         "fare": _col(observ, "reward_units"),
         "trip_s": trip_s,
         "trip_m": np.hypot(dx - ox, dy - oy),
-        "t_request": np.array([known.get(o, t) for o in order.tolist()], dtype=np.float64),
+        "t_request": (
+            np.array([known.get(o, t) for o in order.tolist()], dtype=np.float64)
+            if known
+            else np.full(n, t)
+        ),
         "origin_lat": o_loc[:, 1].copy(),
         "origin_lng": o_loc[:, 0].copy(),
         "dest_lat": d_loc[:, 1].copy(),
@@ -464,7 +471,9 @@ def batch_from_dispatch_observation(
         pairs["driver_cell"] = np.asarray(extras["driver_cell"])
         for k in ("t_request", "trip_s", "trip_m", "origin_cell", "dest_cell", "cancel_prob"):
             cols[k] = extras[k]
-    weekday = int(observ[0]["day_of_week"])
+    weekday = int(weekdays[0])
+    if (weekdays != weekday).any():
+        raise ValueError("day_of_week: one round's pairs are of one day")
     return ObservedBatch(t, weekday, pairs, cols)
 
 

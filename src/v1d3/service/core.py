@@ -1,10 +1,12 @@
 """The dispatch service without its web layer: a state, its journal, its metrics.
 
-:class:`DispatchService` reads a request (:meth:`ServiceState.prepare`), applies it, commits it
-to the journal and only then answers: a request whose row is not committed was never
-acknowledged. A failure to commit makes the service refuse every later change (its state would
-run ahead of what a restart can rebuild) until it is restarted. :meth:`DispatchService.open`
-restores a state folder: the newest snapshot, then the journal's rows after it.
+:class:`DispatchService` reads a request (:meth:`ServiceState.prepare`), applies it while its
+journal row is written, and answers only once both are done: a request whose row is not durable
+was never acknowledged. A request that fails while being applied (a bug) has its row taken back,
+so a restart rebuilds the state from before it. A failure to write makes the service refuse
+every later change (its state would run ahead of what a restart can rebuild) until it is
+restarted. :meth:`DispatchService.open` restores a state folder: the newest snapshot, then the
+journal's rows after it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import pickle
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +88,7 @@ class DispatchService:
         """The last journal commit's time, seconds."""
         self.snapshot_error: str | None = None
         """Why the last snapshot failed (it is tried again at the next request)."""
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="v1d3-journal")
 
     @classmethod
     def open(cls, config: ServeConfig) -> DispatchService:
@@ -124,6 +128,11 @@ class DispatchService:
                 self.state = pickle.loads(data)
             except Exception as e:
                 raise ConfigError(f"{where}: snapshot {start} unreadable ({e})") from None
+        if journal.first_seq() > start + 1:
+            raise ConfigError(
+                f"{where}: the journal begins at row {journal.first_seq()}, the newest usable "
+                f"snapshot is of row {start}; not restored"
+            )
         for seq, kind, ctype, body in journal.rows_after(start):
             try:
                 self.state.prepare(kind, ctype, body)()
@@ -144,19 +153,24 @@ class DispatchService:
             if self.broken is not None:
                 raise Unavailable(self.broken)
             apply = self.state.prepare(kind, ctype, body)
+            # the row is written while the change is made (both take tens of ms on a full
+            # round); the answer waits for both
+            row = None
+            if self.journal is not None:
+                row = self._writer.submit(self._append, kind, ctype, body)
             try:
                 answer = apply()
-            except Exception as e:  # a bug: the state may be half changed, the journal is not
+            except Exception as e:  # a bug: the state may be half changed
                 self.broken = f"a request failed mid-change ({type(e).__name__}: {e}); restart"
+                if row is not None:
+                    self._withdraw(row)
                 raise Unavailable(self.broken) from e
-            if self.journal is not None:
-                tic = time.perf_counter()
+            if row is not None:
                 try:
-                    self.journal.append(kind, ctype, body)
+                    row.result()
                 except Exception as e:  # disk full, I/O error: the state ran ahead of the log
                     self.broken = f"the journal failed ({type(e).__name__}: {e}); restart"
                     raise Unavailable(self.broken) from None
-                self.append_s = time.perf_counter() - tic
                 self.since_snapshot += 1
                 if self.since_snapshot >= self.config.snapshot_every:
                     try:
@@ -165,6 +179,27 @@ class DispatchService:
                         self.snapshot_error = f"{type(e).__name__}: {e}"
                         log.warning("snapshot failed (%s); the journal keeps growing", e)
             return answer
+
+    def _append(self, kind: str, ctype: str, body: bytes) -> int:
+        assert self.journal is not None
+        tic = time.perf_counter()
+        seq = self.journal.append(kind, ctype, body)
+        self.append_s = time.perf_counter() - tic
+        return seq
+
+    def _withdraw(self, row: Future[int]) -> None:
+        """Take back the row of a request that failed while it was written: a restart must
+        rebuild the state from before it, not fail on it."""
+        assert self.journal is not None
+        try:
+            seq = row.result()
+        except Exception:  # never written
+            return
+        try:
+            self.journal.withdraw(seq)
+        except Exception as e:
+            self.broken = f"{self.broken}; its journal row {seq} could not be taken back ({e})"
+            log.error("journal row %d of a failed request not taken back: %s", seq, e)
 
     def snapshot(self) -> None:
         """Keep the state now (the journal's rows it covers are dropped)."""
@@ -178,5 +213,6 @@ class DispatchService:
             return self.state.values(labels, t_s)
 
     def close(self) -> None:
+        self._writer.shutdown()
         if self.journal is not None:
             self.journal.close()

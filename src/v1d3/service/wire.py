@@ -354,12 +354,13 @@ def kdd_batch(doc: Any, city: City, utc_offset_s: float) -> ObservedBatch:
     """The batch of a KDD Cup 2020 ``dispatch_observ`` list."""
     if not isinstance(doc, list) or not doc:
         raise RequestError("body: expected a non-empty list of candidate pairs")
-    if not all(map(_kdd_pair, doc)):
-        i = next(i for i, p in enumerate(doc) if not _kdd_pair(p))
-        raise RequestError(f"pair {i}: expected a dict with the keys {', '.join(DISPATCH_KEYS)}")
-    try:
+    try:  # every pair's keys are read: a pair lacking one, or not a dict, fails here
         batch = batch_from_dispatch_observation(doc, city, utc_offset_s)
-    except (TypeError, ValueError, OverflowError, IndexError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError, IndexError) as e:
+        bad = next((i for i, p in enumerate(doc) if not _kdd_pair(p)), None)
+        if bad is not None:  # the pair to name (a second pass only for a refused body)
+            keys = ", ".join(DISPATCH_KEYS)
+            raise RequestError(f"pair {bad}: expected a dict with the keys {keys}") from None
         raise RequestError(f"body: not a KDD dispatch observation ({str(e)[:120]})") from None
     # checked as a columnar body's arrays are (cells: the indices found from the coordinates)
     cols = {f: getattr(batch, f) for f in (*PAIR_FIELDS, *ORDER_FIELDS)}
