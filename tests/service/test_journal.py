@@ -3,6 +3,7 @@ other damage refused in one line, snapshots rotating the files."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -48,10 +49,12 @@ def test_rows_come_back_as_written_after_a_reopen(tmp_path: Path) -> None:
 def test_a_torn_last_row_is_cut_off_and_the_rest_kept(tmp_path: Path, cut: int) -> None:
     """A crash mid-write leaves part of the last row (never acknowledged: append had not
     returned); the rows before it stay, and the next row is written where it began."""
+    three, tmp_path = tmp_path / "three", tmp_path / "four"
+    _filled(three, ROWS[:3])
     _filled(tmp_path)
     path = _only_log(tmp_path)
     whole = path.stat().st_size
-    last = len(ROWS[-1][2]) + len(ROWS[-1][1]) + 1 + 22
+    last = whole - _only_log(three).stat().st_size
     with open(path, "r+b") as fh:
         fh.truncate(whole - min(cut, last - 1))
     j = Journal(tmp_path)
@@ -162,3 +165,88 @@ def test_a_folder_of_an_earlier_sqlite_journal_or_a_stray_file_is_refused(tmp_pa
     (tmp_path / "b" / LOG_DIR / "notes.txt").unlink()
     for folder in ("a", "b"):  # the lock was let go after the refusal
         Journal(tmp_path / folder).close()
+
+
+@pytest.mark.parametrize("byte", [12, 20, 24])  # the row number, content-type and body length
+def test_a_damaged_header_is_refused_not_taken_for_a_torn_write(tmp_path: Path, byte: int) -> None:
+    """A flipped bit in a middle row's length would otherwise read as a row cut short, and
+    cutting there would drop the acknowledged rows after it."""
+    _filled(tmp_path / "one", ROWS[:1])
+    start = _only_log(tmp_path / "one").stat().st_size  # where row 2 begins
+    tmp_path = tmp_path / "all"
+    _filled(tmp_path)
+    path = _only_log(tmp_path)
+    raw = bytearray(path.read_bytes())
+    raw[start + byte] ^= 0x40
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ConfigError, match="header CRC does not check"):
+        Journal(tmp_path)
+    assert path.stat().st_size == len(raw)  # nothing cut
+
+
+def test_journal_files_lost_behind_an_identity_or_a_snapshot_are_refused(tmp_path: Path) -> None:
+    j = Journal(tmp_path)
+    j.check_identity({"city": "manhattan"})
+    for row in ROWS:
+        j.append(*row)
+    j.save_snapshot(4, b"state after 4")
+    j.close()
+    for p in (tmp_path / LOG_DIR).iterdir():
+        p.unlink()
+    with pytest.raises(ConfigError, match="journal files are gone"):
+        Journal(tmp_path)
+    (tmp_path / "identity.json").unlink()  # and without it: the snapshot still says so
+    j = Journal(tmp_path)
+    try:
+        assert j.has_snapshots() and j.seq == 0  # core refuses: the journal ends before row 4
+    finally:
+        j.close()
+
+
+def test_a_failed_rotation_leaves_the_rows_in_the_old_file(tmp_path: Path, monkeypatch) -> None:
+    from v1d3.service import journal
+
+    j = Journal(tmp_path)
+    j.append(*ROWS[0])
+    calls = []
+
+    def failing(folder: Path) -> None:
+        calls.append(folder)
+        if folder.name == LOG_DIR:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(journal, "_fsync_dir", failing)
+    with pytest.raises(OSError, match="Input/output"):
+        j.save_snapshot(1, b"state after 1")
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / LOG_DIR).iterdir()] == ["000000000001.log"]
+    j.append(*ROWS[1])
+    j.close()
+    j = Journal(tmp_path)  # opens: no empty file after the one the rows went on into
+    try:
+        assert j.seq == 2 and j.latest_snapshot() == (1, b"state after 1")
+    finally:
+        j.close()
+
+
+def test_a_row_that_fails_while_written_leaves_nothing_to_replay(tmp_path, monkeypatch) -> None:
+    j = Journal(tmp_path)
+    j.append(*ROWS[0])
+    size = _only_log(tmp_path).stat().st_size
+    real = os.fsync
+    state = {"fail": True}
+
+    def fsync(fd: int) -> None:
+        if state.pop("fail", False):
+            raise OSError(5, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError):
+        j.append(*ROWS[1])
+    assert j.seq == 1 and _only_log(tmp_path).stat().st_size == size
+    with pytest.raises(ValueError, match="content type"):
+        j.append("day", "x" * 300, b"{}")
+    j.close()
+    with pytest.raises(RuntimeError, match="only the last row appended"):
+        Journal(tmp_path).withdraw(1)  # nothing appended since it was opened

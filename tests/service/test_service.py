@@ -7,6 +7,7 @@ import dataclasses
 import http.client
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -236,6 +237,10 @@ def test_a_state_folder_that_cannot_be_restored_is_refused(serve, tmp_path: Path
     service.close()
     with pytest.raises(ConfigError, match="dispatch 'v1d3', not 'distance'"):
         DispatchService.open(ServeConfig(state=str(folder), dispatch="distance"))
+    lost = tmp_path / "lost"  # the journal files and the identity gone, the snapshots kept
+    shutil.copytree(folder, lost, ignore=shutil.ignore_patterns("*.log", "identity.json"))
+    with pytest.raises(ConfigError, match="the journal ends at row 0, before the snapshot"):
+        DispatchService.open(ServeConfig(state=str(lost)))
     for snap in (folder / "snapshots").glob("*.pkl"):
         snap.unlink()
     with pytest.raises(ConfigError, match="snapshot files are missing or damaged"):

@@ -876,3 +876,9 @@ def test_a_failed_commit_stops_further_changes(served: Served, tmp_path, monkeyp
             service.handle("dispatch", JSON, dumps(served.columnar))
     finally:
         service.close()
+
+
+def test_an_overlong_content_type_is_refused_before_anything_is_journaled(served: Served) -> None:
+    ready(served)
+    doc = send(served, "day", json.dumps(DAY), "application/json;" + "x" * 300, must_refuse=True)
+    assert "Content-Type" in doc["error"]

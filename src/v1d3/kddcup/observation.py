@@ -471,6 +471,8 @@ def batch_from_dispatch_observation(
         pairs["driver_cell"] = np.asarray(extras["driver_cell"])
         for k in ("t_request", "trip_s", "trip_m", "origin_cell", "dest_cell", "cancel_prob"):
             cols[k] = extras[k]
+    if not np.isin(weekdays, np.arange(7)).all():
+        raise ValueError("day_of_week: expected a whole number 0..6 in every pair")
     weekday = int(weekdays[0])
     if (weekdays != weekday).any():
         raise ValueError("day_of_week: one round's pairs are of one day")

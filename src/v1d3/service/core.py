@@ -23,7 +23,7 @@ from typing import Any
 from v1d3.demand.config import ScenarioConfig
 from v1d3.errors import ConfigError
 from v1d3.fields import check_fields
-from v1d3.service.journal import Journal
+from v1d3.service.journal import MAX_CTYPE, Journal
 from v1d3.service.state import KINDS, ServiceState
 from v1d3.service.wire import RequestError
 
@@ -64,8 +64,8 @@ class ServeConfig:
         check_fields(self, "serve config")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port: expected 1..65535, got {self.port}")
-        if self.snapshot_every < 1 or not self.max_body_mb > 0:
-            raise ConfigError("snapshot_every must be >= 1 and max_body_mb > 0")
+        if self.snapshot_every < 1 or not 0 < self.max_body_mb < 4096:
+            raise ConfigError("snapshot_every must be >= 1 and max_body_mb in (0, 4096)")
 
 
 class Unavailable(RuntimeError):
@@ -128,6 +128,11 @@ class DispatchService:
                 self.state = pickle.loads(data)
             except Exception as e:
                 raise ConfigError(f"{where}: snapshot {start} unreadable ({e})") from None
+        if journal.seq < start:
+            raise ConfigError(
+                f"{where}: the journal ends at row {journal.seq}, before the snapshot of row "
+                f"{start}; not restored"
+            )
         if journal.first_seq() > start + 1:
             raise ConfigError(
                 f"{where}: the journal begins at row {journal.first_seq()}, the newest usable "
@@ -149,6 +154,8 @@ class DispatchService:
         changed; Unavailable: the service must be restarted."""
         if kind not in KINDS:
             raise RequestError(f"unknown request {kind!r}", 404)
+        if len(ctype) > MAX_CTYPE or not ctype.isascii():
+            raise RequestError(f"Content-Type: expected at most {MAX_CTYPE} ASCII characters", 415)
         with self.lock:
             if self.broken is not None:
                 raise Unavailable(self.broken)

@@ -41,7 +41,7 @@ from typing import IO, Any
 from v1d3.errors import ConfigError
 from v1d3.files import atomic_write_text
 
-__all__ = ["Journal", "LOCK_FILE", "LOG_DIR", "SNAPSHOT_DIR", "IDENTITY_FILE"]
+__all__ = ["Journal", "LOCK_FILE", "LOG_DIR", "SNAPSHOT_DIR", "IDENTITY_FILE", "MAX_CTYPE"]
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,16 @@ _OLD_DB = "journal.sqlite3"
 """The SQLite journal of earlier versions (such a folder is refused, not misread)."""
 
 _MAGIC = b"V1DJ"
-_HEAD = struct.Struct("<4sIQHI")
-"""A row's header: magic, CRC-32 of what follows it, row number, content-type length, body
-length; then the kind (one line), the content type and the body."""
+_HEAD = struct.Struct("<4sIIQII")
+"""A row's header: magic, CRC-32 of the rest of the header, CRC-32 of what follows the header,
+row number, content-type length, body length; then the kind (one byte), the content type and
+the body. The header's own CRC tells a damaged header (refused) from a torn write (cut)."""
+_HEAD_CRC_FROM = 8
+"""Where the bytes the header's CRC covers begin."""
 _KINDS = ("day", "dispatch", "outcome", "reposition")
 _KIND = struct.Struct("<B")
+MAX_CTYPE = 255
+"""Longest content type a row keeps (a longer one is refused before it is journaled)."""
 
 
 class Journal:
@@ -75,6 +80,9 @@ class Journal:
                 )
             (folder / SNAPSHOT_DIR).mkdir(mode=0o700, exist_ok=True)
             (folder / LOG_DIR).mkdir(mode=0o700, exist_ok=True)
+            if (folder / IDENTITY_FILE).exists() and not self._segments():
+                # the first journal file is made before the identity is written
+                raise ConfigError(f"{folder / LOG_DIR}: its journal files are gone; not restored")
             self.seq, path, end = self._scan()
             """The last row's number (rows covered by a snapshot are gone, their numbers
             not)."""
@@ -84,8 +92,9 @@ class Journal:
         except BaseException:
             self._lock.close()
             raise
-        self._last_start = end
-        """Where the last appended row begins (what :meth:`withdraw` cuts back to)."""
+        self._last_start: int | None = None
+        """Where the row last appended by this process begins (what :meth:`withdraw` cuts back
+        to; None: no row appended since the file was opened)."""
 
     # -- the rows
 
@@ -110,8 +119,10 @@ class Journal:
             return 0, path, 0
         seq = segments[0][0] - 1
         for i, (first, path) in enumerate(segments):
-            if first != seq + 1:
+            if first > seq + 1:
                 raise ConfigError(f"{path}: rows {seq + 1}..{first - 1} are missing")
+            if first < seq + 1:
+                raise ConfigError(f"{path}: begins at row {first}, after row {seq} was read")
             end = 0  # of the last whole row read
             for row in _read_rows(path, last=i == len(segments) - 1):
                 if row[0] != seq + 1:
@@ -127,26 +138,42 @@ class Journal:
         """Write one request's row and fsync it (durable when this returns); its number."""
         seq = self.seq + 1
         ct = ctype.encode()
-        head = _HEAD.pack(_MAGIC, 0, seq, len(ct), len(body))[8:]  # what the CRC covers first
+        if len(ct) > MAX_CTYPE or len(body) >= 2**32:
+            raise ValueError(f"a row of a {len(ct)}-byte content type and {len(body)} bytes")
         tail = _KIND.pack(_KINDS.index(kind)) + ct
-        crc = zlib.crc32(body, zlib.crc32(tail, zlib.crc32(head)))
+        crc = zlib.crc32(body, zlib.crc32(tail))
+        fields = struct.pack("<IQII", crc, seq, len(ct), len(body))
+        head = _MAGIC + struct.pack("<I", zlib.crc32(fields)) + fields
         start = self._file.tell()
-        self._file.write(_MAGIC + struct.pack("<I", crc) + head + tail)
-        self._file.write(body)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            self._file.write(head + tail)
+            self._file.write(body)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except BaseException:  # not acknowledged: leave no whole row a restart would replay
+            self._cut_back(start)
+            raise
         self.seq, self._last_start = seq, start
         return seq
+
+    def _cut_back(self, start: int) -> None:
+        """Best effort: the file back to ``start`` (a row that failed while written)."""
+        try:
+            self._file.seek(start)
+            self._file.truncate(start)
+            os.fsync(self._file.fileno())
+        except OSError as e:
+            log.error("%s: a failed row could not be cut back (%s)", self.folder, e)
 
     def withdraw(self, seq: int) -> None:
         """Take back row ``seq``, the last one appended (its request failed while it was
         written, so no restart may replay it)."""
-        if seq != self.seq:
-            raise RuntimeError(f"only the last row can be withdrawn, not {seq} of {self.seq}")
+        if seq != self.seq or self._last_start is None:
+            raise RuntimeError(f"only the last row appended can be withdrawn, not {seq}")
         self._file.truncate(self._last_start)
         self._file.seek(self._last_start)
         os.fsync(self._file.fileno())
-        self.seq -= 1
+        self.seq, self._last_start = seq - 1, None
 
     def rows_after(self, seq: int) -> Iterator[tuple[int, str, str, bytes]]:
         """The rows after ``seq``, in order."""
@@ -161,8 +188,10 @@ class Journal:
     # -- the snapshots
 
     def has_snapshots(self) -> bool:
-        """Whether any row was ever dropped (then a snapshot must stand for it)."""
-        return self.first_seq() > 1
+        """Whether a snapshot was ever kept: one is there, or rows were dropped that one
+        must stand for."""
+        snaps = (self.folder / SNAPSHOT_DIR).glob("*.pkl")
+        return self.first_seq() > 1 or any(p.stem.isdigit() for p in snaps)
 
     def save_snapshot(self, seq: int, data: bytes) -> None:
         """Keep ``data`` as the state after row ``seq`` (the last row); begin a new journal
@@ -184,11 +213,18 @@ class Journal:
         _fsync_dir(path.parent)
         old_segments = self._segments()
         new = self.folder / LOG_DIR / _segment_name(seq + 1)
-        new.touch(mode=0o600)
-        fresh = open(new, "r+b")  # noqa: SIM115 - replaces the file appended to
-        _fsync_dir(new.parent)
+        fresh = None
+        try:
+            new.touch(mode=0o600)
+            fresh = open(new, "r+b")  # noqa: SIM115 - replaces the file appended to
+            _fsync_dir(new.parent)
+        except BaseException:  # the rows go on into the old file: no empty one after it
+            if fresh is not None:
+                fresh.close()
+            new.unlink(missing_ok=True)
+            raise
         self._file.close()
-        self._file, self._last_start = fresh, 0
+        self._file, self._last_start = fresh, None
         for first, p in old_segments:
             if first <= seq:
                 p.unlink(missing_ok=True)
@@ -264,17 +300,18 @@ def _bad_row(fh: IO[bytes], size: int, start: int) -> str | tuple[int, str, str,
     fh.seek(start)
     raw = fh.read(_HEAD.size)
     if len(raw) < _HEAD.size:
-        return "cut short"
-    magic, crc, seq, n_ct, n_body = _HEAD.unpack(raw)
+        return "header cut short"
+    magic, head_crc, crc, seq, n_ct, n_body = _HEAD.unpack(raw)
     if magic != _MAGIC:
         return "no row header"
+    if zlib.crc32(raw[_HEAD_CRC_FROM:]) != head_crc:
+        return "header CRC does not check"
     if start + _HEAD.size + _KIND.size + n_ct + n_body > size:
-        return "cut short"
+        return "row cut short"
     k = fh.read(_KIND.size)
     ct = fh.read(n_ct)
     body = fh.read(n_body)
-    got = zlib.crc32(body, zlib.crc32(k + ct, zlib.crc32(raw[8:])))
-    if got != crc or k[0] >= len(_KINDS):
+    if zlib.crc32(body, zlib.crc32(k + ct)) != crc or k[0] >= len(_KINDS):
         return "CRC does not check"
     try:
         ctype = ct.decode()
@@ -284,16 +321,18 @@ def _bad_row(fh: IO[bytes], size: int, start: int) -> str | tuple[int, str, str,
 
 
 def _torn(fh: IO[bytes], size: int, start: int, why: str) -> bool:
-    """Whether a bad row at ``start`` can only be the last write, torn: nothing whole after it
-    (cut short, a CRC failing on the file's last row, or zeros to the end)."""
-    if why == "cut short":
+    """Whether a bad row at ``start`` can only be the last write, torn before it was
+    acknowledged: a header cut short or zeros to the end of the file; or a header that checks
+    with its row cut short, or with a body that fails its CRC and ends the file. A header that
+    does not check with more after it is damage, not a torn write."""
+    if why in ("header cut short", "row cut short"):
         return True
     fh.seek(start)
     rest = fh.read()
     if not rest.strip(b"\0"):
         return True
     if why == "CRC does not check":
-        _m, _c, _s, n_ct, n_body = _HEAD.unpack(rest[: _HEAD.size])
+        *_, n_ct, n_body = _HEAD.unpack(rest[: _HEAD.size])
         return start + _HEAD.size + _KIND.size + n_ct + n_body == size
     return False
 
