@@ -47,12 +47,19 @@ dispatch() {  # every value-based method against distance matching, then v1d3 ag
 REBALANCERS=min-cost-flow,zhang-pavone  # the field's rebalancers (docs/method.md §11.1)
 WAIT="value[wait=forecast,k_ring=8]"  # value paying for the wait at a destination (§4.1)
 
+managed_paired() {  # $1: a study folder. The wait model against the rebalancers and the paper's
+  # rule, day by day, on the managed drivers' income per online hour
+  "$PY" scripts/paired_differences.py "$1" "v1d3/$WAIT" v1d3/min-cost-flow v1d3/zhang-pavone \
+    v1d3/value --metric income_per_online_hour_managed | tee "$1/paired.json"
+}
+
 reposition() {  # value against the baselines, 10 % of the fleet managed and all of it
   for share in 0.1 1.0; do
     "$V1D3" evaluate "${DAYS[@]}" --dispatch v1d3 \
       --reposition "stay,random,demand,value,$WAIT,$REBALANCERS" \
       --managed-share "$share" --baseline v1d3/stay --out "$OUT/reposition-$share" --resume
   done
+  managed_paired "$OUT/reposition-0.1"
   # the wait model against the field's rebalancers, day by day, the whole fleet managed
   "$PY" scripts/paired_differences.py "$OUT/reposition-1.0" "v1d3/$WAIT" \
     v1d3/min-cost-flow v1d3/zhang-pavone | tee "$OUT/reposition-1.0/paired.json"
@@ -77,6 +84,7 @@ supply() {  # $1: fleet scale. Looser supply: what repositioning adds, and could
     --baseline v1d3/stay --out "$OUT/supply-$scale" --resume
   "$PY" scripts/reposition_headroom.py "${HEADROOM[@]}" --managed-share 0.1 \
     --fleet-scale "$scale" | tee "$OUT/supply-$scale-headroom.json"
+  managed_paired "$OUT/supply-$scale"
 }
 
 varied() {  # $1: folder name, the rest: the scenario option that varies the days
