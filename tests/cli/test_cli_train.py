@@ -231,3 +231,22 @@ def test_train_ospo_refuses_bad_settings_in_one_line(
     assert r.returncode == 2
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "ospo.pt").exists()
+
+
+def test_train_prior_learns_with_the_folders_cvnet(tmp_path: Path) -> None:
+    from v1d3.value.prior import PRIOR_FILE, load_prior
+
+    r = v1d3("train", *SMALL, "--method", "prior", "--days", "1", "--out", str(tmp_path))
+    assert r.returncode == 2 and "train it first (--method cvnet)" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = v1d3(
+        "train", *SMALL, "--method", "cvnet", "--days", "2", "--epochs", "1", "--device", "cpu",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = v1d3("train", *SMALL, "--method", "prior", "--days", "1", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    prior, labels, days = load_prior(tmp_path / PRIOR_FILE)
+    assert days == 1 and prior.shape == (24, len(labels)) and np.abs(prior).max() > 0
+    r = v1d3("train", *SMALL, "--method", "prior", "--behaviour", "nearest", "--out", str(tmp_path))
+    assert r.returncode == 2 and "--behaviour: not used by --method prior" in r.stderr

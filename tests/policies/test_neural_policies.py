@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from v1d3.demand.config import SyntheticConfig
@@ -154,3 +155,29 @@ def test_ablation_variants_of_v1d3(models: Path, tmp_path: Path):
     assert fading.value.now_s > sc.start_hour * 3600.0  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="horizon_s and forget_s need online='residual'"):
         make_v1d3(models, sc, online="neural", forget_s=600.0)
+
+
+def test_the_prior_is_learned_from_v1d3_days_and_both_policies_start_from_it(models: Path):
+    from v1d3.learn.prior import learn_prior
+    from v1d3.value.prior import PRIOR_FILE, PriorCorrectedValue, save_prior
+
+    sc = _scenario(hours=1.0)
+    prior, labels, days = learn_prior(sc, SimConfig(), 2, 700, models)
+    assert prior.shape == (24, len(labels)) and [d["seed"] for d in days] == [700, 701]
+    assert np.abs(prior[7]).max() > 0  # the simulated hour, 7:00-8:00
+    assert not prior[np.arange(24) != 7].any()  # hours no day simulated add nothing
+    folder = models.parent / "with-prior"
+    folder.mkdir(exist_ok=True)
+    (folder / "cvnet.pt").write_bytes((models / "cvnet.pt").read_bytes())
+    save_prior(folder / PRIOR_FILE, prior, labels, len(days))
+    v1d3 = make_v1d3(folder, sc, prior=PRIOR_FILE)
+    assert isinstance(v1d3.value.offline, PriorCorrectedValue)  # type: ignore[attr-defined]
+    assert v1d3.offline is v1d3.value.offline  # type: ignore[attr-defined]  # pulled back to it
+    cvnet = make_cvnet(folder, sc, prior=PRIOR_FILE, prior_scale=0.5)
+    assert isinstance(cvnet.value, PriorCorrectedValue)  # type: ignore[attr-defined]
+    cfg = RunConfig(scenario=sc, sim=SimConfig(), seed=11, models=str(folder))
+    assert check_run(run_simulation(cfg, dispatch=v1d3).log).ok
+    with pytest.raises(ModelError, match="v1d3-prior.npz not found"):
+        make_v1d3(models, sc, prior=PRIOR_FILE)
+    with pytest.raises(ConfigError, match="prior must be an .npz file name"):
+        make_cvnet(folder, sc, prior="cvnet.pt")

@@ -2,10 +2,12 @@
 
 ``--method cvnet`` writes ``<out>/cvnet.pt`` (used by the ``cvnet`` and ``v1d3`` dispatch
 policies and by ``value`` repositioning); ``--method tabular-td`` writes ``<out>/tabular-td.pt``;
-``--method ospo`` / ``grpo`` write ``<out>/ospo.pt`` / ``grpo.pt``, critic-free pair scorers
-learned by rolling out ``--days`` simulated days with the policy as it learns (seeds ``seed,
-seed+1, …``; in local processes or as Ray tasks, ``--backend``), options the fields of
-:class:`PolicyTrainConfig` and :class:`ScorerConfig` (docs/method.md §13).
+``--method prior`` writes ``<out>/v1d3-prior.npz``, the correction ``v1d3`` learns online
+averaged over ``--days`` simulated historical days, with the ``cvnet.pt`` already in ``<out>``
+(:mod:`v1d3.value.prior`); ``--method ospo`` / ``grpo`` write ``<out>/ospo.pt`` / ``grpo.pt``,
+critic-free pair scorers learned by rolling out ``--days`` simulated days with the policy as it
+learns (seeds ``seed, seed+1, …``; in local processes or as Ray tasks, ``--backend``), options
+the fields of :class:`PolicyTrainConfig` and :class:`ScorerConfig` (docs/method.md §13).
 Historical days are simulated with the ``--behaviour`` dispatch policy on seeds ``seed, seed+1,
 …`` (weekdays cycling Monday–Friday; ``--scenario kdd --kdd-orders`` files or a folder: their
 dates in turn), unless ``--trajectories`` gives event logs to learn from (run folders on their
@@ -34,7 +36,7 @@ from v1d3.ospo.config import PolicyTrainConfig, ScorerConfig
 from v1d3.sim.config import SimConfig
 from v1d3.value.cvnet import CVNetConfig
 
-METHODS = ("cvnet", "tabular-td", *POLICY_METHODS)
+METHODS = ("cvnet", "tabular-td", "prior", *POLICY_METHODS)
 
 StageProgress = Callable[[str, int, int, "float | None"], None]
 
@@ -82,7 +84,7 @@ def _progress(enabled: bool = True) -> Iterator[StageProgress]:
 @c.options_of("policy", PolicyTrainConfig, ScorerConfig, skip=("seed", "device"))  # the above's
 def train(
     method: Annotated[
-        str, typer.Option(help="What to learn: cvnet, tabular-td, ospo or grpo.")
+        str, typer.Option(help="What to learn: cvnet, tabular-td, prior, ospo or grpo.")
     ] = "cvnet",
     days: Annotated[
         int, typer.Option(help="Historical days to simulate (cvnet holds the last one out).")
@@ -149,6 +151,14 @@ def train(
                 address,
                 workers,
             )
+        elif method == "prior":
+            for name, given in {
+                "trajectories": trajectories is not None,
+                "behaviour": behaviour != "distance",
+            }.items():
+                if given:
+                    c.fail(f"--{name}: not used by --method prior (it simulates v1d3 days)")
+            path = _train_prior(sc, sim, days, seed, out)
         elif method == "cvnet":
             path = _train_cvnet(
                 sc,
@@ -219,6 +229,29 @@ def _train_cvnet(
             f"(epoch {int(best['epoch'])}), {meta['transitions']['train']:,} transitions, "
             f"{max(h['transitions_per_s'] for h in hist):,.0f} transitions/s"
         )
+    return path
+
+
+def _train_prior(sc: ScenarioConfig, sim: SimConfig, days: int, seed: int, out: Path) -> Path:
+    import numpy as np
+
+    from v1d3.learn.prior import learn_prior
+    from v1d3.learn.train import days_summary
+    from v1d3.value.checkpoint import CVNET_FILE
+    from v1d3.value.prior import PRIOR_FILE, save_prior
+
+    if not (out / CVNET_FILE).is_file():
+        c.fail(f"--method prior learns with {out / CVNET_FILE}: train it first (--method cvnet)")
+    with _progress() as bar:
+        prior, labels, meta = learn_prior(
+            sc, sim, days, seed, out, on_day=lambda done, total: bar("simulate", done, total, None)
+        )
+    path = out / PRIOR_FILE
+    save_prior(path, prior, labels, len(meta))
+    c.console.print(f"learned on {sc.name}, {days_summary(meta)}", soft_wrap=True)
+    c.console.print(
+        f"prior: mean |correction| {np.abs(prior).mean():.3g} over 24 h x {len(labels)} cells"
+    )
     return path
 
 

@@ -32,6 +32,7 @@ from v1d3.eval.summary import HIGHER_IS_BETTER, LOWER_IS_BETTER, SummaryRow
 from v1d3.files import atomic_write_text
 from v1d3.policy_spec import parse_policy, policy_label
 from v1d3.text_files import json_text
+from v1d3.value.corrections import hour_end_corrections
 
 __all__ = [
     "TABLE_METRICS",
@@ -762,17 +763,6 @@ _MAP_JS = """
 
 CORRECTION_CLASSES = 9
 """Colour classes of the correction map, symmetric around 0 (the middle one holds 0)."""
-
-
-def hour_end_corrections(t_s: np.ndarray, correction: np.ndarray) -> np.ndarray:
-    """Per hour of day, the correction at the hour's end: the last recording whose time falls
-    in ``(h, h + 1]`` hours (at a change point, the one taken just before the ensemble step);
-    NaN for an hour with none. Shape (24, cells)."""
-    out = np.full((24, correction.shape[1]), np.nan)
-    hour = np.ceil(np.asarray(t_s) / 3600.0 - 1e-9).astype(int) - 1
-    for k in np.flatnonzero((hour >= 0) & (hour < 24)):  # in recording order: the last wins
-        out[hour[k]] = correction[k]
-    return out
 
 
 def _correction_choice(

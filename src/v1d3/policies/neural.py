@@ -31,6 +31,7 @@ from v1d3.value.base import ZeroValue
 from v1d3.value.checkpoint import CVNET_FILE
 from v1d3.value.cvnet import CVNetValue, load_cvnet
 from v1d3.value.online import OnlineCVNetValue, ResidualValue
+from v1d3.value.prior import PRIOR_FILE, PriorCorrectedValue, load_prior
 
 __all__ = ["make_cvnet", "make_v1d3", "load_offline_cvnet"]
 
@@ -48,16 +49,38 @@ def load_offline_cvnet(
     return load_cvnet(path, scenario=scenario)
 
 
+def with_prior(
+    value: CVNetValue,
+    models: Path | None,
+    scenario: Any,
+    method: str,
+    prior: str | None,
+    scale: float,
+) -> Any:
+    """``value`` plus the prior correction ``<models>/<prior>`` (:mod:`v1d3.value.prior`) at
+    weight ``scale``, or ``value`` itself when ``prior`` is None or ``none``."""
+    if prior is None or prior == "none":
+        return value
+    if prior != PRIOR_FILE and not prior.endswith(".npz"):
+        raise ConfigError(f"{method}: prior must be an .npz file name or none, got {prior!r}")
+    path = model_path(models, prior, method, scenario, "prior")
+    table, labels, _ = load_prior(path)
+    return PriorCorrectedValue(value, table, labels, scale)
+
+
 def make_cvnet(
     models: Path | None = None,
     scenario: Any = None,
     dispatch: Any = None,
     model: str = CVNET_FILE,
+    prior: str | None = None,
+    prior_scale: float = 1.0,
     **params: Any,
 ) -> DispatchPolicy:
     """Offline CVNet values (``<models>/<model>``, default ``cvnet.pt``) with advantage
-    matching."""
+    matching; ``prior``/``prior_scale`` as for ``v1d3`` (the offline half of it alone)."""
     value = load_offline_cvnet(models, scenario, "cvnet", model)
+    value = with_prior(value, models, scenario, "cvnet", prior, prior_scale)
     online, params = OnlineTrainConfig.split(params)
     params = value_dispatch_params(params)
     cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'cvnet'", params)
@@ -77,6 +100,8 @@ def make_v1d3(
     model: str = CVNET_FILE,
     horizon_s: float | None = None,
     forget_s: float | None = None,
+    prior: str | None = None,
+    prior_scale: float = 1.0,
     **params: Any,
 ) -> DispatchPolicy:
     """V1D3: offline CVNet (``<models>/cvnet.pt``) + online updates every round + the periodic
@@ -99,11 +124,15 @@ def make_v1d3(
     ``horizon_s``: the residual's correction fades into the future with this time constant,
     seconds (None = it applies in full to every later state, such as a drop-off 40 minutes
     ahead). ``forget_s``: the correction fades continuously with this time constant, seconds
-    (None = only the ensemble pulls it back).
+    (None = only the ensemble pulls it back). ``prior``: a prior correction file in the models
+    folder (``v1d3-prior.npz``, :mod:`v1d3.value.prior`; None = none): the day starts from, and
+    is pulled back to, the offline values plus ``prior_scale`` times the correction learned on
+    historical days.
 
     How these defaults were chosen: docs/results/tuning.md §3.
     """
     offline = load_offline_cvnet(models, scenario, "v1d3", model)
+    base = with_prior(offline, models, scenario, "v1d3", prior, prior_scale)
     schedule, params = OnlineTrainConfig.split(params)
     learning = OnlineTrainConfig(**schedule, lr=lr, centred=centred, forget_s=forget_s)
     params = value_dispatch_params(params)
@@ -111,22 +140,22 @@ def make_v1d3(
     if start not in ("offline", "zero"):
         raise ConfigError(f"v1d3: start must be 'offline' or 'zero', got {start!r}")
     if start == "zero":
-        if online != "residual":
-            raise ConfigError("v1d3: start='zero' needs online='residual'")
+        if online != "residual" or base is not offline:
+            raise ConfigError("v1d3: start='zero' needs online='residual' and no prior")
         zero = ZeroValue(offline.discount)
         value0 = ResidualValue(zero, bucket_s, parents=tuple(parents), horizon_s=horizon_s)
         learner0 = ResidualOnline.from_config(learning)
         learning = dataclasses.replace(learning, lr=learner0.lr)
         return ValueDispatch(value0, cfg, learner0, online=learning)
     if online == "residual":
-        value: Any = ResidualValue(offline, bucket_s, parents=tuple(parents), horizon_s=horizon_s)
+        value: Any = ResidualValue(base, bucket_s, parents=tuple(parents), horizon_s=horizon_s)
         learner: Any = ResidualOnline.from_config(learning)
     elif online == "neural":
-        if horizon_s is not None or forget_s is not None:
-            raise ConfigError("v1d3: horizon_s and forget_s need online='residual'")
+        if horizon_s is not None or forget_s is not None or base is not offline:
+            raise ConfigError("v1d3: horizon_s, forget_s and prior need online='residual'")
         value = OnlineCVNetValue(offline)
         learner = NeuralOnline.from_config(learning)
     else:
         raise ConfigError(f"v1d3: online must be 'residual' or 'neural', got {online!r}")
     learning = dataclasses.replace(learning, lr=learner.lr)  # the rate it resolved to
-    return ValueDispatch(value, cfg, learner, offline, ensemble=residual_ensemble, online=learning)
+    return ValueDispatch(value, cfg, learner, base, ensemble=residual_ensemble, online=learning)

@@ -26,6 +26,7 @@ __all__ = [
     "CorrectionRecorder",
     "cell_correction",
     "correction_matrix",
+    "hour_end_corrections",
 ]
 
 CORRECTION_EVERY_S = 900.0
@@ -136,3 +137,14 @@ def correction_matrix(
     pre = np.asarray(table["before_ensemble"], dtype=bool).reshape(k, n_cells)[:, 0]
     corr = np.asarray(table["correction"], dtype=np.float64).reshape(k, n_cells)
     return t, pre, corr
+
+
+def hour_end_corrections(t_s: np.ndarray, correction: np.ndarray) -> np.ndarray:
+    """Per hour of day, the correction at the hour's end: the last recording whose time falls
+    in ``(h, h + 1]`` hours (at a change point, the one taken just before the ensemble step);
+    NaN for an hour with none. Shape (24, cells)."""
+    out = np.full((24, correction.shape[1]), np.nan)
+    hour = np.ceil(np.asarray(t_s) / 3600.0 - 1e-9).astype(int) - 1
+    for k in np.flatnonzero((hour >= 0) & (hour < 24)):  # in recording order: the last wins
+        out[hour[k]] = correction[k]
+    return out
