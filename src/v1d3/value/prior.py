@@ -16,14 +16,13 @@ and ``days`` (how many simulated days it averages). ``v1d3 train --method prior`
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from v1d3.errors import ModelError
+from v1d3.files import atomic_file
 from v1d3.geo.city import City
 from v1d3.sim.config import DAY_S
 from v1d3.value.base import ValueFunction
@@ -73,22 +72,14 @@ class PriorCorrectedValue(ValueFunction):
 
 
 def save_prior(path: Path, prior: np.ndarray, labels: tuple[str, ...], days: int) -> None:
-    """Write the table atomically (a temporary file in the same folder, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                prior=np.asarray(prior, dtype=np.float64),
-                cell_labels=np.asarray(labels, dtype=str),
-                days=np.int64(days),
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the table atomically (:func:`~v1d3.files.atomic_file`)."""
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
+        np.savez(
+            f,
+            prior=np.asarray(prior, dtype=np.float64),
+            cell_labels=np.asarray(labels, dtype=str),
+            days=np.int64(days),
+        )
 
 
 def load_prior(path: Path) -> tuple[np.ndarray, tuple[str, ...], int]:
