@@ -98,12 +98,14 @@ varied() {  # $1: folder name, the rest: the scenario option that varies the day
     --baseline v1d3/stay --out "$OUT/$name-reposition" --resume
 }
 
+PAPER="forget_s=none"  # the paper's periodic ensemble instead of v1d3's continuous fading
 ABLATION=(  # docs/method.md §9: each against distance and against cvnet
   distance cvnet "cvnet[model=cvnet-hl-gauss.pt]"  # offline only, squared error and HL-Gauss
-  "v1d3[start=zero]" "v1d3[omega=1.0]"  # online only from zero; from offline, never blended
-  "v1d3[omega=0.1]" v1d3 "v1d3[omega=0.5]"  # the ensemble every hour, omega 0.1, 0.2, 0.5
-  "v1d3[omega=0.1,ensemble_every_s=1800]" "v1d3[ensemble_every_s=1800]"  # every half hour
-  "v1d3[omega=0.5,ensemble_every_s=1800]" "v1d3[model=cvnet-hl-gauss.pt]"
+  "v1d3[start=zero]" "v1d3[$PAPER,omega=1.0]"  # online only from zero; from offline, never blended
+  "v1d3[$PAPER,omega=0.1]" "v1d3[$PAPER,omega=0.2]" "v1d3[$PAPER,omega=0.5]"  # every hour
+  "v1d3[$PAPER,omega=0.1,ensemble_every_s=1800]" "v1d3[$PAPER,omega=0.2,ensemble_every_s=1800]"
+  "v1d3[$PAPER,omega=0.5,ensemble_every_s=1800]"  # every half hour
+  v1d3 "v1d3[model=cvnet-hl-gauss.pt]"  # the default (faded every round), over either net
 )
 
 ablation() {  # both offline nets trained here on the same historical days, then every variant

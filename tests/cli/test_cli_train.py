@@ -246,7 +246,8 @@ def test_train_prior_learns_with_the_folders_cvnet(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     r = v1d3("train", *SMALL, "--method", "prior", "--days", "1", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
-    prior, labels, days = load_prior(tmp_path / PRIOR_FILE)
-    assert days == 1 and prior.shape == (24, len(labels)) and np.abs(prior).max() > 0
+    got = load_prior(tmp_path / PRIOR_FILE)
+    assert got.days == 1 and got.prior.shape == (24, len(got.labels))
+    assert np.abs(got.prior).max() > 0 and len(got.model_sha256) == 64
     r = v1d3("train", *SMALL, "--method", "prior", "--behaviour", "nearest", "--out", str(tmp_path))
     assert r.returncode == 2 and "--behaviour: not used by --method prior" in r.stderr

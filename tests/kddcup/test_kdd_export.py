@@ -152,7 +152,7 @@ def test_model_files_are_checked_and_named_as_given(tmp_path: Path) -> None:
     junk.mkdir()
     (junk / "cvnet.pt").write_bytes(b"not a checkpoint")
     cases = [
-        (notes, "notes.txt: not a model file (expected a .pt checkpoint)"),
+        (notes, "notes.txt: not a model file (expected a .pt checkpoint or .npz)"),
         # no silent fall-back to the packaged models
         (empty, "empty: holds no model file"),
         # the user's file, not its copy inside the folder being written

@@ -16,7 +16,7 @@ from v1d3.learn.config import OfflineTrainConfig
 from v1d3.learn.train_neural import train_cvnet_from_scenario
 from v1d3.policies import make_dispatch
 from v1d3.policies.models import PACKAGED_MODELS
-from v1d3.policies.neural import make_cvnet, make_v1d3
+from v1d3.policies.neural import V1D3_SCHEDULE, make_cvnet, make_v1d3
 from v1d3.policies.table_values import make_value_reposition
 from v1d3.sim.checker import check_run
 from v1d3.sim.config import SimConfig
@@ -87,7 +87,9 @@ def test_v1d3_learns_and_shares_its_values_with_repositioning(models: Path):
     assert abs(dispatch.value.residual).sum() > 0  # type: ignore[attr-defined]
     # the constants the run resolved to, defaults included, with the values shared
     saved = result.policies
-    assert saved["dispatch"]["online"]["omega"] == 0.2
+    assert saved["dispatch"]["online"]["omega"] == V1D3_SCHEDULE["omega"]  # the default schedule
+    assert saved["dispatch"]["online"]["forget_s"] == saved["dispatch"]["learner"]["forget_s"]
+    assert saved["dispatch"]["learner"]["forget_s"] == V1D3_SCHEDULE["forget_s"]
     assert saved["dispatch"]["online"]["ensemble_every_s"] == 1800.0
     assert saved["dispatch"]["learner"]["lr"] == saved["dispatch"]["online"]["lr"] == 0.005
     assert saved["dispatch"]["value"]["offline"]["discount"]["gamma"] == 0.9
@@ -153,13 +155,11 @@ def test_ablation_variants_of_v1d3(models: Path, tmp_path: Path):
     saved = result.policies["dispatch"]
     assert saved["value"]["horizon_s"] == 900.0 and saved["learner"]["forget_s"] == 1800.0
     assert fading.value.now_s > sc.start_hour * 3600.0  # type: ignore[attr-defined]
-    with pytest.raises(ConfigError, match="horizon_s and forget_s need online='residual'"):
-        make_v1d3(models, sc, online="neural", forget_s=600.0)
 
 
 def test_the_prior_is_learned_from_v1d3_days_and_both_policies_start_from_it(models: Path):
     from v1d3.learn.prior import learn_prior
-    from v1d3.value.prior import PRIOR_FILE, PriorCorrectedValue, save_prior
+    from v1d3.value.prior import PRIOR_FILE, PriorCorrectedValue, file_sha256, save_prior
 
     sc = _scenario(hours=1.0)
     prior, labels, days = learn_prior(sc, SimConfig(), 2, 700, models)
@@ -169,7 +169,7 @@ def test_the_prior_is_learned_from_v1d3_days_and_both_policies_start_from_it(mod
     folder = models.parent / "with-prior"
     folder.mkdir(exist_ok=True)
     (folder / "cvnet.pt").write_bytes((models / "cvnet.pt").read_bytes())
-    save_prior(folder / PRIOR_FILE, prior, labels, len(days))
+    save_prior(folder / PRIOR_FILE, prior, labels, len(days), file_sha256(folder / "cvnet.pt"))
     v1d3 = make_v1d3(folder, sc, prior=PRIOR_FILE)
     assert isinstance(v1d3.value.offline, PriorCorrectedValue)  # type: ignore[attr-defined]
     assert v1d3.offline is v1d3.value.offline  # type: ignore[attr-defined]  # pulled back to it
@@ -181,3 +181,13 @@ def test_the_prior_is_learned_from_v1d3_days_and_both_policies_start_from_it(mod
         make_v1d3(models, sc, prior=PRIOR_FILE)
     with pytest.raises(ConfigError, match="prior must be an .npz file name"):
         make_cvnet(folder, sc, prior="cvnet.pt")
+    with pytest.raises(ConfigError, match="prior must be an .npz file name"):
+        make_cvnet(folder, sc, prior="../v1d3-prior.npz")
+    with pytest.raises(ConfigError, match="prior_scale needs a prior"):
+        make_v1d3(folder, sc, prior_scale=0.5)
+    # a correction of one offline network is none of another's
+    save_prior(folder / "other.npz", prior, labels, len(days), "0" * 64)
+    with pytest.raises(ModelError, match="other.npz: learned over another offline model"):
+        make_v1d3(folder, sc, prior="other.npz")
+    with pytest.raises(ConfigError, match="dispatch policy 'v1d3': forget_s must be"):
+        make_dispatch("v1d3", folder, sc, forget_s="soon")

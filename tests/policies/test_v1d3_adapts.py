@@ -3,8 +3,9 @@ around the event rises during the event and relaxes after it, against the same d
 
 Measured (``pytest -s`` prints it) on seed 21, 300 extra trips from one cell two rings off the
 centre between 8:30 and 9:30: the mean correction of the event's cell and its neighbours, the
-event day's minus the plain day's, is 0 at the start (common random numbers), +1.65 at the
-event's end and −0.36 on average one to two hours later; docs/method.md §9.
+event day's minus the plain day's, is 0 at the start (common random numbers), +0.95 at the
+event's end and −0.13 on average one to two hours later, with ``v1d3``'s default schedule (the
+correction fading with a one-hour time constant); docs/method.md §9.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from value_fixtures import small_cvnet_models, small_cvnet_scenario
 
 SEED = 21
 START_H, END_H = 8.5, 9.5
-"""The event's window, hours: not on an hourly change point of the ensemble."""
+"""The event's window, hours: not on an hour (the change points of the paper's ensemble)."""
 TRIPS = 300
 """Extra trips (the plain day has about 500 orders an hour)."""
 CENTRE = h3.latlng_to_cell(45.0, 7.0, 8)

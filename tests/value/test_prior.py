@@ -33,8 +33,8 @@ def test_the_prior_adds_the_hour_of_the_state_and_nothing_from_midnight():
 def test_a_prior_learned_on_another_city_is_refused():
     city = three_cell_city()
     other = h3_city("other", list(city.labels[:2]))
-    v = PriorCorrectedValue(CellValue([1.0, 2.0]), np.zeros((24, 2)), other.labels)
-    with pytest.raises(ModelError, match="2 cells, this one has 3"):
+    v = PriorCorrectedValue(CellValue([1.0, 2.0]), np.zeros((24, 2)), other.labels, source="p.npz")
+    with pytest.raises(ModelError, match="p.npz: learned on a city of 2 cells, this one has 3"):
         v.bind(city, 0)
     with pytest.raises(ModelError, match="24 x 3"):
         PriorCorrectedValue(CellValue([1.0, 2.0, 3.0]), np.zeros((12, 3)), city.labels)
@@ -43,10 +43,10 @@ def test_a_prior_learned_on_another_city_is_refused():
 def test_the_file_round_trips_and_bad_files_are_refused_in_one_line(tmp_path):
     city = three_cell_city()
     path = tmp_path / "v1d3-prior.npz"
-    save_prior(path, _table(), city.labels, days=8)
-    prior, labels, days = load_prior(path)
-    np.testing.assert_array_equal(prior, _table())
-    assert labels == city.labels and days == 8
+    save_prior(path, _table(), city.labels, days=8, model_sha256="ab" * 32)
+    got = load_prior(path)
+    np.testing.assert_array_equal(got.prior, _table())
+    assert got.labels == city.labels and got.days == 8 and got.model_sha256 == "ab" * 32
     assert [p.name for p in tmp_path.iterdir()] == ["v1d3-prior.npz"]  # no temporary left
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
@@ -58,7 +58,7 @@ def test_the_file_round_trips_and_bad_files_are_refused_in_one_line(tmp_path):
     with pytest.raises(ModelError, match="pickled.npz"):
         load_prior(pickled)
     bad = tmp_path / "nan.npz"
-    save_prior(bad, np.full((24, 3), np.nan), city.labels, days=1)
+    save_prior(bad, np.full((24, 3), np.nan), city.labels, days=1, model_sha256="")
     with pytest.raises(ModelError, match="finite 24 x 3"):
         load_prior(bad)
 

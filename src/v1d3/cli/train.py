@@ -120,8 +120,8 @@ def train(
     policy: c.GivenOptions,
     configs: c.Configs,
 ) -> None:
-    """Learn a value function offline (cvnet, tabular-td) or a critic-free dispatcher (ospo,
-    grpo) and write it into a models folder."""
+    """Learn a value function offline (cvnet, tabular-td), v1d3's prior correction (prior) or a
+    critic-free dispatcher (ospo, grpo) and write it into a models folder."""
     try:
         if method not in METHODS:
             c.fail(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
@@ -152,10 +152,13 @@ def train(
                 workers,
             )
         elif method == "prior":
-            for name, given in {
+            unused = {
                 "trajectories": trajectories is not None,
                 "behaviour": behaviour != "distance",
-            }.items():
+                "bucket-s": bucket_s != 600.0,
+                "backend": backend != "local",
+            }
+            for name, given in unused.items():
                 if given:
                     c.fail(f"--{name}: not used by --method prior (it simulates v1d3 days)")
             path = _train_prior(sc, sim, days, seed, out)
@@ -238,7 +241,7 @@ def _train_prior(sc: ScenarioConfig, sim: SimConfig, days: int, seed: int, out: 
     from v1d3.learn.prior import learn_prior
     from v1d3.learn.train import days_summary
     from v1d3.value.checkpoint import CVNET_FILE
-    from v1d3.value.prior import PRIOR_FILE, save_prior
+    from v1d3.value.prior import PRIOR_FILE, file_sha256, save_prior
 
     if not (out / CVNET_FILE).is_file():
         c.fail(f"--method prior learns with {out / CVNET_FILE}: train it first (--method cvnet)")
@@ -247,7 +250,7 @@ def _train_prior(sc: ScenarioConfig, sim: SimConfig, days: int, seed: int, out: 
             sc, sim, days, seed, out, on_day=lambda done, total: bar("simulate", done, total, None)
         )
     path = out / PRIOR_FILE
-    save_prior(path, prior, labels, len(meta))
+    save_prior(path, prior, labels, len(meta), file_sha256(out / CVNET_FILE))
     c.console.print(f"learned on {sc.name}, {days_summary(meta)}", soft_wrap=True)
     c.console.print(
         f"prior: mean |correction| {np.abs(prior).mean():.3g} over 24 h x {len(labels)} cells"

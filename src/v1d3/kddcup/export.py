@@ -111,9 +111,15 @@ def scenario_city(cfg: ScenarioConfig) -> City:
     return source_of(cfg).city(cfg)
 
 
+MODEL_SUFFIXES = (".pt", ".npz")
+"""What an agent's models folder may hold: checkpoints and tables (``v1d3-prior.npz``)."""
+
+
 def _copy_models(models: str | Path | Sequence[str | Path] | None, dest: Path) -> dict[str, Path]:
-    """Copy the model checkpoints (``*.pt``) named by ``models`` into ``dest``; returns each
-    copy's name → its source. A folder without one, or a file that is none, is a ModelError."""
+    """Copy the model files named by ``models`` into ``dest``: checkpoints (``*.pt``) and, in a
+    folder, the tables beside them (``*.npz``, such as ``v1d3``'s prior correction); returns
+    each copy's name → its source. A folder without a checkpoint, or a file that is no model
+    file, is a ModelError."""
     if models is None:
         return {}
     items = [models] if isinstance(models, (str, Path)) else list(models)
@@ -121,12 +127,12 @@ def _copy_models(models: str | Path | Sequence[str | Path] | None, dest: Path) -
     for item in items:
         src = Path(item)
         if src.is_dir():
-            files = sorted(f for f in src.iterdir() if f.is_file() and f.suffix == ".pt")
-            if not files:
+            files = sorted(f for f in src.iterdir() if f.is_file() and f.suffix in MODEL_SUFFIXES)
+            if not any(f.suffix == ".pt" for f in files):
                 raise ModelError(f"{src}: holds no model file (*.pt); train one with v1d3 train")
         elif src.is_file():
-            if src.suffix != ".pt":
-                raise ModelError(f"{src}: not a model file (expected a .pt checkpoint)")
+            if src.suffix not in MODEL_SUFFIXES:
+                raise ModelError(f"{src}: not a model file (expected a .pt checkpoint or .npz)")
             files = [src]
         else:
             raise ModelError(f"{src}: model file or folder not found")

@@ -36,7 +36,8 @@ def learn_prior(
 ) -> tuple[np.ndarray, tuple[str, ...], list[dict[str, Any]]]:
     """``(prior, cell_labels, days)``: the mean hour-end correction of ``v1d3`` (offline model
     from ``models``, the packaged one when None) over ``days`` simulated historical days, shape
-    (24, cells), and each day's ``{"seed", "weekday"}``; ``on_day(done, days)`` after each."""
+    (24, cells), and each day's ``{"seed", "weekday", "date"}``; ``on_day(done, days)`` after
+    each. ``v1d3`` is the package's, with its defaults (its schedule: ``V1D3_SCHEDULE``)."""
     from v1d3.eval.config import RunConfig
     from v1d3.eval.run import run_simulation  # the evaluation layer sits above
 
@@ -58,7 +59,7 @@ def learn_prior(
         labels = tuple(scenario.city.labels)
         t, _, corr = correction_matrix(res.tables[CORRECTIONS_TABLE], scenario.city.n_cells)
         per_day.append(hour_end_corrections(t, corr))
-        meta.append({"seed": seed + d, "weekday": scenario.weekday})
+        meta.append({"seed": seed + d, "weekday": scenario.weekday, "date": scenario.date})
         if on_day is not None:
             on_day(d + 1, days)
     with warnings.catch_warnings():  # an hour no day recorded (outside the horizon) stays NaN

@@ -132,7 +132,7 @@ DISPATCH: dict[str, DispatchFactory] = {
     "v1d3": _Lazy(
         "neural",
         "make_v1d3",
-        "V1D3: offline CVNet + online updates every round + hourly ensemble (Tang et al. 2021).",
+        "V1D3 (Tang et al. 2021): offline CVNet + online updates every round, faded back to it.",
     ),
     "ospo": _Lazy(
         "ospo",

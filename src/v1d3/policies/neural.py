@@ -10,8 +10,9 @@ Without a models folder the packaged ``manhattan`` model is used
 
 - ``cvnet`` (Tang et al. 2019): the offline CVNet from ``<models>/cvnet.pt``, advantage matching.
 - ``v1d3`` (Tang et al. 2021): the same offline CVNet as the starting point of online values that
-  learn from every dispatch round and are pulled back to the offline ones every hour
-  (``omega = 0.2``); see :mod:`v1d3.learn.online_neural`.
+  learn from every dispatch round and fade back to the offline ones (:data:`V1D3_SCHEDULE`;
+  the paper's hourly ensemble step with ``omega = 0.2`` is a parameter away); see
+  :mod:`v1d3.learn.online_neural`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any, Literal
 
 from v1d3.dispatch.advantage import ValueDispatch, ValueDispatchConfig
 from v1d3.dispatch.base import DispatchPolicy
-from v1d3.errors import ConfigError
+from v1d3.errors import ConfigError, ModelError
+from v1d3.fields import check_value
 from v1d3.learn.config import OnlineTrainConfig
 from v1d3.learn.online_neural import NeuralOnline, ResidualOnline, residual_ensemble
 from v1d3.policies.models import model_path, value_dispatch_params
@@ -31,9 +33,17 @@ from v1d3.value.base import ZeroValue
 from v1d3.value.checkpoint import CVNET_FILE
 from v1d3.value.cvnet import CVNetValue, load_cvnet
 from v1d3.value.online import OnlineCVNetValue, ResidualValue
-from v1d3.value.prior import PRIOR_FILE, PriorCorrectedValue, load_prior
+from v1d3.value.prior import PriorCorrectedValue, file_sha256, load_prior
 
-__all__ = ["make_cvnet", "make_v1d3", "load_offline_cvnet"]
+__all__ = ["V1D3_SCHEDULE", "make_cvnet", "make_v1d3", "load_offline_cvnet"]
+
+V1D3_SCHEDULE: dict[str, Any] = {"forget_s": 3600.0, "omega": 1.0}
+"""How ``v1d3`` (residual, from the offline start) pulls its online correction back, unless a
+parameter says otherwise: it fades continuously, ``Δ ← Δ · exp(−dt / forget_s)`` every round
+(``forget_s`` in seconds), and the hourly ensemble step leaves it (``omega`` 1). The paper's
+schedule, the correction cut to ``ω = 0.2`` of itself on the hour, is
+``v1d3[forget_s=none,omega=0.2]``. Chosen on days outside every study: docs/results/tuning.md
+§11."""
 
 
 def load_offline_cvnet(
@@ -56,16 +66,28 @@ def with_prior(
     method: str,
     prior: str | None,
     scale: float,
+    model: str,
 ) -> Any:
-    """``value`` plus the prior correction ``<models>/<prior>`` (:mod:`v1d3.value.prior`) at
-    weight ``scale``, or ``value`` itself when ``prior`` is None or ``none``."""
+    """``value`` (loaded from ``<models>/<model>``) plus the prior correction
+    ``<models>/<prior>`` (:mod:`v1d3.value.prior`) at weight ``scale``, or ``value`` itself when
+    ``prior`` is None or ``none``. A prior learned over another offline model is refused."""
     if prior is None or prior == "none":
+        if scale != 1.0:
+            raise ConfigError(f"{method}: prior_scale needs a prior (prior=v1d3-prior.npz)")
         return value
-    if prior != PRIOR_FILE and not prior.endswith(".npz"):
-        raise ConfigError(f"{method}: prior must be an .npz file name or none, got {prior!r}")
+    if Path(prior).name != prior or Path(prior).suffix != ".npz":
+        raise ConfigError(
+            f"{method}: prior must be an .npz file name in the models folder or none, got {prior!r}"
+        )
     path = model_path(models, prior, method, scenario, "prior")
-    table, labels, _ = load_prior(path)
-    return PriorCorrectedValue(value, table, labels, scale)
+    got = load_prior(path)
+    net = model_path(models, model, method, scenario, "cvnet")
+    if got.model_sha256 != file_sha256(net):
+        raise ModelError(
+            f"{path}: learned over another offline model than {net}; rebuild it with "
+            f"v1d3 train --method prior"
+        )
+    return PriorCorrectedValue(value, got.prior, got.labels, scale, source=str(path))
 
 
 def make_cvnet(
@@ -80,7 +102,7 @@ def make_cvnet(
     """Offline CVNet values (``<models>/<model>``, default ``cvnet.pt``) with advantage
     matching; ``prior``/``prior_scale`` as for ``v1d3`` (the offline half of it alone)."""
     value = load_offline_cvnet(models, scenario, "cvnet", model)
-    value = with_prior(value, models, scenario, "cvnet", prior, prior_scale)
+    value = with_prior(value, models, scenario, "cvnet", prior, prior_scale, model)
     online, params = OnlineTrainConfig.split(params)
     params = value_dispatch_params(params)
     cfg = config_from_params(ValueDispatchConfig, "dispatch policy 'cvnet'", params)
@@ -99,13 +121,12 @@ def make_v1d3(
     start: Literal["offline", "zero"] = "offline",
     model: str = CVNET_FILE,
     horizon_s: float | None = None,
-    forget_s: float | None = None,
     prior: str | None = None,
     prior_scale: float = 1.0,
     **params: Any,
 ) -> DispatchPolicy:
-    """V1D3: offline CVNet (``<models>/cvnet.pt``) + online updates every round + the periodic
-    ensemble towards the offline values.
+    """V1D3: offline CVNet (``<models>/cvnet.pt``) + online updates every round, pulled back
+    towards the offline values (by default continuously, :data:`V1D3_SCHEDULE`).
 
     ``online``: ``residual`` (default; an online table over the offline values, closed-form
     population TD steps, a fraction of a millisecond per round) or ``neural`` (a copy of the net,
@@ -123,16 +144,22 @@ def make_v1d3(
     only the discount). ``model``: the offline model's file in the models folder.
     ``horizon_s``: the residual's correction fades into the future with this time constant,
     seconds (None = it applies in full to every later state, such as a drop-off 40 minutes
-    ahead). ``forget_s``: the correction fades continuously with this time constant, seconds
-    (None = only the ensemble pulls it back). ``prior``: a prior correction file in the models
-    folder (``v1d3-prior.npz``, :mod:`v1d3.value.prior`; None = none): the day starts from, and
-    is pulled back to, the offline values plus ``prior_scale`` times the correction learned on
-    historical days.
+    ahead). ``forget_s`` (an :class:`~v1d3.learn.config.OnlineTrainConfig` field, as ``omega``
+    and ``ensemble_every_s``): the correction fades continuously with this time constant,
+    seconds (None = only the ensemble step pulls it back). ``prior``: a prior correction file in
+    the models folder (``v1d3-prior.npz``, :mod:`v1d3.value.prior`; None = none): the day
+    starts from, and is pulled back to, the offline values plus ``prior_scale`` times the
+    correction learned on historical days.
 
-    How these defaults were chosen: docs/results/tuning.md §3.
+    How these defaults were chosen: docs/results/tuning.md §3 and §11.
     """
+    if "forget_s" in params:  # an OnlineTrainConfig field, read here: checked here
+        check_value(params["forget_s"], float | None, "dispatch policy 'v1d3'", "forget_s")
+    if online == "residual" and start == "offline":
+        params = {**V1D3_SCHEDULE, **params}
+    forget_s = params.pop("forget_s", None)
     offline = load_offline_cvnet(models, scenario, "v1d3", model)
-    base = with_prior(offline, models, scenario, "v1d3", prior, prior_scale)
+    base = with_prior(offline, models, scenario, "v1d3", prior, prior_scale, model)
     schedule, params = OnlineTrainConfig.split(params)
     learning = OnlineTrainConfig(**schedule, lr=lr, centred=centred, forget_s=forget_s)
     params = value_dispatch_params(params)
@@ -140,8 +167,8 @@ def make_v1d3(
     if start not in ("offline", "zero"):
         raise ConfigError(f"v1d3: start must be 'offline' or 'zero', got {start!r}")
     if start == "zero":
-        if online != "residual" or base is not offline:
-            raise ConfigError("v1d3: start='zero' needs online='residual' and no prior")
+        if online != "residual" or base is not offline or forget_s is not None:
+            raise ConfigError("v1d3: start='zero' needs online='residual', no prior, no forget_s")
         zero = ZeroValue(offline.discount)
         value0 = ResidualValue(zero, bucket_s, parents=tuple(parents), horizon_s=horizon_s)
         learner0 = ResidualOnline.from_config(learning)

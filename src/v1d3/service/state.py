@@ -232,6 +232,8 @@ class ServiceState:
         dt = doc.get("dt_s")
         if dt is not None and not _number_in(dt, 0.0, MAX_CLOCK_S):
             raise RequestError(f"dt_s: expected 0 .. {MAX_CLOCK_S:g} seconds since the last round")
+        if dt is None and self.t_observed is not None:  # the clocks say it, as for _estimate
+            dt = max(batch.t - self.t_observed, 0.0)
         outcome = RoundOutcome(batch, sel, cancelled, idle, cells, lat, lng, dt)
         return lambda: self._observe(outcome)
 
