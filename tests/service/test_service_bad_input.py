@@ -824,6 +824,21 @@ def test_outcome_dt_beyond_float(served: Served) -> None:
     send(served, "outcome", dumps({**valid_outcome(served), "dt_s": 10**400}), must_refuse=True)
 
 
+def test_an_outcome_without_dt_takes_it_from_the_clocks(served: Served, monkeypatch) -> None:
+    import pickle
+
+    ready(served, pending=True)
+    doc = {k: v for k, v in valid_outcome(served).items() if k != "dt_s"}
+    state = pickle.loads(pickle.dumps(served.service.state, protocol=5))  # the fixture's untouched
+    seen: list[Any] = []
+    monkeypatch.setattr(state.dispatch, "observe", seen.append)
+    pending = state.pending
+    for last, dt in ((None, None), (pending[0].t - 7.0, 7.0)):
+        state.t_observed, state.pending = last, pending
+        state._prepare_outcome(doc)()
+        assert seen[-1].dt_s == dt
+
+
 def test_a_round_failing_inside_the_policy_stops_further_changes(
     served: Served, tmp_path, monkeypatch
 ) -> None:

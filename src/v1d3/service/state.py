@@ -232,8 +232,7 @@ class ServiceState:
         dt = doc.get("dt_s")
         if dt is not None and not _number_in(dt, 0.0, MAX_CLOCK_S):
             raise RequestError(f"dt_s: expected 0 .. {MAX_CLOCK_S:g} seconds since the last round")
-        if dt is None and self.t_observed is not None:  # the clocks say it, as for _estimate
-            dt = max(batch.t - self.t_observed, 0.0)
+        dt = self._since_observed(batch) if dt is None else dt
         outcome = RoundOutcome(batch, sel, cancelled, idle, cells, lat, lng, dt)
         return lambda: self._observe(outcome)
 
@@ -314,8 +313,12 @@ class ServiceState:
 
     def _estimate(self, batch: CandidateBatch, sel: np.ndarray) -> RoundOutcome:
         """Every assignment served, the pairs' other drivers idle (:func:`served_outcome`)."""
-        dt = None if self.t_observed is None else batch.t - self.t_observed
-        return served_outcome(batch, sel, dt)
+        return served_outcome(batch, sel, self._since_observed(batch))
+
+    def _since_observed(self, batch: CandidateBatch) -> float | None:
+        """Seconds from the last observed round to ``batch``'s (None before the day's first):
+        the outcome's ``dt_s`` when a client does not give it."""
+        return None if self.t_observed is None else max(batch.t - self.t_observed, 0.0)
 
     def _observe(self, outcome: RoundOutcome) -> dict[str, Any]:
         before = getattr(self.dispatch, "_next_ensemble", None)
