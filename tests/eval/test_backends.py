@@ -107,6 +107,21 @@ def test_a_dying_worker_fails_only_its_own_run() -> None:
     assert out["b"].ok and out["b"].value == "b"
 
 
+def test_a_worker_dying_between_wait_and_submit_does_not_stop_the_study() -> None:
+    # the pool breaks after the last wait returned: the next submit goes to a fresh pool,
+    # and the lost run is reported as a crash by the following wait
+    ex = LocalExecutor(1)
+    try:
+        lost = ex.submit(slow_or_die, "die")
+        assert wait_for(lambda: lost.done(), 60)  # seen broken here, not by ex.wait
+        fresh = ex.submit(square, 5)
+        assert fresh.result(timeout=60) == ("ok", 25)
+        assert ex.wait([lost]) == [(lost, ("crash", "worker process died (BrokenProcessPool)"))]
+        assert ex.submit(square, 6).result(timeout=60) == ("ok", 36)  # the fresh pool kept
+    finally:
+        ex.close()
+
+
 def test_closing_with_kill_ends_the_runs_in_flight_at_once() -> None:
     ex = LocalExecutor(1)
     try:

@@ -177,9 +177,23 @@ class LocalExecutor:
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> cf.Future[Any]:
         pool = self._ensure()
-        future = pool.submit(_call, fn, arg)
+        try:
+            future = pool.submit(_call, fn, arg)
+        except cf.process.BrokenProcessPool:
+            # a worker died after the last wait had returned: the runs in flight in that pool
+            # are failed by it and reported as crashes by the next wait; this one starts the
+            # fresh pool
+            self._drop(pool)
+            pool = self._ensure()
+            future = pool.submit(_call, fn, arg)
         self._owner[future] = pool
         return future
+
+    def _drop(self, pool: cf.ProcessPoolExecutor | None) -> None:
+        """Shut a broken pool down, once: the next submit starts a fresh one."""
+        if pool is not None and pool is self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def wait(self, handles: Sequence[Any]) -> list[tuple[Any, Outcome]]:
         done, _ = cf.wait(handles, return_when=cf.FIRST_COMPLETED)
@@ -190,10 +204,7 @@ class LocalExecutor:
                 out.append((f, f.result()))
             except cf.process.BrokenProcessPool:
                 out.append((f, ("crash", "worker process died (BrokenProcessPool)")))
-                if pool is not None and pool is self._pool:
-                    # every run of this pool is lost; the next submit starts a fresh one
-                    self._pool.shutdown(wait=True, cancel_futures=True)
-                    self._pool = None
+                self._drop(pool)  # every run of this pool is lost
             except Exception as e:  # e.g. an argument or result that cannot be pickled
                 out.append((f, ("error", f"{type(e).__name__}: {e}")))
         return out
