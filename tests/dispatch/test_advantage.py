@@ -140,6 +140,30 @@ def test_a_pair_bonus_trades_advantage_for_served_orders(city):
         np.testing.assert_array_equal(p.dispatch(b), want)
 
 
+def test_a_round_with_drivers_to_spare_serves_what_the_bonus_would_leave(city):
+    # the lone pair above, whose advantage the bonus does not cover: one driver per order
+    v = _value(city, [20.0, 0.0])
+    b = _batch([0], [0], [100.0], [10.0], [0], [1.0], [600.0], [1])
+    bonus = -float(advantage(b, v)[0]) - 0.01
+    for slack, want in ((None, []), (1.01, []), (1.0, [0]), (0.5, [0])):
+        cfg = ValueDispatchConfig(pair_bonus=bonus, slack_drivers_per_order=slack)
+        p = ValueDispatch(v, cfg)
+        p.reset(_context(city))
+        np.testing.assert_array_equal(p.dispatch(b), want)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"slack_drivers_per_order": 1.0}, "slack_drivers_per_order needs a pair_bonus"),
+        ({"pair_bonus": 1.0, "slack_drivers_per_order": 0.0}, "must be > 0, got 0.0"),
+    ],
+)
+def test_a_bad_supply_rule_is_refused(params, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ValueDispatchConfig(**params)
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [

@@ -137,3 +137,7 @@ def test_value_policies_share_their_edge_weights_and_each_can_be_set_apart() -> 
     # none: every order served that can be (the lexicographic lift)
     cfg = make_dispatch("v1d3", pair_bonus=None).config  # type: ignore[attr-defined]
     assert cfg.pair_bonus is None and not cfg.drop_negative
+    # the supply-following rule is a parameter of each, off by default
+    assert make_dispatch("v1d3").config.slack_drivers_per_order is None  # type: ignore[attr-defined]
+    cfg = make_dispatch("cvnet", slack_drivers_per_order=1.0).config  # type: ignore[attr-defined]
+    assert cfg.slack_drivers_per_order == 1.0 and cfg.pair_bonus is not None

@@ -131,6 +131,11 @@ class ValueDispatchConfig:
     max(1, floor(trip / unit))."""
     pickup_penalty_per_km: float = 0.0
     """Subtracted from the weight per kilometre of pickup, currency units per km."""
+    slack_drivers_per_order: float | None = None
+    """Supply following, for ``pair_bonus``: a round whose candidate pairs hold at least this
+    many distinct drivers per distinct order has drivers to spare, so keeping one back for a
+    better order gains little; such a round serves as many orders as the candidates allow (the
+    lexicographic lift) instead of adding the bonus. None = every round alike."""
 
     def __post_init__(self) -> None:
         check_fields(self, "value dispatch")  # also the Literal fields' allowed values
@@ -143,6 +148,13 @@ class ValueDispatchConfig:
                 raise ConfigError(f"pair_bonus must be >= 0, got {self.pair_bonus}")
             if self.drop_negative:
                 raise ConfigError("pair_bonus and drop_negative: give one of them")
+        if self.slack_drivers_per_order is not None:
+            if self.pair_bonus is None:
+                raise ConfigError("slack_drivers_per_order needs a pair_bonus")
+            if self.slack_drivers_per_order <= 0:
+                raise ConfigError(
+                    f"slack_drivers_per_order must be > 0, got {self.slack_drivers_per_order}"
+                )
 
 
 class ValueDispatch(DispatchPolicy):
@@ -235,9 +247,11 @@ class ValueDispatch(DispatchPolicy):
             return np.zeros(0, dtype=np.int64)
         n_o, oi = compact_ids(order)  # once, for the lift and the matching
         n_d, di = compact_ids(driver)
-        if self.config.pair_bonus is not None:
-            w = w + self.config.pair_bonus
-        elif not self.config.drop_negative:
+        cfg = self.config
+        slack = cfg.slack_drivers_per_order is not None and n_d >= cfg.slack_drivers_per_order * n_o
+        if cfg.pair_bonus is not None and not slack:
+            w = w + cfg.pair_bonus
+        elif not cfg.drop_negative:
             # lexicographic: one more pair always outweighs any difference in advantages
             w = w + (2.0 * min(n_o, n_d) * float(np.abs(w).max()) + 1.0)
         sel = max_weight_matching_compacted(n_o, oi, n_d, di, w)
