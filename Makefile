@@ -42,8 +42,9 @@ models: $(STAMP)
 	V1D3=$(BIN)/v1d3 scripts/build_models.sh
 
 # the README's decision-quality tables, one part at a time (each under an hour on 2 cores):
-# make quality PART=dispatch (reposition, reposition-after, supply, supply-1.5, real-days,
-# shocks, ablation, coordination, coordination-1.3, critic-free, all)
+# make quality PART=dispatch (reposition, reposition-after, supply, supply-1.5,
+# supply-following, real-days, shocks, ablation, coordination, coordination-1.3, critic-free,
+# all)
 PART ?= dispatch
 quality: $(STAMP)
 	V1D3=$(BIN)/v1d3 scripts/quality_study.sh $(PART) reports/quality

@@ -12,6 +12,8 @@
 #   reposition-after  managed drivers offered to the policy at once and after one idle minute
 #   supply            the 10 %-managed comparison with 1.3x the calibrated fleet
 #   supply-1.5        the same with 1.5x
+#   supply-following  v1d3 with and without the supply-following edge weights, beside
+#                     distance, with 1x, 1.3x and 1.5x the calibrated fleet
 #   real-days         dispatch and repositioning on real-like days (--real-days)
 #   shocks            dispatch and repositioning on random shock days (--shocks random)
 #   ablation          the paper's ablations of v1d3, and the offline net trained with HL-Gauss
@@ -23,8 +25,8 @@
 #   all               every part, in this order
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PARTS="dispatch, reposition, reposition-after, supply, supply-1.5, real-days, shocks, ablation,
-coordination, coordination-1.3, critic-free, all"
+PARTS="dispatch, reposition, reposition-after, supply, supply-1.5, supply-following, real-days,
+shocks, ablation, coordination, coordination-1.3, critic-free, all"
 PART=${1:?"usage: scripts/quality_study.sh PART [OUT] (PART: $PARTS)"}
 OUT=${2:-reports/quality}
 V1D3=${V1D3:-.venv/bin/v1d3}
@@ -85,6 +87,20 @@ supply() {  # $1: fleet scale. Looser supply: what repositioning adds, and could
   "$PY" scripts/reposition_headroom.py "${HEADROOM[@]}" --managed-share 0.1 \
     --fleet-scale "$scale" | tee "$OUT/supply-$scale-headroom.json"
   managed_paired "$OUT/supply-$scale"
+}
+
+SUPPLY_FOLLOWING="v1d3[slack_drivers_per_order=2.0]"  # tuning.md §12
+
+supply_following() {  # the value policies' edge weights as the fleet grows: v1d3 with the
+  # supply-following rule against v1d3 without it and against distance, day by day
+  local scale
+  for scale in 1.0 1.3 1.5; do
+    "$V1D3" evaluate "${DAYS[@]}" --fleet-scale "$scale" \
+      --dispatch "distance,v1d3,$SUPPLY_FOLLOWING" --reposition stay --baseline distance/stay \
+      --out "$OUT/supply-following-$scale" --resume
+    "$PY" scripts/paired_differences.py "$OUT/supply-following-$scale" "$SUPPLY_FOLLOWING/stay" \
+      v1d3/stay distance/stay | tee "$OUT/supply-following-$scale/paired.json"
+  done
 }
 
 varied() {  # $1: folder name, the rest: the scenario option that varies the days
@@ -162,6 +178,7 @@ case "$PART" in
   reposition-after) reposition_after ;;
   supply) supply 1.3 ;;
   supply-1.5) supply 1.5 ;;
+  supply-following) supply_following ;;
   real-days) varied real-days --real-days ;;
   shocks) varied shocks --shocks random ;;
   ablation) ablation ;;
@@ -174,6 +191,7 @@ case "$PART" in
     reposition_after
     supply 1.3
     supply 1.5
+    supply_following
     varied real-days --real-days
     varied shocks --shocks random
     ablation

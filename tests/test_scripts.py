@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -314,3 +315,50 @@ def test_rebalance_alpha_on_a_synthetic_day() -> None:
     out = json.loads(res.stdout)
     assert out["calls"] > 0 and out["mean_departures"] > 0
     assert 0 < out["ratio_of_means"] < 10
+
+
+def test_round_supply_counts_what_the_policy_sees_and_changes_nothing() -> None:
+    from v1d3.eval.config import RunConfig
+    from v1d3.eval.run import run_simulation
+
+    res = _script(
+        "round_supply.py",
+        *("--scenario", "synthetic", "--dispatch", "distance", "--hours", "2", "--at", "1,2,99"),
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    plain = run_simulation(
+        RunConfig(scenario=ScenarioConfig(name="synthetic", hours=2.0), dispatch="distance", seed=1)
+    )
+    assert out["total_income"] == pytest.approx(plain.metrics["total_income"], abs=0.01)
+    assert out["rounds"] > 100 and out["mean_drivers"] > 0 and out["mean_orders"] >= 1
+    shares = [out["at_or_above"][a]["rounds"] for a in ("1", "2", "99")]
+    assert 1.0 >= shares[0] >= shares[1] > shares[2] == 0.0
+    assert len(out["hourly_median_ratio"]) == 2
+
+
+def test_round_supply_figures_by_hand() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("round_supply", SCRIPTS / "round_supply.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    # four rounds: ratios 0.5, 1, 2, 4; the last in the second hour
+    t = np.array([0.0, 2.0, 4.0, 3600.0])
+    orders, drivers = np.array([4.0, 2.0, 1.0, 1.0]), np.array([2.0, 2.0, 2.0, 4.0])
+    got = mod.supply_figures(t, orders, drivers, [1.0, 3.0])
+    assert got["mean_orders"] == 2.0 and got["mean_drivers"] == 2.5
+    assert got["ratio_percentiles"]["50"] == 1.5
+    assert got["at_or_above"]["1"] == {"rounds": 0.75, "orders": 0.5}
+    assert got["at_or_above"]["3"] == {"rounds": 0.25, "orders": 0.125}
+    assert got["hourly_median_ratio"] == [1.0, 4.0]
+
+
+def test_round_supply_bad_option_is_one_line() -> None:
+    res = _script("round_supply.py", "--at", "x")
+    assert res.returncode == 2
+    assert res.stderr.strip() == "error: at: expected numbers like 1,2, got 'x'"
+    res = _script("round_supply.py", "--fleet-scale", "0")
+    assert res.returncode == 2
+    assert res.stderr.strip() == "error: fleet_scale must be in (0, 100], got 0.0"
