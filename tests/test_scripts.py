@@ -51,13 +51,23 @@ def test_reposition_headroom_on_a_synthetic_day() -> None:
     assert out["headroom"]["ci_low"] < mean < out["headroom"]["ci_high"]
 
 
-def test_reposition_headroom_bad_option_is_one_line() -> None:
-    res = _script("reposition_headroom.py", "--weekdays", "x")
+_FLEET_SCALE = "fleet_scale must be in (0, 100], got 0.0"
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "message"),
+    [
+        ("reposition_headroom.py", ("--weekdays", "x"),
+         "weekdays: expected numbers like 0-4 or 1,3,5, got 'x'"),
+        ("reposition_headroom.py", ("--fleet-scale", "0"), _FLEET_SCALE),
+        ("round_supply.py", ("--at", "x"), "at: expected numbers like 1,2, got 'x'"),
+        ("round_supply.py", ("--fleet-scale", "0"), _FLEET_SCALE),
+    ],
+)  # fmt: skip
+def test_a_scripts_bad_option_is_one_line(script: str, args: tuple[str, ...], message: str) -> None:
+    res = _script(script, *args)
     assert res.returncode == 2
-    assert res.stderr.strip() == "error: weekdays: expected numbers like 0-4 or 1,3,5, got 'x'"
-    res = _script("reposition_headroom.py", "--fleet-scale", "0")
-    assert res.returncode == 2
-    assert res.stderr.strip() == "error: fleet_scale must be in (0, 100], got 0.0"
+    assert res.stderr.strip() == f"error: {message}"
 
 
 def _results(path: Path, rows: list[tuple[str, int, int, str, float]]) -> Path:
@@ -353,12 +363,3 @@ def test_round_supply_figures_by_hand() -> None:
     assert got["at_or_above"]["1"] == {"rounds": 0.75, "orders": 0.5}
     assert got["at_or_above"]["3"] == {"rounds": 0.25, "orders": 0.125}
     assert got["hourly_median_ratio"] == [1.0, 4.0]
-
-
-def test_round_supply_bad_option_is_one_line() -> None:
-    res = _script("round_supply.py", "--at", "x")
-    assert res.returncode == 2
-    assert res.stderr.strip() == "error: at: expected numbers like 1,2, got 'x'"
-    res = _script("round_supply.py", "--fleet-scale", "0")
-    assert res.returncode == 2
-    assert res.stderr.strip() == "error: fleet_scale must be in (0, 100], got 0.0"
