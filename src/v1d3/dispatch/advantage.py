@@ -136,10 +136,6 @@ class ValueDispatchConfig:
     many distinct drivers per distinct order has drivers to spare, so keeping one back for a
     better order gains little; such a round serves as many orders as the candidates allow (the
     lexicographic lift) instead of adding the bonus. None = every round alike."""
-    slack_window_s: float | None = None
-    """Time constant, seconds, over which ``slack_drivers_per_order`` reads the ratio: the
-    geometric mean of the rounds' ratios, each weighted by ``exp(-age / slack_window_s)``, so
-    that the rule follows the hour's supply rather than one round's. None = the round alone."""
 
     def __post_init__(self) -> None:
         check_fields(self, "value dispatch")  # also the Literal fields' allowed values
@@ -159,11 +155,6 @@ class ValueDispatchConfig:
                 raise ConfigError(
                     f"slack_drivers_per_order must be > 0, got {self.slack_drivers_per_order}"
                 )
-        if self.slack_window_s is not None:
-            if self.slack_drivers_per_order is None:
-                raise ConfigError("slack_window_s needs slack_drivers_per_order")
-            if self.slack_window_s <= 0:
-                raise ConfigError(f"slack_window_s must be > 0, got {self.slack_window_s}")
 
 
 class ValueDispatch(DispatchPolicy):
@@ -203,7 +194,6 @@ class ValueDispatch(DispatchPolicy):
         )
         self._curve: np.ndarray | None = None
         self._filter = True
-        self._supply: tuple[float, float] | None = None  # (clock, smoothed log drivers/order)
 
     @property
     def learns_online(self) -> bool:
@@ -228,7 +218,6 @@ class ValueDispatch(DispatchPolicy):
         if self._corrections is not None:
             self._corrections.reset(context)
         self._curve = np.asarray(context.sim.cancel_curve, dtype=np.float64)
-        self._supply = None
         # the simulator already keeps only its k nearest drivers per order
         k_sim = context.sim.k_nearest
         self._filter = cfg.top_k > 0 and (k_sim == 0 or cfg.top_k < k_sim)
@@ -259,7 +248,7 @@ class ValueDispatch(DispatchPolicy):
         n_o, oi = compact_ids(order)  # once, for the lift and the matching
         n_d, di = compact_ids(driver)
         cfg = self.config
-        slack = cfg.slack_drivers_per_order is not None and self._slack(batch.t, n_o, n_d)
+        slack = cfg.slack_drivers_per_order is not None and n_d >= cfg.slack_drivers_per_order * n_o
         if cfg.pair_bonus is not None and not slack:
             w = w + cfg.pair_bonus
         elif not cfg.drop_negative:
@@ -267,21 +256,6 @@ class ValueDispatch(DispatchPolicy):
             w = w + (2.0 * min(n_o, n_d) * float(np.abs(w).max()) + 1.0)
         sel = max_weight_matching_compacted(n_o, oi, n_d, di, w)
         return sel if keep is None else keep[sel]
-
-    def _slack(self, t: float, n_o: int, n_d: int) -> bool:
-        """Whether this round has drivers to spare (``slack_drivers_per_order``), from its own
-        ratio or, with ``slack_window_s``, from the ratios smoothed up to it."""
-        cfg = self.config
-        assert cfg.slack_drivers_per_order is not None
-        if cfg.slack_window_s is None:
-            return n_d >= cfg.slack_drivers_per_order * n_o
-        log_ratio = float(np.log(n_d / n_o))
-        if self._supply is not None:
-            t0, smoothed = self._supply
-            keep = float(np.exp(-max(t - t0, 0.0) / cfg.slack_window_s))
-            log_ratio = keep * smoothed + (1.0 - keep) * log_ratio
-        self._supply = (t, log_ratio)
-        return log_ratio >= float(np.log(cfg.slack_drivers_per_order))
 
     def observe(self, outcome: RoundOutcome) -> None:
         t = outcome.batch.t
