@@ -37,7 +37,9 @@ already charges a pickup its discounting, but with that alone value-based matchi
 with pickups 1.6× those of ``distance``. ``pair_bonus`` (currency units per served order): the
 matching serves an order only where that is worth more than its advantage costs, instead of
 always serving as many as it can. How 15 $/km and $20 were chosen (together, on days outside
-every study): docs/results/tuning.md §1 and §10."""
+every study): docs/results/tuning.md §1 and §10. With more drivers the bonus leaves orders
+that were worth serving; ``slack_drivers_per_order=2.0`` (off here) serves every order it can
+in the rounds with drivers to spare (§12)."""
 
 
 def value_dispatch_params(params: dict[str, Any]) -> dict[str, Any]:
