@@ -2,7 +2,9 @@
 
 Runs one day with a dispatch policy and counts, in every round, the distinct drivers and the
 distinct orders among the round's candidate pairs: what the supply-following rule of value
-dispatch compares with ``slack_drivers_per_order`` (docs/method.md §3). Prints one JSON object:
+dispatch compares with ``slack_drivers_per_order`` (docs/method.md §3). The rule counts them
+after the policy's own ``top_k`` filter, so the two agree while ``top_k`` is at least the
+simulator's ``k_nearest`` (both 11 by default). Prints one JSON object:
 the day's income and answer rate, the mean orders and drivers per round, percentiles of the
 ratio drivers / orders, the share of rounds and of candidate orders in rounds at or above each
 ``--at`` threshold, and the median ratio of each hour.
